@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { compareEventIds, EventValidationError, humanDuration, jobTitle, parseEventInput } from '../../events/event.ts';
+
+function fieldOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof EventValidationError) return err.field;
+    throw err;
+  }
+  throw new Error('expected a validation error');
+}
+
+describe('parseEventInput', () => {
+  it('fills defaults', () => {
+    expect(parseEventInput({ title: 'hi' })).toEqual({ type: 'notification', topic: 'default', title: 'hi', priority: 3 });
+  });
+
+  it('takes the title from the body, and message as an alias of body', () => {
+    expect(parseEventInput({ message: '\n build done \nmore' })).toMatchObject({ title: 'build done', body: '\n build done \nmore' });
+  });
+
+  it('derives a title for job events', () => {
+    const e = parseEventInput({ type: 'job.failed', job: { id: 'j1', name: 'make', status: 'failed', exitCode: 2, durationMs: 65_000 } });
+    expect(e.title).toBe('✗ make failed (exit 2) in 1 min 5 s');
+  });
+
+  it.each([
+    [{ title: 'x', type: 'Bad Type' }, 'type'],
+    [{ title: 'x', type: 'herald.gap' }, 'type'],
+    [{ title: 'x', topic: 'no spaces' }, 'topic'],
+    [{ title: 'x'.repeat(257) }, 'title'],
+    [{ title: 'a\nb' }, 'title'],
+    [{ title: 'x', body: 'y'.repeat(4097) }, 'body'],
+    [{ title: 'x', priority: 6 }, 'priority'],
+    [{ title: 'x', priority: '3' }, 'priority'],
+    [{ title: 'x', tags: 'a,b' }, 'tags'],
+    [{ title: 'x', tags: ['ok', 3] }, 'tags[1]'],
+    [{ title: 'x', url: 'javascript:alert(1)' }, 'url'],
+    [{ title: 'x', url: 'file:///etc/passwd' }, 'url'],
+    [{ title: 'x', id: '5' }, 'id'],
+    [{ title: 'x', bogus: 1 }, 'bogus'],
+    [{ type: 'job.completed', title: 'x' }, 'job'],
+    [{ type: 'job.completed', job: { id: 'j', status: 'done' } }, 'job.status'],
+    [{ type: 'job.completed', job: { status: 'succeeded' } }, 'job.id'],
+    [{ type: 'job.completed', job: { id: 'j', status: 'succeeded', exitCode: 1.5 } }, 'job.exitCode'],
+    [{}, 'title'],
+    [[1], 'body'],
+  ])('rejects %j naming %s', (input, field) => {
+    expect(fieldOf(() => parseEventInput(input))).toBe(field);
+  });
+});
+
+describe('helpers', () => {
+  it('compares ids as numbers', () => {
+    expect(compareEventIds('9', '10')).toBeLessThan(0);
+    expect(compareEventIds('10', '10')).toBe(0);
+    expect(compareEventIds('11', '10')).toBeGreaterThan(0);
+  });
+
+  it('writes durations for people', () => {
+    expect(humanDuration(250)).toBe('250 ms');
+    expect(humanDuration(1500)).toBe('1.5 s');
+    expect(humanDuration(42_000)).toBe('42 s');
+    expect(humanDuration(3_600_000 + 240_000)).toBe('1 h 4 min');
+    expect(jobTitle('job.started', { id: 'j', name: 'train', status: 'running' })).toBe('▶ train started');
+  });
+});
