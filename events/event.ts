@@ -57,6 +57,12 @@ export type EventInput = Omit<HeraldEvent, 'id' | 'time' | 'gap'>;
  * the last lost id, so a client's cursor moves past the hole and the notice is not repeated.
  */
 export const GAP_TYPE = 'herald.gap';
+/**
+ * Sent on the stream (never stored, with `id: 0`) when a client resumes from an id newer than the
+ * newest the server holds: the server's log was replaced. Clients move their cursor back to "0" so
+ * the lower ids that follow are not taken for duplicates.
+ */
+export const RESET_TYPE = 'herald.reset';
 export const RESERVED_TYPE_PREFIX = 'herald.';
 
 export const LIMITS = {
