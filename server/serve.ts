@@ -1,12 +1,20 @@
 // Starts Herald's companion server: the one entry point for `herald serve`, the tests, the
 // benchmarks and the desktop app's utility process. Plain Node APIs only (no Electron).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp, defaultWebRoot, packageVersion } from './app.ts';
+import { defaultDataDir } from './data-dir.ts';
+import { DEFAULT_PUBLISH_RATE, OriginPolicy, PublishRate } from './guard.ts';
+import { DEFAULT_MAX_BACKLOG_BYTES, Hub, type HubStats } from './hub.ts';
+import { EventLog } from './log.ts';
+import { PublishQueue } from './publish-queue.ts';
 
 export interface ServerOptions {
   /** Default 5080; 0 = an ephemeral port. */
   port?: number;
   /** Default '127.0.0.1'. */
   host?: string;
-  /** Where the SQLite log lives. Default: the user's data dir (see data-dir.ts). */
+  /** Where the SQLite log lives. Default: the user's data dir (HERALD_DATA_DIR, else XDG data home / %APPDATA% / ~/Library/Application Support, + '/herald'). */
   dataDir?: string;
   /** Bearer token; every route but /health needs it; EventSource may pass ?token=. */
   token?: string;
@@ -16,15 +24,20 @@ export interface ServerOptions {
   heartbeatMs?: number;
   /** The `retry:` sent first, default 3000. */
   retryMs?: number;
+  /** Default: the newest 100000 events, none older than 30 days. */
   retention?: { maxEvents?: number; maxAgeMs?: number };
+  /** Concurrent streams (GET /events + /connect), default 10000; more get 503 too_many_streams. */
   maxStreams?: number;
-  /** Per-subscriber unsent bytes before it is cut off. */
+  /** Per-subscriber unsent bytes before it is cut off, default 4 MiB (at least 64 KiB). */
   maxBacklogBytes?: number;
-  /** Per-client token bucket. */
+  /** Per-client token bucket for publishes, default { capacity: 200, refillPerSecond: 50 }.
+   * Benchmarks pass { capacity: Infinity, refillPerSecond: Infinity } to turn it off. */
   publishRate?: { capacity: number; refillPerSecond: number };
   /** Directory of the built window UI served at '/', default <repo>/dist/renderer; null = none. */
   webRoot?: string | null;
-  /** Default: stderr with a timestamp. */
+  /** Default false: a commit survives a killed process but not a power cut; true: fsync every commit (survives both, slower). */
+  fsync?: boolean;
+  /** Default: stderr with an ISO timestamp. */
   log?: (line: string) => void;
 }
 
@@ -34,9 +47,107 @@ export interface RunningServer {
   port: number;
   /** Ends streams (clients reconnect), closes connections, closes the log. */
   close(): Promise<void>;
+  /** Live fan-out numbers (streams, cut-off subscribers, largest backlog seen), for tests and benchmarks. */
+  stats(): HubStats & { storedEvents: number; lastId: string; batches: number; largestBatch: number };
+}
+
+function stderrLog(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} herald: ${line}\n`);
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  void options;
-  throw new Error('startServer: work in progress (server helper)');
+  const say = options.log ?? stderrLog;
+  const host = options.host ?? '127.0.0.1';
+  const dataDir = options.dataDir ?? defaultDataDir();
+  const log = new EventLog({ dataDir, retention: options.retention ?? {}, fsync: options.fsync ?? false });
+  const hub = new Hub({ maxBacklogBytes: Math.max(64 * 1024, options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES) });
+  const queue = new PublishQueue(log, hub);
+  let app;
+  try {
+    app = createApp({
+      log,
+      hub,
+      queue,
+      boundHost: host,
+      token: options.token || undefined,
+      origins: new OriginPolicy(options.allowedOrigins ?? []),
+      rate: new PublishRate(options.publishRate ?? DEFAULT_PUBLISH_RATE),
+      maxStreams: options.maxStreams ?? 10_000,
+      heartbeatMs: options.heartbeatMs ?? 15_000,
+      retryMs: options.retryMs ?? 3000,
+      webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,
+      version: packageVersion(),
+      startedAt: Date.now(),
+      say,
+    });
+  } catch (error) {
+    log.close();
+    throw error;
+  }
+
+  const server = http.createServer(app);
+  // Idle keep-alive sockets must not hold close() up; streams are ended explicitly.
+  server.keepAliveTimeout = 5000;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 5080, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    log.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new Error(`Port ${options.port ?? 5080} on ${host} is in use: stop the other server or pick another with --port.`, { cause: error });
+    throw error;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  say(`listening on ${url} (data in ${log.file}${options.token ? ', token required' : ''})`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    stats: () => ({
+      ...hub.stats(),
+      storedEvents: log.count,
+      lastId: String(log.lastId),
+      batches: queue.stats.batches,
+      largestBatch: queue.stats.largestBatch,
+    }),
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        queue.close();
+        hub.endAll();
+        server.closeAllConnections();
+        await stopped;
+        log.close();
+        say('stopped: streams ended, log closed');
+      })();
+      return closing;
+    },
+  };
+}
+
+/** For `herald serve` and the utility process: close gracefully on SIGINT/SIGTERM, then exit. */
+export function closeOnSignals(running: RunningServer, options: { exit?: (code: number) => void } = {}): () => void {
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    void signal;
+    running.close().then(
+      () => exit(0),
+      () => exit(1),
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 }

@@ -1,0 +1,371 @@
+// The HTTP app: routes, request checks and the one error shape. Storage is the EventLog, live
+// fan-out the Hub, who-may-talk the guard; this file only wires requests to them.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { IncomingMessage } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import {
+  EventValidationError,
+  LIMITS,
+  TOPIC_PATTERN,
+  isEventId,
+  parseEventInput,
+  type EventInput,
+} from '../events/event.ts';
+import { HttpError } from './errors.ts';
+import { OriginPolicy, PublishRate, checkHost, checkToken } from './guard.ts';
+import type { Hub } from './hub.ts';
+import type { EventLog } from './log.ts';
+import type { PublishQueue } from './publish-queue.ts';
+import { serveStream } from './stream.ts';
+
+export interface AppContext {
+  log: EventLog;
+  hub: Hub;
+  queue: PublishQueue;
+  /** The address the server is bound to (for the Host check). */
+  boundHost: string;
+  token: string | undefined;
+  origins: OriginPolicy;
+  rate: PublishRate;
+  maxStreams: number;
+  heartbeatMs: number;
+  retryMs: number;
+  webRoot: string | null;
+  version: string;
+  startedAt: number;
+  say(line: string): void;
+}
+
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, Last-Event-ID, Title, X-Title, X-Topic, X-Priority, X-Tags, X-Url';
+const PRIORITY_WORDS: Record<string, number> = { min: 1, low: 2, default: 3, high: 4, urgent: 5, max: 5 };
+
+export function createApp(context: AppContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  let streamCount = 0;
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('Vary', 'Origin');
+    checkHost(req, context.boundHost);
+    const origin = context.origins.check(req);
+    if (origin === 'listed') {
+      res.setHeader('Access-Control-Allow-Origin', req.headers.origin!);
+      res.setHeader('Access-Control-Expose-Headers', 'Retry-After');
+    }
+    if (req.method === 'OPTIONS') {
+      res.setHeader('Allow', 'GET, HEAD, POST, OPTIONS');
+      if (origin === 'listed') {
+        res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+        res.setHeader('Access-Control-Allow-Headers', CORS_ALLOW_HEADERS);
+        res.setHeader('Access-Control-Max-Age', '600');
+      }
+      res.status(204).end();
+      return;
+    }
+    next();
+  });
+
+  app.get('/health', (_req: Request, res: Response) => {
+    res.json({
+      status: 'ok',
+      version: context.version,
+      uptimeSeconds: Math.round((Date.now() - context.startedAt) / 1000),
+      subscribers: context.hub.size,
+      storedEvents: context.log.count,
+      lastId: String(context.log.lastId),
+    });
+  });
+
+  // The window UI is static code with no data in it: it is served without the token (the page
+  // then needs the token for the API like any other client).
+  if (context.webRoot) app.use(express.static(context.webRoot, { index: 'index.html', dotfiles: 'ignore', redirect: false }));
+  app.get('/', (_req: Request, res: Response) => {
+    res
+      .status(200)
+      .type('html')
+      .send(
+        '<!doctype html><meta charset="utf-8"><title>Herald</title><h1>Herald server</h1>' +
+          '<p>The window UI is not built. Run <code>npm run build:renderer</code> and reload.</p>' +
+          '<p>The API works: <code>POST /events</code>, <code>GET /events</code> (SSE), <code>GET /history</code>, <code>GET /health</code>.</p>',
+      );
+  });
+
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    checkToken(req, context.token);
+    next();
+  });
+
+  const rawBody = express.raw({ type: () => true, limit: LIMITS.bodyBytes, inflate: false });
+  const takeRate = (req: Request, _res: Response, next: NextFunction) => {
+    context.rate.take(clientAddress(req));
+    next();
+  };
+
+  app.post('/events', takeRate, mediaTypeCheck(['json', 'text']), rawBody, async (req: Request, res: Response) => {
+    const input = mediaKind(req) === 'json' ? parseEventInput(jsonBody(req)) : parseEventInput(textInput(req));
+    await publish(input, res);
+  });
+
+  app.post('/message', takeRate, mediaTypeCheck(['json']), rawBody, async (req: Request, res: Response) => {
+    const input = parseEventInput(jsonBody(req));
+    if (input.type !== 'notification') throw new EventValidationError('type', 'POST /message publishes notifications only: use POST /events for other types');
+    await publish(input, res);
+  });
+
+  async function publish(input: EventInput, res: Response): Promise<void> {
+    const stored = await context.queue.publish(input);
+    res.status(201).type('application/json').send(stored.json);
+  }
+
+  const stream = (flavour: 'typed' | 'message') => (req: Request, res: Response) => {
+    const topics = topicFilter(req);
+    const resumeAfter = resumeId(req);
+    if (streamCount >= context.maxStreams) {
+      throw new HttpError(503, 'too_many_streams', `This server holds its limit of ${context.maxStreams} streams: try again shortly.`, {
+        headers: { 'Retry-After': '10' },
+      });
+    }
+    streamCount += 1;
+    res.on('close', () => {
+      streamCount -= 1;
+    });
+    const label =
+      `${req.path} from ${clientAddress(req)}` +
+      ` topics=${topics ? [...topics].join(',') : 'all'}` +
+      (resumeAfter !== undefined ? ` after=${resumeAfter}` : '');
+    serveStream(req, res, { flavour, topics, resumeAfter, label }, context);
+  };
+  app.get('/events', stream('typed'));
+  app.get('/connect', stream('message'));
+
+  app.get('/history', (req: Request, res: Response) => {
+    const topics = topicFilter(req);
+    const list = topics ? [...topics] : null;
+    const after = queryId(req, 'after');
+    const last = queryCount(req, 'last');
+    const limit = queryCount(req, 'limit') ?? 100;
+    if (last !== undefined && after !== undefined) throw new HttpError(400, 'bad_request', 'Send either after or last, not both.', { field: 'last' });
+    const lastId = String(context.log.lastId);
+    let rows;
+    let more = false;
+    let extra = '';
+    if (last !== undefined) {
+      rows = context.log.readLast(last, list);
+    } else {
+      const from = after ?? 0;
+      const plan = context.log.planResume(from);
+      if (plan.kind === 'gap') extra = `,"gap":${JSON.stringify(plan.gap)}`;
+      if (plan.kind === 'reset') extra = ',"reset":true';
+      rows = context.log.readAfter(plan.kind === 'reset' ? 0 : from, { topics: list, limit: limit + 1 });
+      more = rows.length > limit;
+      if (more) rows = rows.slice(0, limit);
+    }
+    const next = rows.length > 0 ? String(rows.at(-1)!.id) : last !== undefined ? lastId : String(after ?? 0);
+    // The stored JSON is spliced in as is: no parse and re-serialize per event.
+    res
+      .status(200)
+      .type('application/json')
+      .send(`{"events":[${rows.map((r) => r.json).join(',')}],"next":"${next}","more":${more},"lastId":"${lastId}"${extra}}`);
+  });
+
+  for (const route of ['/events', '/message', '/connect', '/history', '/health']) {
+    app.all(route, (req: Request) => {
+      throw new HttpError(405, 'method_not_allowed', `${req.method} ${route} is not supported.`);
+    });
+  }
+
+  app.use((req: Request) => {
+    throw new HttpError(404, 'not_found', `No such route: ${req.method} ${req.path}. The API is POST /events, GET /events, GET /history, GET /health.`);
+  });
+
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const http = toHttpError(error);
+    if (http.status >= 500) context.say(`error on ${req.method} ${req.path}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    context.say(`rejected ${req.method} ${req.path} from ${clientAddress(req)}: ${http.status} ${http.code}${http.field ? ` (${http.field})` : ''}`);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    for (const [name, value] of Object.entries(http.headers)) res.setHeader(name, value);
+    if (http.status === 413) res.setHeader('Connection', 'close');
+    res.status(http.status).json(http.toJSON());
+  });
+
+  return app;
+}
+
+function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof EventValidationError) return new HttpError(400, 'bad_request', error.message, { field: error.field });
+  const status = (error as { status?: unknown; type?: unknown } | null)?.status;
+  const type = (error as { type?: unknown } | null)?.type;
+  if (status === 413 || type === 'entity.too.large') {
+    return new HttpError(413, 'payload_too_large', `The body is larger than ${LIMITS.bodyBytes} bytes: shorten it (put bulky output in a file and link it with url).`);
+  }
+  if (status === 415) return new HttpError(415, 'unsupported_media_type', 'Send the body uncompressed, as application/json or text/plain.');
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new HttpError(400, 'bad_request', `The request body could not be read: ${(error as Error).message}.`, { field: 'body' });
+  }
+  return new HttpError(500, 'internal_error', 'The server failed to handle this request; see its log. Try again.');
+}
+
+function clientAddress(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+/** 'json', 'text', or undefined for anything else. curl -d sends x-www-form-urlencoded: that is text to us. */
+function mediaKind(req: Request): 'json' | 'text' | undefined {
+  const header = req.headers['content-type'];
+  if (header === undefined || header.trim() === '') return 'text';
+  const [type = '', ...params] = header.split(';').map((p) => p.trim().toLowerCase());
+  const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') return undefined;
+  if (type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type)) return 'json';
+  if (type === 'text/plain' || type === 'application/x-www-form-urlencoded') return 'text';
+  return undefined;
+}
+
+function mediaTypeCheck(accepted: Array<'json' | 'text'>) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const kind = mediaKind(req);
+    if (kind === undefined || !accepted.includes(kind)) {
+      const want = accepted.includes('text') ? 'application/json or text/plain (UTF-8)' : 'application/json (UTF-8)';
+      throw new HttpError(415, 'unsupported_media_type', `Content-Type ${req.headers['content-type'] ?? '(none)'} is not accepted here: send ${want}.`);
+    }
+    if (req.headers['content-encoding'] && req.headers['content-encoding'] !== 'identity') {
+      throw new HttpError(415, 'unsupported_media_type', 'Send the body uncompressed (no Content-Encoding).');
+    }
+    next();
+  };
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+function bodyText(req: Request): string {
+  const body: unknown = req.body;
+  if (!Buffer.isBuffer(body)) return '';
+  try {
+    return UTF8.decode(body);
+  } catch {
+    throw new HttpError(400, 'bad_request', 'The body is not valid UTF-8: send UTF-8 text.', { field: 'body' });
+  }
+}
+
+function jsonBody(req: Request): unknown {
+  const text = bodyText(req);
+  if (text.trim() === '') throw new HttpError(400, 'bad_request', 'The body is empty: send a JSON object such as {"title":"Build done"}.', { field: 'body' });
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, 'bad_request', `The body is not valid JSON (${(error as Error).message}).`, { field: 'body' });
+  }
+}
+
+/** Node reads header bytes as Latin-1; curl sends UTF-8 titles as raw bytes. Take them back as UTF-8 when they are. */
+function headerText(req: Request, ...names: string[]): string | undefined {
+  for (const name of names) {
+    const value = req.headers[name];
+    if (typeof value !== 'string') continue;
+    try {
+      return UTF8.decode(Buffer.from(value, 'latin1'));
+    } catch {
+      return value;
+    }
+  }
+  return undefined;
+}
+
+function queryText(req: Request, name: string): string | undefined {
+  const value = req.query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new HttpError(400, 'bad_request', `Send ${name} once.`, { field: name });
+  return value;
+}
+
+/** A text/plain publish: the body is the notification's body; the rest comes from headers (curl-friendly) or the query. */
+function textInput(req: Request): Record<string, unknown> {
+  const body = bodyText(req).replace(/\r?\n$/, '');
+  const input: Record<string, unknown> = {};
+  if (body !== '') input.body = body;
+  const title = headerText(req, 'title', 'x-title') ?? queryText(req, 'title');
+  if (title !== undefined) input.title = title;
+  const topic = headerText(req, 'x-topic') ?? queryText(req, 'topic');
+  if (topic !== undefined) input.topic = topic;
+  const priority = headerText(req, 'x-priority', 'priority') ?? queryText(req, 'priority');
+  if (priority !== undefined) {
+    const word = priority.trim().toLowerCase();
+    input.priority = PRIORITY_WORDS[word] ?? (/^\d+$/.test(word) ? Number(word) : word);
+  }
+  const tags = headerText(req, 'x-tags', 'tags') ?? queryText(req, 'tags');
+  if (tags !== undefined) input.tags = tags.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const url = headerText(req, 'x-url') ?? queryText(req, 'url');
+  if (url !== undefined) input.url = url;
+  const type = headerText(req, 'x-type') ?? queryText(req, 'type');
+  if (type !== undefined) input.type = type;
+  return input;
+}
+
+function topicFilter(req: Request): ReadonlySet<string> | null {
+  const raw = req.query.topic;
+  if (raw === undefined || raw === '') return null;
+  const values = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(','));
+  const topics = new Set<string>();
+  for (const value of values) {
+    const topic = value.trim();
+    if (topic === '') continue;
+    if (!TOPIC_PATTERN.test(topic)) {
+      throw new HttpError(400, 'bad_request', `topic "${topic.slice(0, 80)}" must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-".`, { field: 'topic' });
+    }
+    topics.add(topic);
+  }
+  return topics.size > 0 ? topics : null;
+}
+
+function resumeId(req: Request): number | undefined {
+  const header = req.headers['last-event-id'];
+  if (typeof header === 'string' && header.trim() !== '') return parseId(header.trim(), 'Last-Event-ID');
+  return queryId(req, 'lastEventId');
+}
+
+function queryId(req: Request, name: string): number | undefined {
+  const value = queryText(req, name);
+  if (value === undefined || value === '') return undefined;
+  return parseId(value, name);
+}
+
+function parseId(value: string, field: string): number {
+  if (!isEventId(value)) throw new HttpError(400, 'bad_request', `${field} must be an event id (decimal digits, 0 for everything kept).`, { field });
+  return Number(value);
+}
+
+function queryCount(req: Request, name: string): number | undefined {
+  const value = queryText(req, name);
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > 1000) {
+    throw new HttpError(400, 'bad_request', `${name} must be a whole number from 1 to 1000.`, { field: name });
+  }
+  return Number(value);
+}
+
+/** The built window UI: `<repo>/dist/renderer` next to this module's folder. */
+export function defaultWebRoot(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'renderer');
+}
+
+export function packageVersion(): string {
+  try {
+    const file = new URL('../package.json', import.meta.url);
+    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,170 @@
+// Guard: who may talk to the server. Token auth, the Origin allow-list (a page on another origin
+// must not read the stream or publish), the Host check against DNS rebinding, the per-client
+// publish rate and the stream count.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+import { HttpError } from './errors.ts';
+
+/** Compares in constant time (hashing first makes the lengths equal too). */
+export function tokenMatches(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** The token from `Authorization: Bearer T`, else from `?token=T` (a browser EventSource cannot send headers). */
+export function requestToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  if (header) {
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+    return match ? match[1] : undefined;
+  }
+  const query = new URL(req.url ?? '/', 'http://x').searchParams.get('token');
+  return query ?? undefined;
+}
+
+export function checkToken(req: IncomingMessage, expected: string | undefined): void {
+  if (!expected) return;
+  const given = requestToken(req);
+  const headers = { 'WWW-Authenticate': 'Bearer realm="herald"' };
+  if (given === undefined) {
+    throw new HttpError(401, 'unauthorized', 'This server needs a token: send "Authorization: Bearer <token>" (or ?token=<token> for EventSource).', { headers });
+  }
+  if (!tokenMatches(given, expected)) {
+    throw new HttpError(401, 'unauthorized', 'Wrong token: use the one the server was started with (--token or HERALD_TOKEN).', { headers });
+  }
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
+
+export function isLoopbackAddress(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (bare === 'localhost' || bare === '::1') return true;
+  return isIP(bare) === 4 && bare.startsWith('127.');
+}
+
+/** The host name in a Host header, without port and brackets, lower-cased; undefined if malformed. */
+export function hostName(hostHeader: string): string | undefined {
+  const value = hostHeader.trim().toLowerCase();
+  if (value.startsWith('[')) {
+    const end = value.indexOf(']');
+    if (end < 0) return undefined;
+    const rest = value.slice(end + 1);
+    if (rest !== '' && !/^:\d{1,5}$/.test(rest)) return undefined;
+    return value.slice(1, end);
+  }
+  const match = /^([^:]+)(?::\d{1,5})?$/.exec(value);
+  return match ? match[1] : undefined;
+}
+
+/**
+ * When bound to loopback, only our own names are accepted: a DNS-rebinding page reaches us with
+ * its own name (evil.example) in Host, which is refused here before anything else runs.
+ */
+export function checkHost(req: IncomingMessage, boundHost: string): void {
+  if (!isLoopbackAddress(boundHost)) return;
+  const header = req.headers.host;
+  const name = header ? hostName(header) : undefined;
+  const bound = boundHost.replace(/^\[|\]$/g, '').toLowerCase();
+  if (name !== undefined && (LOOPBACK_NAMES.has(name) || name === bound)) return;
+  throw new HttpError(403, 'forbidden', `Host "${header ?? ''}" is not this server: use http://127.0.0.1 or http://localhost.`);
+}
+
+export function normalizeOrigin(origin: string): string {
+  try {
+    const url = new URL(origin);
+    if (url.origin === 'null') throw new Error('opaque');
+    return url.origin;
+  } catch {
+    throw new Error(`"${origin}" is not an origin like https://example.com`);
+  }
+}
+
+/** Which origins may call the server from a browser: its own, plus those given. */
+export class OriginPolicy {
+  private readonly allowed: Set<string>;
+  constructor(allowedOrigins: readonly string[] = []) {
+    this.allowed = new Set(allowedOrigins.map(normalizeOrigin));
+  }
+
+  /** True when the request carries an Origin that may use CORS (a listed one, not our own). */
+  isListed(origin: string): boolean {
+    return this.allowed.has(origin);
+  }
+
+  /**
+   * No Origin (curl, Node, the app's main process): allowed. Our own origin (the web UI we serve):
+   * allowed. A listed origin: allowed with CORS. Anything else, including "null": 403, so a page
+   * the user happens to visit can neither read the stream nor publish (even with a "simple"
+   * text/plain form POST, which browsers send without a preflight).
+   */
+  check(req: IncomingMessage): 'none' | 'same' | 'listed' {
+    const origin = req.headers.origin;
+    if (origin === undefined) return 'none';
+    const host = req.headers.host;
+    if (host && (origin === `http://${host.toLowerCase()}` || origin === `https://${host.toLowerCase()}`)) return 'same';
+    if (this.allowed.has(origin)) return 'listed';
+    throw new HttpError(403, 'forbidden', `Origin ${origin} is not allowed: start the server with --allow-origin ${origin} to let that page in.`);
+  }
+}
+
+export interface RateOptions {
+  /** Burst size: publishes allowed at once. */
+  capacity: number;
+  /** Steady rate: tokens added per second. */
+  refillPerSecond: number;
+}
+
+export const DEFAULT_PUBLISH_RATE: RateOptions = { capacity: 200, refillPerSecond: 50 };
+
+/** A token bucket per client address. Idle, full buckets are forgotten so memory stays bounded. */
+export class PublishRate {
+  private readonly capacity: number;
+  private readonly refillPerMs: number;
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly now: () => number;
+  private readonly maxClients: number;
+
+  constructor(options: RateOptions, extra: { now?: () => number; maxClients?: number } = {}) {
+    if (!(options.capacity >= 1) || !(options.refillPerSecond > 0)) throw new Error('publishRate needs capacity >= 1 and refillPerSecond > 0');
+    this.capacity = options.capacity;
+    this.refillPerMs = options.refillPerSecond / 1000;
+    this.now = extra.now ?? Date.now;
+    this.maxClients = extra.maxClients ?? 10_000;
+  }
+
+  /** Takes one token for this client, or throws 429 with the seconds until one is back. */
+  take(client: string): void {
+    if (this.capacity === Infinity) return;
+    const now = this.now();
+    let bucket = this.buckets.get(client);
+    if (!bucket) {
+      if (this.buckets.size >= this.maxClients) this.forgetFull(now);
+      bucket = { tokens: this.capacity, at: now };
+      this.buckets.set(client, bucket);
+    } else {
+      bucket.tokens = Math.min(this.capacity, bucket.tokens + (now - bucket.at) * this.refillPerMs);
+      bucket.at = now;
+    }
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return;
+    }
+    const seconds = Math.max(1, Math.ceil((1 - bucket.tokens) / this.refillPerMs / 1000));
+    throw new HttpError(429, 'too_many_requests', `Too many publishes from ${client}: wait ${seconds} s and try again.`, {
+      headers: { 'Retry-After': String(seconds) },
+    });
+  }
+
+  private forgetFull(now: number): void {
+    for (const [client, bucket] of this.buckets) {
+      if (bucket.tokens + (now - bucket.at) * this.refillPerMs >= this.capacity) this.buckets.delete(client);
+    }
+    // Still full of busy clients: drop the oldest rather than grow.
+    if (this.buckets.size >= this.maxClients) {
+      const first = this.buckets.keys().next();
+      if (!first.done) this.buckets.delete(first.value);
+    }
+  }
+}

@@ -1,0 +1,153 @@
+// Hub: live fan-out of stored events to every open stream.
+//
+// Each event is framed once (per wire flavour) into one Buffer and the same Buffer is written to
+// every subscriber. Each subscriber's unsent bytes (what Node holds for its socket) are bounded:
+// a write that would push them past maxBacklogBytes cuts the subscriber off instead, so a client
+// that stops reading costs at most that much memory. It reconnects with Last-Event-ID and the
+// log replays what it missed.
+import type { ServerResponse } from 'node:http';
+import { frameEvent } from '../events/sse.ts';
+import type { StoredEvent } from './log.ts';
+
+/** 'typed' = GET /events (`event: <type>`); 'message' = the founding note's GET /connect (no `event:` line). */
+export type StreamFlavour = 'typed' | 'message';
+
+export interface HubOptions {
+  /** Per-subscriber unsent bytes before it is cut off (default 4 MiB). */
+  maxBacklogBytes?: number;
+  /** Told when a subscriber is cut off for not reading. */
+  onCutOff?: (stream: Subscription) => void;
+}
+
+export const DEFAULT_MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
+
+/** One open event stream (a response), from its first byte to its close. */
+export class Subscription {
+  readonly res: ServerResponse;
+  readonly topics: ReadonlySet<string> | null;
+  readonly flavour: StreamFlavour;
+  readonly label: string;
+  readonly openedAt = Date.now();
+  /** Receives live events only once its replay is done (see Hub.goLive). */
+  live = false;
+  closed = false;
+  cutOff = false;
+  /** The most unsent bytes ever held for it, for tests and /health. */
+  maxBacklogSeen = 0;
+  constructor(res: ServerResponse, topics: ReadonlySet<string> | null, flavour: StreamFlavour, label: string) {
+    this.res = res;
+    this.topics = topics;
+    this.flavour = flavour;
+    this.label = label;
+  }
+  get backlogBytes(): number {
+    return this.res.writableLength;
+  }
+  wants(topic: string): boolean {
+    return this.topics === null || this.topics.has(topic);
+  }
+}
+
+export interface HubStats {
+  streams: number;
+  live: number;
+  cutOff: number;
+  /** The largest unsent backlog any subscriber ever reached. */
+  maxBacklogSeen: number;
+}
+
+export class Hub {
+  readonly maxBacklogBytes: number;
+  private readonly streams = new Set<Subscription>();
+  private readonly onCutOff: ((stream: Subscription) => void) | undefined;
+  private cutOffCount = 0;
+  private maxBacklogSeen = 0;
+
+  constructor(options: HubOptions = {}) {
+    this.maxBacklogBytes = options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES;
+    this.onCutOff = options.onCutOff;
+  }
+
+  /** Registers a stream; it gets live events after goLive(). */
+  open(res: ServerResponse, options: { topics: ReadonlySet<string> | null; flavour: StreamFlavour; label: string }): Subscription {
+    const stream = new Subscription(res, options.topics, options.flavour, options.label);
+    this.streams.add(stream);
+    return stream;
+  }
+
+  goLive(stream: Subscription): void {
+    if (!stream.closed) stream.live = true;
+  }
+
+  remove(stream: Subscription): void {
+    stream.closed = true;
+    stream.live = false;
+    this.streams.delete(stream);
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  /** Frames each event once per flavour and writes the same bytes to every live subscriber that wants its topic. */
+  publish(events: readonly StoredEvent[]): void {
+    if (this.streams.size === 0) return;
+    for (const event of events) {
+      let typed: Buffer | undefined;
+      let message: Buffer | undefined;
+      for (const stream of this.streams) {
+        if (!stream.live || !stream.wants(event.topic)) continue;
+        let frame: Buffer;
+        if (stream.flavour === 'typed') frame = typed ??= Buffer.from(frameEvent({ id: String(event.id), event: event.type, data: event.json }));
+        else frame = message ??= Buffer.from(frameEvent({ id: String(event.id), data: event.json }));
+        this.deliver(stream, frame);
+      }
+    }
+  }
+
+  /**
+   * Writes a chunk unless that would take the stream's unsent bytes past the bound, in which case
+   * the stream is cut off (its socket destroyed: it will never read what is queued anyway).
+   * Returns false when the stream is gone.
+   */
+  deliver(stream: Subscription, chunk: Buffer | string): boolean {
+    if (stream.closed) return false;
+    const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    if (stream.res.writableLength + size > this.maxBacklogBytes) {
+      this.cut(stream);
+      return false;
+    }
+    stream.res.write(chunk);
+    const backlog = stream.res.writableLength;
+    if (backlog > stream.maxBacklogSeen) stream.maxBacklogSeen = backlog;
+    if (backlog > this.maxBacklogSeen) this.maxBacklogSeen = backlog;
+    return true;
+  }
+
+  /** Ends every stream cleanly (clients reconnect) and forgets them. */
+  endAll(): void {
+    for (const stream of [...this.streams]) {
+      this.remove(stream);
+      stream.res.end();
+    }
+  }
+
+  stats(): HubStats {
+    let live = 0;
+    for (const stream of this.streams) if (stream.live) live += 1;
+    return { streams: this.streams.size, live, cutOff: this.cutOffCount, maxBacklogSeen: this.maxBacklogSeen };
+  }
+
+  /** The open streams, for tests and diagnostics. */
+  list(): Subscription[] {
+    return [...this.streams];
+  }
+
+  private cut(stream: Subscription): void {
+    stream.cutOff = true;
+    this.cutOffCount += 1;
+    this.remove(stream);
+    stream.res.destroy();
+    this.onCutOff?.(stream);
+  }
+}

@@ -1,0 +1,241 @@
+// EventLog: Herald's append-only event store, one SQLite file (better-sqlite3, WAL).
+//
+// Why the ids can be trusted by clients:
+// - ids are assigned inside the write transaction from sqlite_sequence (AUTOINCREMENT keeps the
+//   highest id ever handed out even after retention deletes every row), so an id is never
+//   reused, across restarts too;
+// - retention only ever deletes a prefix (the oldest ids), so what is kept is always one
+//   contiguous run [oldestId, lastId] and "what was lost" is exactly the ids below oldestId.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { EventInput, GapInfo, HeraldEvent } from '../events/event.ts';
+
+export interface RetentionOptions {
+  /** Keep at most this many events (default 100000). */
+  maxEvents?: number;
+  /** Drop events older than this (default 30 days). */
+  maxAgeMs?: number;
+}
+
+export const DEFAULT_RETENTION: Required<RetentionOptions> = { maxEvents: 100_000, maxAgeMs: 30 * 24 * 3600 * 1000 };
+
+export interface EventLogOptions {
+  /** Directory holding herald.db (created if missing). */
+  dataDir: string;
+  retention?: RetentionOptions;
+  /**
+   * false (default): synchronous=NORMAL. A commit is written to the WAL file before we answer,
+   * so it survives the process being killed (kill -9, a crash): the data is in the OS's hands.
+   * It does NOT survive a power cut or an OS crash in the instant after the commit (the last
+   * transactions may roll back; the database stays consistent).
+   * true: synchronous=FULL, an fsync per commit (per batch), which survives those too.
+   */
+  fsync?: boolean;
+  /** Clock for event times and age retention (tests). */
+  now?: () => number;
+}
+
+/** One stored event: its id, its type (the SSE `event:`) and its JSON, serialized once. */
+export interface StoredEvent {
+  id: number;
+  type: string;
+  topic: string;
+  json: string;
+}
+
+/** How a resume from a given id goes. */
+export type ResumePlan =
+  | { kind: 'continue' }
+  | { kind: 'gap'; gap: GapInfo }
+  /** The id is newer than anything this log ever assigned: the log was replaced. */
+  | { kind: 'reset' };
+
+interface Row {
+  id: number;
+  type: string;
+  topic: string;
+  json: string;
+}
+
+export class EventLog {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly retention: Required<RetentionOptions>;
+  private readonly now: () => number;
+  private lastIdValue: number;
+  private oldestIdValue: number | undefined;
+  private oldestTimeMs: number | undefined;
+  private countValue: number;
+  private readonly readStatements = new Map<string, Database.Statement>();
+  private readonly statements: {
+    seq: Database.Statement;
+    insert: Database.Statement;
+    deleteBefore: Database.Statement;
+    oldest: Database.Statement;
+    firstKeptByAge: Database.Statement;
+  };
+  private readonly appendTx: Database.Transaction<(inputs: EventInput[], timeMs: number) => StoredEvent[]>;
+
+  constructor(options: EventLogOptions) {
+    this.retention = { ...DEFAULT_RETENTION, ...options.retention };
+    this.now = options.now ?? Date.now;
+    fs.mkdirSync(options.dataDir, { recursive: true });
+    this.file = path.join(options.dataDir, 'herald.db');
+    this.db = new Database(this.file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`);
+    this.db.exec(`CREATE TABLE IF NOT EXISTS events (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      time_ms INTEGER NOT NULL,
+      topic TEXT NOT NULL,
+      type TEXT NOT NULL,
+      json TEXT NOT NULL
+    )`);
+    this.statements = {
+      seq: this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck(),
+      insert: this.db.prepare('INSERT INTO events (id, time_ms, topic, type, json) VALUES (?, ?, ?, ?, ?)'),
+      deleteBefore: this.db.prepare('DELETE FROM events WHERE id < ?'),
+      oldest: this.db.prepare('SELECT id, time_ms FROM events ORDER BY id LIMIT 1'),
+      firstKeptByAge: this.db.prepare('SELECT id FROM events WHERE time_ms >= ? ORDER BY id LIMIT 1').pluck(),
+    };
+    this.lastIdValue = this.readSeq();
+    this.countValue = this.db.prepare('SELECT COUNT(*) FROM events').pluck().get() as number;
+    this.refreshOldest();
+
+    this.appendTx = this.db.transaction((inputs: EventInput[], timeMs: number) => {
+      // Read inside the write transaction so a second process on the same file cannot hand out the same id.
+      let id = this.readSeq();
+      const time = new Date(timeMs).toISOString();
+      const stored: StoredEvent[] = [];
+      for (const input of inputs) {
+        id += 1;
+        const event: HeraldEvent = { id: String(id), type: input.type, topic: input.topic, time, ...input };
+        const json = JSON.stringify(event);
+        this.statements.insert.run(id, timeMs, event.topic, event.type, json);
+        stored.push({ id, type: event.type, topic: event.topic, json });
+      }
+      const firstKept = id - this.retention.maxEvents + 1;
+      if (this.retention.maxEvents > 0 && (this.oldestIdValue ?? stored[0]!.id) < firstKept) {
+        this.statements.deleteBefore.run(firstKept);
+      }
+      return stored;
+    });
+    this.prune();
+  }
+
+  /** Stores the events in one transaction and returns them once committed. All or nothing. */
+  append(inputs: EventInput[]): StoredEvent[] {
+    if (inputs.length === 0) return [];
+    this.maybePruneByAge();
+    const timeMs = this.now();
+    const stored = this.appendTx.immediate(inputs, timeMs);
+    this.lastIdValue = stored.at(-1)!.id;
+    this.countValue += stored.length;
+    if (this.oldestIdValue === undefined) {
+      this.oldestIdValue = stored[0]!.id;
+      this.oldestTimeMs = timeMs;
+    }
+    if (this.retention.maxEvents > 0 && this.countValue > this.retention.maxEvents) this.refreshOldest();
+    return stored;
+  }
+
+  /** The newest id ever assigned (0 when none): the id the next event follows. */
+  get lastId(): number {
+    return this.lastIdValue;
+  }
+
+  /** The oldest id still kept, if any. */
+  get oldestId(): number | undefined {
+    this.maybePruneByAge();
+    return this.oldestIdValue;
+  }
+
+  get count(): number {
+    this.maybePruneByAge();
+    return this.countValue;
+  }
+
+  /** What a client resuming after `afterId` is owed before the events themselves. 0 = everything kept. */
+  planResume(afterId: number): ResumePlan {
+    this.maybePruneByAge();
+    if (afterId > this.lastIdValue) return { kind: 'reset' };
+    if (afterId === 0 || afterId === this.lastIdValue) return { kind: 'continue' };
+    const throughId = (this.oldestIdValue ?? this.lastIdValue + 1) - 1;
+    if (afterId >= throughId) return { kind: 'continue' };
+    return { kind: 'gap', gap: { afterId: String(afterId), throughId: String(throughId), missed: throughId - afterId } };
+  }
+
+  /** Events after `afterId`, oldest first, optionally only these topics. */
+  readAfter(afterId: number, options: { topics?: readonly string[] | null; limit: number }): StoredEvent[] {
+    this.maybePruneByAge();
+    const topics = options.topics ?? [];
+    return this.readStatement('after', topics.length).all(afterId, ...topics, options.limit) as Row[];
+  }
+
+  /** The `count` newest events (oldest first), optionally only these topics. */
+  readLast(count: number, topics?: readonly string[] | null): StoredEvent[] {
+    this.maybePruneByAge();
+    const list = topics ?? [];
+    return (this.readStatement('last', list.length).all(...list, count) as Row[]).reverse();
+  }
+
+  /** Applies retention now (it also runs on every append and read when something is due). */
+  prune(): number {
+    let removed = 0;
+    if (this.retention.maxEvents > 0 && this.countValue > this.retention.maxEvents) {
+      removed += this.statements.deleteBefore.run(this.lastIdValue - this.retention.maxEvents + 1).changes;
+    }
+    if (this.retention.maxAgeMs > 0) {
+      const firstKept = this.statements.firstKeptByAge.get(this.now() - this.retention.maxAgeMs) as number | undefined;
+      removed += this.statements.deleteBefore.run(firstKept ?? this.lastIdValue + 1).changes;
+    }
+    if (removed > 0) {
+      this.countValue -= removed;
+      this.refreshOldest();
+    }
+    return removed;
+  }
+
+  /** Checkpoints the WAL into the main file and closes. */
+  close(): void {
+    if (!this.db.open) return;
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      this.db.close();
+    }
+  }
+
+  private maybePruneByAge(): void {
+    if (this.retention.maxAgeMs > 0 && this.oldestTimeMs !== undefined && this.oldestTimeMs < this.now() - this.retention.maxAgeMs) {
+      this.prune();
+    }
+  }
+
+  private readSeq(): number {
+    return (this.statements.seq.get() as number | undefined) ?? 0;
+  }
+
+  private refreshOldest(): void {
+    const row = this.statements.oldest.get() as { id: number; time_ms: number } | undefined;
+    this.oldestIdValue = row?.id;
+    this.oldestTimeMs = row?.time_ms;
+    if (!row) this.countValue = 0;
+    else this.countValue = this.lastIdValue - row.id + 1;
+  }
+
+  private readStatement(kind: 'after' | 'last', topicCount: number): Database.Statement {
+    const key = `${kind}:${topicCount}`;
+    let statement = this.readStatements.get(key);
+    if (!statement) {
+      const topicClause = topicCount > 0 ? ` AND topic IN (${new Array(topicCount).fill('?').join(', ')})` : '';
+      statement =
+        kind === 'after'
+          ? this.db.prepare(`SELECT id, type, topic, json FROM events WHERE id > ?${topicClause} ORDER BY id LIMIT ?`)
+          : this.db.prepare(`SELECT id, type, topic, json FROM events WHERE 1${topicClause} ORDER BY id DESC LIMIT ?`);
+      this.readStatements.set(key, statement);
+    }
+    return statement;
+  }
+}

@@ -1,0 +1,64 @@
+// PublishQueue: group commit. Publishes whose bodies arrive in the same turn of the event loop go
+// into one SQLite transaction; each publisher is answered only after that transaction committed,
+// and the stored events go to the hub in the same synchronous step as the commit (the stream
+// code relies on that: a reader that reads the log and goes live in one step misses nothing).
+import type { EventInput } from '../events/event.ts';
+import type { Hub } from './hub.ts';
+import type { EventLog, StoredEvent } from './log.ts';
+
+interface Pending {
+  input: EventInput;
+  resolve(stored: StoredEvent): void;
+  reject(error: unknown): void;
+}
+
+export class PublishQueue {
+  private readonly log: EventLog;
+  private readonly hub: Hub;
+  private pending: Pending[] = [];
+  private scheduled: NodeJS.Immediate | undefined;
+  private closed = false;
+  /** Batches committed and events in them, for /health and benchmarks. */
+  readonly stats = { batches: 0, events: 0, largestBatch: 0 };
+
+  constructor(log: EventLog, hub: Hub) {
+    this.log = log;
+    this.hub = hub;
+  }
+
+  /** Resolves with the stored event once it is committed. */
+  publish(input: EventInput): Promise<StoredEvent> {
+    if (this.closed) return Promise.reject(new Error('The server is shutting down: publish again once it is back.'));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ input, resolve, reject });
+      this.scheduled ??= setImmediate(() => this.flush());
+    });
+  }
+
+  /** Commits everything waiting, now. */
+  flush(): void {
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    let stored: StoredEvent[];
+    try {
+      stored = this.log.append(batch.map((p) => p.input));
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    this.stats.batches += 1;
+    this.stats.events += stored.length;
+    if (stored.length > this.stats.largestBatch) this.stats.largestBatch = stored.length;
+    this.hub.publish(stored);
+    batch.forEach((p, i) => p.resolve(stored[i]!));
+  }
+
+  /** Commits what is waiting and refuses anything new. */
+  close(): void {
+    this.flush();
+    this.closed = true;
+  }
+}

@@ -1,0 +1,145 @@
+// One event stream (GET /events, GET /connect) from headers to close: `retry:` first, then the
+// gap or reset notice a resuming client is owed, then the replay from the log, then live events,
+// with a comment heartbeat throughout.
+//
+// The replay/live seam: better-sqlite3 is synchronous and the PublishQueue hands committed events
+// to the hub in the same synchronous step as the commit. So the last replay page is read and the
+// stream goes live in one synchronous step: every event is either in that page or published to
+// the hub afterwards, never both, never neither.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { GAP_TYPE, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/event.ts';
+import { SSE_HEADERS, frameComment, frameEvent, frameRetry } from '../events/sse.ts';
+import type { Hub, StreamFlavour, Subscription } from './hub.ts';
+import type { EventLog, StoredEvent } from './log.ts';
+
+export interface StreamRequest {
+  flavour: StreamFlavour;
+  topics: ReadonlySet<string> | null;
+  /** Resume after this id; undefined = live events only. */
+  resumeAfter: number | undefined;
+  /** For log lines: who and what. */
+  label: string;
+}
+
+export interface StreamContext {
+  log: EventLog;
+  hub: Hub;
+  retryMs: number;
+  heartbeatMs: number;
+  say(line: string): void;
+}
+
+const REPLAY_PAGE_EVENTS = 500;
+const HEARTBEAT = frameComment('heartbeat');
+
+export function frameStored(event: StoredEvent, flavour: StreamFlavour): string {
+  return flavour === 'typed' ? frameEvent({ id: String(event.id), event: event.type, data: event.json }) : frameEvent({ id: String(event.id), data: event.json });
+}
+
+export function gapNotice(gap: GapInfo, now = new Date()): HeraldEvent {
+  const what = gap.missed === 1 ? '1 event was' : `${gap.missed} events were`;
+  return {
+    id: gap.throughId,
+    type: GAP_TYPE,
+    topic: 'herald',
+    time: now.toISOString(),
+    title: `${what} lost while you were away`,
+    body: `The server no longer keeps events ${Number(gap.afterId) + 1} to ${gap.throughId} (retention). Open the history for what it still has.`,
+    priority: 3,
+    gap,
+  };
+}
+
+export function resetNotice(now = new Date()): HeraldEvent {
+  return {
+    id: '0',
+    type: RESET_TYPE,
+    topic: 'herald',
+    time: now.toISOString(),
+    title: "The server's event log was reset",
+    body: 'The server started over with a new event log; what follows is everything it has now.',
+    priority: 3,
+  };
+}
+
+function frameNotice(notice: HeraldEvent, flavour: StreamFlavour): string {
+  return frameEvent({ id: notice.id, ...(flavour === 'typed' ? { event: notice.type } : {}), data: JSON.stringify(notice) });
+}
+
+export function serveStream(req: IncomingMessage, res: ServerResponse, request: StreamRequest, context: StreamContext): void {
+  const { hub, log } = context;
+  res.writeHead(200, SSE_HEADERS);
+  res.flushHeaders();
+  const stream = hub.open(res, { topics: request.topics, flavour: request.flavour, label: request.label });
+  context.say(`stream opened ${request.label}`);
+
+  const heartbeat = setInterval(() => hub.deliver(stream, HEARTBEAT), context.heartbeatMs);
+  heartbeat.unref();
+  res.on('close', () => {
+    clearInterval(heartbeat);
+    const seconds = ((Date.now() - stream.openedAt) / 1000).toFixed(1);
+    const why = stream.cutOff ? `cut off: it stopped reading (over ${hub.maxBacklogBytes} bytes unsent)` : stream.closed ? 'server closing' : 'client left';
+    hub.remove(stream);
+    context.say(`stream closed ${request.label} after ${seconds} s (${why})`);
+  });
+  req.socket.setNoDelay(true);
+
+  hub.deliver(stream, frameRetry(context.retryMs));
+  if (request.resumeAfter === undefined) {
+    hub.goLive(stream);
+    return;
+  }
+  let after = request.resumeAfter;
+  const plan = log.planResume(after);
+  if (plan.kind === 'reset') {
+    hub.deliver(stream, frameNotice(resetNotice(), request.flavour));
+    after = 0;
+  } else if (plan.kind === 'gap') {
+    hub.deliver(stream, frameNotice(gapNotice(plan.gap), request.flavour));
+  }
+  void replay(stream, after, request, context).catch((error: unknown) => {
+    context.say(`stream ${request.label} replay failed: ${error instanceof Error ? error.message : String(error)}`);
+    res.destroy();
+  });
+}
+
+async function replay(stream: Subscription, afterId: number, request: StreamRequest, context: StreamContext): Promise<void> {
+  const { hub, log } = context;
+  // Half the bound per page: after a drain the socket holds < 16 KiB, so a page always fits.
+  const pageBytes = Math.max(16 * 1024, Math.floor(hub.maxBacklogBytes / 2));
+  let after = afterId;
+  for (;;) {
+    if (stream.closed) return;
+    const rows = log.readAfter(after, { topics: request.topics ? [...request.topics] : null, limit: REPLAY_PAGE_EVENTS });
+    let chunk = '';
+    let bytes = 0;
+    let used = 0;
+    for (const row of rows) {
+      const frame = frameStored(row, request.flavour);
+      const size = Buffer.byteLength(frame);
+      if (used > 0 && bytes + size > pageBytes) break;
+      chunk += frame;
+      bytes += size;
+      used += 1;
+      after = row.id;
+    }
+    if (chunk !== '' && !hub.deliver(stream, chunk)) return;
+    if (used === rows.length && rows.length < REPLAY_PAGE_EVENTS) {
+      hub.goLive(stream); // same synchronous step as the read above: see the seam note at the top
+      return;
+    }
+    if (stream.res.writableNeedDrain) await drained(stream);
+  }
+}
+
+function drained(stream: Subscription): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.res.off('drain', done);
+      stream.res.off('close', done);
+      resolve();
+    };
+    stream.res.on('drain', done);
+    stream.res.on('close', done);
+  });
+}
