@@ -110,7 +110,8 @@ export class EventLog {
       const stored: StoredEvent[] = [];
       for (const input of inputs) {
         id += 1;
-        const event: HeraldEvent = { id: String(id), type: input.type, topic: input.topic, time, ...input };
+        const { type, topic, ...rest } = input;
+        const event: HeraldEvent = { id: String(id), type, topic, time, ...rest };
         const json = JSON.stringify(event);
         this.statements.insert.run(id, timeMs, event.topic, event.type, json);
         stored.push({ id, type: event.type, topic: event.topic, json });
