@@ -1,0 +1,111 @@
+// Herald's command line: picks the command, runs it, turns its errors into a message and an exit
+// code (0 done, 1 failed, 2 bad command line; `run` passes on its command's own code).
+// Commands are imported when used, so `herald send` does not load the server's SQLite and Express.
+import { readFileSync } from 'node:fs';
+import { CommandError, EXIT_FAILURE, EXIT_USAGE, UsageError } from './options.ts';
+
+export const USAGE = `Usage: herald <command> [options]
+
+Desktop notifications the moment your long-running job is done.
+
+Commands:
+  send MESSAGE         publish one event
+  run -- CMD [ARGS]    run a command and report it as a job (started, then
+                       completed or failed, with exit code and output tail)
+  serve                run the companion server (http://127.0.0.1:5080)
+  listen               print events from the server as they arrive
+  help [COMMAND]       show a command's help (same as herald COMMAND --help)
+
+Options:
+  -h, --help           show this help
+  --version            print Herald's version
+
+Environment:
+  HERALD_SERVER        server URL for send, run and listen (default http://127.0.0.1:5080)
+  HERALD_TOKEN         bearer token (same as --token)
+  HERALD_DATA_DIR      where \`herald serve\` keeps its event log
+
+Examples:
+  herald serve
+  herald send "build done"
+  herald run -- make
+`;
+
+const COMMANDS = ['send', 'run', 'serve', 'listen', 'help'] as const;
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
+  if (first === undefined) {
+    process.stderr.write(USAGE);
+    return EXIT_USAGE;
+  }
+  if (first === 'help' || first === '--help' || first === '-h') {
+    const topic = first === 'help' ? rest[0] : undefined;
+    if (topic === undefined || topic === 'help') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (!(COMMANDS as readonly string[]).includes(topic)) return unknownCommand(topic);
+    return main([topic, '--help']);
+  }
+  if (first === '--version' || first === '-v' || first === 'version') {
+    process.stdout.write(`herald ${version()}\n`);
+    return 0;
+  }
+
+  try {
+    switch (first) {
+      case 'send':
+        return await (await import('./send.ts')).send(rest, io);
+      case 'run':
+        return await (await import('./run.ts')).run(rest, io);
+      case 'serve':
+        return await (await import('./serve.ts')).serve(rest, io);
+      case 'listen':
+        return await (await loadListen())(rest);
+      default:
+        return unknownCommand(first);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`herald ${first}: ${err.message}\nRun 'herald ${first} --help' for usage.\n`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof CommandError) {
+      process.stderr.write(`herald: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`herald: unexpected error, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+type ListenCommand = (argv: string[]) => Promise<number>;
+
+/** cli/listen.ts prints its own errors and returns its exit code. Imported by a variable name so
+ * the rest of the CLI type-checks and runs while that module is being written. */
+async function loadListen(): Promise<ListenCommand> {
+  const specifier = './listen.ts';
+  let module: { listen?: ListenCommand };
+  try {
+    module = (await import(specifier)) as { listen?: ListenCommand };
+  } catch (err) {
+    const missing = (err as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes('listen.ts');
+    if (missing) throw new CommandError('`herald listen` is not available in this build (cli/listen.ts is missing)');
+    throw err;
+  }
+  if (typeof module.listen !== 'function') throw new CommandError('`herald listen` is not available in this build (cli/listen.ts exports no listen())');
+  return module.listen;
+}
+
+function unknownCommand(name: string): number {
+  const hint = name.startsWith('-') ? `unknown option "${name}"` : `unknown command "${name}"`;
+  process.stderr.write(`herald: ${hint}. Commands: ${COMMANDS.join(', ')}.\nRun 'herald --help' for usage.\n`);
+  return EXIT_USAGE;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}

@@ -1,0 +1,139 @@
+// Publishing one event to a Herald server: the one HTTP call `herald send` and `herald run` make.
+// Every way it can fail becomes a PublishError whose message says what to do next.
+import type { EventInput, HeraldEvent } from '../events/event.ts';
+import type { ServerTarget } from './options.ts';
+
+/** What a command sends. The server validates it; priority may be a raw string so the server names the bad field. */
+export type EventDraft = Omit<Partial<EventInput>, 'priority'> & { priority?: number | string };
+
+export interface PublishOptions {
+  /** Give up after this long without an answer. Default 10000. */
+  timeoutMs?: number;
+  /** Aborts the request (e.g. a second Ctrl-C while `herald run` reports). */
+  signal?: AbortSignal;
+}
+
+export type PublishFailure = 'unreachable' | 'timeout' | 'aborted' | 'unauthorized' | 'rejected' | 'server';
+
+export class PublishError extends Error {
+  readonly reason: PublishFailure;
+  /** Short cause for a one-line warning, e.g. "connection refused" or "priority: must be …". */
+  readonly detail: string;
+  readonly status?: number;
+  /** The field the server named in a 400 answer. */
+  readonly field?: string;
+  constructor(reason: PublishFailure, message: string, detail: string, extra: { status?: number; field?: string } = {}) {
+    super(message);
+    this.name = 'PublishError';
+    this.reason = reason;
+    this.detail = detail;
+    if (extra.status !== undefined) this.status = extra.status;
+    if (extra.field !== undefined) this.field = extra.field;
+  }
+}
+
+export const DEFAULT_PUBLISH_TIMEOUT_MS = 10_000;
+
+/** POSTs the event as JSON to `<server>/events`; resolves with the stored event (201). */
+export async function publish(target: ServerTarget, event: EventDraft, options: PublishOptions = {}): Promise<HeraldEvent> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  if (target.token) headers.authorization = `Bearer ${target.token}`;
+
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(`${target.url}/events`, { method: 'POST', headers, body: JSON.stringify(event), signal });
+    text = await response.text();
+  } catch (err) {
+    throw networkError(target.url, err, timeout.aborted, timeoutMs);
+  }
+
+  if (response.status === 201 || response.status === 200) {
+    try {
+      return JSON.parse(text) as HeraldEvent;
+    } catch {
+      throw new PublishError('server', `the server at ${target.url} answered ${response.status} but not with JSON; is --server pointing at a Herald server?`, `answered ${response.status} without JSON`, { status: response.status });
+    }
+  }
+  throw httpError(target, response, text);
+}
+
+interface ErrorBody {
+  error?: { code?: string; message?: string; field?: string };
+}
+
+function httpError(target: ServerTarget, response: Response, text: string): PublishError {
+  let body: ErrorBody = {};
+  try {
+    body = JSON.parse(text) as ErrorBody;
+  } catch {
+    // Not a Herald error body; fall through with the status alone.
+  }
+  const status = response.status;
+  const field = typeof body.error?.field === 'string' ? body.error.field : undefined;
+  let said = typeof body.error?.message === 'string' ? body.error.message : '';
+  // The server's message usually starts with the field already ("priority: must be …").
+  if (field && said && !said.startsWith(`${field}:`) && !said.startsWith(`${field} `)) said = `${field}: ${said}`;
+  const extra = field === undefined ? { status } : { status, field };
+
+  if (status === 400) {
+    const detail = said || 'the event was refused (400)';
+    return new PublishError('rejected', `the server refused the event: ${detail}`, detail, extra);
+  }
+  if (status === 401) {
+    const message = target.token
+      ? `the server at ${target.url} refused the token: check --token or HERALD_TOKEN (it must match the one given to \`herald serve --token\`)`
+      : `the server at ${target.url} needs a token: pass --token T or set HERALD_TOKEN`;
+    return new PublishError('unauthorized', message, target.token ? 'token refused (401)' : 'token required (401)', extra);
+  }
+  if (status === 429) {
+    const after = response.headers.get('retry-after');
+    const detail = `too many events (429)${after ? `; try again in ${after} s` : ''}`;
+    return new PublishError('rejected', `the server at ${target.url} refused the event: ${detail}`, detail, extra);
+  }
+  if (status === 413 || status === 415 || status === 403) {
+    const detail = said || `refused (${status})`;
+    return new PublishError('rejected', `the server at ${target.url} refused the event: ${detail}`, detail, extra);
+  }
+  const detail = `answered ${status} ${response.statusText}${said ? `: ${said}` : ''}`.trim();
+  const hint = status === 404 || status === 405 ? '; is --server pointing at a Herald server?' : '';
+  return new PublishError('server', `the server at ${target.url} ${detail}${hint}`, detail, extra);
+}
+
+const NETWORK_CAUSES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  UND_ERR_SOCKET: 'connection closed',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'certificate not trusted',
+  SELF_SIGNED_CERT_IN_CHAIN: 'certificate not trusted',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate not trusted',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'certificate not trusted',
+  CERT_HAS_EXPIRED: 'certificate expired',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'certificate does not match the host name',
+};
+
+function networkError(url: string, err: unknown, timedOut: boolean, timeoutMs: number): PublishError {
+  if (timedOut) {
+    const detail = `no answer within ${timeoutMs / 1000} s`;
+    return new PublishError('timeout', `the Herald server at ${url} gave ${detail}; check that it is running and reachable`, detail);
+  }
+  if (err instanceof Error && err.name === 'AbortError') {
+    return new PublishError('aborted', 'publishing was cancelled', 'cancelled');
+  }
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  const code = typeof cause?.code === 'string' ? cause.code : '';
+  const detail = NETWORK_CAUSES[code] ?? (typeof cause?.message === 'string' ? cause.message : err instanceof Error ? err.message : String(err));
+  if (detail.startsWith('certificate')) {
+    return new PublishError('unreachable', `cannot reach the Herald server at ${url} (${detail}). For a private CA, set NODE_EXTRA_CA_CERTS=/path/to/ca.pem.`, detail);
+  }
+  return new PublishError('unreachable', `cannot reach the Herald server at ${url} (${detail}). Start it with \`herald serve\` or set --server/HERALD_SERVER.`, detail);
+}

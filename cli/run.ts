@@ -1,0 +1,314 @@
+// `herald run -- CMD …`: run a command exactly as if Herald were not there (same stdin, output,
+// exit code), and report it as a job: job.started when it starts, then job.completed or job.failed.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { constants as osConstants, hostname } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import { EventValidationError, LIMITS, parseEventInput } from '../events/event.ts';
+import type { JobInfo } from '../events/event.ts';
+import { OutputTail } from './output-tail.ts';
+import { parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
+import type { OptionSpec, ServerTarget } from './options.ts';
+import { publish, PublishError } from './publish.ts';
+import type { EventDraft } from './publish.ts';
+import { parsePriority } from './send.ts';
+
+export const RUN_USAGE = `Usage: herald run [options] -- CMD [ARGS...]
+
+Run CMD with its stdin, stdout and stderr passed straight through, and report it
+to a Herald server as a job: job.started when it starts, then job.completed
+(exit 0) or job.failed (any other exit) with the exit code, the duration and the
+last lines of its output. Herald exits with CMD's own exit code (128+N when CMD
+was killed by signal N; 127 when CMD is not found).
+
+CMD runs without a shell: for pipes or &&, run one: herald run -- sh -c 'make && make test'
+
+Ctrl-C, SIGTERM and SIGHUP reach CMD; if CMD then stops, the job is reported as
+job.failed with job.status "cancelled". (A terminal's Ctrl-C already reaches CMD,
+which shares Herald's process group, so Herald does not send it a second time;
+a SIGINT sent to Herald alone, e.g. with kill, is passed on. SIGTERM and SIGHUP
+are always passed on.)
+
+If the server cannot be reached, CMD runs all the same and its output and exit
+code are unchanged; Herald prints one warning line on stderr.
+
+Options:
+  --server URL     Herald server (env HERALD_SERVER, default http://127.0.0.1:5080)
+  --token T        bearer token, if the server has one (env HERALD_TOKEN)
+  --topic T        topic, [A-Za-z0-9_-], default "default"
+  --name NAME      the job's name (default: the command line)
+  --priority N     priority of the final event, 1..5 or min/low/default/high/urgent
+                   (default: 3 on success, 4 on failure; job.started is always 2)
+  --no-tail        leave CMD's stdout/stderr on the terminal itself instead of a
+                   pipe (keeps colours and line buffering); no output tail is sent
+  -h, --help       show this help
+
+Example:
+  herald run --name "nightly build" -- make -j8
+`;
+
+const OPTIONS = {
+  ...SERVER_OPTIONS,
+  topic: { type: 'string' },
+  name: { type: 'string' },
+  priority: { type: 'string' },
+  'no-tail': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies OptionSpec;
+
+const STRING_FLAGS = new Set(Object.entries(OPTIONS).filter(([, o]) => o.type === 'string').map(([name]) => name));
+
+/** Herald's own flags are those before `--` (or before the first word that is not a flag). */
+export function splitCommand(argv: string[]): { own: string[]; command: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return { own: argv.slice(0, i), command: argv.slice(i + 1) };
+    if (arg.startsWith('-') && arg !== '-') {
+      if (arg.startsWith('--') && !arg.includes('=') && STRING_FLAGS.has(arg.slice(2))) i++; // its value
+      continue;
+    }
+    return { own: argv.slice(0, i), command: argv.slice(i) };
+  }
+  return { own: argv, command: [] };
+}
+
+/** How long the final report may hold up Herald's exit once the command is done. */
+const FINAL_REPORT_MS = 5_000;
+/** Time to wait for a command's output pipes to close after it exits (a background grandchild may hold them). */
+const PIPE_DRAIN_MS = 1_000;
+const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+export interface RunIo {
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+}
+
+export async function run(argv: string[], io: RunIo): Promise<number> {
+  const { own, command } = splitCommand(argv);
+  const { values } = parseCommandArgs('run', own, OPTIONS);
+  if (values.help) {
+    io.stdout.write(RUN_USAGE);
+    return 0;
+  }
+  if (command.length === 0) throw new UsageError('run', 'no command given: herald run [options] -- CMD [ARGS...]');
+  const target = resolveServer(values, io.env);
+
+  let priority: number | undefined;
+  const priorityFlag = stringFlag(values, 'priority');
+  if (priorityFlag !== undefined) {
+    const p = parsePriority(priorityFlag);
+    if (typeof p !== 'number' || p < 1 || p > 5) throw new UsageError('run', `--priority must be 1 to 5 or min, low, default, high, urgent; not "${priorityFlag}"`);
+    priority = p;
+  }
+  const topic = stringFlag(values, 'topic');
+  const job: JobInfo = {
+    id: randomUUID(),
+    name: stringFlag(values, 'name') ?? displayCommand(command),
+    status: 'running',
+    host: hostname().slice(0, LIMITS.jobHostLength),
+  };
+  const started: EventDraft = { type: 'job.started', priority: 2, job };
+  if (topic !== undefined) started.topic = topic;
+  try {
+    // Catch a bad --topic or --name now, before the command runs, not as a warning afterwards.
+    parseEventInput(started);
+  } catch (err) {
+    if (err instanceof EventValidationError) throw new UsageError('run', `${err.field === 'job.name' ? '--name' : err.field === 'topic' ? '--topic' : err.field}: ${err.message.slice(err.field.length + 2)}`);
+    throw err;
+  }
+
+  const reporter = new JobReporter(target, io.stderr);
+  const tail = values['no-tail'] ? undefined : new OutputTail();
+  const t0 = performance.now();
+  const child = startChild(command, tail !== undefined);
+  const startedReport = reporter.report(started, { timeoutMs: 10_000 });
+
+  const finalAbort = new AbortController();
+  let cancelledBy: NodeJS.Signals | undefined;
+  let childDone = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (childDone) {
+      finalAbort.abort(); // a Ctrl-C while the result is being reported: stop waiting for the server
+      return;
+    }
+    cancelledBy ??= signal;
+    // The terminal sends Ctrl-C to its whole foreground process group, the command included.
+    if (signal === 'SIGINT' && inTerminalForeground()) return;
+    child.kill(signal);
+  };
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
+
+  const detach: Array<() => void> = [];
+  try {
+    if (tail) {
+      detach.push(passThrough(child.stdout!, io.stdout, tail));
+      detach.push(passThrough(child.stderr!, io.stderr, tail, (chunk) => (reporter.atLineStart = chunk.at(-1) === 0x0a)));
+    }
+    const outcome = await waitForChild(child);
+    childDone = true;
+    const durationMs = Math.round(performance.now() - t0);
+
+    let exitCode: number;
+    let body: string | undefined;
+    const done: JobInfo = { ...job, durationMs };
+    if (outcome.spawnError) {
+      const notFound = outcome.spawnError.code === 'ENOENT';
+      exitCode = notFound ? 127 : 126;
+      body = notFound ? `command not found: ${command[0]}` : `cannot run ${command[0]}: ${outcome.spawnError.message}`;
+      io.stderr.write(`herald: ${body}\n`);
+    } else if (outcome.signal) {
+      exitCode = 128 + (osConstants.signals[outcome.signal] ?? 0);
+      body = `killed by ${outcome.signal}`;
+    } else {
+      exitCode = outcome.code ?? 1;
+    }
+    done.exitCode = exitCode;
+    if (tail) {
+      const text = tail.text();
+      if (text !== '') done.outputTail = text;
+    }
+
+    let final: EventDraft;
+    if (exitCode === 0) {
+      final = { type: 'job.completed', priority: priority ?? 3, job: { ...done, status: 'succeeded' } };
+    } else if (cancelledBy) {
+      final = { type: 'job.failed', priority: priority ?? 3, job: { ...done, status: 'cancelled' }, body: `stopped by ${cancelledBy}` };
+    } else {
+      final = { type: 'job.failed', priority: priority ?? 4, job: { ...done, status: 'failed' } };
+      if (body !== undefined) final.body = body;
+    }
+    if (topic !== undefined) final.topic = topic;
+
+    // job.started first, so the server's ids keep the order; both within one bounded wait.
+    const deadline = AbortSignal.any([AbortSignal.timeout(FINAL_REPORT_MS), finalAbort.signal]);
+    await Promise.race([startedReport, aborted(deadline)]);
+    if (!deadline.aborted) await reporter.report(final, { timeoutMs: FINAL_REPORT_MS, signal: deadline });
+    return exitCode;
+  } finally {
+    for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
+    for (const fn of detach) fn();
+  }
+}
+
+/** Publishes a job's events; warns on stderr once, however many of them fail. */
+class JobReporter {
+  readonly #target: ServerTarget;
+  readonly #stderr: Writable;
+  #warned = false;
+  /** False while the command's stderr is in the middle of a line, so the warning starts on a new one. */
+  atLineStart = true;
+
+  constructor(target: ServerTarget, stderr: Writable) {
+    this.#target = target;
+    this.#stderr = stderr;
+  }
+
+  async report(event: EventDraft, options: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
+    try {
+      await publish(this.#target, event, options);
+    } catch (err) {
+      if (err instanceof PublishError && err.reason === 'aborted') return;
+      if (this.#warned) return;
+      this.#warned = true;
+      const detail = err instanceof PublishError ? err.detail : err instanceof Error ? err.message : String(err);
+      this.#stderr.write(`${this.atLineStart ? '' : '\n'}herald: could not report to ${this.#target.url}: ${detail} (the command itself is not affected)\n`);
+    }
+  }
+}
+
+function startChild(command: string[], pipeOutput: boolean): ChildProcess {
+  const output = pipeOutput ? 'pipe' : 'inherit';
+  try {
+    return spawn(command[0]!, command.slice(1), { stdio: ['inherit', output, output] });
+  } catch (err) {
+    // spawn() throws synchronously only for arguments it cannot pass (e.g. a NUL byte).
+    throw new UsageError('run', `cannot start ${command[0]}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+interface ChildOutcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  spawnError?: NodeJS.ErrnoException;
+}
+
+function waitForChild(child: ChildProcess): Promise<ChildOutcome> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let drainTimer: NodeJS.Timeout | undefined;
+    const finish = (outcome: ChildOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(drainTimer);
+      resolve(outcome);
+    };
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      // Only a failed spawn has no pid; later errors (a failed kill) change nothing here.
+      if (child.pid === undefined) finish({ code: null, signal: null, spawnError: err });
+    });
+    // 'close' comes after the output pipes are drained; cap the wait in case a grandchild holds them.
+    child.once('exit', (code, signal) => {
+      if (settled || child.pid === undefined) return;
+      drainTimer = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finish({ code, signal });
+      }, PIPE_DRAIN_MS);
+    });
+    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+      if (child.pid !== undefined) finish({ code, signal });
+    });
+  });
+}
+
+/** Copies the command's output to ours chunk by chunk, unchanged, keeping the tail; returns a detach function. */
+function passThrough(from: Readable, to: Writable, tail: OutputTail, onChunk?: (chunk: Buffer) => void): () => void {
+  // Our side went away (`herald run -- yes | head`): close the pipe so the command sees EPIPE, as
+  // it would writing there itself.
+  const onError = () => from.destroy();
+  to.on('error', onError);
+  from.on('data', (chunk: Buffer) => {
+    tail.push(chunk);
+    onChunk?.(chunk);
+    if (!to.write(chunk)) {
+      from.pause();
+      to.once('drain', () => from.resume());
+    }
+  });
+  return () => to.off('error', onError);
+}
+
+/**
+ * True when Herald is in its terminal's foreground process group, so a Ctrl-C from the terminal
+ * reached the command too. Linux: from /proc; elsewhere: assume so when attached to a terminal.
+ */
+function inTerminalForeground(): boolean {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // After "pid (comm) ": state ppid pgrp session tty_nr tpgid …; comm may hold spaces and parens.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pgrp = Number(fields[2]);
+    const ttyNr = Number(fields[4]);
+    const tpgid = Number(fields[5]);
+    return ttyNr !== 0 && tpgid === pgrp;
+  } catch {
+    return Boolean(process.stdin.isTTY || process.stderr.isTTY);
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/** The command line as a person would type it, for the job's name. */
+export function displayCommand(command: string[]): string {
+  const line = command
+    .map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`))
+    .join(' ')
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  return line.length > LIMITS.jobNameLength ? `${line.slice(0, LIMITS.jobNameLength - 1)}…` : line;
+}

@@ -1,0 +1,121 @@
+// `herald send`: publish one event and print its id.
+import { LIMITS } from '../events/event.ts';
+import { CommandError, parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
+import type { OptionSpec } from './options.ts';
+import { publish, PublishError } from './publish.ts';
+import type { EventDraft } from './publish.ts';
+
+export const SEND_USAGE = `Usage: herald send [options] MESSAGE
+       some-command | herald send [options] [-]
+
+Publish one event to a Herald server and print its id. MESSAGE is the event's
+body (several words are joined with spaces); it is read from stdin when it is
+"-", or when it is left out and stdin is not a terminal. The title defaults to
+the message's first line.
+
+Options:
+  --server URL     Herald server (env HERALD_SERVER, default http://127.0.0.1:5080)
+  --token T        bearer token, if the server has one (env HERALD_TOKEN)
+  --topic T        topic, [A-Za-z0-9_-], default "default"
+  --title T        title (default: the message's first line)
+  --priority N     1 min, 2 low, 3 default, 4 high, 5 urgent (or the name)
+  --tags a,b       comma-separated tags
+  --url U          http(s) link opened when the notification is clicked
+  --type T         event type, default "notification" (e.g. deploy.done)
+  --json           print the stored event as JSON instead of its id
+  -h, --help       show this help
+
+Exit status: 0 stored, 1 refused or server unreachable, 2 bad command line.
+
+Example:
+  herald send --title "Backup" --priority 4 --tags backup,nightly "backup finished"
+`;
+
+const OPTIONS = {
+  ...SERVER_OPTIONS,
+  topic: { type: 'string' },
+  title: { type: 'string' },
+  priority: { type: 'string' },
+  tags: { type: 'string' },
+  url: { type: 'string' },
+  type: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies OptionSpec;
+
+const PRIORITY_BY_NAME: Record<string, number> = { min: 1, low: 2, default: 3, high: 4, urgent: 5 };
+
+/**
+ * "4" → 4, "high" → 4; anything else is passed on as given, so the server's answer names the
+ * field and says what is allowed (one validator, the server's).
+ */
+export function parsePriority(value: string): number | string {
+  const v = value.trim().toLowerCase();
+  if (/^\d+$/.test(v)) return Number(v);
+  return PRIORITY_BY_NAME[v] ?? value;
+}
+
+export interface SendIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+export async function send(argv: string[], io: SendIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs('send', argv, OPTIONS);
+  if (values.help) {
+    io.stdout.write(SEND_USAGE);
+    return 0;
+  }
+  const target = resolveServer(values, io.env);
+
+  let body: string | undefined;
+  if (positionals.length === 1 && positionals[0] === '-') body = await readMessage(io.stdin);
+  else if (positionals.length > 0) body = positionals.join(' ');
+  else if (!io.stdin.isTTY) body = await readMessage(io.stdin);
+
+  const title = stringFlag(values, 'title');
+  if ((body === undefined || body === '') && title === undefined) {
+    throw new UsageError('send', 'nothing to send: give a MESSAGE, pipe one into stdin, or pass --title');
+  }
+
+  const event: EventDraft = {};
+  const type = stringFlag(values, 'type');
+  if (type !== undefined) event.type = type;
+  const topic = stringFlag(values, 'topic');
+  if (topic !== undefined) event.topic = topic;
+  if (title !== undefined) event.title = title;
+  if (body !== undefined && body !== '') event.body = body;
+  const priority = stringFlag(values, 'priority');
+  if (priority !== undefined) event.priority = parsePriority(priority);
+  const tags = stringFlag(values, 'tags');
+  if (tags !== undefined) event.tags = tags.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const url = stringFlag(values, 'url');
+  if (url !== undefined) event.url = url;
+
+  try {
+    const stored = await publish(target, event);
+    io.stdout.write(values.json ? `${JSON.stringify(stored)}\n` : `${stored.id}\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof PublishError) throw new CommandError(err.message);
+    throw err;
+  }
+}
+
+/** Reads the message from stdin, without its trailing line breaks (`echo done | herald send`). */
+async function readMessage(stdin: NodeJS.ReadableStream): Promise<string> {
+  // Far more than the server accepts, but bounded: a runaway pipe must not fill memory.
+  const maxBytes = LIMITS.bodyBytes;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stdin) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buf.length;
+    if (size > maxBytes) {
+      throw new CommandError(`the message on stdin is longer than ${maxBytes} bytes; an event body holds at most ${LIMITS.bodyLength} characters`);
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8').replace(/[\r\n]+$/, '');
+}

@@ -1,0 +1,145 @@
+// `herald serve`: the companion server in the foreground, until Ctrl-C or SIGTERM.
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { defaultDataDir } from '../server/data-dir.ts';
+import { startServer } from '../server/serve.ts';
+import type { ServerOptions } from '../server/serve.ts';
+import { CommandError, parseCommandArgs, parseIntegerFlag, parsePositiveNumberFlag, stringFlag, UsageError } from './options.ts';
+import type { OptionSpec } from './options.ts';
+
+export const SERVE_USAGE = `Usage: herald serve [options]
+
+Run the Herald companion server: publishers POST events to it, it stores them
+durably in SQLite and streams them to the desktop app and \`herald listen\`.
+Stops cleanly on Ctrl-C or SIGTERM.
+
+Options:
+  --port N                 port to listen on (default 5080; 0 = any free port)
+  --host H                 address to bind (default 127.0.0.1, this machine only)
+  --data-dir DIR           where the event log lives (env HERALD_DATA_DIR,
+                           default ~/.local/share/herald or the OS equivalent)
+  --token T                require "Authorization: Bearer T" on every route but
+                           /health (env HERALD_TOKEN)
+  --allow-origin URL       let web pages from this origin use the API (repeatable)
+  --retention-events N     keep at most N events (server default if not given)
+  --retention-days D       drop events older than D days (decimals allowed)
+  -h, --help               show this help
+
+Example:
+  herald serve --port 5080 --data-dir ~/.herald
+`;
+
+const OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'data-dir': { type: 'string' },
+  token: { type: 'string' },
+  'allow-origin': { type: 'string', multiple: true },
+  'retention-events': { type: 'string' },
+  'retention-days': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies OptionSpec;
+
+export interface ServeIo {
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+export async function serve(argv: string[], io: ServeIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs('serve', argv, OPTIONS);
+  if (values.help) {
+    io.stdout.write(SERVE_USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError('serve', `unexpected argument "${positionals[0]}"`);
+
+  const options: ServerOptions = {};
+  const port = stringFlag(values, 'port');
+  options.port = port === undefined ? 5080 : parseIntegerFlag('serve', 'port', port, 0, 65535);
+  options.host = stringFlag(values, 'host') ?? '127.0.0.1';
+  const dataDir = path.resolve(stringFlag(values, 'data-dir') ?? defaultDataDir({ env: io.env }));
+  options.dataDir = dataDir;
+  const token = stringFlag(values, 'token') || io.env.HERALD_TOKEN || undefined;
+  if (token !== undefined) options.token = token;
+  const origins = values['allow-origin'];
+  if (Array.isArray(origins) && origins.length > 0) options.allowedOrigins = origins.map((o) => checkOrigin(String(o)));
+  const maxEvents = stringFlag(values, 'retention-events');
+  const maxDays = stringFlag(values, 'retention-days');
+  if (maxEvents !== undefined || maxDays !== undefined) {
+    options.retention = {};
+    if (maxEvents !== undefined) options.retention.maxEvents = parseIntegerFlag('serve', 'retention-events', maxEvents, 1, Number.MAX_SAFE_INTEGER);
+    if (maxDays !== undefined) options.retention.maxAgeMs = Math.round(parsePositiveNumberFlag('serve', 'retention-days', maxDays) * 86_400_000);
+  }
+
+  if (!isLoopbackHost(options.host) && token === undefined) {
+    io.stderr.write(
+      `herald: WARNING: listening on ${options.host} WITHOUT A TOKEN: anyone who can reach this machine can read\n` +
+        `herald: WARNING: every event and publish new ones. Pass --token T (or set HERALD_TOKEN), or bind to 127.0.0.1.\n`,
+    );
+  }
+
+  let server;
+  try {
+    server = await startServer(options);
+  } catch (err) {
+    throw new CommandError(startFailure(err, options));
+  }
+  io.stdout.write(`Herald server listening on ${server.url} (data: ${dataDir})\n`);
+
+  let stopping = false;
+  let stop: (signal: NodeJS.Signals) => void = () => {};
+  const stopped = new Promise<NodeJS.Signals>((resolve) => (stop = resolve));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second Ctrl-C while closing: the user wants out now.
+      io.stderr.write('herald: stopping now, without waiting\n');
+      process.exit(1);
+    }
+    stopping = true;
+    stop(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const signal = await stopped;
+    io.stderr.write(`herald: ${signal}: closing streams and the event log…\n`);
+    await server.close();
+    io.stderr.write('herald: server stopped\n');
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function checkOrigin(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError('serve', `--allow-origin must be an origin like https://example.com, not "${value}"`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin === 'null') {
+    throw new UsageError('serve', `--allow-origin must be an http(s) origin like https://example.com, not "${value}"`);
+  }
+  if (url.pathname !== '/' || url.search || url.hash) {
+    throw new UsageError('serve', `--allow-origin takes an origin (scheme, host, port), not a page: use ${url.origin}`);
+  }
+  return url.origin;
+}
+
+function startFailure(err: unknown, options: ServerOptions): string {
+  const code = (err as { code?: unknown }).code ?? (err as { cause?: { code?: unknown } }).cause?.code;
+  const where = `${options.host}:${options.port}`;
+  if (code === 'EADDRINUSE') return `port ${options.port} on ${options.host} is already in use (another Herald server?); pick another with --port`;
+  if (code === 'EACCES') return `not allowed to listen on ${where}; ports below 1024 need privileges, pick another with --port`;
+  if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: this machine has no such address; check --host`;
+  return `could not start the server on ${where}: ${err instanceof Error ? err.message : String(err)}`;
+}

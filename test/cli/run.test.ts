@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { HeraldEvent } from '../../events/event.ts';
+import { deadServerUrl, herald, heraldLines, killLeftovers, startHerald, testServer } from './harness.ts';
+import type { TestServer } from './harness.ts';
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await testServer();
+});
+afterAll(async () => {
+  await srv.close();
+});
+afterEach(() => killLeftovers());
+
+/** A node one-liner as the command: portable and exact about the bytes it writes. */
+const node = (script: string) => [process.execPath, '-e', script];
+
+/** The job events of the one job on `topic`, in the order stored. */
+async function jobEvents(topic: string): Promise<HeraldEvent[]> {
+  return (await srv.events(`after=0&topic=${topic}`)).filter((e) => e.type.startsWith('job.'));
+}
+
+describe('herald run: exit codes and job events', () => {
+  it('exits 0 and reports job.started then job.completed with the same job id', async () => {
+    const r = await herald(['run', '--server', srv.url, '--topic', 'ok', '--name', 'unit tests', '--', ...node('console.log("fine")')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toBe('fine\n');
+    expect(r.stderr.toString()).toBe('');
+    const [started, done, ...more] = await jobEvents('ok');
+    expect(more).toEqual([]);
+    expect(started).toMatchObject({ type: 'job.started', job: { status: 'running', name: 'unit tests' } });
+    expect(done).toMatchObject({ type: 'job.completed', job: { status: 'succeeded', exitCode: 0, name: 'unit tests', outputTail: 'fine' } });
+    expect(done!.job!.id).toBe(started!.job!.id);
+    expect(done!.job!.host).toBe(started!.job!.host);
+    expect(done!.job!.durationMs).toBeGreaterThanOrEqual(0);
+    expect(Number(done!.id)).toBeGreaterThan(Number(started!.id));
+  });
+
+  it('exits with the command\'s own code and reports job.failed', async () => {
+    const r = await herald(['run', '--server', srv.url, '--topic', 'three', '--', ...node('process.exit(3)')]);
+    expect(r.code).toBe(3);
+    const [, failed] = await jobEvents('three');
+    expect(failed).toMatchObject({ type: 'job.failed', priority: 4, job: { status: 'failed', exitCode: 3 } });
+  });
+
+  it('exits 127 for a command that does not exist and reports why', async () => {
+    const r = await herald(['run', '--server', srv.url, '--topic', 'missing', '--', 'herald-no-such-command-xyz', '--flag']);
+    expect(r.code).toBe(127);
+    expect(r.stderr.toString()).toBe('herald: command not found: herald-no-such-command-xyz\n');
+    const events = await jobEvents('missing');
+    expect(events.map((e) => e.type)).toEqual(['job.started', 'job.failed']);
+    expect(events[1]).toMatchObject({ body: 'command not found: herald-no-such-command-xyz', job: { status: 'failed', exitCode: 127 } });
+  });
+
+  it('exits 128+N when the command is killed by signal N', async () => {
+    const r = await herald(['run', '--server', srv.url, '--topic', 'killed', '--', ...node('process.kill(process.pid, "SIGKILL")')]);
+    expect(r.code).toBe(137);
+    const [, failed] = await jobEvents('killed');
+    expect(failed).toMatchObject({ type: 'job.failed', body: 'killed by SIGKILL', job: { status: 'failed', exitCode: 137 } });
+  });
+
+  it('keeps the last 20 lines of output, stderr included, as job.outputTail', async () => {
+    // stdout and stderr are two pipes, so only output apart in time has a defined order between them.
+    const script = 'for (let i = 1; i <= 29; i++) console.log("line " + i); setTimeout(() => console.error("line 30 on stderr"), 300)';
+    const r = await herald(['run', '--server', srv.url, '--topic', 'tail', '--', ...node(script)]);
+    expect(r.code).toBe(0);
+    const [, done] = await jobEvents('tail');
+    const expected = [...Array.from({ length: 19 }, (_, i) => `line ${i + 11}`), 'line 30 on stderr'].join('\n');
+    expect(done!.job!.outputTail).toBe(expected);
+  });
+});
+
+describe('herald run: pass-through', () => {
+  it('passes stdout and stderr through byte for byte, with no trailing newline', async () => {
+    const script = [
+      'process.stdout.write(Buffer.from([0x61, 0x0d, 0x0a, 0x00, 0x1b, 0x5b, 0x33, 0x31, 0x6d, 0xff, 0xfe]));',
+      'process.stdout.write("héllo ✓ 日本語 🎉");',
+      'process.stderr.write("warn ⚠ no newline");',
+    ].join('');
+    const r = await herald(['run', '--server', srv.url, '--topic', 'bytes', '--', ...node(script)]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toEqual(Buffer.concat([Buffer.from([0x61, 0x0d, 0x0a, 0x00, 0x1b, 0x5b, 0x33, 0x31, 0x6d, 0xff, 0xfe]), Buffer.from('héllo ✓ 日本語 🎉')]));
+    expect(r.stderr.toString('utf8')).toBe('warn ⚠ no newline');
+    const [, done] = await jobEvents('bytes');
+    // The tail is cleaned for people: no control characters or escapes, but the text survives.
+    expect(done!.job!.outputTail).toContain('héllo ✓ 日本語 🎉');
+    expect(done!.job!.outputTail).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+  });
+
+  it('passes a large output through unchanged', async () => {
+    const script = 'const b = Buffer.alloc(1 << 20); for (let i = 0; i < b.length; i++) b[i] = (i * 7) & 0xff; process.stdout.write(b)';
+    const r = await herald(['run', '--server', srv.url, '--topic', 'large', '--', ...node(script)]);
+    expect(r.code).toBe(0);
+    const expected = Buffer.alloc(1 << 20);
+    for (let i = 0; i < expected.length; i++) expected[i] = (i * 7) & 0xff;
+    expect(r.stdout.length).toBe(expected.length);
+    expect(createHash('sha256').update(r.stdout).digest('hex')).toBe(createHash('sha256').update(expected).digest('hex'));
+  });
+
+  it('passes stdin through to the command', async () => {
+    const input = 'first line\nsecond ✓\nno newline at the end';
+    const r = await herald(['run', '--server', srv.url, '--topic', 'stdin', '--', 'cat'], { input });
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString('utf8')).toBe(input);
+  });
+
+  it('takes the command without "--" too, leaving its flags alone', async () => {
+    const r = await herald(['run', '--server', srv.url, '--topic', 'nodash', process.execPath, '-e', 'console.log(process.argv.slice(1).join(","))', 'a', '--name', 'x']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toBe('a,--name,x\n');
+    const [started] = await jobEvents('nodash');
+    expect(started!.job!.name).toMatch(/ -e 'console\.log\(.*\)' a --name x$/);
+  });
+});
+
+describe('herald run: cancel and failures to report', () => {
+  it('passes SIGINT on to the command, exits 130 and reports the job as cancelled', async () => {
+    // Detached: its own session with no terminal, so the SIGINT reaches herald alone (as from `kill -INT`).
+    const p = startHerald(['run', '--server', srv.url, '--topic', 'cancel', '--', ...node('setTimeout(() => {}, 60000)')], { detached: true });
+    await srv.waitFor((events) => events.some((e) => e.topic === 'cancel' && e.type === 'job.started'), 'job.started');
+    p.child.kill('SIGINT');
+    const r = await p.result;
+    expect(r.code).toBe(130);
+    const [started, cancelled] = await jobEvents('cancel');
+    expect(cancelled).toMatchObject({ type: 'job.failed', body: 'stopped by SIGINT', job: { id: started!.job!.id, status: 'cancelled', exitCode: 130 } });
+  });
+
+  it('passes SIGTERM on and keeps the exit code of a command that handles it', async () => {
+    const script = 'process.on("SIGTERM", () => { process.stdout.write("cleaning up\\n"); process.exit(7) }); console.log("ready"); setTimeout(() => {}, 60000)';
+    const p = startHerald(['run', '--server', srv.url, '--topic', 'term', '--', ...node(script)], { detached: true });
+    await waitUntil(() => p.stdoutText().includes('ready'));
+    p.child.kill('SIGTERM');
+    const r = await p.result;
+    expect(r.code).toBe(7);
+    expect(r.stdout.toString()).toBe('ready\ncleaning up\n');
+    const [, cancelled] = await jobEvents('term');
+    expect(cancelled).toMatchObject({ type: 'job.failed', job: { status: 'cancelled', exitCode: 7, outputTail: 'ready\ncleaning up' } });
+  });
+
+  it('still runs the command when the server is unreachable: same output, same exit code, one warning', async () => {
+    const url = await deadServerUrl();
+    const r = await herald(['run', '--', ...node('process.stdout.write("out"); process.stderr.write("err\\n"); process.exit(5)')], { env: { HERALD_SERVER: url } });
+    expect(r.code).toBe(5);
+    expect(r.stdout.toString()).toBe('out');
+    // The warning may come before or after the command's own line; the command's bytes are intact.
+    expect(r.stderr.toString().split('\n').filter((l) => !l.startsWith('herald')).join('\n')).toBe('err\n');
+    expect(heraldLines(r.stderr)).toEqual([`herald: could not report to ${url}: connection refused (the command itself is not affected)`]);
+  });
+
+  it('refuses a bad --topic or --priority before running anything (exit 2)', async () => {
+    const topic = await herald(['run', '--server', srv.url, '--topic', 'no spaces', '--', ...node('console.log("ran")')]);
+    expect(topic.code).toBe(2);
+    expect(topic.stdout.toString()).toBe('');
+    expect(topic.stderr.toString()).toContain('--topic');
+    const priority = await herald(['run', '--server', srv.url, '--priority', 'loud', '--', ...node('console.log("ran")')]);
+    expect(priority.code).toBe(2);
+    expect(priority.stderr.toString()).toContain('--priority');
+    const none = await herald(['run', '--server', srv.url]);
+    expect(none.code).toBe(2);
+    expect(none.stderr.toString()).toContain('no command given');
+  });
+});
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

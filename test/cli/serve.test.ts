@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isLoopbackHost } from '../../cli/serve.ts';
+import { herald, killLeftovers, startHerald, testServer } from './harness.ts';
+import type { HeraldProcess } from './harness.ts';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-cli-serve-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  killLeftovers();
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Waits for the "listening on" line and returns the URL in it. */
+async function listeningUrl(p: HeraldProcess): Promise<string> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const match = /^Herald server listening on (http:\/\/\S+) \(data: (.+)\)$/m.exec(p.stdoutText());
+    if (match) return match[1]!;
+    if (p.child.exitCode !== null || Date.now() > deadline) throw new Error(`herald serve did not start: ${p.stdoutText()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('herald serve', () => {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`answers /health, keeps what is published, and exits 0 on ${signal}`, async () => {
+      const dataDir = tempDir();
+      const p = startHerald(['serve', '--port', '0', '--data-dir', dataDir]);
+      const url = await listeningUrl(p);
+      expect(p.stdoutText()).toBe(`Herald server listening on ${url} (data: ${dataDir})\n`);
+      const health = await fetch(`${url}/health`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: 'ok' });
+      const sent = await herald(['send', '--server', url, 'stored before the stop']);
+      expect(sent.code).toBe(0);
+      p.child.kill(signal);
+      const r = await p.result;
+      expect(r.code).toBe(0);
+      expect(fs.readdirSync(dataDir).length).toBeGreaterThan(0);
+
+      // The same data dir, served again, still has the event.
+      const again = startHerald(['serve', '--port', '0'], { env: { HERALD_DATA_DIR: dataDir } });
+      const url2 = await listeningUrl(again);
+      const history = (await (await fetch(`${url2}/history?after=0`)).json()) as { events: Array<{ body?: string }> };
+      expect(history.events.map((e) => e.body)).toEqual(['stored before the stop']);
+      again.child.kill('SIGTERM');
+      expect((await again.result).code).toBe(0);
+    });
+  }
+
+  it('requires the token from --token on every route but /health', async () => {
+    const p = startHerald(['serve', '--port', '0', '--data-dir', tempDir(), '--token', 'tok']);
+    const url = await listeningUrl(p);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    expect((await fetch(`${url}/history`)).status).toBe(401);
+    expect((await fetch(`${url}/history`, { headers: { authorization: 'Bearer tok' } })).status).toBe(200);
+    p.child.kill('SIGTERM');
+    expect((await p.result).code).toBe(0);
+  });
+
+  it('says so when the port is taken (exit 1)', async () => {
+    const busy = await testServer();
+    try {
+      const r = await herald(['serve', '--port', String(busy.server.port), '--data-dir', tempDir()]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.toString()).toContain(`port ${busy.server.port} on 127.0.0.1 is already in use`);
+    } finally {
+      await busy.close();
+    }
+  });
+
+  it('refuses bad flags with exit 2', async () => {
+    for (const args of [['--port', '99999'], ['--port', 'http'], ['--retention-days', '-1'], ['--retention-events', '0'], ['--allow-origin', 'not a url'], ['--verbose']]) {
+      const r = await herald(['serve', '--data-dir', tempDir(), ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.toString(), args.join(' ')).toContain('herald serve: ');
+    }
+  });
+});
+
+describe('isLoopbackHost (the no-token warning)', () => {
+  it('knows loopback addresses from the rest', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) expect(isLoopbackHost(host), host).toBe(true);
+    for (const host of ['0.0.0.0', '::', '192.168.1.10', 'example.com', '128.0.0.1']) expect(isLoopbackHost(host), host).toBe(false);
+  });
+});
