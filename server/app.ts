@@ -293,7 +293,8 @@ function queryText(req: Request, name: string): string | undefined {
 
 /** A text/plain publish: the body is the notification's body; the rest comes from headers (curl-friendly) or the query. */
 function textInput(req: Request): Record<string, unknown> {
-  const body = bodyText(req).replace(/\r?\n$/, '');
+  // Text from files and Windows tools ends lines with CRLF or CR; the event model takes LF only.
+  const body = bodyText(req).replace(/\r\n?/g, '\n').replace(/\n$/, '');
   const input: Record<string, unknown> = {};
   if (body !== '') input.body = body;
   const title = headerText(req, 'title', 'x-title') ?? queryText(req, 'title');

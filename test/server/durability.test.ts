@@ -1,0 +1,81 @@
+// A 201 means stored: the server process is killed (SIGKILL) right after the answer, started
+// again on the same data dir, and the event is there; ids keep growing and are never reused.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { history, publish, tempDir } from './harness.ts';
+
+const entry = fileURLToPath(new URL('./fixtures/serve-child.ts', import.meta.url));
+const children = new Set<ChildProcess>();
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [entry, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    child.once('exit', (code) => reject(new Error(`server child exited (${code}): ${stderr}`)));
+  });
+  return { child, url };
+}
+
+function killHard(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => {
+      children.delete(child);
+      resolve();
+    });
+    child.kill('SIGKILL');
+  });
+}
+
+describe('durability', () => {
+  it('keeps every acknowledged event across kill -9, and the next id is greater', async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const first = await spawnServer(dataDir);
+    // A burst of concurrent publishes (group commit puts them in shared transactions), then the last one alone.
+    const burst = await Promise.all(Array.from({ length: 50 }, (_, i) => publish(first.url, { title: `burst ${i}` })));
+    const last = await publish(first.url, { title: 'acknowledged, then the process dies', body: 'ü' });
+    await killHard(first.child); // no graceful close: SIGKILL right after the 201
+
+    const second = await spawnServer(dataDir);
+    const page = await history(second.url);
+    expect(page.events.map((e) => e.id).sort((a, b) => Number(a) - Number(b))).toEqual([...burst, last].map((e) => e.id).sort((a, b) => Number(a) - Number(b)));
+    expect(page.events.at(-1)).toEqual(last);
+    const next = await publish(second.url, { title: 'after restart' });
+    expect(Number(next.id)).toBeGreaterThan(Number(last.id));
+    await killHard(second.child);
+  });
+
+  it('never reuses ids, even after retention dropped every stored event', async () => {
+    const { startServer } = await import('../../server/serve.ts');
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const options = { port: 0, dataDir, webRoot: null, log: () => {}, retention: { maxEvents: 2 } };
+    let server = await startServer(options);
+    for (let i = 0; i < 5; i++) await publish(server.url, { title: `e${i}` });
+    await server.close();
+    server = await startServer({ ...options, retention: { maxAgeMs: 1 } });
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await history(server.url)).events).toEqual([]);
+    expect((await history(server.url)).lastId).toBe('5');
+    const next = await publish(server.url, { title: 'next' });
+    expect(next.id).toBe('6');
+    await server.close();
+  });
+});

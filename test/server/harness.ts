@@ -1,0 +1,142 @@
+// Shared setup for the server tests: a real server on an ephemeral port over a real SQLite file
+// in a temp dir, and small clients (fetch, the eventsource package, a raw stream reader).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EventSource } from 'eventsource';
+import type { HeraldEvent } from '../../events/event.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../../server/serve.ts';
+
+export interface TestServer {
+  server: RunningServer;
+  url: string;
+  dataDir: string;
+  lines: string[];
+  /** Closes the server (if still open) and removes the data dir. */
+  cleanup(): Promise<void>;
+}
+
+export function tempDir(prefix = 'herald-server-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function startTestServer(options: ServerOptions = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? tempDir();
+  const lines: string[] = [];
+  const server = await startServer({
+    port: 0,
+    webRoot: null,
+    publishRate: { capacity: Infinity, refillPerSecond: Infinity },
+    log: (line) => lines.push(line),
+    ...options,
+    dataDir,
+  });
+  return {
+    server,
+    url: server.url,
+    dataDir,
+    lines,
+    async cleanup() {
+      await server.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function publish(url: string, event: Record<string, unknown>, headers: Record<string, string> = {}): Promise<HeraldEvent> {
+  const res = await fetch(`${url}/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(event),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`publish answered ${res.status}: ${text}`);
+  return JSON.parse(text) as HeraldEvent;
+}
+
+export async function history(url: string, query = 'after=0&limit=1000', headers: Record<string, string> = {}): Promise<{ events: HeraldEvent[]; next: string; more: boolean; lastId: string; gap?: unknown; reset?: boolean }> {
+  const res = await fetch(`${url}/history?${query}`, { headers });
+  if (res.status !== 200) throw new Error(`history answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as never;
+}
+
+export interface Received {
+  type: string;
+  lastEventId: string;
+  data: string;
+}
+
+/** An eventsource client that records every event of the given types. */
+export function listen(url: string, options: { types?: string[]; headers?: Record<string, string> } = {}) {
+  const received: Received[] = [];
+  const errors: unknown[] = [];
+  let opens = 0;
+  const headers = options.headers ?? {};
+  const source = new EventSource(url, {
+    fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...headers } }),
+  });
+  for (const type of options.types ?? ['notification']) {
+    source.addEventListener(type, (event) => received.push({ type: event.type, lastEventId: event.lastEventId, data: event.data }));
+  }
+  source.addEventListener('open', () => {
+    opens += 1;
+  });
+  source.addEventListener('error', (error) => errors.push(error));
+  return {
+    source,
+    received,
+    errors,
+    get opens() {
+      return opens;
+    },
+    events(): HeraldEvent[] {
+      return received.map((r) => JSON.parse(r.data) as HeraldEvent);
+    },
+    close() {
+      source.close();
+    },
+  };
+}
+
+export async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Reads a response body as text as it arrives (raw bytes, comments included). */
+export async function rawStream(url: string, headers: Record<string, string> = {}) {
+  const controller = new AbortController();
+  const res = await fetch(url, { headers, signal: controller.signal });
+  let text = '';
+  let ended = false;
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  const pump = (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+    } catch {
+      // aborted by close()
+    }
+    ended = true;
+  })();
+  return {
+    res,
+    get text() {
+      return text;
+    },
+    get ended() {
+      return ended;
+    },
+    async close() {
+      controller.abort();
+      await pump;
+    },
+  };
+}

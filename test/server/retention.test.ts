@@ -1,0 +1,111 @@
+// Retention by count and by age, and what a resuming client is told about what it cannot get:
+// the herald.gap frame (older than retained) and the herald.reset frame (newer than the log).
+import { afterEach, describe, expect, it } from 'vitest';
+import { GAP_TYPE, RESET_TYPE, type HeraldEvent } from '../../events/event.ts';
+import { EventLog } from '../../server/log.ts';
+import { history, listen, publish, rawStream, startTestServer, tempDir, waitFor, type TestServer } from './harness.ts';
+import fs from 'node:fs';
+
+let t: TestServer | undefined;
+afterEach(async () => {
+  await t?.cleanup();
+  t = undefined;
+});
+
+const ALL_TYPES = ['notification', GAP_TYPE, RESET_TYPE];
+
+describe('retention by count', () => {
+  it('keeps the newest maxEvents and tells a client resuming from an older id what was lost', async () => {
+    t = await startTestServer({ retention: { maxEvents: 5 } });
+    for (let i = 1; i <= 10; i++) await publish(t.url, { title: `e${i}` });
+    const page = await history(t.url);
+    expect(page.events.map((e) => e.id)).toEqual(['6', '7', '8', '9', '10']);
+
+    const client = listen(`${t.url}/events`, { types: ALL_TYPES, headers: { 'Last-Event-ID': '2' } });
+    await waitFor(() => client.received.length === 6, 'gap + 5 events');
+    client.close();
+    const [gap, ...rest] = client.received;
+    expect(gap!.type).toBe(GAP_TYPE);
+    expect(gap!.lastEventId).toBe('5'); // the cursor moves past the hole: the notice is not repeated
+    const notice = JSON.parse(gap!.data) as HeraldEvent;
+    expect(notice).toMatchObject({ id: '5', type: GAP_TYPE, topic: 'herald', priority: 3, gap: { afterId: '2', throughId: '5', missed: 3 } });
+    expect(notice.title).toMatch(/^3 events were lost/);
+    expect(rest.map((r) => r.lastEventId)).toEqual(['6', '7', '8', '9', '10']);
+
+    // History says the same in its envelope.
+    const fromOld = await history(t.url, 'after=2');
+    expect(fromOld.gap).toEqual({ afterId: '2', throughId: '5', missed: 3 });
+    expect(fromOld.events.map((e) => e.id)).toEqual(['6', '7', '8', '9', '10']);
+    // No gap for a client that is exactly at the edge, or for lastEventId=0 (= everything kept).
+    expect((await history(t.url, 'after=5')).gap).toBeUndefined();
+    const edge = await rawStream(`${t.url}/events?lastEventId=5`);
+    const zero = await rawStream(`${t.url}/events?lastEventId=0`);
+    await waitFor(() => edge.text.includes('id: 10\n') && zero.text.includes('id: 10\n'), 'replays');
+    await edge.close();
+    await zero.close();
+    expect(edge.text).not.toContain(GAP_TYPE);
+    expect(zero.text).not.toContain(GAP_TYPE);
+  });
+});
+
+describe('retention by age', () => {
+  it('drops events older than maxAgeMs and reports them as a gap', async () => {
+    t = await startTestServer({ retention: { maxAgeMs: 300 } });
+    await publish(t.url, { title: 'old 1' });
+    await publish(t.url, { title: 'old 2' });
+    await new Promise((r) => setTimeout(r, 400));
+    await publish(t.url, { title: 'fresh' });
+    const page = await history(t.url);
+    expect(page.events.map((e) => e.title)).toEqual(['fresh']);
+    const raw = await rawStream(`${t.url}/events?lastEventId=1`);
+    await waitFor(() => raw.text.includes('"fresh"'), 'replay');
+    await raw.close();
+    expect(raw.text).toContain(`id: 2\nevent: ${GAP_TYPE}\ndata: `);
+    expect(raw.text).toContain('"gap":{"afterId":"1","throughId":"2","missed":1}');
+    expect(raw.text.indexOf(GAP_TYPE)).toBeLessThan(raw.text.indexOf('"fresh"'));
+  });
+
+  it('expires events without a new publish (the log prunes when read)', () => {
+    const dir = tempDir();
+    let now = 1_000_000;
+    const log = new EventLog({ dataDir: dir, retention: { maxAgeMs: 1000 }, now: () => now });
+    try {
+      log.append([{ type: 'notification', topic: 'a', title: 'x', priority: 3 }]);
+      log.append([{ type: 'notification', topic: 'a', title: 'y', priority: 3 }]);
+      now += 500;
+      log.append([{ type: 'notification', topic: 'a', title: 'z', priority: 3 }]);
+      expect(log.count).toBe(3);
+      now += 600;
+      expect(log.count).toBe(1);
+      expect(log.oldestId).toBe(3);
+      expect(log.planResume(1)).toEqual({ kind: 'gap', gap: { afterId: '1', throughId: '2', missed: 1 } });
+      now += 1000;
+      expect(log.count).toBe(0);
+      expect(log.planResume(1)).toEqual({ kind: 'gap', gap: { afterId: '1', throughId: '3', missed: 2 } });
+      expect(log.planResume(3)).toEqual({ kind: 'continue' });
+      expect(log.planResume(4)).toEqual({ kind: 'reset' });
+    } finally {
+      log.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('reset', () => {
+  it('tells a client whose id is newer than the log that the log was replaced, then sends everything from the start', async () => {
+    t = await startTestServer();
+    for (let i = 1; i <= 3; i++) await publish(t.url, { title: `new log ${i}` });
+    // A client that knew an older, longer log (id 40) comes back.
+    const client = listen(`${t.url}/events`, { types: ALL_TYPES, headers: { 'Last-Event-ID': '40' } });
+    await waitFor(() => client.received.length === 4, 'reset + 3 events');
+    await publish(t.url, { title: 'live' });
+    await waitFor(() => client.received.length === 5, 'live event');
+    client.close();
+    const [reset, ...rest] = client.received;
+    expect(reset!.type).toBe(RESET_TYPE);
+    expect(reset!.lastEventId).toBe('0');
+    expect(JSON.parse(reset!.data)).toMatchObject({ id: '0', type: RESET_TYPE, topic: 'herald', title: "The server's event log was reset" });
+    expect(rest.map((r) => r.lastEventId)).toEqual(['1', '2', '3', '4']);
+    expect((await history(t.url, 'after=40')).reset).toBe(true);
+  });
+});
