@@ -60,7 +60,7 @@ describe('replay', () => {
     // Big events, so the replay fills the socket and has to wait for it to drain while new events arrive.
     await publishMany(t.url, before, 8, 'x'.repeat(4000));
     const publishing = publishMany(t.url, during, 6);
-    const clients = [];
+    const clients: Array<{ resumeFrom: number; client: ReturnType<typeof listen> }> = [];
     for (const resumeFrom of [0, 100, 700, 1199]) {
       clients.push({ resumeFrom, client: listen(`${t.url}/events`, { headers: { 'Last-Event-ID': String(resumeFrom) } }) });
       await new Promise((r) => setTimeout(r, 15));
