@@ -217,7 +217,9 @@ export class HeraldStore {
       return false;
     }
     const recent = this.#read('recent');
-    if (recent.some((e) => e.id === event.id)) return false;
+    // The same event delivered twice (same id and server time). Ids alone are not enough: after
+    // a switch to another server, ids start again.
+    if (recent.some((e) => e.id === event.id && e.time === event.time)) return false;
     const next = recent.length >= this.recentLimit ? recent.slice(recent.length - this.recentLimit + 1) : recent.slice();
     next.push(event);
     this.#write({ recent: next, unread: this.#read('unread') + 1 }, false);
@@ -239,7 +241,9 @@ export class HeraldStore {
   /** The window has shown everything up to `upToId`: only later events stay unread. */
   markRead(upToId: string): void {
     const recent = this.#read('recent');
-    const later = recent.filter((e) => compareEventIds(e.id, upToId) > 0).length;
+    // By arrival order when the event is in the history (ids of different servers do not compare).
+    const at = recent.findLastIndex((e) => e.id === upToId);
+    const later = at >= 0 ? recent.length - at - 1 : recent.filter((e) => compareEventIds(e.id, upToId) > 0).length;
     // Never raise the count: unread may include events older than the bounded history holds.
     this.#write({ unread: Math.min(this.#read('unread'), later) }, true);
   }

@@ -1,0 +1,48 @@
+// The app's security settings in one place: what a window may load, ask for and open. Applied
+// once at startup (app.ts); the history window adds its own webPreferences (windows.ts).
+
+import { app, type Session } from 'electron';
+
+/**
+ * The window's Content-Security-Policy: its own files only, no inline script or style, no network
+ * (the window talks to the app over IPC, never to a server), no plugins, no framing.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'none'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** Only the app's own files load in its windows (and devtools while developing). */
+export function isAllowedRequest(url: string): boolean {
+  return url.startsWith('file:') || url.startsWith('devtools:');
+}
+
+export function secureSession(session: Session): void {
+  // The window needs no camera, notifications API, clipboard or anything else: deny every request.
+  session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.setPermissionCheckHandler(() => false);
+  // No remote content in app windows: cancel any request that is not one of the app's own files.
+  session.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !isAllowedRequest(details.url) }));
+  // The page carries the same policy in a <meta>; the header covers what loads before it.
+  session.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+  });
+}
+
+/** Every web contents the app ever creates: no navigation away, no new windows, no webviews. */
+export function guardWebContents(): void {
+  app.on('web-contents-created', (_event, contents) => {
+    contents.on('will-navigate', (event) => event.preventDefault());
+    contents.on('will-redirect', (event) => event.preventDefault());
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  });
+}

@@ -1,0 +1,147 @@
+// What the tray shows for a given state of the app: icon, tooltip, menu labels. Pure.
+
+import type { LocalServerState } from '../bridge/contract.ts';
+import type { HeraldEvent } from '../events/event.ts';
+import type { FeedState } from '../feed/state.ts';
+import type { MenuItemConstructorOptions } from 'electron';
+import type { TrayActions, TrayState, TrayView } from './platform.ts';
+
+export const TRAY_LATEST = 5;
+const LABEL_LENGTH = 60;
+
+export function trayState(feed: FeedState, paused: { until: number | null } | null): TrayState {
+  if (paused) return 'paused';
+  switch (feed.status) {
+    case 'open':
+      return 'connected';
+    case 'connecting':
+    case 'reconnecting':
+      return 'reconnecting';
+    default:
+      return 'offline';
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+function clock(epochMs: number): string {
+  return new Date(epochMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+export function feedLine(feed: FeedState, serverUrl: string): string {
+  const host = hostOf(serverUrl);
+  switch (feed.status) {
+    case 'open':
+      return `Connected to ${host}`;
+    case 'connecting':
+      return `Connecting to ${host}…`;
+    case 'reconnecting':
+      return `Reconnecting to ${host}${feed.nextAttemptAt ? ` at ${clock(feed.nextAttemptAt)}` : '…'}${feed.reason ? ` (${feed.reason})` : ''}`;
+    case 'offline':
+      return `Offline: ${feed.reason ?? `cannot reach ${host}`}`;
+    case 'auth-failed':
+      return `${host} refused the token: check it in the settings`;
+    case 'stopped':
+      return feed.reason ? `Stopped: ${feed.reason}` : 'Stopped';
+  }
+}
+
+export function pausedLabel(paused: { until: number | null } | null): string {
+  if (!paused) return '';
+  return paused.until === null ? 'Paused until resumed' : `Paused until ${clock(paused.until)}`;
+}
+
+function localServerLabel(state: LocalServerState): string {
+  switch (state.status) {
+    case 'off':
+      return 'Local server: off';
+    case 'starting':
+      return 'Local server: starting…';
+    case 'running':
+      return `Local server: on (${hostOf(state.url)})`;
+    case 'crashed':
+      return `Local server: restarting${state.nextAttemptAt ? ` at ${clock(state.nextAttemptAt)}` : ''} (${state.error})`;
+    case 'unavailable':
+      return `Local server: unavailable (${state.reason})`;
+  }
+}
+
+function shorten(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > LABEL_LENGTH ? `${line.slice(0, LABEL_LENGTH - 1)}…` : line;
+}
+
+export function trayView(input: {
+  feed: FeedState;
+  serverUrl: string;
+  paused: { until: number | null } | null;
+  unread: number;
+  recent: readonly HeraldEvent[];
+  localServer: LocalServerState;
+  localServerWanted: boolean;
+}): TrayView {
+  const status = feedLine(input.feed, input.serverUrl);
+  const paused = pausedLabel(input.paused);
+  const unread = input.unread > 0 ? `${input.unread} unread` : '';
+  return {
+    state: trayState(input.feed, input.paused),
+    // Tooltips are short everywhere and a single line on Windows.
+    tooltip: ['Herald', status, paused, unread].filter(Boolean).join(' · ').slice(0, 127),
+    status,
+    unread: input.unread,
+    latest: input.recent
+      .slice(-TRAY_LATEST)
+      .reverse()
+      .map((e) => ({ id: e.id, label: shorten(e.title) })),
+    paused: input.paused,
+    pausedLabel: paused,
+    localServer: { on: input.localServerWanted, label: localServerLabel(input.localServer) },
+  };
+}
+
+/** "Pause until tomorrow": 08:00 local time on the next day. */
+export function tomorrowMorning(now: number): number {
+  const d = new Date(now);
+  d.setDate(d.getDate() + 1);
+  d.setHours(8, 0, 0, 0);
+  return d.getTime();
+}
+
+/** The tray's context menu for a view. Types only from Electron: the tray builds it with Menu.buildFromTemplate. */
+export function trayMenu(view: TrayView, actions: TrayActions, now: number): MenuItemConstructorOptions[] {
+  const latest: MenuItemConstructorOptions[] =
+    view.latest.length > 0
+      ? view.latest.map((e) => ({ label: e.label, click: () => actions.openEvent(e.id) }))
+      : [{ label: 'No events yet', enabled: false }];
+  const pause: MenuItemConstructorOptions = view.paused
+    ? { label: 'Resume notifications', click: () => actions.resumeNotifications() }
+    : {
+        label: 'Pause notifications',
+        submenu: [
+          { label: 'For 1 hour', click: () => actions.pause(now + 3_600_000) },
+          { label: 'Until tomorrow', click: () => actions.pause(tomorrowMorning(now)) },
+          { label: 'Until I resume', click: () => actions.pause(null) },
+        ],
+      };
+  return [
+    { label: view.status, enabled: false },
+    ...(view.paused ? [{ label: view.pausedLabel, enabled: false }] : []),
+    { type: 'separator' },
+    ...latest,
+    { type: 'separator' },
+    { label: view.unread > 0 ? `Open history (${view.unread} unread)` : 'Open history', click: () => actions.openHistory() },
+    pause,
+    { type: 'separator' },
+    { label: 'Run local server', type: 'checkbox', checked: view.localServer.on, click: (item) => actions.setLocalServer(item.checked) },
+    ...(view.localServer.on ? [{ label: view.localServer.label, enabled: false }] : []),
+    { label: 'Settings…', click: () => actions.openSettings() },
+    { type: 'separator' },
+    { label: 'Quit Herald', click: () => actions.quit() },
+  ];
+}

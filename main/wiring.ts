@@ -1,0 +1,357 @@
+// The desktop app's core: the feed client, the notification policy, the store and the local
+// server supervisor, wired to the Electron API through the small Platform interface. No Electron
+// import: tests drive it with a recording Platform double, a real server and the real FeedClient.
+//
+// One event's path: FeedClient → onEvent → history + unread (store) → renderer push → policy →
+// notification (maybe later, as part of a summary) → FeedClient saves the cursor, in the same
+// store write as the history entry.
+
+import fs from 'node:fs';
+import { applySettingsPatch } from '../bridge/settings.ts';
+import { PushChannel, type AppStatus, type LocalServerState, type SaveSettingsResult, type Settings } from '../bridge/contract.ts';
+import { GAP_TYPE, RESET_TYPE, isWebUrl, type HeraldEvent } from '../events/event.ts';
+import { FeedClient, type FeedClientOptions } from '../feed/client.ts';
+import type { FeedState } from '../feed/state.ts';
+import { NotificationPolicy, type NotificationPolicyOptions, type NotificationSpec } from './policy.ts';
+import { LocalServerSupervisor, localServerAddress, type LocalServerOptions, type LocalServerSupervisorOptions } from './local-server-supervisor.ts';
+import type { Platform, TrayActions } from './platform.ts';
+import type { HeraldStore } from './store-schema.ts';
+import { trayView } from './tray-view.ts';
+
+/** The part of FeedClient the core uses (tests may pass their own). */
+export interface Feed {
+  start(): void;
+  stop(): void;
+  resume(): void;
+  readonly state: FeedState;
+}
+
+/** The part of NotificationPolicy the core uses. */
+export interface Policy {
+  handle(event: HeraldEvent): void;
+  dispose(): void;
+}
+
+export interface HeraldAppOptions {
+  platform: Platform;
+  store: HeraldStore;
+  /** Default: the real FeedClient. */
+  createFeed?: (options: FeedClientOptions) => Feed;
+  /** Default: the real NotificationPolicy. */
+  createPolicy?: (options: NotificationPolicyOptions) => Policy;
+  /** Extra FeedClient options (timeouts in tests). */
+  feedOptions?: Partial<FeedClientOptions>;
+  /** Extra policy options (burst window in tests). */
+  policyOptions?: Partial<NotificationPolicyOptions>;
+  /** Extra supervisor options (backoff in tests). */
+  localServerOptions?: Partial<Omit<LocalServerSupervisorOptions, 'spawn' | 'onState'>>;
+  /** The built window UI, served by the local server too. Default null (none). */
+  webRoot?: string | null;
+  /** Reads the CA file named in the settings. Default fs.readFileSync. */
+  readFile?: (path: string) => Buffer;
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+/** Settings whose change needs a new feed client. */
+const FEED_KEYS = ['serverUrl', 'token', 'topics', 'caFile'] as const;
+
+export class HeraldApp implements TrayActions {
+  readonly #o: HeraldAppOptions;
+  readonly #platform: Platform;
+  readonly #store: HeraldStore;
+  readonly #now: () => number;
+  readonly #policy: Policy;
+  readonly #supervisor: LocalServerSupervisor;
+  #feed: Feed | null = null;
+  #feedState: FeedState;
+  #localServer: LocalServerState = { status: 'off' };
+  #localServerKey = '';
+  #pauseTimer: NodeJS.Timeout | null = null;
+  #started = false;
+
+  constructor(options: HeraldAppOptions) {
+    this.#o = options;
+    this.#platform = options.platform;
+    this.#store = options.store;
+    this.#now = options.now ?? Date.now;
+    this.#feedState = { status: 'stopped', since: this.#now() };
+    const createPolicy = options.createPolicy ?? ((o) => new NotificationPolicy(o));
+    this.#policy = createPolicy({
+      ...options.policyOptions,
+      now: this.#now,
+      settings: () => {
+        const s = this.#store.settings;
+        return { doNotDisturb: s.doNotDisturb, mutedTopics: s.mutedTopics, paused: this.#store.paused(this.#now()) };
+      },
+      onNotify: (spec) => this.#platform.notify(spec, () => this.notificationClicked(spec)),
+    });
+    this.#supervisor = new LocalServerSupervisor({
+      ...options.localServerOptions,
+      now: this.#now,
+      spawn: (events) => this.#platform.spawnServer(this.#localServerOptions(), events),
+      onState: (state) => this.#localServerChanged(state),
+    });
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const settings = this.#store.settings;
+    if (settings.runLocalServer) this.#startLocalServer();
+    this.#startFeed();
+    this.#schedulePauseEnd();
+    this.#refresh();
+  }
+
+  /** Stops everything; the store is flushed. Safe to call twice. */
+  stop(): void {
+    this.#started = false;
+    this.#feed?.stop();
+    this.#feed = null;
+    this.#policy.dispose();
+    this.#supervisor.stop();
+    if (this.#pauseTimer) clearTimeout(this.#pauseTimer);
+    this.#pauseTimer = null;
+    this.#store.flush();
+  }
+
+  /** Woken from sleep, or the network changed: reconnect now instead of after a timeout. */
+  resume(): void {
+    this.#feed?.resume();
+  }
+
+  // ---- feed ------------------------------------------------------------------------------
+
+  #startFeed(): void {
+    const old = this.#feed;
+    this.#feed = null;
+    old?.stop();
+    const s = this.#store.settings;
+    let ca: Buffer | undefined;
+    if (s.caFile) {
+      try {
+        ca = (this.#o.readFile ?? fs.readFileSync)(s.caFile);
+      } catch (err) {
+        // Never fall back to ignoring certificate errors: say what to fix and stay offline.
+        const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        this.#feedChanged({ status: 'offline', since: this.#now(), reason: `cannot read the CA file ${s.caFile} (${code}): choose it again in the settings` });
+        return;
+      }
+    }
+    const createFeed = this.#o.createFeed ?? ((o) => new FeedClient(o));
+    const feed = createFeed({
+      ...this.#o.feedOptions,
+      url: s.serverUrl,
+      ...(s.token ? { token: s.token } : {}),
+      topics: s.topics,
+      ...(ca ? { ca } : {}),
+      cursor: this.#store.cursor(s.serverUrl),
+      onEvent: (event) => this.#handleEvent(event),
+      onState: (state) => {
+        if (this.#feed === feed) this.#feedChanged(state);
+      },
+      ...(this.#o.log ? { log: this.#o.log } : {}),
+    });
+    this.#feed = feed;
+    feed.start();
+  }
+
+  #feedChanged(state: FeedState): void {
+    this.#feedState = state;
+    this.#refresh();
+  }
+
+  #handleEvent(event: HeraldEvent): void {
+    if (event.type === RESET_TYPE) {
+      this.#store.recordEvent(event);
+      this.#platform.sendToRenderer(PushChannel.HistoryCleared, null);
+      this.#policy.handle(event);
+      this.#refresh();
+      return;
+    }
+    if (!this.#store.recordEvent(event)) return; // already handled once: never shown twice
+    if (event.type === GAP_TYPE && event.gap) this.#store.setGap({ ...event.gap, time: event.time });
+    this.#platform.sendToRenderer(PushChannel.Event, event);
+    this.#policy.handle(event);
+    this.#refresh();
+  }
+
+  // ---- local server ----------------------------------------------------------------------
+
+  #localServerOptions(): LocalServerOptions {
+    const s = this.#store.settings;
+    // The token protects the local server only when the feed points at it (else it is another server's).
+    const token = isLoopback(s.serverUrl) && s.token ? { token: s.token } : {};
+    return { ...localServerAddress(s.serverUrl), ...token, webRoot: this.#o.webRoot ?? null };
+  }
+
+  #startLocalServer(): void {
+    this.#localServerKey = JSON.stringify(this.#localServerOptions());
+    this.#supervisor.start();
+  }
+
+  #localServerChanged(state: LocalServerState): void {
+    const wasRunning = this.#localServer.status === 'running';
+    this.#localServer = state;
+    // The feed usually tried (and failed) before the server was up: try again now, not after backoff.
+    if (state.status === 'running' && !wasRunning && this.#feedState.status !== 'open' && isLoopback(this.#store.settings.serverUrl)) this.resume();
+    this.#refresh();
+  }
+
+  // ---- status, tray, renderer ------------------------------------------------------------
+
+  status(): AppStatus {
+    return {
+      host: 'desktop',
+      feed: this.#feedState,
+      paused: this.#store.paused(this.#now()),
+      localServer: this.#localServer,
+      unread: this.#store.unread,
+      gap: this.#store.gap,
+    };
+  }
+
+  #refresh(): void {
+    const status = this.status();
+    this.#platform.setTray(
+      trayView({
+        feed: status.feed,
+        serverUrl: this.#store.settings.serverUrl,
+        paused: status.paused,
+        unread: status.unread,
+        recent: this.#store.history(),
+        localServer: status.localServer,
+        localServerWanted: this.#store.settings.runLocalServer,
+      }),
+    );
+    this.#platform.sendToRenderer(PushChannel.Status, status);
+  }
+
+  // ---- commands (IPC and tray) ------------------------------------------------------------
+
+  getSettings(): Settings {
+    return this.#store.settings;
+  }
+
+  /** Validates and applies a settings patch from the window; restarts what the change affects. */
+  saveSettings(patch: unknown): SaveSettingsResult {
+    const before = this.#store.settings;
+    const result = applySettingsPatch(before, patch, this.#now());
+    if (!result.ok) return result;
+    const after = result.settings;
+    this.#store.settings = after;
+    if (after.launchAtLogin !== before.launchAtLogin) this.#platform.setLaunchAtLogin(after.launchAtLogin);
+    if (this.#started) {
+      const localKey = JSON.stringify(this.#localServerOptions());
+      if (!after.runLocalServer) this.#supervisor.stop();
+      else if (!before.runLocalServer) this.#startLocalServer();
+      else if (localKey !== this.#localServerKey) {
+        this.#supervisor.stop();
+        this.#startLocalServer();
+      }
+      if (FEED_KEYS.some((k) => JSON.stringify(after[k]) !== JSON.stringify(before[k]))) this.#startFeed();
+    }
+    this.#refresh();
+    return result;
+  }
+
+  getHistory(): HeraldEvent[] {
+    return this.#store.history();
+  }
+
+  clearHistory(): void {
+    this.#store.clearHistory();
+    this.#platform.sendToRenderer(PushChannel.HistoryCleared, null);
+    this.#refresh();
+  }
+
+  markRead(upToId: string): void {
+    this.#store.markRead(upToId);
+    this.#refresh();
+  }
+
+  /** Pause until a time, until resumed (null), or resume (false). */
+  setPaused(until: number | null | false): void {
+    this.#store.setPaused(until === false ? null : { until });
+    this.#schedulePauseEnd();
+    this.#refresh();
+  }
+
+  #schedulePauseEnd(): void {
+    if (this.#pauseTimer) clearTimeout(this.#pauseTimer);
+    this.#pauseTimer = null;
+    const p = this.#store.paused(this.#now());
+    if (p?.until != null) {
+      // setTimeout's limit is ~24.8 days; a longer pause is re-checked then.
+      const ms = Math.min(p.until - this.#now(), 2 ** 31 - 1);
+      this.#pauseTimer = setTimeout(() => {
+        this.#schedulePauseEnd();
+        this.#refresh();
+      }, ms);
+      this.#pauseTimer.unref();
+    }
+  }
+
+  setLocalServer(on: boolean): void {
+    this.saveSettings({ runLocalServer: on });
+  }
+
+  dismissGap(): void {
+    this.#store.setGap(null);
+    this.#refresh();
+  }
+
+  /** Opens an http/https URL in the browser; anything else is refused. */
+  async openUrl(url: string): Promise<void> {
+    if (typeof url !== 'string' || !isWebUrl(url)) throw new Error('Only http:// and https:// addresses can be opened.');
+    await this.#platform.openExternal(url);
+  }
+
+  /** A notification was clicked: its web address in the browser, or else the history window. */
+  notificationClicked(spec: NotificationSpec): void {
+    if (spec.url && isWebUrl(spec.url)) {
+      this.#platform.openExternal(spec.url).catch((err) => this.#o.log?.(`could not open ${spec.url}: ${(err as Error).message}`));
+    } else {
+      this.#platform.showWindow('history');
+    }
+  }
+
+  // TrayActions
+  openEvent(id: string): void {
+    const event = this.#store.history().find((e) => e.id === id);
+    if (event?.url && isWebUrl(event.url)) this.notificationClicked({ tag: `event:${id}`, title: event.title, body: '', urgency: 'normal', url: event.url, eventIds: [id], silent: true });
+    else this.#platform.showWindow('history');
+  }
+
+  openHistory(): void {
+    this.#platform.showWindow('history');
+  }
+
+  openSettings(): void {
+    this.#platform.showWindow('settings');
+  }
+
+  pause(until: number | null): void {
+    this.setPaused(until);
+  }
+
+  resumeNotifications(): void {
+    this.setPaused(false);
+  }
+
+  quit(): void {
+    this.#platform.quit();
+  }
+}
+
+function isLoopback(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,174 @@
+// The main process's core against a recording double of the Electron API it uses, with the real
+// companion server (port 0, temp data dir), the real FeedClient and policy, and the store in a
+// real file: an event on the stream becomes a notification, a tray state, a renderer push and a
+// stored cursor; clicks open only http/https; a restart shows nothing twice.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PushChannel } from '../../bridge/contract.ts';
+import type { HeraldEvent } from '../../events/event.ts';
+import type { NotificationSpec } from '../../main/policy.ts';
+import type { HeraldStore } from '../../main/store-schema.ts';
+import { HeraldApp } from '../../main/wiring.ts';
+import { startServer, type RunningServer } from '../../server/serve.ts';
+import { killServerProcesses, openTestStore, PlatformDouble, tempDir, until } from './platform-double.ts';
+
+let dir: string;
+let server: RunningServer;
+let apps: HeraldApp[] = [];
+
+beforeEach(async () => {
+  dir = tempDir('herald-wiring-');
+  server = await startServer({ port: 0, dataDir: path.join(dir, 'server'), webRoot: null, log: () => undefined });
+});
+
+afterEach(async () => {
+  for (const app of apps) app.stop();
+  apps = [];
+  await server.close();
+  await killServerProcesses();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function storeFor(serverUrl: string, extra: Record<string, unknown> = {}): HeraldStore {
+  const store = openTestStore(path.join(dir, 'app'));
+  store.settings = { ...store.settings, serverUrl, runLocalServer: false, ...extra };
+  return store;
+}
+
+function startApp(store: HeraldStore, platform = new PlatformDouble()): { app: HeraldApp; platform: PlatformDouble } {
+  const app = new HeraldApp({ platform, store, feedOptions: { minBackoffMs: 50, maxBackoffMs: 200 }, localServerOptions: { minBackoffMs: 50, maxBackoffMs: 200 } });
+  apps.push(app);
+  app.start();
+  return { app, platform };
+}
+
+async function publish(body: Record<string, unknown>, url = server.url): Promise<HeraldEvent> {
+  const res = await fetch(`${url}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  expect(res.status).toBe(201);
+  return (await res.json()) as HeraldEvent;
+}
+
+describe('the core, wired to a real server and feed client', () => {
+  it('turns an event into a notification, a tray state, a renderer push and a stored cursor', async () => {
+    const store = storeFor(server.url);
+    const { platform } = startApp(store);
+    await until(() => platform.trays.at(-1)?.state === 'connected', 10_000, 'connected');
+    expect(platform.trayStates).toEqual(['reconnecting', 'connected']);
+    const statuses = platform.pushed(PushChannel.Status).map((s) => s.feed.status);
+    expect(statuses).toContain('connecting');
+    expect(statuses.at(-1)).toBe('open');
+
+    const sent = await publish({ title: 'Deploy <prod> & friends', body: 'rolled out 3 services', priority: 5, topic: 'deploy', url: 'https://ci.example.test/runs/7' });
+    const shown = await until(() => platform.notifications[0], 10_000, 'a notification');
+    expect(shown.spec).toMatchObject({ title: 'Deploy <prod> & friends', body: 'rolled out 3 services', urgency: 'critical', url: 'https://ci.example.test/runs/7', eventIds: [sent.id] });
+    expect(platform.pushed(PushChannel.Event)).toEqual([sent]);
+    await until(() => store.cursor(server.url).load() === sent.id, 5000, 'the cursor');
+    // On disk, not only in memory: a fresh store over the same file sees it.
+    expect(openTestStore(path.join(dir, 'app')).cursor(server.url).load()).toBe(sent.id);
+    const tray = platform.trays.at(-1)!;
+    expect(tray).toMatchObject({ unread: 1, latest: [{ id: sent.id, label: 'Deploy <prod> & friends' }] });
+    expect(tray.tooltip).toMatch(/1 unread/);
+  });
+
+  it("replaces a job's started notification with its completed one (same tag)", async () => {
+    const { platform } = startApp(storeFor(server.url));
+    await until(() => platform.trays.at(-1)?.state === 'connected');
+    await publish({ type: 'job.started', job: { id: 'build-42', name: 'make all', status: 'running' } });
+    await until(() => platform.notifications.length === 1);
+    await publish({ type: 'job.completed', job: { id: 'build-42', name: 'make all', status: 'succeeded', exitCode: 0, durationMs: 185_000, outputTail: 'compiling\nall 212 tests passed\n' } });
+    await until(() => platform.notifications.length === 2);
+    expect(platform.notifications.map((n) => n.spec.tag)).toEqual(['job:build-42', 'job:build-42']);
+    expect(platform.visible).toHaveLength(1);
+    expect(platform.visible[0]).toMatchObject({ title: '✓ make all succeeded in 3 min 5 s', body: 'all 212 tests passed', urgency: 'normal' });
+  });
+
+  it('opens only http/https on click; anything else shows the window instead', async () => {
+    const { app, platform } = startApp(storeFor(server.url));
+    const spec = (url?: string): NotificationSpec => ({ tag: 't', title: 't', body: '', urgency: 'normal', eventIds: ['1'], silent: false, ...(url ? { url } : {}) });
+    app.notificationClicked(spec('javascript:alert(1)'));
+    app.notificationClicked(spec('file:///etc/passwd'));
+    app.notificationClicked(spec());
+    expect(platform.opened).toEqual([]);
+    expect(platform.windows).toEqual(['history', 'history', 'history']);
+    app.notificationClicked(spec('https://ci.example.test/runs/7'));
+    expect(platform.opened).toEqual(['https://ci.example.test/runs/7']);
+
+    // And a real notification's click: the event's https url.
+    await until(() => platform.trays.at(-1)?.state === 'connected');
+    await publish({ title: 'report ready', url: 'https://reports.example.test/q3' });
+    const shown = await until(() => platform.notifications[0]);
+    shown.click();
+    expect(platform.opened.at(-1)).toBe('https://reports.example.test/q3');
+  });
+
+  it('after a restart with the same store, shows nothing twice and resumes where it stopped', async () => {
+    const store = storeFor(server.url);
+    const first = startApp(store);
+    await until(() => first.platform.trays.at(-1)?.state === 'connected');
+    const a = await publish({ title: 'first' });
+    await until(() => first.platform.notifications.length === 1);
+    await until(() => store.cursor(server.url).load() === a.id);
+    first.app.stop();
+
+    const b = await publish({ title: 'while the app was closed' });
+    const reopened = openTestStore(path.join(dir, 'app'));
+    const second = startApp(reopened);
+    await until(() => second.platform.notifications.length === 1, 10_000, 'the missed event');
+    const c = await publish({ title: 'after the restart' });
+    await until(() => second.platform.notifications.length === 2);
+    // Give a duplicate every chance to show up before asserting it did not.
+    await publish({ title: 'marker' });
+    await until(() => second.platform.notifications.length === 3);
+    expect(second.platform.notifications.map((n) => n.spec.eventIds[0])).toEqual([b.id, c.id, String(Number(c.id) + 1)]);
+    expect(second.platform.pushed(PushChannel.Event).map((e) => e.id)).not.toContain(a.id);
+    expect(reopened.history().map((e) => e.title)).toEqual(['first', 'while the app was closed', 'after the restart', 'marker']);
+  });
+
+  it('restarts the feed when the server address changes, keeping a cursor per server', async () => {
+    const other = await startServer({ port: 0, dataDir: path.join(dir, 'other'), webRoot: null, log: () => undefined });
+    try {
+      const store = storeFor(server.url);
+      const { app, platform } = startApp(store);
+      await until(() => platform.trays.at(-1)?.state === 'connected');
+      const a = await publish({ title: 'on the first server' });
+      await until(() => store.cursor(server.url).load() === a.id);
+
+      expect(app.saveSettings({ serverUrl: other.url })).toMatchObject({ ok: true });
+      await until(() => platform.trays.at(-1)?.status === `Connected to ${new URL(other.url).host}`, 10_000, 'the new server');
+      const b = await publish({ title: 'on the second server' }, other.url);
+      await until(() => store.cursor(other.url).load() === b.id);
+      expect(store.cursor(server.url).load()).toBe(a.id);
+      expect(platform.notifications.map((n) => n.spec.title)).toEqual(['on the first server', 'on the second server']);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('stays offline with a clear reason when the CA file cannot be read (never ignores certificates)', async () => {
+    const { platform } = startApp(storeFor('https://127.0.0.1:9', { caFile: path.join(dir, 'missing-ca.pem') }));
+    const tray = platform.trays.at(-1)!;
+    expect(tray.state).toBe('offline');
+    expect(tray.status).toMatch(/cannot read the CA file .*missing-ca\.pem \(ENOENT\): choose it again in the settings/);
+  });
+
+  it('runs the local server in its own process and follows it there by default', async () => {
+    // The settings point at a loopback port the local server will take.
+    const probe = await startServer({ port: 0, dataDir: path.join(dir, 'probe'), webRoot: null, log: () => undefined });
+    const port = probe.port;
+    await probe.close();
+    const store = storeFor(`http://127.0.0.1:${port}`, { runLocalServer: true });
+    const { app, platform } = startApp(store);
+    await until(() => app.status().localServer.status === 'running', 15_000, 'the local server');
+    expect(platform.spawned[0]).toMatchObject({ host: '127.0.0.1', port });
+    await until(() => platform.trays.at(-1)?.state === 'connected', 10_000, 'connected to the local server');
+    await publish({ title: 'from the local server' }, `http://127.0.0.1:${port}`);
+    await until(() => platform.notifications.length === 1);
+    expect(platform.trays.at(-1)!.localServer).toMatchObject({ on: true, label: `Local server: on (127.0.0.1:${port})` });
+
+    app.setLocalServer(false);
+    expect(app.status().localServer).toEqual({ status: 'off' });
+    expect(store.settings.runLocalServer).toBe(false);
+  });
+});
