@@ -63,7 +63,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'serve':
         return await (await import('./serve.ts')).serve(rest, io);
       case 'listen':
-        return await (await loadListen())(rest);
+        // cli/listen.ts (the feed engineer's) prints its own output and returns its exit code.
+        return await (await import('./listen.ts')).listen(rest);
       default:
         return unknownCommand(first);
     }
@@ -79,24 +80,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`herald: unexpected error, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return EXIT_FAILURE;
   }
-}
-
-type ListenCommand = (argv: string[]) => Promise<number>;
-
-/** cli/listen.ts prints its own errors and returns its exit code. Imported by a variable name so
- * the rest of the CLI type-checks and runs while that module is being written. */
-async function loadListen(): Promise<ListenCommand> {
-  const specifier = './listen.ts';
-  let module: { listen?: ListenCommand };
-  try {
-    module = (await import(specifier)) as { listen?: ListenCommand };
-  } catch (err) {
-    const missing = (err as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes('listen.ts');
-    if (missing) throw new CommandError('`herald listen` is not available in this build (cli/listen.ts is missing)');
-    throw err;
-  }
-  if (typeof module.listen !== 'function') throw new CommandError('`herald listen` is not available in this build (cli/listen.ts exports no listen())');
-  return module.listen;
 }
 
 function unknownCommand(name: string): number {

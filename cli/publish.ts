@@ -123,7 +123,7 @@ const NETWORK_CAUSES: Record<string, string> = {
 
 function networkError(url: string, err: unknown, timedOut: boolean, timeoutMs: number): PublishError {
   if (timedOut) {
-    const detail = `no answer within ${timeoutMs / 1000} s`;
+    const detail = `no answer within ${Number((timeoutMs / 1000).toFixed(1))} s`;
     return new PublishError('timeout', `the Herald server at ${url} gave ${detail}; check that it is running and reachable`, detail);
   }
   if (err instanceof Error && err.name === 'AbortError') {

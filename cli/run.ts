@@ -124,7 +124,9 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
   const tail = values['no-tail'] ? undefined : new OutputTail();
   const t0 = performance.now();
   const child = startChild(command, tail !== undefined);
-  const startedReport = reporter.report(started, { timeoutMs: 10_000 });
+  // Its own abort too: a report still hanging when Herald is done must not keep the process alive.
+  const startedAbort = new AbortController();
+  const startedReport = reporter.report(started, { timeoutMs: 10_000, signal: startedAbort.signal });
 
   const finalAbort = new AbortController();
   let cancelledBy: NodeJS.Signals | undefined;
@@ -144,8 +146,9 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
   const detach: Array<() => void> = [];
   try {
     if (tail) {
-      detach.push(passThrough(child.stdout!, io.stdout, tail));
-      detach.push(passThrough(child.stderr!, io.stderr, tail, (chunk) => (reporter.atLineStart = chunk.at(-1) === 0x0a)));
+      const brokenPipe = () => child.kill('SIGPIPE');
+      detach.push(passThrough(child.stdout!, io.stdout, tail, brokenPipe));
+      detach.push(passThrough(child.stderr!, io.stderr, tail, brokenPipe, (chunk) => (reporter.atLineStart = chunk.at(-1) === 0x0a)));
     }
     const outcome = await waitForChild(child);
     childDone = true;
@@ -183,9 +186,16 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
     if (topic !== undefined) final.topic = topic;
 
     // job.started first, so the server's ids keep the order; both within one bounded wait.
+    const doneAt = performance.now();
     const deadline = AbortSignal.any([AbortSignal.timeout(FINAL_REPORT_MS), finalAbort.signal]);
     await Promise.race([startedReport, aborted(deadline)]);
-    if (!deadline.aborted) await reporter.report(final, { timeoutMs: FINAL_REPORT_MS, signal: deadline });
+    if (deadline.aborted) {
+      startedAbort.abort();
+      if (!finalAbort.signal.aborted) reporter.warn(`no answer within ${FINAL_REPORT_MS / 1000} s`);
+    } else {
+      const left = Math.max(100, FINAL_REPORT_MS - (performance.now() - doneAt));
+      await reporter.report(final, { timeoutMs: Math.round(left), signal: finalAbort.signal });
+    }
     return exitCode;
   } finally {
     for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
@@ -211,11 +221,14 @@ class JobReporter {
       await publish(this.#target, event, options);
     } catch (err) {
       if (err instanceof PublishError && err.reason === 'aborted') return;
-      if (this.#warned) return;
-      this.#warned = true;
-      const detail = err instanceof PublishError ? err.detail : err instanceof Error ? err.message : String(err);
-      this.#stderr.write(`${this.atLineStart ? '' : '\n'}herald: could not report to ${this.#target.url}: ${detail} (the command itself is not affected)\n`);
+      this.warn(err instanceof PublishError ? err.detail : err instanceof Error ? err.message : String(err));
     }
+  }
+
+  warn(detail: string): void {
+    if (this.#warned) return;
+    this.#warned = true;
+    this.#stderr.write(`${this.atLineStart ? '' : '\n'}herald: could not report to ${this.#target.url}: ${detail} (the command itself is not affected)\n`);
   }
 }
 
@@ -265,10 +278,13 @@ function waitForChild(child: ChildProcess): Promise<ChildOutcome> {
 }
 
 /** Copies the command's output to ours chunk by chunk, unchanged, keeping the tail; returns a detach function. */
-function passThrough(from: Readable, to: Writable, tail: OutputTail, onChunk?: (chunk: Buffer) => void): () => void {
-  // Our side went away (`herald run -- yes | head`): close the pipe so the command sees EPIPE, as
-  // it would writing there itself.
-  const onError = () => from.destroy();
+function passThrough(from: Readable, to: Writable, tail: OutputTail, onBrokenPipe: () => void, onChunk?: (chunk: Buffer) => void): () => void {
+  // Our side went away (`herald run -- yes | head`): stop the command the way the kernel would
+  // have if it wrote there itself (SIGPIPE), and close its pipe in case it ignores that signal.
+  const onError = (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') onBrokenPipe();
+    from.destroy();
+  };
   to.on('error', onError);
   from.on('data', (chunk: Buffer) => {
     tail.push(chunk);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HeraldEvent } from '../../events/event.ts';
 import { deadServerUrl, herald, heraldLines, killLeftovers, startHerald, testServer } from './harness.ts';
@@ -105,6 +106,16 @@ describe('herald run: pass-through', () => {
     expect(r.stdout.toString('utf8')).toBe(input);
   });
 
+  it('leaves the output on herald\'s own stdout/stderr with --no-tail, and sends no tail', async () => {
+    const r = await herald(['run', '--server', srv.url, '--topic', 'notail', '--no-tail', '--', ...node('process.stdout.write("direct"); process.stderr.write("err")')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toBe('direct');
+    expect(r.stderr.toString()).toBe('err');
+    const [, done] = await jobEvents('notail');
+    expect(done!.type).toBe('job.completed');
+    expect(done!.job!.outputTail).toBeUndefined();
+  });
+
   it('takes the command without "--" too, leaving its flags alone', async () => {
     const r = await herald(['run', '--server', srv.url, '--topic', 'nodash', process.execPath, '-e', 'console.log(process.argv.slice(1).join(","))', 'a', '--name', 'x']);
     expect(r.code).toBe(0);
@@ -126,17 +137,20 @@ describe('herald run: cancel and failures to report', () => {
     expect(cancelled).toMatchObject({ type: 'job.failed', body: 'stopped by SIGINT', job: { id: started!.job!.id, status: 'cancelled', exitCode: 130 } });
   });
 
-  it('passes SIGTERM on and keeps the exit code of a command that handles it', async () => {
-    const script = 'process.on("SIGTERM", () => { process.stdout.write("cleaning up\\n"); process.exit(7) }); console.log("ready"); setTimeout(() => {}, 60000)';
-    const p = startHerald(['run', '--server', srv.url, '--topic', 'term', '--', ...node(script)], { detached: true });
-    await waitUntil(() => p.stdoutText().includes('ready'));
-    p.child.kill('SIGTERM');
-    const r = await p.result;
-    expect(r.code).toBe(7);
-    expect(r.stdout.toString()).toBe('ready\ncleaning up\n');
-    const [, cancelled] = await jobEvents('term');
-    expect(cancelled).toMatchObject({ type: 'job.failed', job: { status: 'cancelled', exitCode: 7, outputTail: 'ready\ncleaning up' } });
-  });
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+    it(`passes ${signal} on and keeps the exit code of a command that handles it`, async () => {
+      const script = `process.on("${signal}", () => { process.stdout.write("cleaning up\\n"); process.exit(7) }); console.log("ready"); setTimeout(() => {}, 60000)`;
+      const topic = signal.toLowerCase();
+      const p = startHerald(['run', '--server', srv.url, '--topic', topic, '--', ...node(script)], { detached: true });
+      await waitUntil(() => p.stdoutText().includes('ready'));
+      p.child.kill(signal);
+      const r = await p.result;
+      expect(r.code).toBe(7);
+      expect(r.stdout.toString()).toBe('ready\ncleaning up\n');
+      const [, cancelled] = await jobEvents(topic);
+      expect(cancelled).toMatchObject({ type: 'job.failed', body: `stopped by ${signal}`, job: { status: 'cancelled', exitCode: 7, outputTail: 'ready\ncleaning up' } });
+    });
+  }
 
   it('still runs the command when the server is unreachable: same output, same exit code, one warning', async () => {
     const url = await deadServerUrl();
@@ -146,6 +160,33 @@ describe('herald run: cancel and failures to report', () => {
     // The warning may come before or after the command's own line; the command's bytes are intact.
     expect(r.stderr.toString().split('\n').filter((l) => !l.startsWith('herald')).join('\n')).toBe('err\n');
     expect(heraldLines(r.stderr)).toEqual([`herald: could not report to ${url}: connection refused (the command itself is not affected)`]);
+  });
+
+  it('gives up on a server that never answers after a bounded wait, with one warning', async () => {
+    // Accepts connections and never answers: the worst case for a report.
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+    try {
+      const r = await herald(['run', '--server', url, '--', ...node('process.stdout.write("done")')]);
+      expect(r.code).toBe(0);
+      expect(r.stdout.toString()).toBe('done');
+      expect(heraldLines(r.stderr)).toEqual([`herald: could not report to ${url}: no answer within 5 s (the command itself is not affected)`]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it('stops the command with SIGPIPE when its reader goes away, like `| head`', async () => {
+    // `yes`, not node: Node ignores SIGPIPE (and would see EPIPE instead, as it would under a shell too).
+    const p = startHerald(['run', '--server', srv.url, '--topic', 'sigpipe', '--', 'yes']);
+    p.child.stdout!.once('data', () => p.child.stdout!.destroy());
+    const r = await p.result;
+    expect(r.code).toBe(141);
+    const events = await jobEvents('sigpipe');
+    expect(events[1]).toMatchObject({ type: 'job.failed', body: 'killed by SIGPIPE', job: { exitCode: 141 } });
   });
 
   it('refuses a bad --topic or --priority before running anything (exit 2)', async () => {
