@@ -32,6 +32,7 @@ export interface AppContext {
   maxStreams: number;
   heartbeatMs: number;
   retryMs: number;
+  stallTimeoutMs: number;
   webRoot: string | null;
   version: string;
   startedAt: number;

@@ -1,10 +1,12 @@
 // Hub: live fan-out of stored events to every open stream.
 //
 // Each event is framed once (per wire flavour) into one Buffer and the same Buffer is written to
-// every subscriber. Each subscriber's unsent bytes (what Node holds for its socket) are bounded:
-// a write that would push them past maxBacklogBytes cuts the subscriber off instead, so a client
-// that stops reading costs at most that much memory. It reconnects with Last-Event-ID and the
-// log replays what it missed.
+// every subscriber. Each subscriber's unsent bytes (what Node holds for its socket) never pass
+// maxBacklogBytes: a live event that would take it past the bound is not written; the stream
+// leaves live delivery instead ("overflow") and its owner catches it up from the log once the
+// socket drains, or cuts it off if it does not drain in time (a client that stopped reading).
+// Either way memory per subscriber is bounded and nothing is lost: the log has every event, and
+// a cut-off client comes back with Last-Event-ID.
 import type { ServerResponse } from 'node:http';
 import { frameEvent } from '../events/sse.ts';
 import type { StoredEvent } from './log.ts';
@@ -30,6 +32,10 @@ export class Subscription {
   readonly openedAt = Date.now();
   /** Receives live events only once its replay is done (see Hub.goLive). */
   live = false;
+  /** The id of the last stored event written to it (replay and live). */
+  lastId = 0;
+  /** Called when a live event did not fit under the bound: the stream is no longer live. */
+  onOverflow: (() => void) | undefined;
   closed = false;
   cutOff = false;
   /** The most unsent bytes ever held for it, for tests and /health. */
@@ -52,6 +58,8 @@ export interface HubStats {
   streams: number;
   live: number;
   cutOff: number;
+  /** Times a live subscriber fell behind by the bound and was caught up from the log. */
+  overflows: number;
   /** The largest unsent backlog any subscriber ever reached. */
   maxBacklogSeen: number;
 }
@@ -61,6 +69,7 @@ export class Hub {
   private readonly streams = new Set<Subscription>();
   private readonly onCutOff: ((stream: Subscription) => void) | undefined;
   private cutOffCount = 0;
+  private overflowCount = 0;
   private maxBacklogSeen = 0;
 
   constructor(options: HubOptions = {}) {
@@ -100,14 +109,21 @@ export class Hub {
         let frame: Buffer;
         if (stream.flavour === 'typed') frame = typed ??= Buffer.from(frameEvent({ id: String(event.id), event: event.type, data: event.json }));
         else frame = message ??= Buffer.from(frameEvent({ id: String(event.id), data: event.json }));
-        this.deliver(stream, frame);
+        if (stream.res.writableLength + frame.length > this.maxBacklogBytes) {
+          stream.live = false;
+          this.overflowCount += 1;
+          stream.onOverflow?.();
+          continue;
+        }
+        this.write(stream, frame);
+        stream.lastId = event.id;
       }
     }
   }
 
   /**
-   * Writes a chunk unless that would take the stream's unsent bytes past the bound, in which case
-   * the stream is cut off (its socket destroyed: it will never read what is queued anyway).
+   * Writes a chunk outside live delivery (retry, notices, heartbeats, replay pages) unless that
+   * would take the stream's unsent bytes past the bound, in which case the stream is cut off.
    * Returns false when the stream is gone.
    */
   deliver(stream: Subscription, chunk: Buffer | string): boolean {
@@ -117,11 +133,18 @@ export class Hub {
       this.cut(stream);
       return false;
     }
-    stream.res.write(chunk);
-    const backlog = stream.res.writableLength;
-    if (backlog > stream.maxBacklogSeen) stream.maxBacklogSeen = backlog;
-    if (backlog > this.maxBacklogSeen) this.maxBacklogSeen = backlog;
+    this.write(stream, chunk);
     return true;
+  }
+
+  /** Cuts a stream off: its socket is destroyed (it would never read what is queued anyway). */
+  cut(stream: Subscription): void {
+    if (stream.closed) return;
+    stream.cutOff = true;
+    this.cutOffCount += 1;
+    this.remove(stream);
+    stream.res.destroy();
+    this.onCutOff?.(stream);
   }
 
   /** Ends every stream cleanly (clients reconnect) and forgets them. */
@@ -135,7 +158,7 @@ export class Hub {
   stats(): HubStats {
     let live = 0;
     for (const stream of this.streams) if (stream.live) live += 1;
-    return { streams: this.streams.size, live, cutOff: this.cutOffCount, maxBacklogSeen: this.maxBacklogSeen };
+    return { streams: this.streams.size, live, cutOff: this.cutOffCount, overflows: this.overflowCount, maxBacklogSeen: this.maxBacklogSeen };
   }
 
   /** The open streams, for tests and diagnostics. */
@@ -143,11 +166,10 @@ export class Hub {
     return [...this.streams];
   }
 
-  private cut(stream: Subscription): void {
-    stream.cutOff = true;
-    this.cutOffCount += 1;
-    this.remove(stream);
-    stream.res.destroy();
-    this.onCutOff?.(stream);
+  private write(stream: Subscription, chunk: Buffer | string): void {
+    stream.res.write(chunk);
+    const backlog = stream.res.writableLength;
+    if (backlog > stream.maxBacklogSeen) stream.maxBacklogSeen = backlog;
+    if (backlog > this.maxBacklogSeen) this.maxBacklogSeen = backlog;
   }
 }

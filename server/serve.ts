@@ -28,8 +28,11 @@ export interface ServerOptions {
   retention?: { maxEvents?: number; maxAgeMs?: number };
   /** Concurrent streams (GET /events + /connect), default 10000; more get 503 too_many_streams. */
   maxStreams?: number;
-  /** Per-subscriber unsent bytes before it is cut off, default 4 MiB (at least 64 KiB). */
+  /** Per-subscriber unsent bytes, default 4 MiB (at least 64 KiB). A subscriber at the bound gets no
+   * more live writes: it is caught up from the log once it drains, or cut off after stallTimeoutMs. */
   maxBacklogBytes?: number;
+  /** How long a subscriber at the backlog bound may take to drain before it is cut off, default 10000. */
+  stallTimeoutMs?: number;
   /** Per-client token bucket for publishes, default { capacity: 200, refillPerSecond: 50 }.
    * Benchmarks pass { capacity: Infinity, refillPerSecond: Infinity } to turn it off. */
   publishRate?: { capacity: number; refillPerSecond: number };
@@ -75,6 +78,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       maxStreams: options.maxStreams ?? 10_000,
       heartbeatMs: options.heartbeatMs ?? 15_000,
       retryMs: options.retryMs ?? 3000,
+      stallTimeoutMs: options.stallTimeoutMs ?? 10_000,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,
       version: packageVersion(),
       startedAt: Date.now(),

@@ -2,6 +2,10 @@
 // gap or reset notice a resuming client is owed, then the replay from the log, then live events,
 // with a comment heartbeat throughout.
 //
+// A live stream that falls behind by the hub's bound leaves live delivery and is caught up from
+// the log (the same replay) once its socket drains; if it does not drain within stallTimeoutMs
+// it has stopped reading and is cut off.
+//
 // The replay/live seam: better-sqlite3 is synchronous and the PublishQueue hands committed events
 // to the hub in the same synchronous step as the commit. So the last replay page is read and the
 // stream goes live in one synchronous step: every event is either in that page or published to
@@ -26,6 +30,8 @@ export interface StreamContext {
   hub: Hub;
   retryMs: number;
   heartbeatMs: number;
+  /** How long a stream whose backlog hit the bound may take to drain before it is cut off. */
+  stallTimeoutMs: number;
   say(line: string): void;
 }
 
@@ -73,7 +79,10 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
   const stream = hub.open(res, { topics: request.topics, flavour: request.flavour, label: request.label });
   context.say(`stream opened ${request.label}`);
 
-  const heartbeat = setInterval(() => hub.deliver(stream, HEARTBEAT), context.heartbeatMs);
+  // Bytes still in flight already show the client the connection is alive: no heartbeat then.
+  const heartbeat = setInterval(() => {
+    if (stream.res.writableLength === 0) hub.deliver(stream, HEARTBEAT);
+  }, context.heartbeatMs);
   heartbeat.unref();
   res.on('close', () => {
     clearInterval(heartbeat);
@@ -84,8 +93,17 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
   });
   req.socket.setNoDelay(true);
 
+  const fail = (error: unknown) => {
+    context.say(`stream ${request.label} replay failed: ${error instanceof Error ? error.message : String(error)}`);
+    res.destroy();
+  };
+  stream.onOverflow = () => {
+    void catchUp(stream, request, context).catch(fail);
+  };
+
   hub.deliver(stream, frameRetry(context.retryMs));
   if (request.resumeAfter === undefined) {
+    stream.lastId = log.lastId;
     hub.goLive(stream);
     return;
   }
@@ -97,10 +115,15 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
   } else if (plan.kind === 'gap') {
     hub.deliver(stream, frameNotice(gapNotice(plan.gap), request.flavour));
   }
-  void replay(stream, after, request, context).catch((error: unknown) => {
-    context.say(`stream ${request.label} replay failed: ${error instanceof Error ? error.message : String(error)}`);
-    res.destroy();
-  });
+  void replay(stream, after, request, context).catch(fail);
+}
+
+async function catchUp(stream: Subscription, request: StreamRequest, context: StreamContext): Promise<void> {
+  if (!(await drained(stream, context.stallTimeoutMs))) {
+    context.hub.cut(stream);
+    return;
+  }
+  await replay(stream, stream.lastId, request, context);
 }
 
 async function replay(stream: Subscription, afterId: number, request: StreamRequest, context: StreamContext): Promise<void> {
@@ -108,6 +131,7 @@ async function replay(stream: Subscription, afterId: number, request: StreamRequ
   // Half the bound per page: after a drain the socket holds < 16 KiB, so a page always fits.
   const pageBytes = Math.max(16 * 1024, Math.floor(hub.maxBacklogBytes / 2));
   let after = afterId;
+  stream.lastId = after;
   for (;;) {
     if (stream.closed) return;
     const rows = log.readAfter(after, { topics: request.topics ? [...request.topics] : null, limit: REPLAY_PAGE_EVENTS });
@@ -124,22 +148,34 @@ async function replay(stream: Subscription, afterId: number, request: StreamRequ
       after = row.id;
     }
     if (chunk !== '' && !hub.deliver(stream, chunk)) return;
+    stream.lastId = after;
     if (used === rows.length && rows.length < REPLAY_PAGE_EVENTS) {
       hub.goLive(stream); // same synchronous step as the read above: see the seam note at the top
       return;
     }
-    if (stream.res.writableNeedDrain) await drained(stream);
+    if (!(await drained(stream, context.stallTimeoutMs))) {
+      hub.cut(stream);
+      return;
+    }
   }
 }
 
-function drained(stream: Subscription): Promise<void> {
+/** Resolves true once the socket has drained (at once if it needs no drain), false if it stays full for timeoutMs or closes. */
+function drained(stream: Subscription, timeoutMs: number): Promise<boolean> {
+  const res = stream.res;
+  if (stream.closed) return Promise.resolve(false);
+  if (!res.writableNeedDrain) return Promise.resolve(true);
   return new Promise((resolve) => {
-    const done = () => {
-      stream.res.off('drain', done);
-      stream.res.off('close', done);
-      resolve();
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok && !stream.closed);
     };
-    stream.res.on('drain', done);
-    stream.res.on('close', done);
+    const onDrain = () => finish(true);
+    const onClose = () => finish(false);
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    res.on('drain', onDrain);
+    res.on('close', onClose);
   });
 }
