@@ -1,9 +1,20 @@
 // The feed client: one Server-Sent Events stream from a Herald server, kept alive through every
 // kind of failure, delivering each event exactly once and in order. Imports nothing from Electron:
 // the desktop app's main process and `herald listen` both run it under plain Node.
+//
+// `eventsource` parses the stream; everything around it is ours. It gives up for good on a non-200
+// status or a wrong content type, has no backoff and no read timeout, and its reconnect timer does
+// not keep Node alive, so each connection attempt gets a fresh EventSource that is closed on its
+// first error, and this client decides when to try again.
 
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as tls from 'node:tls';
+import { EventSource } from 'eventsource';
+import type { FetchLike, FetchLikeResponse } from 'eventsource';
+import { RESET_TYPE, compareEventIds, isEventId } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
-import type { FeedState } from './state.ts';
+import type { FeedState, FeedStatus } from './state.ts';
 
 /** Where the client keeps its place. Sync on purpose: called after each event is handled. */
 export interface CursorStore {
@@ -27,7 +38,7 @@ export interface FeedClientOptions {
   onEvent(event: HeraldEvent): void | Promise<void>;
   /** Every state change (status, reason, next attempt). */
   onState?(state: FeedState): void;
-  /** Diagnostics (handler errors). Default: nothing. */
+  /** Diagnostics (a handler that threw, a cursor that could not be saved). Default: nothing. */
   log?(line: string): void;
   /** No byte (event or heartbeat) for this long means a dead connection: drop it and reconnect.
    * Default 45000 (three of the server's default 15 s heartbeats). */
@@ -38,20 +49,426 @@ export interface FeedClientOptions {
   maxBackoffMs?: number;
   /** A connection open this long resets the backoff. Default 30000. */
   healthyAfterMs?: number;
-  /** Failed attempts in a row before the state says offline rather than reconnecting. Default 3. */
+  /** Failed attempts in a row (network errors) before the state says offline. Default 3. */
   offlineAfter?: number;
   /** Retry interval after 401/403. Default 300000 (5 min). */
   authRetryMs?: number;
 }
 
-export declare class FeedClient {
-  constructor(options: FeedClientOptions);
-  /** Opens the stream. Calling it again while running does nothing. */
-  start(): void;
-  /** Closes everything: no timer, socket or pending callback is left. The state becomes stopped. */
-  stop(): void;
-  /** Reconnects now: cancels a pending backoff and drops a connection that is not open. Call it on
-   * wake from sleep and when the network comes back. Does nothing while the stream is open. */
-  resume(): void;
-  readonly state: FeedState;
+/** What went wrong with one connection attempt, as this client saw it. */
+interface Failure {
+  reason: string;
+  /** The server could not be reached at all (counts towards offline). */
+  network?: boolean;
+  httpStatus?: number;
+}
+
+/** One connection attempt: its EventSource and what happened to it. */
+interface Connection {
+  source: EventSource | undefined;
+  open: boolean;
+  closed: boolean;
+  failure: Failure | undefined;
+  lastByteAt: number;
+}
+
+const HUMAN_NET_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENETDOWN: 'network down',
+  EADDRNOTAVAIL: 'address not available',
+};
+
+/** Describes a request error for people; certificate problems say what to do. */
+export function describeNetworkError(err: unknown): Failure {
+  const e = err as NodeJS.ErrnoException;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (code in HUMAN_NET_ERRORS) return { reason: HUMAN_NET_ERRORS[code]!, network: true };
+  if (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS/.test(code)) {
+    return { reason: `the server's certificate is not trusted (${code}): give Herald the CA file that signed it` };
+  }
+  return { reason: e?.message || String(err), network: code !== '' };
+}
+
+/** eventsource dispatches each frame as a DOM event named by its `event:` field and has no
+ * catch-all listener; overriding dispatchEvent sees every type, publishers' own ones included. */
+class FeedEventSource extends EventSource {
+  onDispatch: ((event: Event) => void) | undefined;
+  override dispatchEvent(event: Event): boolean {
+    this.onDispatch?.(event);
+    return super.dispatchEvent(event);
+  }
+}
+
+const NO_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+export class FeedClient {
+  readonly #o: FeedClientOptions;
+  readonly #streamUrl: URL;
+  readonly #heartbeatTimeoutMs: number;
+  readonly #minBackoffMs: number;
+  readonly #maxBackoffMs: number;
+  readonly #healthyAfterMs: number;
+  readonly #offlineAfter: number;
+  readonly #authRetryMs: number;
+  readonly #caList: string[] | undefined;
+
+  #state: FeedState;
+  #running = false;
+  #conn: Connection | undefined;
+  #attemptTimer: NodeJS.Timeout | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
+  #healthyTimer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  /** Attempts in a row that reached no server at all (offline after offlineAfter of them). */
+  #unreachable = 0;
+  /** The server's `retry:`: no reconnection comes sooner. */
+  #retryFloorMs = 0;
+  /** The highest id accepted into the queue (dedup) — at or above the saved cursor. */
+  #lastSeen: string | undefined;
+  #queue: HeraldEvent[] = [];
+  #draining = false;
+
+  constructor(options: FeedClientOptions) {
+    this.#o = options;
+    const base = options.url.endsWith('/') ? options.url : `${options.url}/`;
+    this.#streamUrl = new URL('events', base);
+    if (this.#streamUrl.protocol !== 'http:' && this.#streamUrl.protocol !== 'https:') {
+      throw new TypeError(`The server URL must start with http:// or https:// (got ${options.url})`);
+    }
+    if (options.topics && options.topics.length > 0) this.#streamUrl.searchParams.set('topic', options.topics.join(','));
+    this.#heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 45_000;
+    this.#minBackoffMs = options.minBackoffMs ?? 1000;
+    this.#maxBackoffMs = options.maxBackoffMs ?? 60_000;
+    this.#healthyAfterMs = options.healthyAfterMs ?? 30_000;
+    this.#offlineAfter = options.offlineAfter ?? 3;
+    this.#authRetryMs = options.authRetryMs ?? 300_000;
+    // Node's `ca` option replaces the trusted roots; the server's CA is trusted on top of them.
+    this.#caList = options.ca === undefined ? undefined : [...tls.getCACertificates('default'), options.ca.toString()];
+    this.#state = { status: 'stopped', since: Date.now() };
+  }
+
+  get state(): FeedState {
+    return { ...this.#state };
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#failures = 0;
+    this.#unreachable = 0;
+    const saved = this.#o.cursor.load();
+    this.#lastSeen = saved !== undefined && isEventId(saved) ? saved : undefined;
+    this.#setState({ status: 'connecting', lastEventId: this.#lastSeen });
+    this.#connect();
+  }
+
+  stop(): void {
+    this.#running = false;
+    this.#drop();
+    this.#clearTimer('attempt');
+    this.#queue = [];
+    if (this.#state.status !== 'stopped') this.#setState({ status: 'stopped', reason: 'stopped' });
+  }
+
+  resume(): void {
+    if (!this.#running) return;
+    const conn = this.#conn;
+    if (conn?.open) {
+      // Timers stand still while a laptop sleeps: judge a connection by the wall clock instead.
+      if (Date.now() - conn.lastByteAt < this.#heartbeatTimeoutMs / 3) return;
+      this.#fail(conn, { reason: 'no data since the computer woke up' }, true);
+    } else {
+      this.#drop();
+    }
+    this.#clearTimer('attempt');
+    this.#connect();
+  }
+
+  // ---- connections ----
+
+  #connect(): void {
+    if (!this.#running) return;
+    this.#drop();
+    const conn: Connection = { source: undefined, open: false, closed: false, failure: undefined, lastByteAt: Date.now() };
+    this.#conn = conn;
+    this.#armWatchdog(conn);
+    const fetch: FetchLike = (url, init) => this.#fetch(conn, url, init);
+    const source = new FeedEventSource(this.#streamUrl, { fetch });
+    source.onDispatch = (event) => this.#onSourceEvent(conn, event);
+    conn.source = source;
+  }
+
+  #fetch(conn: Connection, url: string | URL, init: { signal?: AbortSignal; headers: Record<string, string> }): Promise<FetchLikeResponse> {
+    const headers: Record<string, string> = { Accept: 'text/event-stream', 'Cache-Control': 'no-cache' };
+    if (this.#o.token) headers.Authorization = `Bearer ${this.#o.token}`;
+    // The cursor, not eventsource's memory, says where to resume: it survives restarts.
+    if (this.#lastSeen !== undefined) headers['Last-Event-ID'] = this.#lastSeen;
+    const target = new URL(url);
+    const request = target.protocol === 'https:' ? https.request : http.request;
+    return new Promise((resolve, reject) => {
+      const req = request(target, {
+        method: 'GET',
+        headers,
+        // A fresh socket per attempt: nothing pooled outlives stop().
+        agent: false,
+        ...(this.#caList ? { ca: this.#caList } : {}),
+        signal: init.signal,
+      });
+      req.on('error', (err) => {
+        if ((err as Error).name === 'AbortError') return reject(err);
+        if (!conn.failure) conn.failure = describeNetworkError(err);
+        reject(new Error(conn.failure.reason));
+      });
+      req.on('response', (res) => {
+        this.#sawBytes(conn);
+        this.#unreachable = 0;
+        const status = res.statusCode ?? 0;
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (value !== undefined) responseHeaders.set(name, Array.isArray(value) ? value.join(', ') : value);
+        }
+        if (status !== 200) {
+          res.resume();
+          conn.failure = { reason: `HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`, httpStatus: status };
+          resolve(nullBodyResponse(status, responseHeaders));
+          return;
+        }
+        let done = false;
+        let retryLine = '';
+        const decoder = new TextDecoder();
+        const body = new ReadableStream<Uint8Array>({
+          start: (controller) => {
+            res.on('data', (chunk: Buffer) => {
+              if (done) return;
+              this.#sawBytes(conn);
+              retryLine = this.#tapRetry(retryLine + decoder.decode(chunk, { stream: true }));
+              controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+            });
+            res.on('end', () => {
+              if (done) return;
+              done = true;
+              controller.close();
+            });
+            const broken = (err?: Error) => {
+              if (done) return;
+              done = true;
+              if (init.signal?.aborted) return controller.close();
+              // The server was reached: a broken stream alone does not make the client offline.
+              if (!conn.failure) conn.failure = { ...(err ? describeNetworkError(err) : { reason: 'connection lost' }), network: false };
+              controller.error(new Error(conn.failure.reason));
+            };
+            res.on('error', broken);
+            res.on('close', () => broken());
+          },
+          cancel: () => {
+            done = true;
+            res.destroy();
+          },
+        });
+        resolve(new Response(body, { status, headers: responseHeaders }));
+      });
+      req.end();
+    });
+  }
+
+  /** Reads `retry:` lines from the raw stream (eventsource keeps them to itself). Returns the
+   * unfinished last line, capped: only its start matters. */
+  #tapRetry(text: string): string {
+    const lines = text.split(/\r\n|\r|\n/);
+    const rest = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = /^retry: ?(\d{1,9})$/.exec(line);
+      if (m) this.#retryFloorMs = Number(m[1]);
+    }
+    return rest.length > 32 ? rest.slice(0, 32) : rest;
+  }
+
+  #onSourceEvent(conn: Connection, event: Event): void {
+    if (conn.closed || conn !== this.#conn) return;
+    if (event.type === 'open') {
+      conn.open = true;
+      this.#clearTimer('healthy');
+      this.#healthyTimer = setTimeout(() => {
+        this.#healthyTimer = undefined;
+        this.#failures = 0;
+      }, this.#healthyAfterMs);
+      // Last: the listener may call stop().
+      this.#setState({ status: 'open', reason: undefined, httpStatus: undefined, nextAttemptAt: undefined, attempt: undefined });
+      return;
+    }
+    if (event.type === 'error') {
+      const code = (event as Event & { code?: number }).code;
+      const message = (event as Event & { message?: string }).message;
+      let failure = conn.failure;
+      if (!failure) {
+        if (code === 200) failure = { reason: 'the server did not answer with an event stream (wrong content type): check the server URL' };
+        else if (code !== undefined) failure = { reason: `HTTP ${code}`, httpStatus: code };
+        else failure = { reason: message || 'the server closed the stream' };
+      }
+      this.#fail(conn, failure);
+      return;
+    }
+    if (event instanceof MessageEvent) this.#onMessage(event);
+  }
+
+  #onMessage(message: MessageEvent): void {
+    let event: HeraldEvent;
+    try {
+      event = JSON.parse(String(message.data)) as HeraldEvent;
+    } catch {
+      this.#o.log?.(`ignored a frame that is not JSON (id ${message.lastEventId || 'none'})`);
+      return;
+    }
+    if (typeof event !== 'object' || event === null || typeof event.id !== 'string' || !isEventId(event.id)) {
+      this.#o.log?.(`ignored an event without a valid id (id ${message.lastEventId || 'none'})`);
+      return;
+    }
+    if (event.type === RESET_TYPE) {
+      // The server's log was replaced: the lower ids that follow are new events, not repeats.
+      this.#lastSeen = '0';
+    } else if (this.#lastSeen !== undefined && compareEventIds(event.id, this.#lastSeen) <= 0) {
+      return;
+    } else {
+      this.#lastSeen = event.id;
+    }
+    this.#queue.push(event);
+    void this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      for (let event = this.#queue.shift(); event; event = this.#queue.shift()) {
+        try {
+          await this.#o.onEvent(event);
+        } catch (err) {
+          // Still advance: a handler bug must not replay the same event forever.
+          this.#o.log?.(`the event handler failed on event ${event.id}: ${(err as Error)?.stack ?? String(err)}`);
+        }
+        try {
+          this.#o.cursor.save(event.id);
+        } catch (err) {
+          this.#o.log?.(`could not save the cursor (${event.id}): ${(err as Error)?.message ?? String(err)}`);
+        }
+        this.#state = { ...this.#state, lastEventId: event.id };
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  // ---- failures and backoff ----
+
+  #fail(conn: Connection, failure: Failure, keepRunning = false): void {
+    if (conn.closed) return;
+    this.#close(conn);
+    if (!this.#running) return;
+    this.#failures++;
+    const status = failure.httpStatus;
+    if (status === 204) {
+      this.#running = false; // events already queued are still handled
+      this.#setState({ status: 'stopped', reason: 'the server answered 204: it asks clients to stop', httpStatus: 204, nextAttemptAt: undefined, attempt: undefined });
+      return;
+    }
+    let next: FeedStatus;
+    let delay: number;
+    if (status === 401 || status === 403) {
+      next = 'auth-failed';
+      delay = this.#authRetryMs;
+      failure = { ...failure, reason: `${failure.reason}: the server refused the token; check the token setting` };
+    } else {
+      this.#unreachable = failure.network ? this.#unreachable + 1 : 0;
+      next = this.#unreachable >= this.#offlineAfter ? 'offline' : 'reconnecting';
+      delay = this.#backoff();
+    }
+    if (keepRunning) return;
+    this.#schedule(delay, next, failure);
+  }
+
+  #backoff(): number {
+    // Exponential with full jitter above the floor; the server's `retry:` is the floor.
+    const base = Math.max(this.#minBackoffMs, this.#retryFloorMs);
+    const cap = Math.max(base, Math.min(this.#maxBackoffMs, base * 2 ** Math.min(this.#failures, 30)));
+    return Math.round(base + Math.random() * (cap - base));
+  }
+
+  #schedule(delay: number, status: FeedStatus, failure: Failure): void {
+    this.#clearTimer('attempt');
+    const nextAttemptAt = Date.now() + delay;
+    // A ref'd timer: a process with nothing else to do stays alive while it waits.
+    this.#attemptTimer = setTimeout(() => {
+      this.#attemptTimer = undefined;
+      this.#connect();
+    }, delay);
+    this.#setState({ status, nextAttemptAt, attempt: this.#failures, reason: failure.reason, httpStatus: failure.httpStatus });
+  }
+
+  #armWatchdog(conn: Connection): void {
+    this.#clearTimer('watchdog');
+    this.#watchdog = setTimeout(() => {
+      this.#watchdog = undefined;
+      const silentS = Math.round(this.#heartbeatTimeoutMs / 1000);
+      this.#fail(conn, { reason: `no data for ${silentS} s: the connection looks dead`, network: true });
+    }, this.#heartbeatTimeoutMs);
+  }
+
+  #sawBytes(conn: Connection): void {
+    if (conn.closed) return;
+    conn.lastByteAt = Date.now();
+    this.#watchdog?.refresh();
+  }
+
+  /** Closes one connection for good; its EventSource never reconnects by itself. */
+  #close(conn: Connection): void {
+    conn.closed = true;
+    if (this.#conn === conn) {
+      this.#conn = undefined;
+      this.#clearTimer('watchdog');
+      this.#clearTimer('healthy');
+    }
+    const source = conn.source;
+    // eventsource sets its own reconnect timer right after dispatching an error; closing on the
+    // next microtask clears it.
+    if (source) queueMicrotask(() => source.close());
+  }
+
+  #drop(): void {
+    if (this.#conn) this.#close(this.#conn);
+  }
+
+  #clearTimer(which: 'attempt' | 'watchdog' | 'healthy'): void {
+    if (which === 'attempt' && this.#attemptTimer) {
+      clearTimeout(this.#attemptTimer);
+      this.#attemptTimer = undefined;
+    } else if (which === 'watchdog' && this.#watchdog) {
+      clearTimeout(this.#watchdog);
+      this.#watchdog = undefined;
+    } else if (which === 'healthy' && this.#healthyTimer) {
+      clearTimeout(this.#healthyTimer);
+      this.#healthyTimer = undefined;
+    }
+  }
+
+  #setState(patch: Partial<FeedState>): void {
+    const status = patch.status ?? this.#state.status;
+    const next: FeedState = { ...this.#state, ...patch, status, since: status !== this.#state.status ? Date.now() : this.#state.since };
+    for (const key of Object.keys(next) as (keyof FeedState)[]) if (next[key] === undefined) delete next[key];
+    this.#state = next;
+    this.#o.onState?.({ ...next });
+  }
+}
+
+function nullBodyResponse(status: number, headers: Headers): FetchLikeResponse {
+  // A WHATWG Response refuses a body on 204/304 and statuses outside 200-599; eventsource only
+  // reads status and headers when the status is not 200.
+  if (status >= 200 && status <= 599 && !NO_BODY_STATUSES.has(status)) return new Response(null, { status, headers });
+  return { status, headers, body: null, url: '', redirected: false };
 }

@@ -1,0 +1,123 @@
+// A TCP proxy for fault tests: sits between the feed client and the server so the client's URL
+// stays fixed while the test cuts, resets, stalls and slices its connections, refuses new ones,
+// or points it at another server.
+import * as net from 'node:net';
+
+interface Pair {
+  client: net.Socket;
+  upstream: net.Socket;
+  stalled: boolean;
+}
+
+export class FaultProxy {
+  readonly #server: net.Server;
+  #targetPort: number;
+  #pairs = new Set<Pair>();
+  #refusing = false;
+  #slicing = false;
+  /** Connections accepted since the start (refused ones included). */
+  accepted = 0;
+
+  private constructor(targetPort: number) {
+    this.#targetPort = targetPort;
+    this.#server = net.createServer((client) => this.#accept(client));
+  }
+
+  static async start(targetPort: number): Promise<FaultProxy> {
+    const proxy = new FaultProxy(targetPort);
+    await new Promise<void>((resolve) => proxy.#server.listen(0, '127.0.0.1', resolve));
+    return proxy;
+  }
+
+  get port(): number {
+    return (this.#server.address() as net.AddressInfo).port;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get open(): number {
+    return this.#pairs.size;
+  }
+
+  /** New connections go to this port from now on. */
+  setTarget(port: number): void {
+    this.#targetPort = port;
+  }
+
+  /** Accept new connections and reset them at once (the server looks unreachable). */
+  refuse(on: boolean): void {
+    this.#refusing = on;
+  }
+
+  /** Forward server→client data one byte per write, each after the previous one is flushed. */
+  slice(on: boolean): void {
+    this.#slicing = on;
+  }
+
+  /** Ends every connection cleanly (FIN to the client). */
+  cutAll(): void {
+    for (const pair of this.#pairs) {
+      pair.upstream.destroy();
+      pair.client.end();
+    }
+  }
+
+  /** Resets every connection (RST to the client). */
+  resetAll(): void {
+    for (const pair of this.#pairs) {
+      pair.upstream.destroy();
+      pair.client.resetAndDestroy();
+    }
+  }
+
+  /** Stops forwarding server→client on current connections: the stream goes silent but stays open. */
+  stallAll(): void {
+    for (const pair of this.#pairs) pair.stalled = true;
+  }
+
+  async close(): Promise<void> {
+    for (const pair of this.#pairs) {
+      pair.upstream.destroy();
+      pair.client.destroy();
+    }
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #accept(client: net.Socket): void {
+    this.accepted++;
+    if (this.#refusing) {
+      client.resetAndDestroy();
+      return;
+    }
+    client.setNoDelay(true);
+    const upstream = net.connect(this.#targetPort, '127.0.0.1');
+    const pair: Pair = { client, upstream, stalled: false };
+    this.#pairs.add(pair);
+    let sending: Promise<void> = Promise.resolve();
+    upstream.on('data', (chunk: Buffer) => {
+      if (pair.stalled) return;
+      if (!this.#slicing) {
+        sending = sending.then(() => void client.write(chunk));
+        return;
+      }
+      sending = sending.then(async () => {
+        for (let i = 0; i < chunk.length && !client.destroyed; i++) {
+          await new Promise<void>((resolve) => client.write(chunk.subarray(i, i + 1), () => resolve()));
+        }
+      });
+    });
+    client.on('data', (chunk: Buffer) => upstream.write(chunk));
+    const finish = () => {
+      this.#pairs.delete(pair);
+      upstream.destroy();
+      client.destroy();
+    };
+    upstream.on('end', () => void sending.then(() => client.end()));
+    upstream.on('error', finish);
+    upstream.on('close', () => void sending.then(() => this.#pairs.delete(pair)));
+    client.on('error', finish);
+    client.on('close', finish);
+  }
+}
