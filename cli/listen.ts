@@ -1,0 +1,236 @@
+// `herald listen`: the desktop app's feed client behind a terminal command. Prints each event (or
+// one JSON line each), keeps its place in a state file, and can run a command per event.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { TOPIC_PATTERN } from '../events/event.ts';
+import type { HeraldEvent } from '../events/event.ts';
+import { FeedClient } from '../feed/client.ts';
+import { FileCursorStore } from '../feed/cursor-file.ts';
+import type { FeedState } from '../feed/state.ts';
+import { CommandError, parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
+import type { OptionSpec } from './options.ts';
+
+export const LISTEN_USAGE = `Usage: herald listen [options]
+
+Print events from a Herald server as they arrive, until Ctrl-C. Reconnects by
+itself (server restarts, network loss, sleep) and keeps its place in a state
+file, so after a restart it goes on exactly where it stopped: nothing is
+missed, nothing is printed twice. State changes go to stderr.
+
+Options:
+  --server URL     Herald server (env HERALD_SERVER, default http://127.0.0.1:5080)
+  --token T        bearer token, if the server has one (env HERALD_TOKEN)
+  --topic T        only these topics (repeat the flag or separate with commas)
+  --state FILE     where the last handled event id is kept (default: a file per
+                   server and topics in $XDG_STATE_HOME/herald)
+  --json           print each event as one line of JSON
+  --exec CMD       run CMD through the shell for each event, one at a time; the
+                   event is in environment variables: HERALD_ID, HERALD_TYPE,
+                   HERALD_TOPIC, HERALD_TITLE, HERALD_BODY, HERALD_PRIORITY,
+                   HERALD_URL, HERALD_TAGS, HERALD_JOB_STATUS,
+                   HERALD_JOB_EXIT_CODE and HERALD_EVENT (the JSON). Quote them
+                   ("$HERALD_TITLE"); event text is never put into CMD itself.
+  --ca FILE        a PEM file with the CA that signed the server's certificate
+  -h, --help       show this help
+
+Examples:
+  herald listen --topic build,deploy
+  herald listen --json | jq -r .title
+  herald listen --exec 'notify-send -- "$HERALD_TITLE" "$HERALD_BODY"'
+`;
+
+const OPTIONS = {
+  ...SERVER_OPTIONS,
+  topic: { type: 'string', multiple: true },
+  state: { type: 'string' },
+  json: { type: 'boolean' },
+  exec: { type: 'string' },
+  ca: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies OptionSpec;
+
+export interface ListenIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  /** Resolves when the command should end (default: SIGINT or SIGTERM). */
+  stopSignal?: Promise<unknown>;
+}
+
+/** The user's state directory for Herald: XDG_STATE_HOME (~/.local/state) on Linux,
+ * ~/Library/Application Support on macOS, %LOCALAPPDATA% on Windows. */
+export function stateDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home = os.homedir()): string {
+  if (platform === 'win32') return path.win32.join(env.LOCALAPPDATA || path.win32.join(home, 'AppData', 'Local'), 'herald');
+  if (platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'herald');
+  const xdg = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(home, '.local', 'state');
+  return path.join(xdg, 'herald');
+}
+
+/** One state file per server and topic set: a cursor for topic "a" would skip events of "b". */
+export function defaultStateFile(serverUrl: string, topics: string[], env: NodeJS.ProcessEnv = process.env): string {
+  const key = `${serverUrl}\n${[...topics].sort().join(',')}`;
+  const hash = createHash('sha256').update(key).digest('hex').slice(0, 16);
+  return path.join(stateDir(env), `listen-${hash}.json`);
+}
+
+/** The environment a --exec command gets for one event. */
+export function execEnv(event: HeraldEvent): Record<string, string> {
+  return {
+    HERALD_ID: event.id,
+    HERALD_TYPE: event.type,
+    HERALD_TOPIC: event.topic,
+    HERALD_TITLE: event.title,
+    HERALD_BODY: event.body ?? '',
+    HERALD_PRIORITY: String(event.priority),
+    HERALD_URL: event.url ?? '',
+    HERALD_TAGS: (event.tags ?? []).join(','),
+    HERALD_JOB_STATUS: event.job?.status ?? '',
+    HERALD_JOB_EXIT_CODE: event.job?.exitCode !== undefined ? String(event.job.exitCode) : '',
+    HERALD_EVENT: JSON.stringify(event),
+  };
+}
+
+// Terminal escapes from a hostile server must not reach the terminal.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** "2030-01-01 12:00:03  build  ✓ tests succeeded in 4.2 s — all 120 passed" (local time). */
+export function eventLine(event: HeraldEvent): string {
+  const t = new Date(event.time);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const when = Number.isNaN(t.getTime())
+    ? event.time
+    : `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())} ${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
+  const body = event.body?.split(/\r\n|\r|\n/).find((l) => l.trim() !== '')?.trim();
+  const text = body && body !== event.title ? `${event.title} — ${body}` : event.title;
+  return `${when}  ${event.topic}  ${text}`.replace(CONTROL, '?');
+}
+
+function inSeconds(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
+}
+
+/** A state change as one line for stderr, e.g. "reconnecting in 4 s: connection refused". */
+export function stateLine(state: FeedState, url: string, now = Date.now()): string {
+  const wait = state.nextAttemptAt !== undefined ? ` in ${inSeconds(state.nextAttemptAt - now)}` : '';
+  switch (state.status) {
+    case 'connecting':
+      return `connecting to ${url}${state.lastEventId ? ` (resuming after event ${state.lastEventId})` : ''}`;
+    case 'open':
+      return `connected to ${url}`;
+    case 'reconnecting':
+      return `reconnecting${wait}: ${state.reason ?? 'connection lost'}`;
+    case 'offline':
+      return `offline, trying again${wait}: ${state.reason ?? 'server unreachable'}`;
+    case 'auth-failed':
+      return `${state.reason ?? 'the server refused the token'}; trying again${wait}`;
+    case 'stopped':
+      return `stopped: ${state.reason ?? 'stopped'}`;
+  }
+}
+
+function runExec(command: string, event: HeraldEvent, env: NodeJS.ProcessEnv, stderr: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    // The command string is the user's alone; the event travels only in environment variables.
+    const child = spawn(command, { shell: true, stdio: ['ignore', 'inherit', 'inherit'], env: { ...env, ...execEnv(event) } });
+    child.on('error', (err) => {
+      stderr.write(`herald listen: --exec could not start for event ${event.id}: ${err.message}\n`);
+      resolve();
+    });
+    child.on('close', (code, signal) => {
+      if (code !== 0) stderr.write(`herald listen: --exec ended with ${signal ? `signal ${signal}` : `exit code ${code}`} for event ${event.id}\n`);
+      resolve();
+    });
+  });
+}
+
+function signalled(): { promise: Promise<string>; dispose(): void } {
+  let onSignal: (s: string) => void = () => {};
+  const promise = new Promise<string>((resolve) => {
+    onSignal = resolve;
+  });
+  const handler = (signal: string) => onSignal(signal);
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    promise,
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
+}
+
+export async function listen(argv: string[], io: ListenIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  const { values, positionals } = parseCommandArgs('listen', argv, OPTIONS);
+  if (values.help) {
+    io.stdout.write(LISTEN_USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError('listen', `unexpected argument "${positionals[0]}"`);
+  const target = resolveServer(values, io.env);
+  const topics = ((values.topic as string[] | undefined) ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t !== '');
+  for (const topic of topics) {
+    if (!TOPIC_PATTERN.test(topic)) throw new UsageError('listen', `--topic "${topic}" is not a topic: use 1 to 64 of A-Z, a-z, 0-9, "_" or "-"`);
+  }
+  const stateFile = stringFlag(values, 'state') ?? defaultStateFile(target.url, topics, io.env);
+  const exec = stringFlag(values, 'exec');
+  if (exec !== undefined && exec.trim() === '') throw new UsageError('listen', '--exec needs a command');
+  let ca: Buffer | undefined;
+  const caFile = stringFlag(values, 'ca');
+  if (caFile !== undefined) {
+    try {
+      ca = fs.readFileSync(caFile);
+    } catch (err) {
+      throw new CommandError(`cannot read the CA file ${caFile}: ${(err as Error).message}`);
+    }
+  }
+  const cursor = new FileCursorStore(stateFile);
+  try {
+    cursor.load();
+  } catch (err) {
+    throw new CommandError((err as Error).message);
+  }
+
+  const json = values.json === true;
+  const say = (line: string) => io.stderr.write(`herald listen: ${line}\n`);
+  let stoppedByServer: () => void = () => {};
+  const serverStop = new Promise<void>((resolve) => {
+    stoppedByServer = resolve;
+  });
+  let inflight: Promise<void> = Promise.resolve();
+
+  const client = new FeedClient({
+    url: target.url,
+    ...(target.token !== undefined ? { token: target.token } : {}),
+    topics,
+    ...(ca ? { ca } : {}),
+    cursor,
+    log: say,
+    onEvent: (event) => {
+      io.stdout.write(`${json ? JSON.stringify(event) : eventLine(event)}\n`);
+      if (exec === undefined) return;
+      inflight = runExec(exec, event, io.env, io.stderr);
+      return inflight;
+    },
+    onState: (state) => {
+      say(stateLine(state, target.url));
+      if (state.status === 'stopped' && state.httpStatus === 204) stoppedByServer();
+    },
+  });
+
+  const signals = io.stopSignal ? undefined : signalled();
+  try {
+    client.start();
+    await Promise.race([serverStop, io.stopSignal ?? signals!.promise]);
+  } finally {
+    signals?.dispose();
+    client.stop();
+    // A command already running for an event finishes, so its cursor is saved and not replayed.
+    await inflight;
+  }
+  return 0;
+}
