@@ -30,7 +30,17 @@ export class PlatformDouble implements Platform {
   readonly spawned: LocalServerOptions[] = [];
   quits = 0;
   /** How spawnServer starts a server; default: the real server process entry under Node. */
-  spawnImpl: (options: LocalServerOptions, events: ServerProcessEvents) => ServerProcess = forkServerProcess;
+  spawnImpl: (options: LocalServerOptions, events: ServerProcessEvents) => ServerProcess;
+
+  /** `serverDataDir`: where a local server started through spawnServer keeps its log (a temp dir). */
+  constructor(options: { serverDataDir?: string } = {}) {
+    const dataDir = options.serverDataDir;
+    this.spawnImpl = (o, events) => {
+      // Never let a test's server write to the user's real data dir.
+      if (!dataDir) throw new Error('PlatformDouble: pass serverDataDir (a temp dir) to run a local server');
+      return forkServerProcess(o, events, { HERALD_DATA_DIR: dataDir });
+    };
+  }
 
   notify(spec: NotificationSpec, onClick: () => void): void {
     for (const n of this.notifications) if (n.spec.tag === spec.tag) n.replaced = true;
@@ -77,8 +87,8 @@ export const SERVER_PROCESS_ENTRY = fileURLToPath(new URL('../../main/local-serv
 const children = new Set<ChildProcess>();
 
 /** The app's server process entry, started with Node's fork instead of Electron's utilityProcess. */
-export function forkServerProcess(options: LocalServerOptions, events: ServerProcessEvents): ServerProcess & { child: ChildProcess } {
-  const child = fork(SERVER_PROCESS_ENTRY, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env } });
+export function forkServerProcess(options: LocalServerOptions, events: ServerProcessEvents, env: Record<string, string> = {}): ServerProcess & { child: ChildProcess } {
+  const child = fork(SERVER_PROCESS_ENTRY, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, ...env } });
   children.add(child);
   child.stderr?.resume();
   const send = (m: ToServerMessage) => {

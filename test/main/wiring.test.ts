@@ -159,13 +159,14 @@ describe('the core, wired to a real server and feed client', () => {
     const port = probe.port;
     await probe.close();
     const store = storeFor(`http://127.0.0.1:${port}`, { runLocalServer: true });
-    const { app, platform } = startApp(store);
+    const { app, platform } = startApp(store, new PlatformDouble({ serverDataDir: path.join(dir, 'local-server') }));
     await until(() => app.status().localServer.status === 'running', 15_000, 'the local server');
     expect(platform.spawned[0]).toMatchObject({ host: '127.0.0.1', port });
     await until(() => platform.trays.at(-1)?.state === 'connected', 10_000, 'connected to the local server');
     await publish({ title: 'from the local server' }, `http://127.0.0.1:${port}`);
     await until(() => platform.notifications.length === 1);
     expect(platform.trays.at(-1)!.localServer).toMatchObject({ on: true, label: `Local server: on (127.0.0.1:${port})` });
+    expect(fs.readdirSync(path.join(dir, 'local-server')).length).toBeGreaterThan(0);
 
     app.setLocalServer(false);
     expect(app.status().localServer).toEqual({ status: 'off' });
