@@ -147,12 +147,23 @@ export class Hub {
     this.onCutOff?.(stream);
   }
 
-  /** Ends every stream cleanly (clients reconnect) and forgets them. */
-  endAll(): void {
-    for (const stream of [...this.streams]) {
+  /** Ends every stream cleanly (clients reconnect) and forgets them; resolves when each response
+   * has finished or closed, or after waitMs for clients that are not reading. */
+  async endAll(waitMs = 1000): Promise<void> {
+    const ending = [...this.streams].map((stream) => {
       this.remove(stream);
-      stream.res.end();
-    }
+      const res = stream.res;
+      if (res.writableFinished || res.destroyed) return Promise.resolve();
+      const done = new Promise<void>((resolve) => {
+        res.once('finish', () => resolve());
+        res.once('close', () => resolve());
+      });
+      res.end();
+      return done;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(ending), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
   }
 
   stats(): HubStats {

@@ -125,7 +125,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         queue.close();
-        hub.endAll();
+        server.closeIdleConnections();
+        // Let the final chunk of each stream reach its client (a clean end, so it reconnects), then drop whatever is left.
+        await hub.endAll();
         server.closeAllConnections();
         await stopped;
         log.close();

@@ -79,3 +79,31 @@ describe('durability', () => {
     await server.close();
   });
 });
+
+describe('shutdown on SIGTERM', () => {
+  it('ends open streams, flushes the log and exits 0', async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const { child, url } = await spawnServer(dataDir);
+    await publish(url, { title: 'kept' });
+    const res = await fetch(`${url}/events?lastEventId=0`);
+    const reader = res.body!.getReader();
+    let text = '';
+    const ended = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return true;
+        text += new TextDecoder().decode(value);
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 100));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    children.delete(child);
+    expect(await ended).toBe(true); // the stream ended cleanly (a client would reconnect)
+    expect(text).toContain('"kept"');
+    // the WAL was checkpointed into the database file on close
+    expect(fs.statSync(`${dataDir}/herald.db-wal`, { throwIfNoEntry: false })?.size ?? 0).toBe(0);
+  });
+});
