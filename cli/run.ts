@@ -122,13 +122,8 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
 
   const reporter = new JobReporter(target, io.stderr);
   const tail = values['no-tail'] ? undefined : new OutputTail();
-  const t0 = performance.now();
-  const child = startChild(command, tail !== undefined);
-  // Its own abort too: a report still hanging when Herald is done must not keep the process alive.
-  const startedAbort = new AbortController();
-  const startedReport = reporter.report(started, { timeoutMs: 10_000, signal: startedAbort.signal });
-
   const finalAbort = new AbortController();
+  let child: ChildProcess | undefined;
   let cancelledBy: NodeJS.Signals | undefined;
   let childDone = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -139,14 +134,22 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
     cancelledBy ??= signal;
     // The terminal sends Ctrl-C to its whole foreground process group, the command included.
     if (signal === 'SIGINT' && inTerminalForeground()) return;
-    child.kill(signal);
+    child?.kill(signal);
   };
+  // Before the spawn, so no signal can end Herald and leave the command running unwatched.
   for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
 
   const detach: Array<() => void> = [];
   try {
+    const t0 = performance.now();
+    child = startChild(command, tail !== undefined);
+    // Its own abort too: a report still hanging when Herald is done must not keep the process alive.
+    const startedAbort = new AbortController();
+    const startedReport = reporter.report(started, { timeoutMs: 10_000, signal: startedAbort.signal });
+
     if (tail) {
-      const brokenPipe = () => child.kill('SIGPIPE');
+      const running = child;
+      const brokenPipe = () => running.kill('SIGPIPE');
       detach.push(passThrough(child.stdout!, io.stdout, tail, brokenPipe));
       detach.push(passThrough(child.stderr!, io.stderr, tail, brokenPipe, (chunk) => (reporter.atLineStart = chunk.at(-1) === 0x0a)));
     }

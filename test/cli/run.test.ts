@@ -1,8 +1,12 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HeraldEvent } from '../../events/event.ts';
-import { deadServerUrl, herald, heraldLines, killLeftovers, startHerald, testServer } from './harness.ts';
+import { cleanEnv, deadServerUrl, HERALD_BIN, herald, heraldLines, killLeftovers, startHerald, testServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 
 let srv: TestServer;
@@ -137,6 +141,36 @@ describe('herald run: cancel and failures to report', () => {
     expect(cancelled).toMatchObject({ type: 'job.failed', body: 'stopped by SIGINT', job: { id: started!.job!.id, status: 'cancelled', exitCode: 130 } });
   });
 
+  // util-linux `script` gives the command a real terminal, whose Ctrl-C goes to the whole
+  // foreground process group: the command must get it once, not a second time from herald.
+  it.skipIf(!hasScript())('in a terminal, Ctrl-C reaches the command once and the job is cancelled', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-cli-tty-'));
+    try {
+      const childScript = path.join(dir, 'count-sigint.cjs');
+      fs.writeFileSync(childScript, 'let n = 0; process.on("SIGINT", () => { n++; setTimeout(() => { console.log("sigints=" + n); process.exit(130); }, 300); }); setInterval(() => {}, 1000); console.log("ready");');
+      const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+      const line = `${q(process.execPath)} ${q(HERALD_BIN)} run --server ${q(srv.url)} --topic tty -- ${q(process.execPath)} ${q(childScript)}; echo "herald-exit=$?"`;
+      const term = spawn('script', ['-qec', line, '/dev/null'], { env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let sent = false;
+      term.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (!sent && out.includes('ready')) {
+          sent = true;
+          term.stdin!.write('\u0003'); // Ctrl-C, typed into the terminal
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => term.on('close', resolve));
+      expect(code).toBe(0);
+      expect(out).toContain('sigints=1');
+      expect(out).toContain('herald-exit=130');
+      const [, cancelled] = await jobEvents('tty');
+      expect(cancelled).toMatchObject({ type: 'job.failed', body: 'stopped by SIGINT', job: { status: 'cancelled', exitCode: 130 } });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
     it(`passes ${signal} on and keeps the exit code of a command that handles it`, async () => {
       const script = `process.on("${signal}", () => { process.stdout.write("cleaning up\\n"); process.exit(7) }); console.log("ready"); setTimeout(() => {}, 60000)`;
@@ -202,6 +236,16 @@ describe('herald run: cancel and failures to report', () => {
     expect(none.stderr.toString()).toContain('no command given');
   });
 });
+
+function hasScript(): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 async function waitUntil(condition: () => boolean): Promise<void> {
   const deadline = Date.now() + 15_000;
