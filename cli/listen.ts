@@ -128,7 +128,7 @@ export function stateLine(state: FeedState, url: string, now = Date.now()): stri
     case 'auth-failed':
       return `${state.reason ?? 'the server refused the token'}; trying again${wait}`;
     case 'stopped':
-      return `stopped: ${state.reason ?? 'stopped'}`;
+      return state.reason ? `stopped: ${state.reason}` : 'stopped';
   }
 }
 
@@ -222,11 +222,22 @@ export async function listen(argv: string[], io: ListenIo = { stdout: process.st
     },
   });
 
+  // `herald listen | head -1`: the reader went away, so stop quietly like other Unix tools.
+  let readerGone: () => void = () => {};
+  const pipeClosed = new Promise<void>((resolve) => {
+    readerGone = resolve;
+  });
+  const onOutputError = (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') readerGone();
+    else say(`cannot write the output: ${err.message}`);
+  };
+  io.stdout.on('error', onOutputError);
   const signals = io.stopSignal ? undefined : signalled();
   try {
     client.start();
-    await Promise.race([serverStop, io.stopSignal ?? signals!.promise]);
+    await Promise.race([serverStop, pipeClosed, io.stopSignal ?? signals!.promise]);
   } finally {
+    io.stdout.off('error', onOutputError);
     signals?.dispose();
     client.stop();
     // A command already running for an event finishes, so its cursor is saved and not replayed.

@@ -174,7 +174,7 @@ export class FeedClient {
     this.#drop();
     this.#clearTimer('attempt');
     this.#queue = [];
-    if (this.#state.status !== 'stopped') this.#setState({ status: 'stopped', reason: 'stopped' });
+    if (this.#state.status !== 'stopped') this.#setState({ status: 'stopped', reason: undefined, httpStatus: undefined, nextAttemptAt: undefined, attempt: undefined });
   }
 
   resume(): void {

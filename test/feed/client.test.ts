@@ -177,6 +177,21 @@ describe('FeedClient', () => {
     expect(failures[1]!.nextAttemptAt).toBeGreaterThan(failures[1]!.since - 1);
   });
 
+  it("takes the server's retry: as the floor of its backoff, even split across chunks", async () => {
+    const { url } = await httpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('ret');
+      setTimeout(() => res.end('ry: 700\n\n'), 20);
+    });
+    const f = feed({ url, cursor: memoryCursor(), minBackoffMs: 10, maxBackoffMs: 20 });
+    f.client.start();
+    await waitFor('a scheduled retry', () => f.client.state.status === 'reconnecting');
+    const { nextAttemptAt, since } = f.client.state;
+    f.client.stop();
+    expect(nextAttemptAt! - since).toBeGreaterThanOrEqual(700);
+    expect(nextAttemptAt! - since).toBeLessThan(1500);
+  });
+
   it('resume() reconnects at once instead of waiting out the backoff', async () => {
     const { server } = await realServer();
     const proxy = await FaultProxy.start(server.port);
