@@ -101,9 +101,19 @@ export class OriginPolicy {
    */
   check(req: IncomingMessage): 'none' | 'same' | 'listed' {
     const origin = req.headers.origin;
-    if (origin === undefined) return 'none';
+    const site = req.headers['sec-fetch-site'];
+    if (origin === undefined) {
+      // A browser marks what another site makes it fetch (img, script, no-cors fetch); only a
+      // top-level navigation (the user following a link) may come from elsewhere without an Origin.
+      if ((site === 'cross-site' || site === 'same-site') && req.headers['sec-fetch-mode'] !== 'navigate') {
+        throw new HttpError(403, 'forbidden', 'Requests made by another site are refused: start the server with --allow-origin for that site.');
+      }
+      return 'none';
+    }
     const host = req.headers.host;
     if (host && (origin === `http://${host.toLowerCase()}` || origin === `https://${host.toLowerCase()}`)) return 'same';
+    // Our own page's POSTs carry "Origin: null" under "Referrer-Policy: no-referrer"; the browser-set Sec-Fetch-Site tells them apart.
+    if (origin === 'null' && site === 'same-origin') return 'same';
     if (this.allowed.has(origin)) return 'listed';
     throw new HttpError(403, 'forbidden', `Origin ${origin} is not allowed: start the server with --allow-origin ${origin} to let that page in.`);
   }

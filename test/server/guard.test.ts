@@ -85,8 +85,16 @@ describe('cross-origin requests', () => {
     // a preflight from it gets no CORS grant
     res = await fetch(`${t.url}/events`, { method: 'OPTIONS', headers: { ...evil, 'Access-Control-Request-Method': 'POST' } });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    // what another site makes the browser fetch without an Origin (an <img>, a <script src>) is refused too
+    res = await fetch(`${t.url}/history`, { headers: { 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'no-cors' } });
+    expect(res.status).toBe(403);
+    res = await fetch(`${t.url}/events`, { headers: { 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'no-cors' } });
+    expect(res.status).toBe(403);
     expect((await history(t.url)).events).toEqual([]);
-    expect(t.lines.filter((l) => / 403 forbidden/.test(l)).length).toBeGreaterThanOrEqual(6);
+    expect(t.lines.filter((l) => / 403 forbidden/.test(l)).length).toBeGreaterThanOrEqual(8);
+    // a user following a link from elsewhere still gets the page
+    const port = t.server.port;
+    expect((await rawRequest(t.url, { path: '/', headers: { Host: `127.0.0.1:${port}`, 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate' } })).status).toBe(200);
   });
 
   it('gives CORS headers to allowed origins (and preflights), and accepts its own origin', async () => {
@@ -108,6 +116,9 @@ describe('cross-origin requests', () => {
     res = await fetch(`${t.url}/history`, { headers: { Origin: t.url } });
     expect(res.status).toBe(200);
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    // our own page's POST under Referrer-Policy: no-referrer arrives as Origin: null, marked same-origin by the browser
+    res = await fetch(`${t.url}/events`, { method: 'POST', headers: { Origin: 'null', 'Sec-Fetch-Site': 'same-origin', 'Content-Type': 'text/plain' }, body: 'from our own page' });
+    expect(res.status).toBe(201);
     // another origin is still refused
     expect((await fetch(`${t.url}/history`, { headers: { Origin: 'https://dash.example.evil' } })).status).toBe(403);
   });
