@@ -180,13 +180,10 @@ export class FeedClient {
   resume(): void {
     if (!this.#running) return;
     const conn = this.#conn;
-    if (conn?.open) {
-      // Timers stand still while a laptop sleeps: judge a connection by the wall clock instead.
-      if (Date.now() - conn.lastByteAt < this.#heartbeatTimeoutMs / 3) return;
-      this.#fail(conn, { reason: 'no data since the computer woke up' }, true);
-    } else {
-      this.#drop();
-    }
+    // Timers stand still while a laptop sleeps, so the watchdog may not have fired yet: an open
+    // connection that has been silent for a heartbeat interval (by the wall clock) is dropped too.
+    if (conn?.open && Date.now() - conn.lastByteAt < this.#heartbeatTimeoutMs / 3) return;
+    this.#drop();
     this.#clearTimer('attempt');
     this.#connect();
   }
@@ -367,7 +364,7 @@ export class FeedClient {
 
   // ---- failures and backoff ----
 
-  #fail(conn: Connection, failure: Failure, keepRunning = false): void {
+  #fail(conn: Connection, failure: Failure): void {
     if (conn.closed) return;
     this.#close(conn);
     if (!this.#running) return;
@@ -389,7 +386,6 @@ export class FeedClient {
       next = this.#unreachable >= this.#offlineAfter ? 'offline' : 'reconnecting';
       delay = this.#backoff();
     }
-    if (keepRunning) return;
     this.#schedule(delay, next, failure);
   }
 

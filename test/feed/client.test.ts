@@ -211,6 +211,23 @@ describe('FeedClient', () => {
     expect(proxy.accepted).toBe(accepted);
   });
 
+  it('resume() drops an open connection that went silent (after sleep) before the watchdog would', async () => {
+    const { server } = await realServer();
+    const proxy = await FaultProxy.start(server.port);
+    cleanups.push(() => proxy.close());
+    const f = feed({ url: proxy.url, cursor: memoryCursor('0'), heartbeatTimeoutMs: 1500 });
+    f.client.start();
+    await waitFor('open', () => f.client.state.status === 'open');
+    proxy.stallAll();
+    await sleep(700); // silent for more than a heartbeat interval (1500 / 3)
+    const accepted = proxy.accepted;
+    f.client.resume();
+    await waitFor('a new connection', () => proxy.accepted === accepted + 1, 1000);
+    await publish(server.url, { title: 'after wake' });
+    await waitFor('the event', () => f.events.length === 1, 1000);
+    expect(f.states.some((s) => /no data/.test(s.reason ?? ''))).toBe(false);
+  });
+
   it('saves its cursor atomically to a file and reads it back', () => {
     const dir = tempDir('cursor');
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
