@@ -13,6 +13,7 @@ import {
   parseEventInput,
   type EventInput,
 } from '../events/event.ts';
+import { SSE_HEADERS } from '../events/sse.ts';
 import { HttpError } from './errors.ts';
 import { OriginPolicy, PublishRate, checkHost, checkToken } from './guard.ts';
 import type { Hub } from './hub.ts';
@@ -134,6 +135,10 @@ export function createApp(context: AppContext): express.Express {
       throw new HttpError(503, 'too_many_streams', `This server holds its limit of ${context.maxStreams} streams: try again shortly.`, {
         headers: { 'Retry-After': '10' },
       });
+    }
+    if (req.method === 'HEAD') {
+      res.writeHead(200, SSE_HEADERS).end();
+      return;
     }
     streamCount += 1;
     res.on('close', () => {

@@ -91,6 +91,8 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
     hub.remove(stream);
     context.say(`stream closed ${request.label} after ${seconds} s (${why})`);
   });
+  // A write racing a disconnect is not an error worth a crash: 'close' cleans up.
+  res.on('error', () => {});
   req.socket.setNoDelay(true);
 
   const fail = (error: unknown) => {

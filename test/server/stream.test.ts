@@ -60,6 +60,13 @@ describe('SSE framing', () => {
     await raw.close();
   });
 
+  it('answers HEAD with the stream headers and no stream', async () => {
+    const res = await fetch(`${t.url}/events`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(t.server.stats().streams).toBe(0);
+  });
+
   it('filters by topic (topic=a,b)', async () => {
     const client = listen(`${t.url}/events?topic=builds,deploys`);
     await waitFor(() => client.opens === 1, 'open');
