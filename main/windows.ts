@@ -1,0 +1,95 @@
+// The history window: created when the user asks for it (tray, notification click, second
+// launch), destroyed when closed. It loads the built renderer from disk, sandboxed, with the
+// preload as its only way to the app.
+
+import { BrowserWindow } from 'electron';
+import { pathToFileURL } from 'node:url';
+import type { PushChannel, PushContract } from '../bridge/contract.ts';
+
+export type WindowSection = 'history' | 'settings';
+
+export interface HistoryWindowOptions {
+  /** dist/renderer/index.html */
+  page: string;
+  /** dist/preload/preload.cjs */
+  preload: string;
+  icon?: string;
+  /** Allow devtools (development builds only). */
+  devTools: boolean;
+}
+
+export class HistoryWindow {
+  readonly #o: HistoryWindowOptions;
+  #window: BrowserWindow | null = null;
+  #section: WindowSection = 'history';
+
+  constructor(options: HistoryWindowOptions) {
+    this.#o = options;
+  }
+
+  /** The page's URL, as IPC senders must present it (ipc.ts). */
+  get pageUrl(): string {
+    return pathToFileURL(this.#o.page).href;
+  }
+
+  show(section: WindowSection = 'history'): void {
+    const open = this.#window;
+    if (open && !open.isDestroyed()) {
+      if (section !== this.#section) {
+        this.#section = section;
+        // Only the fragment changes: the page switches view without reloading.
+        void open.loadFile(this.#o.page, { hash: section });
+      }
+      if (open.isMinimized()) open.restore();
+      open.show();
+      open.focus();
+      return;
+    }
+    const window = new BrowserWindow({
+      width: 960,
+      height: 680,
+      minWidth: 420,
+      minHeight: 360,
+      show: false,
+      title: 'Herald',
+      autoHideMenuBar: true,
+      ...(this.#o.icon ? { icon: this.#o.icon } : {}),
+      webPreferences: {
+        preload: this.#o.preload,
+        contextIsolation: true,
+        sandbox: true,
+        nodeIntegration: false,
+        nodeIntegrationInWorker: false,
+        nodeIntegrationInSubFrames: false,
+        webSecurity: true,
+        allowRunningInsecureContent: false,
+        webviewTag: false,
+        experimentalFeatures: false,
+        navigateOnDragDrop: false,
+        spellcheck: false,
+        // A middle click on a link would open a new window; those are denied anyway, this stops the attempt.
+        disableBlinkFeatures: 'Auxclick',
+        devTools: this.#o.devTools,
+      },
+    });
+    window.webContents.on('will-navigate', (event) => event.preventDefault());
+    window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+    window.once('ready-to-show', () => window.show());
+    window.on('closed', () => {
+      if (this.#window === window) this.#window = null;
+    });
+    this.#window = window;
+    this.#section = section;
+    void window.loadFile(this.#o.page, { hash: section });
+  }
+
+  send<C extends PushChannel>(channel: C, payload: PushContract[C]): void {
+    const window = this.#window;
+    if (window && !window.isDestroyed()) window.webContents.send(channel, payload);
+  }
+
+  destroy(): void {
+    this.#window?.destroy();
+    this.#window = null;
+  }
+}
