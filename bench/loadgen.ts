@@ -1,0 +1,586 @@
+// The load generator: a separate process holding thousands of raw SSE subscriber sockets and the
+// publishers, driven by the runner over stdin/stdout (protocol.ts). It publishes and reads the
+// deliveries itself, so one monotonic clock (performance.now()) stamps both ends of every latency.
+//
+// Subscribers are raw `net` sockets (the eventsource package would measure itself): a hand-written
+// GET, the chunked transfer coding undone, SSE frames found by their blank line and the event's
+// sequence number read from its `data:` line (`seq=<n>` in the body). Connections are spread over
+// source addresses 127.0.0.2, 127.0.0.3, … so that ephemeral ports never run out.
+//
+// Usage: node bench/loadgen.ts '{"host":"127.0.0.1","port":1234,"streamPath":"/events","publishPath":"/events"}'
+import net from 'node:net';
+import { serveCommands } from './protocol.ts';
+import { LatencyHistogram, quantileOf, type LatencySummary } from './stats.ts';
+import { RawHttpConnection } from './http-raw.ts';
+
+export interface LoadTarget {
+  host: string;
+  port: number;
+  /** The SSE stream, e.g. /events (Herald, better-sse) or /connect (the seed server). */
+  streamPath: string;
+  /** Where a JSON event is POSTed, e.g. /events or /message. */
+  publishPath: string;
+}
+
+export interface OpenArgs {
+  count: number;
+  /** Connections per loopback source address (default 5000). */
+  perAddress?: number;
+  /** Connects in flight at once (default 200). */
+  concurrency?: number;
+  timeoutMs?: number;
+}
+
+export interface BroadcastArgs {
+  /** Events per second (open loop: sent on schedule whether or not earlier ones are done). */
+  rate: number;
+  count: number;
+  /** Bytes of filler in each event's body, default 100. */
+  padBytes?: number;
+  /** How long to wait for the last deliveries after the last publish, default 5000 ms. */
+  drainMs?: number;
+}
+
+export interface BroadcastResult {
+  subscribers: number;
+  published: number;
+  publishErrors: number;
+  expected: number;
+  delivered: number;
+  /** Deliveries to healthy subscribers that never came within the drain time. */
+  missing: number;
+  latency: LatencySummary;
+  /** Per event: the time until the last healthy subscriber had it. Only complete events. */
+  lastSubscriber: { events: number; p50: number; p99: number; max: number };
+  deliveriesPerSecond: number;
+  ack: LatencySummary;
+  durationMs: number;
+  loadgenCpuMs: number;
+}
+
+export interface PublishLoadArgs {
+  concurrency: number;
+  durationMs: number;
+  /** Stop after this many publishes (default: no count limit). */
+  count?: number;
+  padBytes?: number;
+}
+
+export interface PublishLoadResult {
+  completed: number;
+  errors: number;
+  statuses: Record<string, number>;
+  perSecond: number;
+  ack: LatencySummary;
+  firstId: string | null;
+  lastId: string | null;
+  durationMs: number;
+  loadgenCpuMs: number;
+}
+
+export interface ReplayArgs {
+  lastEventId: string;
+  expect: number;
+  timeoutMs?: number;
+}
+
+export interface ReplayResult {
+  frames: number;
+  firstFrameMs: number | null;
+  allFramesMs: number | null;
+  status: number | null;
+}
+
+/** What the runner reads about subscribers: how many are open, how many the server ended. */
+export interface SubscriberCounts {
+  open: number;
+  stalled: number;
+  stalledEnded: number;
+  endedByServer: number;
+  failed: number;
+}
+
+let target: LoadTarget = JSON.parse(process.argv[2] ?? '{}') as LoadTarget;
+
+// ---- subscriber sockets ---------------------------------------------------------------------
+
+class Subscriber {
+  readonly socket: net.Socket;
+  status = 0;
+  private head = '';
+  private headDone = false;
+  private chunked = false;
+  private chunkLeft = 0;
+  private crlfLeft = 0;
+  private sizeLine = '';
+  private carry = '';
+  frames = 0;
+  stalled = false;
+  ended = false;
+  failed = false;
+  onFrame: ((sub: Subscriber, seq: number) => void) | null = null;
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+  }
+
+  onData(chunk: string): void {
+    if (!this.headDone) {
+      this.head += chunk;
+      const end = this.head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      this.headDone = true;
+      this.status = Number(this.head.slice(9, 12));
+      this.chunked = /\r\ntransfer-encoding:\s*chunked/i.test(this.head.slice(0, end));
+      chunk = this.head.slice(end + 4);
+      this.head = '';
+    }
+    if (this.chunked) this.unchunk(chunk);
+    else this.frame(chunk);
+  }
+
+  private unchunk(s: string): void {
+    let i = 0;
+    while (i < s.length) {
+      if (this.chunkLeft > 0) {
+        const take = Math.min(this.chunkLeft, s.length - i);
+        this.frame(take === s.length ? s : s.slice(i, i + take));
+        i += take;
+        this.chunkLeft -= take;
+        if (this.chunkLeft === 0) this.crlfLeft = 2;
+      } else if (this.crlfLeft > 0) {
+        i++;
+        this.crlfLeft--;
+      } else {
+        const nl = s.indexOf('\n', i);
+        if (nl < 0) {
+          this.sizeLine += s.slice(i);
+          return;
+        }
+        const size = parseInt(this.sizeLine + s.slice(i, nl), 16);
+        this.sizeLine = '';
+        i = nl + 1;
+        if (size > 0) this.chunkLeft = size;
+      }
+    }
+  }
+
+  /** Finds whole SSE blocks (ending in a blank line); an event is a block with a `data` line. */
+  private frame(s: string): void {
+    const buf = this.carry ? this.carry + s : s;
+    let pos = 0;
+    for (;;) {
+      const end = buf.indexOf('\n\n', pos);
+      if (end < 0) break;
+      const d = buf.indexOf('data', pos);
+      if (d >= 0 && d < end && (d === pos || buf.charCodeAt(d - 1) === 10)) {
+        this.frames++;
+        const s = buf.indexOf('seq=', d);
+        let seq = -1;
+        if (s >= 0 && s < end) {
+          seq = 0;
+          for (let k = s + 4; k < end; k++) {
+            const c = buf.charCodeAt(k) - 48;
+            if (c < 0 || c > 9) break;
+            seq = seq * 10 + c;
+          }
+        }
+        this.onFrame?.(this, seq);
+      }
+      pos = end + 2;
+    }
+    this.carry = pos < buf.length ? buf.slice(pos) : '';
+  }
+}
+
+const subscribers: Subscriber[] = [];
+let now = 0; // performance.now() at the start of the current socket read: one stamp per read
+let nextSeq = 1;
+
+function sourceAddress(index: number, perAddress: number): string {
+  const n = 2 + Math.floor(index / perAddress); // 127.0.0.2 upward; .1 is left to publishers
+  return `127.0.${Math.floor(n / 256)}.${n % 256}`;
+}
+
+function openOne(index: number, perAddress: number, onSettled: (ok: boolean) => void): Subscriber {
+  const socket = net.connect({ host: target.host, port: target.port, localAddress: sourceAddress(index, perAddress), noDelay: true });
+  const sub = new Subscriber(socket);
+  socket.setEncoding('latin1');
+  let settled = false;
+  const settle = (ok: boolean) => {
+    if (!settled) {
+      settled = true;
+      onSettled(ok);
+    }
+  };
+  socket.on('connect', () => {
+    socket.write(`GET ${target.streamPath} HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`);
+    settle(true);
+  });
+  socket.on('data', (chunk: string) => {
+    now = performance.now();
+    sub.onData(chunk);
+  });
+  socket.on('error', () => {
+    if (!settled) sub.failed = true;
+    settle(false);
+  });
+  socket.on('close', () => {
+    sub.ended = true;
+    settle(false);
+  });
+  return sub;
+}
+
+async function open(args: OpenArgs): Promise<{ opened: number; failed: number; ms: number; addresses: number }> {
+  const perAddress = args.perAddress ?? 5000;
+  const concurrency = args.concurrency ?? 200;
+  const started = performance.now();
+  const deadline = started + (args.timeoutMs ?? 60_000);
+  let inFlight = 0;
+  let opened = 0;
+  let failed = 0;
+  const base = subscribers.length;
+  await new Promise<void>((resolve) => {
+    let next = 0;
+    const pump = () => {
+      while (inFlight < concurrency && next < args.count && performance.now() < deadline) {
+        inFlight++;
+        const sub = openOne(base + next++, perAddress, (ok) => {
+          inFlight--;
+          if (ok) opened++;
+          else failed++;
+          if (opened + failed === args.count || (inFlight === 0 && performance.now() >= deadline)) resolve();
+          else pump();
+        });
+        subscribers.push(sub);
+      }
+      if (inFlight === 0) resolve();
+    };
+    pump();
+  });
+  return { opened, failed, ms: performance.now() - started, addresses: Math.ceil((base + args.count) / perAddress) };
+}
+
+function liveSubscribers(): Subscriber[] {
+  return subscribers.filter((s) => !s.ended && !s.failed);
+}
+
+function counts(): SubscriberCounts {
+  let open = 0, stalled = 0, stalledEnded = 0, endedByServer = 0, failed = 0;
+  for (const s of subscribers) {
+    if (s.failed) failed++;
+    else if (s.ended) endedByServer++;
+    else open++;
+    if (s.stalled) {
+      stalled++;
+      if (s.ended) stalledEnded++;
+    }
+  }
+  return { open, stalled, stalledEnded, endedByServer, failed };
+}
+
+// ---- publishing -----------------------------------------------------------------------------
+
+function eventBody(seq: number, padBytes: number): string {
+  // `seq=` leads the body so a subscriber finds it without parsing JSON.
+  return JSON.stringify({ title: 'bench', body: `seq=${seq} ${'x'.repeat(padBytes)}` });
+}
+
+const JSON_HEADERS = { 'Content-Type': 'application/json' };
+
+class PublisherPool {
+  private readonly idle: RawHttpConnection[] = [];
+  private readonly waiting: ((c: RawHttpConnection) => void)[] = [];
+  private readonly all: RawHttpConnection[] = [];
+
+  constructor(size: number) {
+    for (let i = 0; i < size; i++) {
+      const c = new RawHttpConnection({ host: target.host, port: target.port, localAddress: '127.0.0.1' });
+      this.all.push(c);
+      this.idle.push(c);
+    }
+  }
+
+  async publish(body: string): Promise<{ status: number; body: string; ms: number }> {
+    const conn = this.idle.pop() ?? (await new Promise<RawHttpConnection>((resolve) => this.waiting.push(resolve)));
+    try {
+      return await conn.request('POST', target.publishPath, body, JSON_HEADERS);
+    } finally {
+      const waiter = this.waiting.shift();
+      if (waiter) waiter(conn);
+      else this.idle.push(conn);
+    }
+  }
+
+  close(): void {
+    for (const c of this.all) c.close();
+  }
+}
+
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1000;
+}
+
+async function warmup(args: { timeoutMs?: number }): Promise<{ confirmed: number; of: number; ms: number }> {
+  // One event that every open subscriber must receive: proves the server has registered each
+  // stream (a TCP connect alone does not), whatever the server sends or withholds before it.
+  const live = liveSubscribers().filter((s) => !s.stalled);
+  const seq = nextSeq++;
+  const got = new Set<Subscriber>();
+  const started = performance.now();
+  const pool = new PublisherPool(1);
+  try {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, args.timeoutMs ?? 30_000);
+      const check = () => {
+        if (got.size >= live.length) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      for (const s of live) {
+        s.onFrame = (sub, n) => {
+          if (n === seq) {
+            got.add(sub);
+            check();
+          }
+        };
+      }
+      pool.publish(eventBody(seq, 10)).then(check, () => {});
+      check();
+    });
+  } finally {
+    pool.close();
+    for (const s of live) s.onFrame = null;
+  }
+  return { confirmed: got.size, of: live.length, ms: performance.now() - started };
+}
+
+async function broadcast(args: BroadcastArgs): Promise<BroadcastResult> {
+  const healthy = liveSubscribers().filter((s) => !s.stalled);
+  const count = args.count;
+  const firstSeq = nextSeq;
+  nextSeq += count;
+  const sentAt = new Float64Array(count).fill(NaN);
+  const lastAt = new Float64Array(count);
+  const received = new Uint32Array(count);
+  const latency = new LatencyHistogram();
+  const ack = new LatencyHistogram();
+  const expected = healthy.length * count;
+  let delivered = 0;
+  let published = 0;
+  let publishErrors = 0;
+  let lastDeliveryAt = 0;
+  let allDone: (() => void) | null = null;
+  const onFrame = (_sub: Subscriber, seq: number) => {
+    const i = seq - firstSeq;
+    if (i < 0 || i >= count) return; // a heartbeat-like or earlier event
+    const ms = now - sentAt[i]!;
+    latency.record(ms);
+    if (ms > lastAt[i]!) lastAt[i] = ms;
+    received[i]!++;
+    delivered++;
+    lastDeliveryAt = now;
+    if (delivered === expected) allDone?.();
+  };
+  for (const s of healthy) s.onFrame = onFrame;
+  const pool = new PublisherPool(4);
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const interval = 1000 / args.rate;
+  const publishes: Promise<void>[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const due = started + i * interval;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      const body = eventBody(firstSeq + i, args.padBytes ?? 100);
+      sentAt[i] = performance.now();
+      publishes.push(
+        pool.publish(body).then(
+          (r) => {
+            if (r.status >= 200 && r.status < 300) {
+              published++;
+              ack.record(r.ms);
+            } else publishErrors++;
+          },
+          () => {
+            publishErrors++;
+          },
+        ),
+      );
+    }
+    await Promise.all(publishes);
+    if (delivered < expected) {
+      await new Promise<void>((resolve) => {
+        allDone = resolve;
+        setTimeout(resolve, args.drainMs ?? 5000);
+      });
+    }
+  } finally {
+    pool.close();
+    for (const s of healthy) s.onFrame = null;
+  }
+  const complete: number[] = [];
+  for (let i = 0; i < count; i++) if (received[i] === healthy.length) complete.push(lastAt[i]!);
+  const span = (lastDeliveryAt || performance.now()) - started;
+  return {
+    subscribers: healthy.length,
+    published,
+    publishErrors,
+    expected,
+    delivered,
+    missing: expected - delivered,
+    latency: latency.summary(),
+    lastSubscriber: { events: complete.length, p50: quantileOf(complete, 0.5), p99: quantileOf(complete, 0.99), max: quantileOf(complete, 1) },
+    deliveriesPerSecond: span > 0 ? (delivered / span) * 1000 : 0,
+    ack: ack.summary(),
+    durationMs: performance.now() - started,
+    loadgenCpuMs: cpuMs(cpu),
+  };
+}
+
+async function publishLoad(args: PublishLoadArgs): Promise<PublishLoadResult> {
+  const ack = new LatencyHistogram();
+  const statuses: Record<string, number> = {};
+  let completed = 0;
+  let errors = 0;
+  let issued = 0;
+  let firstId: bigint | null = null;
+  let lastId: bigint | null = null;
+  const limit = args.count ?? Infinity;
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const deadline = started + args.durationMs;
+  const connections = Array.from({ length: args.concurrency }, () => new RawHttpConnection({ host: target.host, port: target.port, localAddress: '127.0.0.1' }));
+  const worker = async (conn: RawHttpConnection) => {
+    while (issued < limit && performance.now() < deadline) {
+      const seq = nextSeq++;
+      issued++;
+      try {
+        const r = await conn.request('POST', target.publishPath, eventBody(seq, args.padBytes ?? 100), JSON_HEADERS);
+        statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+        if (r.status >= 200 && r.status < 300) {
+          completed++;
+          ack.record(r.ms);
+          const m = /"id":"(\d+)"/.exec(r.body);
+          if (m) {
+            const id = BigInt(m[1]!);
+            if (firstId === null || id < firstId) firstId = id;
+            if (lastId === null || id > lastId) lastId = id;
+          }
+        } else errors++;
+      } catch {
+        errors++;
+        statuses.error = (statuses.error ?? 0) + 1;
+      }
+    }
+  };
+  try {
+    await Promise.all(connections.map(worker));
+  } finally {
+    for (const c of connections) c.close();
+  }
+  const durationMs = performance.now() - started;
+  return {
+    completed,
+    errors,
+    statuses,
+    perSecond: (completed / durationMs) * 1000,
+    ack: ack.summary(),
+    firstId: firstId === null ? null : String(firstId),
+    lastId: lastId === null ? null : String(lastId),
+    durationMs,
+    loadgenCpuMs: cpuMs(cpu),
+  };
+}
+
+async function replay(args: ReplayArgs): Promise<ReplayResult> {
+  const socket = net.connect({ host: target.host, port: target.port, localAddress: '127.0.0.1', noDelay: true });
+  const sub = new Subscriber(socket);
+  socket.setEncoding('latin1');
+  let firstFrameMs: number | null = null;
+  let allFramesMs: number | null = null;
+  let started = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, args.timeoutMs ?? 30_000);
+      sub.onFrame = () => {
+        const ms = performance.now() - started;
+        firstFrameMs ??= ms;
+        if (sub.frames >= args.expect) {
+          allFramesMs = ms;
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      socket.on('data', (chunk: string) => sub.onData(chunk));
+      socket.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.on('connect', () => {
+        started = performance.now();
+        socket.write(`GET ${target.streamPath} HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\nAccept: text/event-stream\r\nLast-Event-ID: ${args.lastEventId}\r\n\r\n`);
+      });
+    });
+  } finally {
+    socket.destroy();
+  }
+  return { frames: sub.frames, firstFrameMs, allFramesMs, status: sub.status || null };
+}
+
+/** Stops reading on `count` healthy subscribers (the last ones opened): their kernel buffers fill
+ * and the server's writes to them back up. */
+function stall(args: { count: number }): SubscriberCounts {
+  const live = liveSubscribers().filter((s) => !s.stalled);
+  for (const s of live.slice(live.length - args.count)) {
+    s.stalled = true;
+    s.socket.pause();
+  }
+  return counts();
+}
+
+/** Reads the stalled subscribers again, so one the server has ended sees its end of stream. */
+async function unstall(args: { waitMs?: number }): Promise<SubscriberCounts> {
+  for (const s of subscribers) if (s.stalled) s.socket.resume();
+  await new Promise((resolve) => setTimeout(resolve, args.waitMs ?? 1000));
+  return counts();
+}
+
+async function closeAll(): Promise<SubscriberCounts> {
+  const before = counts();
+  for (const s of subscribers) s.socket.destroy();
+  subscribers.length = 0;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  return before;
+}
+
+serveCommands(
+  { pid: process.pid },
+  {
+    target: (t: LoadTarget) => {
+      target = t;
+      return target;
+    },
+    open,
+    warmup,
+    broadcast,
+    publishLoad,
+    replay,
+    stall,
+    unstall,
+    counts,
+    closeAll,
+    usage: () => ({ cpu: process.cpuUsage(), memory: process.memoryUsage() }),
+  },
+  async () => {
+    for (const s of subscribers) s.socket.destroy();
+  },
+);

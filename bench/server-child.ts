@@ -1,0 +1,67 @@
+// One server under test in its own process, so the runner can read its memory and CPU from /proc.
+// Usage: node --expose-gc bench/server-child.ts <herald|seed|better-sse>
+// Prints {"ready":true,"url":...} on stdout, then answers `gc`, `stats` (Herald) and `exit` (see protocol.ts).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { serveCommands } from './protocol.ts';
+import { startSeedServer } from './baselines/seed-server.ts';
+import { startBetterSseServer } from './baselines/better-sse-server.ts';
+import { HERALD_BENCH_OPTIONS } from './plan.ts';
+
+
+interface Running {
+  url: string;
+  close(): Promise<void>;
+  /** Herald only: streams open, subscribers cut off, largest backlog seen. */
+  stats?(): unknown;
+}
+
+async function start(kind: string): Promise<{ running: Running; dataDir?: string; options?: unknown }> {
+  if (kind === 'seed') return { running: await startSeedServer({ port: 0, host: '127.0.0.1' }) };
+  if (kind === 'better-sse') return { running: await startBetterSseServer({ port: 0, host: '127.0.0.1' }) };
+  if (kind === 'herald') {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-'));
+    const { startServer } = await import('../server/serve.ts');
+    const logLines: string[] = [];
+    const options = {
+      ...HERALD_BENCH_OPTIONS,
+      port: 0,
+      host: '127.0.0.1',
+      dataDir,
+      webRoot: null,
+      // Kept in memory, not on stderr: a line per request would be the benchmark's bottleneck.
+      log: (line: string) => {
+        logLines.push(line);
+        if (logLines.length > 200) logLines.shift();
+      },
+    };
+    const running = await startServer(options);
+    process.on('exit', () => {
+      if (logLines.length) process.stderr.write(`herald log tail:\n${logLines.slice(-20).join('\n')}\n`);
+    });
+    return { running, dataDir, options: { ...options, log: undefined } };
+  }
+  throw new Error(`unknown server kind "${kind}": use herald, seed or better-sse`);
+}
+
+const kind = process.argv[2] ?? '';
+const { running, dataDir, options } = await start(kind);
+serveCommands(
+  { kind, url: running.url, pid: process.pid, options },
+  {
+    gc: () => {
+      // Only with --expose-gc: lets the runner read retained memory rather than garbage.
+      (globalThis as { gc?: () => void }).gc?.();
+      return process.memoryUsage();
+    },
+    stats: () => {
+      if (!running.stats) throw new Error(`${kind} has no stats`);
+      return running.stats();
+    },
+  },
+  async () => {
+    await Promise.race([running.close(), new Promise((resolve) => setTimeout(resolve, 3000))]);
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+  },
+);
