@@ -1,0 +1,258 @@
+// The web app (the window UI served by the companion server at `/`) against a real server.
+import { expect, rows, test } from './fixtures/herald.ts';
+
+test('the empty state teaches how to send a first event, with copy buttons', async ({ page, context, herald }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: herald.url });
+  await page.goto(herald.url);
+  await expect(page.getByTestId('connection')).toHaveText(/Connected/);
+  const empty = page.getByTestId('empty');
+  await expect(empty).toBeVisible();
+  await expect(empty).toContainText(`curl -d "build done" ${herald.url}/events`);
+  await expect(empty).toContainText('npx herald run -- make');
+  await page.getByRole('button', { name: 'Copy: Send a notification with curl' }).click();
+  await expect(page.getByRole('button', { name: 'Copy: Send a notification with curl' })).toHaveText('Copied');
+  expect(await page.evaluate(() => (navigator as unknown as { clipboard: { readText(): Promise<string> } }).clipboard.readText())).toBe(`curl -d "build done" ${herald.url}/events`);
+  // Desktop-only settings are not offered in a browser.
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await expect(page.getByLabel('Token')).toBeVisible();
+  await expect(page.getByLabel('CA certificate file')).toHaveCount(0);
+  await expect(page.getByText('Run the companion server in the app')).toHaveCount(0);
+  await expect(page.getByText('Start Herald when I log in')).toHaveCount(0);
+  await expect(page.getByLabel('Server address')).toHaveValue(herald.url);
+  await expect(page.getByLabel('Server address')).toHaveAttribute('readonly', '');
+});
+
+test('events appear live, newest first, and a job is one row from start to finish', async ({ page, herald }) => {
+  await herald.publish({ title: 'Old news', body: 'published before the page opened', topic: 'misc' });
+  await page.goto(herald.url);
+  await expect(rows(page)).toHaveCount(1);
+  await expect(page.getByTestId('connection')).toHaveText(/Connected/);
+
+  await herald.publish({ type: 'job.started', topic: 'ci', job: { id: 'build-42', name: 'make release', status: 'running', host: 'ci-1' } });
+  await expect(rows(page)).toHaveCount(2);
+  const job = rows(page).first();
+  await expect(job.getByRole('heading')).toHaveText(/make release/);
+  await expect(job).toContainText(/Running for \d/);
+  await expect(job).toContainText('on ci-1');
+
+  await herald.publish({ title: 'Deploy approved', body: 'by alice', topic: 'deploy', priority: 5, url: 'https://example.com/deploy/7' });
+  await expect(rows(page)).toHaveCount(3);
+  await expect(rows(page).first().getByRole('heading')).toHaveText(/Deploy approved/);
+  await expect(rows(page).first()).toContainText('urgent priority');
+
+  await herald.publish({
+    type: 'job.failed',
+    topic: 'ci',
+    job: { id: 'build-42', name: 'make release', status: 'failed', exitCode: 2, durationMs: 185_000, outputTail: 'compiling\nerror: missing semicolon\n' },
+  });
+  // Still one row for the job, now on top, with the outcome.
+  await expect(rows(page)).toHaveCount(3);
+  const failed = rows(page).first();
+  await expect(failed.getByRole('heading')).toHaveText(/make release/);
+  await expect(failed).toContainText('Failed after 3 min 5 s · exit 2');
+  await expect(failed).toContainText('error: missing semicolon');
+  await expect(failed).toHaveClass(/job-failed/);
+  await expect(page.getByTestId('announcer')).toContainText(/make release failed|new event/i);
+});
+
+test('filter by topic, type and status, and search title and body', async ({ page, herald }) => {
+  await herald.publish({ title: 'Backup finished', body: 'nightly snapshot of /srv', topic: 'backup' });
+  await herald.publish({ title: 'Disk almost full', body: 'volume /srv at 93%', topic: 'alerts', priority: 4 });
+  await herald.publish({ type: 'job.completed', topic: 'ci', job: { id: 'j1', name: 'unit tests', status: 'succeeded', exitCode: 0, durationMs: 4000 } });
+  await herald.publish({ type: 'job.failed', topic: 'ci', job: { id: 'j2', name: 'lint', status: 'failed', exitCode: 1, durationMs: 900 } });
+  await herald.publish({ type: 'deploy.done', title: 'Shipped v2', topic: 'deploy' });
+  await page.goto(herald.url);
+  await expect(rows(page)).toHaveCount(5);
+
+  await page.getByLabel('Topic').selectOption('ci');
+  await expect(rows(page)).toHaveCount(2);
+  await page.getByLabel('Status').selectOption('failed');
+  await expect(rows(page)).toHaveCount(1);
+  await expect(rows(page).first()).toContainText('lint');
+  await expect(page.getByTestId('count')).toHaveText('1 of 5 shown');
+
+  await page.getByLabel('Topic').selectOption('');
+  await page.getByLabel('Status').selectOption('all');
+  await page.getByLabel('Type').selectOption('notification');
+  await expect(rows(page)).toHaveCount(2);
+  await page.getByLabel('Type').selectOption('type:deploy.done');
+  await expect(rows(page)).toHaveCount(1);
+  await expect(rows(page).first()).toContainText('Shipped v2');
+  await page.getByLabel('Type').selectOption('job');
+  await expect(rows(page)).toHaveCount(2);
+  await page.getByLabel('Type').selectOption('all');
+
+  // Search looks at bodies too, every word must match, case does not matter.
+  await page.getByLabel('Search title and body').fill('/SRV');
+  await expect(rows(page)).toHaveCount(2);
+  await page.getByLabel('Search title and body').fill('srv nightly');
+  await expect(rows(page)).toHaveCount(1);
+  await expect(rows(page).first()).toContainText('Backup finished');
+  await page.getByLabel('Search title and body').fill('nothing like this');
+  await expect(rows(page)).toHaveCount(0);
+  await expect(page.getByText('No events match these filters.')).toBeVisible();
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+  await expect(rows(page)).toHaveCount(5);
+});
+
+test('clear history asks first, then empties the window and stays empty after a reload', async ({ page, herald }) => {
+  await herald.publish({ title: 'one' });
+  await herald.publish({ title: 'two' });
+  await page.goto(herald.url);
+  await expect(rows(page)).toHaveCount(2);
+  await page.getByRole('button', { name: 'Clear history…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Clear the history?' });
+  await expect(dialog).toBeVisible();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(rows(page)).toHaveCount(2);
+  await page.getByRole('button', { name: 'Clear history…' }).click();
+  await dialog.getByRole('button', { name: 'Clear history' }).click();
+  await expect(rows(page)).toHaveCount(0);
+  await expect(page.getByTestId('empty')).toBeVisible();
+  await page.reload();
+  await expect(page.getByTestId('connection')).toHaveText(/Connected/);
+  await expect(page.getByTestId('empty')).toBeVisible();
+  await herald.publish({ title: 'three' });
+  await expect(rows(page)).toHaveCount(1);
+  await expect(rows(page).first()).toContainText('three');
+});
+
+test('reconnecting shows while the server is down; events published meanwhile arrive exactly once', async ({ page, herald }) => {
+  await herald.publish({ title: 'before the outage' });
+  await page.goto(herald.url);
+  await expect(rows(page)).toHaveCount(1);
+  await expect(page.getByTestId('connection')).toHaveText(/Connected/);
+
+  await herald.stop();
+  await expect(page.getByTestId('connection')).toHaveText(/Reconnecting|Offline/);
+  await expect(page.getByTestId('connection-detail')).toContainText(/Next try in \d+ s|Trying now/);
+
+  // Published while this page's server is down: to a second instance on the same data dir.
+  const second = await herald.startSecond();
+  await herald.publish({ title: 'during the outage 1' }, second.url);
+  await herald.publish({ type: 'job.completed', job: { id: 'night', name: 'nightly', status: 'succeeded', durationMs: 60_000 } }, second.url);
+  await second.close();
+
+  await herald.restart();
+  await expect(page.getByTestId('connection')).toHaveText(/Connected/, { timeout: 20_000 });
+  await expect(rows(page)).toHaveCount(3);
+  await expect(page.getByRole('heading', { name: 'during the outage 1' })).toHaveCount(1);
+  await expect(page.getByRole('heading', { name: /nightly/ })).toHaveCount(1);
+  // And live again afterwards.
+  await herald.publish({ title: 'after the outage' });
+  await expect(rows(page)).toHaveCount(4);
+  await expect(rows(page).first()).toContainText('after the outage');
+});
+
+test('HTML and scripts in an event are shown as text and run nothing', async ({ page, herald }) => {
+  let dialogs = 0;
+  page.on('dialog', (d) => {
+    dialogs++;
+    void d.dismiss();
+  });
+  await page.goto(herald.url);
+  await expect(page.getByTestId('connection')).toHaveText(/Connected/);
+  const title = `<img src=x onerror="window.__pwned=1;alert(1)"><b>bold</b>`;
+  const body = `<script>window.__pwned=2;alert(2)</script><iframe src="javascript:alert(3)"></iframe>&amp; <a href="javascript:alert(4)">click</a>`;
+  await herald.publish({ title, body, tags: ['<svg onload=alert(5)>'] });
+  await herald.publish({ type: 'job.failed', job: { id: '<img src=x onerror=alert(6)>', name: '<script>alert(7)</script>', status: 'failed', exitCode: 1, outputTail: '<img src=x onerror=alert(8)>' } });
+  await expect(rows(page)).toHaveCount(2);
+  await expect(page.getByText(title, { exact: true })).toBeVisible();
+  await expect(page.getByText(body, { exact: true })).toBeVisible();
+  await expect(page.getByText('#<svg onload=alert(5)>', { exact: true })).toBeVisible();
+  await expect(page.getByRole('heading', { name: '<script>alert(7)</script>' })).toBeVisible();
+  await expect(page.getByText('<img src=x onerror=alert(8)>', { exact: true })).toBeVisible();
+  // Nothing was parsed as markup inside the feed.
+  expect(await page.locator('[role="feed"] img, [role="feed"] script, [role="feed"] iframe, [role="feed"] b, [role="feed"] svg, [role="feed"] a').count()).toBe(0);
+  await rows(page).first().click();
+  await page.waitForTimeout(300);
+  expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
+  expect(dialogs).toBe(0);
+});
+
+test('settings: validation messages next to the field, cleared as the field is fixed', async ({ page, herald }) => {
+  await page.goto(herald.url);
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByLabel('Token').fill('has a space');
+  await page.getByLabel('Topics', { exact: true }).fill('ci, not a topic!');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByTestId('error-token')).toHaveText('A token has no spaces or control characters (at most 512 characters)');
+  await expect(page.getByTestId('error-topics')).toHaveText(/"topic!" is not a topic/);
+  await expect(page.getByLabel('Token')).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByLabel('Token')).toBeFocused();
+  await expect(page.getByTestId('form-error')).toHaveText('Not saved: 2 fields need fixing.');
+  // Fixing a field clears its message as you type.
+  await page.getByLabel('Topics', { exact: true }).fill('ci, deploy');
+  await expect(page.getByTestId('error-topics')).toHaveText('');
+
+  await page.getByLabel('Token').fill('');
+  await expect(page.getByTestId('error-token')).toHaveText('');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByTestId('saved')).toHaveText('Saved.');
+  await expect(page.getByTestId('form-error')).toHaveText('');
+  // Saved in the browser: a reload shows the same settings.
+  await page.reload();
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await expect(page.getByLabel('Topics', { exact: true })).toHaveValue('ci, deploy');
+});
+
+test.describe('with a token', () => {
+  test.use({ heraldOptions: { token: 's3cret-token' } });
+
+  test('auth failed links to settings; the right token connects and loads the history', async ({ page, herald }) => {
+    await herald.publish({ title: 'secret event' });
+    await page.goto(herald.url);
+    await expect(page.getByTestId('connection')).toHaveText(/Token refused/);
+    await page.getByRole('button', { name: 'Open settings' }).click();
+    await expect(page.getByLabel('Token')).toBeFocused();
+    await page.getByLabel('Token').fill('s3cret-token');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect(page.getByTestId('saved')).toHaveText('Saved.');
+    await expect(page.getByTestId('connection')).toHaveText(/Connected/);
+    await page.getByRole('button', { name: /^History/ }).click();
+    await expect(rows(page)).toHaveCount(1);
+    await herald.publish({ title: 'live secret' });
+    await expect(rows(page)).toHaveCount(2);
+  });
+});
+
+test.describe('with a short retention', () => {
+  test.use({ heraldOptions: { retention: { maxEvents: 3 } } });
+
+  test('a gap the server reports shows as a dismissable notice', async ({ page, herald }) => {
+    for (let i = 1; i <= 8; i++) await herald.publish({ title: `event ${i}` });
+    // This browser saw event 1 long ago; the server now keeps only the newest 3.
+    await page.addInitScript(() => {
+      if (!sessionStorage.getItem('seeded')) {
+        localStorage.setItem('herald.cursor', '1');
+        sessionStorage.setItem('seeded', '1');
+      }
+    });
+    await page.goto(herald.url);
+    const notice = page.getByTestId('gap-notice');
+    await expect(notice).toContainText('4 events were lost');
+    await expect(rows(page)).toHaveCount(3);
+    await notice.getByRole('button', { name: 'Dismiss' }).click();
+    await expect(notice).toHaveCount(0);
+  });
+});
+
+test('a server whose log was replaced shows a reset notice and the new history', async ({ page, herald }) => {
+  await herald.publish({ title: 'in the new log' });
+  await page.addInitScript(() => {
+    if (!sessionStorage.getItem('seeded')) {
+      localStorage.setItem('herald.cursor', '500');
+      sessionStorage.setItem('seeded', '1');
+    }
+  });
+  await page.goto(herald.url);
+  const notice = page.getByTestId('reset-notice');
+  await expect(notice).toContainText('reset');
+  await expect(rows(page)).toHaveCount(1);
+  await expect(rows(page).first()).toContainText('in the new log');
+  await notice.getByRole('button', { name: 'Dismiss' }).click();
+  await expect(notice).toHaveCount(0);
+  await page.reload();
+  await expect(rows(page)).toHaveCount(1);
+  await expect(page.getByTestId('reset-notice')).toHaveCount(0);
+});
