@@ -3,7 +3,7 @@
 // message, calls startServer, and reports the URL (or why it could not start) to its parent.
 
 import type { ParentPort } from 'electron';
-import { startServer, type RunningServer } from '../server/serve.ts';
+import type { RunningServer } from '../server/serve.ts';
 import type { FromServerMessage, ToServerMessage } from './local-server-supervisor.ts';
 
 interface ParentLink {
@@ -34,6 +34,9 @@ let server: RunningServer | null = null;
 link.onMessage(async (message) => {
   if (message.type === 'start' && !server) {
     try {
+      // Loaded here, not at the top: a native module built for another Node (better-sqlite3 not
+      // rebuilt for Electron) is then reported to the app instead of killing this process silently.
+      const { startServer } = await import('../server/serve.ts');
       server = await startServer({ ...message.options, log: (line) => process.stderr.write(`${line}\n`) });
       link.send({ type: 'ready', url: server.url });
     } catch (err) {
@@ -41,7 +44,9 @@ link.onMessage(async (message) => {
       const why =
         e.code === 'EADDRINUSE' || e.cause?.code === 'EADDRINUSE'
           ? `Port ${message.options.port} is already in use: stop the other server there, or change the server address in the settings`
-          : `The server could not start: ${e.message}`;
+          : /NODE_MODULE_VERSION/.test(e.message)
+            ? 'better-sqlite3 is built for another Node.js: run `npx electron-rebuild -f -w better-sqlite3` (packaged builds do this themselves)'
+            : `The server could not start: ${e.message}`;
       link.send({ type: 'failed', message: why });
       // Let the message leave before exiting.
       setTimeout(() => process.exit(1), 50);

@@ -2,16 +2,13 @@
 // once at startup (app.ts); the history window adds its own webPreferences (windows.ts).
 
 import { app, type Session } from 'electron';
-
-/** Only the app's own files load in its windows (and devtools while developing). */
-export function isAllowedRequest(url: string): boolean {
-  return url.startsWith('file:') || url.startsWith('devtools:');
-}
+import { isAllowedRequest, permissionAllowed } from './security-policy.ts';
 
 export function secureSession(session: Session): void {
-  // The window needs no camera, notifications API, clipboard or anything else: deny every request.
-  session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  session.setPermissionCheckHandler(() => false);
+  // The window needs no camera, notifications API, location or anything else: deny all but
+  // clipboard writes from the app's own page (security-policy.ts).
+  session.setPermissionRequestHandler((_contents, permission, callback, details) => callback(permissionAllowed(permission, details.requestingUrl)));
+  session.setPermissionCheckHandler((_contents, permission, requestingOrigin) => permissionAllowed(permission, requestingOrigin));
   // No remote content in app windows: cancel any request that is not one of the app's own files.
   session.webRequest.onBeforeRequest((details, callback) => callback({ cancel: !isAllowedRequest(details.url) }));
   // The window's policy: its own files only, no inline script or style, no network (it talks to
