@@ -423,7 +423,11 @@ export class HeraldWindow {
       settings: this.#settings,
       status: this.#status,
       now: this.#now,
-      onSaved: (s) => (this.#settings = s),
+      onSaved: (s) => {
+        this.#settings = s;
+        // The teaching commands name the server and whether a token is needed.
+        this.#empty.replaceChildren(...this.#renderEmpty().childNodes);
+      },
       onClose: () => this.#showView('history'),
     });
     this.#settingsView = view;

@@ -130,7 +130,11 @@ export class WebBridge implements HeraldBridge {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    addEventListener('online', () => this.#reconnectSoon());
+    // Back on a network: an "open" stream from before may be a dead socket (a browser EventSource
+    // has no read timeout), so start a fresh one from the cursor.
+    addEventListener('online', () => {
+      if (this.#started) void this.#connect();
+    });
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible') this.#reconnectSoon();
     });

@@ -256,3 +256,93 @@ test('a server whose log was replaced shows a reset notice and the new history',
   await expect(rows(page)).toHaveCount(1);
   await expect(page.getByTestId('reset-notice')).toHaveCount(0);
 });
+
+// Web Notifications, recorded by a stand-in for the browser's Notification class. The page counts as
+// in the background (document.hasFocus() is false): that is when the web app notifies.
+function recordNotifications(permission: string) {
+  const g = globalThis as unknown as Record<string, unknown>;
+  const shown: Array<{ title: string; body?: string; tag?: string }> = [];
+  let asked = 0;
+  class RecordedNotification {
+    static permission = permission;
+    static async requestPermission() {
+      asked++;
+      RecordedNotification.permission = 'granted';
+      return 'granted';
+    }
+    constructor(title: string, options: { body?: string; tag?: string } = {}) {
+      shown.push({ title, body: options.body, tag: options.tag });
+    }
+    addEventListener() {}
+    close() {}
+  }
+  g.Notification = RecordedNotification;
+  g.__notes = { shown, asked: () => asked };
+  (g.Document as { prototype: { hasFocus(): boolean } }).prototype.hasFocus = () => false;
+}
+
+const notes = (page: import('@playwright/test').Page) =>
+  page.evaluate(() => {
+    const n = (globalThis as unknown as { __notes: { shown: Array<{ title: string; tag?: string }>; asked(): number } }).__notes;
+    return { titles: n.shown.map((s) => s.title), tags: n.shown.map((s) => s.tag), asked: n.asked() };
+  });
+
+test('notifications: permission is asked only when the user presses the button', async ({ page, herald }) => {
+  await page.addInitScript(recordNotifications, 'default');
+  await page.goto(herald.url);
+  await expect(page.getByTestId('connection')).toHaveText(/Connected/);
+  await herald.publish({ title: 'not shown: no permission yet' });
+  await expect(rows(page)).toHaveCount(1);
+  expect(await notes(page)).toMatchObject({ asked: 0, titles: [] });
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByRole('button', { name: 'Allow notifications' }).click();
+  await expect(page.getByTestId('notification-permission')).toHaveText(/This browser shows a notification/);
+  await expect(page.getByRole('button', { name: 'Allow notifications' })).toHaveCount(0);
+  expect((await notes(page)).asked).toBe(1);
+});
+
+test('notifications: muted topics and do-not-disturb are respected; a burst becomes one summary', async ({ page, herald }) => {
+  await page.addInitScript(recordNotifications, 'granted');
+  await page.goto(herald.url);
+  await expect(page.getByTestId('connection')).toHaveText(/Connected/);
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByLabel('Muted topics').fill('noisy');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByTestId('saved')).toHaveText('Saved.');
+
+  await herald.publish({ title: 'muted one', topic: 'noisy' });
+  await herald.publish({ type: 'job.completed', job: { id: 'j', name: 'build', status: 'succeeded', durationMs: 1000 } });
+  await expect.poll(async () => (await notes(page)).titles).toEqual(['✓ build succeeded in 1.0 s']);
+  expect((await notes(page)).tags).toEqual(['job:j']);
+
+  await page.getByLabel('Until I turn it off').check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByTestId('dnd-state')).toHaveText('Quiet until you turn it off.');
+  await herald.publish({ title: 'quiet please' });
+  await herald.publish({ title: 'Production is down', priority: 5 });
+  await expect.poll(async () => (await notes(page)).titles).toEqual(['✓ build succeeded in 1.0 s', 'Production is down']);
+
+  await page.getByLabel('Off', { exact: true }).check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByTestId('dnd-state')).toHaveText('Notifications are on.');
+  await Promise.all([1, 2, 3, 4, 5].map((i) => herald.publish({ title: `burst ${i}` })));
+  await expect.poll(async () => (await notes(page)).titles.at(-1)).toBe('5 new events');
+  expect((await notes(page)).titles).toHaveLength(3);
+});
+
+test('changing topics reconnects: only the chosen topics arrive afterwards', async ({ page, herald }) => {
+  await page.goto(herald.url);
+  await expect(page.getByTestId('connection')).toHaveText(/Connected/);
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByLabel('Topics', { exact: true }).fill('ci');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByTestId('saved')).toHaveText('Saved.');
+  await page.getByRole('button', { name: /^History/ }).click();
+  await expect(page.getByTestId('connection')).toHaveText(/Connected/);
+  await herald.publish({ title: 'elsewhere', topic: 'other' });
+  await herald.publish({ title: 'for ci', topic: 'ci' });
+  // Events arrive in order: once the second is shown, the first would have been too.
+  await expect(page.getByRole('heading', { name: 'for ci' })).toBeVisible();
+  await expect(rows(page)).toHaveCount(1);
+  await expect(page.getByText('elsewhere')).toHaveCount(0);
+});
