@@ -156,21 +156,25 @@ export function openStore<B extends StoreBackend>(
 
 /**
  * The app's typed view of the store. Writes are coalesced: an event's history entry and its
- * cursor go to disk in one write (electron-store rewrites the whole file on every set).
+ * cursor go to disk in one write (electron-store rewrites the whole file on every set). Reads
+ * come from memory: the main process is the file's only writer, and conf would otherwise read
+ * and parse the whole file on every access.
  */
 export class HeraldStore {
   readonly backend: StoreBackend;
   readonly recentLimit: number;
+  #cache: StoreData;
   #pending: Partial<StoreData> = {};
   #flushScheduled = false;
 
   constructor(backend: StoreBackend, options: { recentLimit?: number } = {}) {
     this.backend = backend;
     this.recentLimit = options.recentLimit ?? DEFAULT_RECENT_LIMIT;
+    this.#cache = structuredClone(backend.store);
   }
 
   #read<K extends keyof StoreData>(key: K): StoreData[K] {
-    return (key in this.#pending ? this.#pending[key] : this.backend.store[key]) as StoreData[K];
+    return (key in this.#pending ? this.#pending[key] : this.#cache[key]) as StoreData[K];
   }
 
   #write(values: Partial<StoreData>, now: boolean): void {
@@ -190,6 +194,7 @@ export class HeraldStore {
     const values = this.#pending;
     this.#pending = {};
     this.backend.set(values);
+    Object.assign(this.#cache, values);
   }
 
   get settings(): Settings {
