@@ -146,6 +146,37 @@ describe('the core, wired to a real server and feed client', () => {
     }
   });
 
+  it('tells the user about events the server no longer had (gap), and keeps the notice until dismissed', async () => {
+    await server.close();
+    server = await startServer({ port: 0, dataDir: path.join(dir, 'server-small'), retention: { maxEvents: 2 }, webRoot: null, log: () => undefined });
+    const sent: HeraldEvent[] = [];
+    for (let i = 1; i <= 5; i++) sent.push(await publish({ title: `event ${i}` }));
+    const store = storeFor(server.url);
+    store.cursor(server.url).save(sent[0]!.id); // the app last saw event 1; 2 and 3 are gone
+    const { app, platform } = startApp(store);
+    await until(() => platform.notifications.length >= 3, 10_000, 'the gap notice and the retained events');
+    const gap = platform.notifications.find((n) => n.spec.tag === 'herald:gap');
+    expect(gap?.spec.title).toBe('2 events were lost while you were away');
+    expect(app.status().gap).toMatchObject({ afterId: sent[0]!.id, throughId: sent[2]!.id, missed: 2 });
+    expect(platform.notifications.filter((n) => n.spec.tag !== 'herald:gap').map((n) => n.spec.title)).toEqual(['event 4', 'event 5']);
+    app.dismissGap();
+    expect(app.status().gap).toBeNull();
+    expect(platform.pushed(PushChannel.Status).at(-1)!.gap).toBeNull();
+  });
+
+  it("starts the history afresh when the server's log was replaced (reset), and shows its events", async () => {
+    const store = storeFor(server.url);
+    store.recordEvent({ id: '900', type: 'notification', topic: 'default', time: new Date().toISOString(), title: 'from the old log', priority: 3 });
+    store.cursor(server.url).save('900'); // newer than anything this server has: its log was wiped
+    const fresh = await publish({ title: 'first in the new log' });
+    const { platform } = startApp(store);
+    await until(() => platform.notifications.some((n) => n.spec.title === 'first in the new log'), 10_000, 'the new log');
+    expect(platform.notifications.map((n) => n.spec.tag)).toContain('herald:reset');
+    expect(platform.pushed(PushChannel.HistoryCleared)).toHaveLength(1);
+    expect(store.history().map((e) => e.title)).toEqual(['first in the new log']);
+    await until(() => store.cursor(server.url).load() === fresh.id);
+  });
+
   it('stays offline with a clear reason when the CA file cannot be read (never ignores certificates)', async () => {
     const { platform } = startApp(storeFor('https://127.0.0.1:9', { caFile: path.join(dir, 'missing-ca.pem') }));
     const tray = platform.trays.at(-1)!;
