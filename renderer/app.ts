@@ -339,7 +339,8 @@ export class HeraldWindow {
     this.#localServer.className = `local-server tone-${local.tone}`;
     setText(this.#localServer, local.text);
 
-    const unread = this.#status.unread;
+    // Rows, not events: a job's three events are one unread entry, as the list shows it.
+    const unread = this.#rows.filter(this.#isUnread).length;
     setText(this.#unreadBadge, unread > 99 ? '99+' : String(unread));
     this.#unreadBadge.hidden = unread === 0;
     this.#unreadBadge.setAttribute('aria-label', `${unread} unread`);
@@ -477,9 +478,12 @@ export class HeraldWindow {
   }
 
   #renderHistory(): void {
-    if (this.#view !== 'history') return;
-    const now = this.#now();
     this.#rows = buildRows([...this.#events.values()]);
+    if (this.#view !== 'history') {
+      this.#renderStatus();
+      return;
+    }
+    const now = this.#now();
     const visible = filterRows(this.#rows, this.#filter, this.#isUnread);
     this.#renderFilterOptions();
 
@@ -491,6 +495,7 @@ export class HeraldWindow {
     this.#clearButton.disabled = !hasEvents;
     const unread = this.#rows.filter(this.#isUnread).length;
     this.#markReadButton.hidden = unread === 0;
+    this.#renderStatus();
     setText(
       this.#count,
       !hasEvents ? '' : isFiltered(this.#filter) ? `${visible.length} of ${this.#rows.length} shown` : `${this.#rows.length} ${this.#rows.length === 1 ? 'entry' : 'entries'}${unread ? `, ${unread} unread` : ''}`,
