@@ -21,7 +21,6 @@ export interface HistoryWindowOptions {
 export class HistoryWindow {
   readonly #o: HistoryWindowOptions;
   #window: BrowserWindow | null = null;
-  #section: WindowSection = 'history';
 
   constructor(options: HistoryWindowOptions) {
     this.#o = options;
@@ -35,8 +34,8 @@ export class HistoryWindow {
   show(section: WindowSection = 'history'): void {
     const open = this.#window;
     if (open && !open.isDestroyed()) {
-      if (section !== this.#section) {
-        this.#section = section;
+      // The page keeps its fragment in step with the view the user chose, so ask it, not our memory.
+      if (!open.webContents.getURL().endsWith(`#${section}`)) {
         // Only the fragment changes: the page switches view without reloading.
         void open.loadFile(this.#o.page, { hash: section });
       }
@@ -79,7 +78,6 @@ export class HistoryWindow {
       if (this.#window === window) this.#window = null;
     });
     this.#window = window;
-    this.#section = section;
     void window.loadFile(this.#o.page, { hash: section });
   }
 

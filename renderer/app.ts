@@ -39,6 +39,10 @@ export async function mountWindow(root: HTMLElement, bridge: HeraldBridge, optio
   }
 }
 
+function viewFromHash(): View {
+  return location.hash === '#settings' ? 'settings' : 'history';
+}
+
 export class HeraldWindow {
   readonly #bridge: HeraldBridge;
   readonly #now: () => number;
@@ -228,10 +232,15 @@ export class HeraldWindow {
     addEventListener('focus', () => this.#scheduleSeen());
     document.addEventListener('visibilitychange', () => this.#scheduleSeen());
 
+    // The desktop host opens the window at #history or #settings (the tray's "Settings…"); the
+    // fragment and the view follow each other.
+    addEventListener('hashchange', () => this.#showView(viewFromHash()));
+
     this.#renderStatus();
     this.#renderNotices();
     this.#renderHistory();
     this.#scheduleSeen();
+    if (viewFromHash() === 'settings') this.#showView('settings');
   }
 
   // --- data in ------------------------------------------------------------------------------
@@ -404,6 +413,7 @@ export class HeraldWindow {
 
   #showView(view: View, focusField?: string): void {
     this.#view = view;
+    if (location.hash !== `#${view}`) history.replaceState(null, '', `#${view}`);
     this.#navHistory.setAttribute('aria-current', view === 'history' ? 'page' : 'false');
     this.#navSettings.setAttribute('aria-current', view === 'settings' ? 'page' : 'false');
     if (view === 'settings') {

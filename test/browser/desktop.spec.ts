@@ -153,3 +153,17 @@ test('a running job shows a live duration', async ({ page, staticSite }) => {
   const first = await row.locator('.job-status').textContent();
   await expect(row.locator('.job-status')).not.toHaveText(first!);
 });
+
+test('the host opens the window at #settings or #history; the fragment follows the view', async ({ page, staticSite }) => {
+  // The tray's "Settings…" loads the page at #settings, or changes the fragment of an open window.
+  await openDesktopWindow(page, `${staticSite.url}#settings`, { settings: desktopSettings(), status: desktopStatus(), history: richHistory() });
+  await expect(page.getByLabel('Server address')).toBeVisible();
+  await page.evaluate("location.hash = '#history'");
+  await expect(page.getByLabel('Server address')).toBeHidden();
+  await expect(rows(page).first()).toBeVisible();
+  await page.evaluate("location.hash = '#settings'");
+  await expect(page.getByLabel('Server address')).toBeVisible();
+  // Choosing a view in the window moves the fragment, so the host sees where the page is.
+  await page.getByRole('button', { name: 'History', exact: true }).click();
+  await expect.poll(() => page.evaluate('location.hash')).toBe('#history');
+});
