@@ -554,6 +554,13 @@ async function unstall(args: { waitMs?: number }): Promise<SubscriberCounts> {
   return counts();
 }
 
+/** Closes the newest subscribers until `keep` remain (a smaller scenario without reconnecting). */
+async function closeTo(args: { keep: number }): Promise<SubscriberCounts> {
+  for (const s of subscribers.splice(args.keep)) s.socket.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  return counts();
+}
+
 async function closeAll(): Promise<SubscriberCounts> {
   const before = counts();
   for (const s of subscribers) s.socket.destroy();
@@ -577,6 +584,7 @@ serveCommands(
     stall,
     unstall,
     counts,
+    closeTo,
     closeAll,
     usage: () => ({ cpu: process.cpuUsage(), memory: process.memoryUsage() }),
   },

@@ -33,6 +33,9 @@ export interface BroadcastStep {
   subscribers: number;
   rate: number;
   seconds: number;
+  /** How long to wait for the last deliveries after the last publish (default 5000 ms): the
+   * overload steps (5k × 100/s is 500k deliveries/s) need longer to drain. */
+  drainMs?: number;
 }
 
 export interface StallStep {
@@ -49,6 +52,7 @@ export interface StallStep {
 export interface Plan {
   name: 'quick' | 'full';
   repetitions: number;
+  /** Memory at every stream count; idle CPU over cpuWindowMs at the largest (2 s at the others). */
   idle: { streams: number[]; settleMs: number; cpuWindowMs: number };
   broadcast: BroadcastStep[];
   /** The scenario: 1% of 1k subscribers stop reading while events flow. */
@@ -66,32 +70,32 @@ export interface Plan {
 export const QUICK: Plan = {
   name: 'quick',
   repetitions: 1,
-  idle: { streams: [5000], settleMs: 1500, cpuWindowMs: 5000 },
+  idle: { streams: [5000], settleMs: 1500, cpuWindowMs: 4000 },
   broadcast: [
     { subscribers: 1000, rate: 10, seconds: 4 },
     { subscribers: 5000, rate: 10, seconds: 4 },
   ],
-  slow: { healthy: 990, stalled: 10, rate: 20, seconds: 5, padBytes: 4000 },
-  stallPressure: { healthy: 10, stalled: 10, rate: 600, seconds: 7, padBytes: 4000 },
+  slow: { healthy: 990, stalled: 10, rate: 20, seconds: 4, padBytes: 4000 },
+  stallPressure: { healthy: 10, stalled: 10, rate: 600, seconds: 6, padBytes: 4000 },
   durable: { concurrency: 32, seconds: 4 },
   replay: { events: 10_000 },
-  client: { events: 40, rate: 20, idleSeconds: 12 },
+  client: { events: 40, rate: 20, idleSeconds: 10 },
   openFiles: 8000,
 };
 
 export const FULL: Plan = {
   name: 'full',
   repetitions: 3,
-  idle: { streams: [1000, 5000, 10_000], settleMs: 2000, cpuWindowMs: 8000 },
+  idle: { streams: [1000, 5000, 10_000], settleMs: 1500, cpuWindowMs: 10_000 },
   broadcast: [
-    { subscribers: 100, rate: 10, seconds: 4 },
-    { subscribers: 100, rate: 100, seconds: 3 },
-    { subscribers: 1000, rate: 10, seconds: 4 },
-    { subscribers: 1000, rate: 100, seconds: 3 },
-    { subscribers: 5000, rate: 10, seconds: 5 },
-    { subscribers: 5000, rate: 100, seconds: 3 },
+    { subscribers: 100, rate: 10, seconds: 3 },
+    { subscribers: 100, rate: 100, seconds: 2 },
+    { subscribers: 1000, rate: 10, seconds: 3 },
+    { subscribers: 1000, rate: 100, seconds: 2, drainMs: 10_000 },
+    { subscribers: 5000, rate: 10, seconds: 4 },
+    { subscribers: 5000, rate: 100, seconds: 1, drainMs: 15_000 },
   ],
-  slow: { healthy: 990, stalled: 10, rate: 20, seconds: 8, padBytes: 4000 },
+  slow: { healthy: 990, stalled: 10, rate: 20, seconds: 6, padBytes: 4000 },
   stallPressure: { healthy: 10, stalled: 10, rate: 600, seconds: 8, padBytes: 4000 },
   durable: { concurrency: 64, seconds: 5 },
   replay: { events: 10_000 },

@@ -10,6 +10,8 @@ export interface ProcessSample {
   rss: number;
   /** User + system CPU, milliseconds. */
   cpuMs: number;
+  /** System (kernel) CPU alone, milliseconds: for a server, mostly socket writes. */
+  systemCpuMs: number;
   /** Context switches summed over every thread: each voluntary one is a wake-up after a wait. */
   voluntarySwitches: number;
   involuntarySwitches: number;
@@ -43,6 +45,7 @@ export function sampleProcess(pid: number): ProcessSample {
     at: performance.now(),
     rss: statusField(status, 'VmRSS') * 1024,
     cpuMs: (ticks * 1000) / CLOCK_TICKS,
+    systemCpuMs: (Number(fields[12]) * 1000) / CLOCK_TICKS,
     voluntarySwitches: voluntary,
     involuntarySwitches: involuntary,
     mainThreadVoluntary: statusField(status, 'voluntary_ctxt_switches'),

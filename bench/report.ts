@@ -51,7 +51,7 @@ export function collectFigures(sessions: SessionResult[]): Figure[] {
       put({ key: `idle.${i.streams}.cpu`, scenario, metric: 'idle CPU', unit: '% core', lowerIsBetter: true }, k, i.cpuPercent);
       put({ key: `idle.${i.streams}.wakeups`, scenario, metric: 'idle wake-ups', unit: '/min', lowerIsBetter: true }, k, i.wakeupsPerMinute);
     }
-    for (const b of s.broadcast) {
+    for (const b of [...s.broadcast].sort((x, y) => x.subscribers - y.subscribers || x.rate - y.rate)) {
       const scenario = `Broadcast, ${b.subscribers} subs × ${b.rate}/s`;
       const base = `broadcast.${b.subscribers}.${b.rate}`;
       put({ key: `${base}.p50`, scenario, metric: 'latency p50', unit: 'ms', lowerIsBetter: true }, k, b.latency.p50);
@@ -62,6 +62,7 @@ export function collectFigures(sessions: SessionResult[]): Figure[] {
       put({ key: `${base}.dps`, scenario, metric: 'deliveries/s', unit: '/s', lowerIsBetter: false }, k, b.deliveriesPerSecond);
       put({ key: `${base}.missing`, scenario, metric: 'deliveries missing', unit: '', lowerIsBetter: true }, k, b.missing);
       put({ key: `${base}.cpu`, scenario, metric: 'server CPU', unit: '% core', lowerIsBetter: true }, k, b.serverCpuPercent);
+      put({ key: `${base}.kernel`, scenario, metric: 'share of server CPU in the kernel', unit: '%', lowerIsBetter: true }, k, b.serverKernelShare);
       put({ key: `${base}.lgcpu`, scenario, metric: 'load generator CPU', unit: '% core', lowerIsBetter: true }, k, b.loadgenCpuPercent);
     }
     const stall = (name: string, key: string, f: StallFigure | undefined) => {
@@ -73,6 +74,7 @@ export function collectFigures(sessions: SessionResult[]): Figure[] {
       put({ key: `${key}.growth`, scenario, metric: 'server RSS growth, peak', unit: 'MB', lowerIsBetter: true }, k, (f.rssPeak - f.rssBefore) / 1e6);
       put({ key: `${key}.heap`, scenario, metric: 'server heap + buffers growth (after GC, at end)', unit: 'MB', lowerIsBetter: true }, k, (f.heapAfter - f.heapBefore) / 1e6);
       put({ key: `${key}.ended`, scenario, metric: 'stalled subscribers cut off', unit: '', lowerIsBetter: false }, k, f.cutOffCount ?? f.stalledEnded);
+      if (f.overflowSeconds !== null) put({ key: `${key}.overflow`, scenario, metric: 'all stalled at the backlog bound (no more live writes) after', unit: 's', lowerIsBetter: true }, k, f.overflowSeconds);
       if (f.cutOffSeconds !== null) put({ key: `${key}.cutoff`, scenario, metric: 'all stalled cut off after', unit: 's', lowerIsBetter: true }, k, f.cutOffSeconds);
     };
     stall('Slow subscribers', 'slow', s.slow);
@@ -127,21 +129,24 @@ export function checkGoals(figures: Figure[], sessions: SessionResult[], maxBack
   goals.push(atLeast('durable publishes/s', herald('durable.rate'), 10_000, '/s'));
   goals.push(atMost('durable publish: acknowledgement p99', herald('durable.p99'), 20, 'ms'));
   goals.push(atMost('replay of 10k missed events', herald('replay.all'), 200, 'ms'));
-  for (const [key, name] of [
-    ['pressure', 'stall pressure'],
-    ['slow', 'slow subscribers (1% of 1k)'],
-  ] as const) {
-    const stalled = sessions.find((s) => s.kind === 'herald' && s[key === 'pressure' ? 'stallPressure' : 'slow'])?.[key === 'pressure' ? 'stallPressure' : 'slow'];
-    if (!stalled) continue;
+  // The bound shows only where each stalled socket is sent more than the kernel holds (~4 MB per
+  // loopback socket): the stall-pressure scenario. In the 1%-of-1k scenario nobody reaches it.
+  const stalled = sessions.find((s) => s.kind === 'herald' && s.stallPressure)?.stallPressure;
+  if (stalled) {
+    const key = 'pressure';
     // The fixed bound: every stalled subscriber's unsent bytes capped by maxBacklogBytes, plus
     // allocator and GC slack that does not depend on how long the stall lasts.
     const bound = (stalled.step.stalled * maxBacklogBytes) / 1e6 + 64;
     const growth = herald(`${key}.growth`);
     const cut = herald(`${key}.ended`);
-    const check = atMost(`${name}: server memory stays bounded (peak RSS growth)`, growth, Math.round(bound), 'MB');
+    const check = atMost(`stalled subscribers never grow the server's memory past a fixed bound (stall pressure: ${stalled.step.stalled} × ${maxBacklogBytes / 2 ** 20} MiB + 64 MB slack; peak RSS growth)`, growth, Math.round(bound), 'MB');
     const seed = valueOf(byKey.get(`${key}.growth`), 'seed');
     const bsse = valueOf(byKey.get(`${key}.growth`), 'better-sse');
-    check.margin += `; Herald cut off ${fmt(cut)}/${stalled.step.stalled} stalled` + (Number.isFinite(herald(`${key}.cutoff`)) ? ` within ${fmt(herald(`${key}.cutoff`))} s` : '') + `; baselines grew ${fmt(seed)} / ${fmt(bsse)} MB and cut off none`;
+    const cutoff = herald(`${key}.cutoff`);
+    check.margin +=
+      `; Herald cut off ${Number.isFinite(cut) ? Math.round(cut) : '–'}/${stalled.step.stalled} stalled` +
+      (Number.isFinite(cutoff) ? ` ${fmt(cutoff)} s after they stopped reading` : '') +
+      `; the baselines grew ${fmt(seed)} MB (seed) and ${fmt(bsse)} MB (better-sse) and cut off none`;
     goals.push(check);
   }
   for (const f of figures.filter((x) => x.speed)) {

@@ -38,6 +38,8 @@ export interface IdleFigure {
 export interface BroadcastFigure extends BroadcastResult {
   rate: number;
   serverCpuPercent: number;
+  /** The share of the server's CPU spent in the kernel (socket writes), %. */
+  serverKernelShare: number;
   loadgenCpuPercent: number;
 }
 
@@ -57,6 +59,9 @@ export interface StallFigure {
   /** Herald only: seconds from the stall until the server had cut every stalled subscriber. */
   cutOffSeconds: number | null;
   cutOffCount: number | null;
+  /** Herald only: seconds from the stall until every stalled subscriber hit the backlog bound. */
+  overflowSeconds: number | null;
+  overflowCount: number | null;
   maxBacklogSeen: number | null;
 }
 
@@ -123,6 +128,8 @@ async function openTo(loadgen: BenchChild, count: number, have: number): Promise
 interface HeraldStats {
   streams: number;
   cutOff: number;
+  /** Subscribers that reached the backlog bound and were taken off live delivery. */
+  overflows: number;
   maxBacklogSeen: number;
 }
 
@@ -133,13 +140,17 @@ async function stallScenario(server: BenchChild, loadgen: BenchChild, adapter: S
   const sampler = new ProcessSampler(server.pid, 250);
   const stallAt = performance.now();
   // Written by the poller below; an object so the type checker does not narrow it to null.
-  const watch: { cutOffSeconds: number | null; herald: HeraldStats | null } = { cutOffSeconds: null, herald: null };
+  const watch: { overflowSeconds: number | null; cutOffSeconds: number | null; herald: HeraldStats | null } = { overflowSeconds: null, cutOffSeconds: null, herald: null };
   let polling = adapter.kind === 'herald';
-  const cutBefore = polling ? (await server.call<HeraldStats>('stats')).cutOff : 0;
+  const first = polling ? await server.call<HeraldStats>('stats') : { cutOff: 0, overflows: 0 };
+  const cut = () => (watch.herald ? watch.herald.cutOff - first.cutOff : 0);
+  const overflowed = () => (watch.herald ? watch.herald.overflows - first.overflows : 0);
   const poll = (async () => {
     while (polling) {
       watch.herald = await server.call<HeraldStats>('stats').catch(() => watch.herald);
-      if (watch.cutOffSeconds === null && watch.herald && watch.herald.cutOff - cutBefore >= step.stalled) watch.cutOffSeconds = (performance.now() - stallAt) / 1000;
+      const t = (performance.now() - stallAt) / 1000;
+      if (watch.overflowSeconds === null && overflowed() >= step.stalled) watch.overflowSeconds = t;
+      if (watch.cutOffSeconds === null && cut() >= step.stalled) watch.cutOffSeconds = t;
       await sleep(250);
     }
   })();
@@ -148,6 +159,10 @@ async function stallScenario(server: BenchChild, loadgen: BenchChild, adapter: S
   try {
     healthy = await loadgen.call<BroadcastResult>('broadcast', { rate: step.rate, count: Math.round(step.rate * step.seconds), padBytes: step.padBytes, drainMs: 8000 }, 120_000);
     await sleep(500);
+    // Herald stops writing to a subscriber at its backlog bound and cuts it off if it has not
+    // drained within its stall timeout (10 s by default): keep the stalled ones stalled that long.
+    const waitUntil = performance.now() + 15_000;
+    while (adapter.kind === 'herald' && cut() < overflowed() && performance.now() < waitUntil) await sleep(250);
   } finally {
     polling = false;
     await poll;
@@ -157,7 +172,6 @@ async function stallScenario(server: BenchChild, loadgen: BenchChild, adapter: S
   const after = await retained(server);
   const counts = await loadgen.call<SubscriberCounts>('unstall', { waitMs: 1000 });
   await loadgen.call('closeAll');
-  const finalStats = watch.herald;
   const cutOffSeconds = watch.cutOffSeconds;
   const figure: StallFigure = {
     step,
@@ -171,12 +185,16 @@ async function stallScenario(server: BenchChild, loadgen: BenchChild, adapter: S
     stalledEnded: counts.stalledEnded,
     stalled: counts.stalled,
     cutOffSeconds,
-    cutOffCount: finalStats ? finalStats.cutOff - cutBefore : null,
-    maxBacklogSeen: finalStats ? finalStats.maxBacklogSeen : null,
+    cutOffCount: watch.herald ? cut() : null,
+    overflowSeconds: watch.overflowSeconds,
+    overflowCount: watch.herald ? overflowed() : null,
+    maxBacklogSeen: watch.herald ? watch.herald.maxBacklogSeen : null,
   };
   context.progress(
     `  stall ${step.stalled} of ${step.healthy + step.stalled} at ${step.rate}/s: healthy p99 ${fmt(healthy.latency.p99)} ms, RSS ${mb(figure.rssBefore)} → peak ${mb(figure.rssPeak)} MB, ` +
-      (adapter.kind === 'herald' ? `cut off ${figure.cutOffCount}/${step.stalled}${cutOffSeconds !== null ? ` after ${cutOffSeconds.toFixed(1)} s` : ''}` : `ended by server ${counts.stalledEnded}/${counts.stalled}`),
+      (adapter.kind === 'herald'
+        ? `at the bound ${figure.overflowCount}/${step.stalled}${figure.overflowSeconds !== null ? ` after ${figure.overflowSeconds.toFixed(1)} s` : ''}, cut off ${figure.cutOffCount}/${step.stalled}${cutOffSeconds !== null ? ` after ${cutOffSeconds.toFixed(1)} s` : ''}`
+        : `ended by server ${counts.stalledEnded}/${counts.stalled}`),
   );
   await sleep(500);
   return figure;
@@ -220,7 +238,8 @@ export async function runSession(adapter: ServerAdapter, repetition: number, con
       await sleep(plan.idle.settleMs);
       const now = await retained(server);
       const a = sampleProcess(server.pid);
-      await sleep(plan.idle.cpuWindowMs);
+      if (streams === Math.max(...plan.idle.streams)) await sleep(plan.idle.cpuWindowMs);
+      else await sleep(Math.min(2000, plan.idle.cpuWindowMs));
       const b = sampleProcess(server.pid);
       const figure: IdleFigure = {
         streams,
@@ -239,21 +258,30 @@ export async function runSession(adapter: ServerAdapter, repetition: number, con
         `  idle ${streams} streams (${open.confirmed} confirmed, opened in ${(open.ms / 1000).toFixed(1)} s): ${kb(figure.bytesPerStream)} KB RSS/stream, ${kb(figure.heapBytesPerStream)} KB heap+buffers/stream, idle CPU ${figure.cpuPercent.toFixed(2)}%`,
       );
     }
-    await lg.call('closeAll');
-    await sleep(1000);
-
-    have = 0;
-    for (const b of [...plan.broadcast].sort((x, y) => x.subscribers - y.subscribers || x.rate - y.rate)) {
-      if (b.subscribers !== have) have = (await openTo(lg, b.subscribers, have)).opened;
+    // Largest first, closing down to each size: 10k connects cost seconds, so they are made once.
+    for (const b of [...plan.broadcast].sort((x, y) => y.subscribers - x.subscribers || x.rate - y.rate)) {
+      if (b.subscribers < have) {
+        await lg.call('closeTo', { keep: b.subscribers });
+        have = b.subscribers;
+        await sleep(1000); // let the server finish with the closed streams
+      }
+      if (b.subscribers > have) have = (await openTo(lg, b.subscribers, have)).opened;
+      else await lg.call('warmup', { timeoutMs: 20_000 }, 60_000);
       const sa = sampleProcess(server.pid);
       const la = sampleProcess(lg.pid);
-      const r = await lg.call<BroadcastResult>('broadcast', { rate: b.rate, count: Math.round(b.rate * b.seconds), drainMs: 5000 }, 120_000);
+      const r = await lg.call<BroadcastResult>('broadcast', { rate: b.rate, count: Math.round(b.rate * b.seconds), drainMs: b.drainMs ?? 5000 }, 120_000);
       const sb = sampleProcess(server.pid);
       const lb = sampleProcess(lg.pid);
-      const figure: BroadcastFigure = { ...r, rate: b.rate, serverCpuPercent: cpuPercent(sa, sb), loadgenCpuPercent: cpuPercent(la, lb) };
+      const figure: BroadcastFigure = {
+        ...r,
+        rate: b.rate,
+        serverCpuPercent: cpuPercent(sa, sb),
+        serverKernelShare: ((sb.systemCpuMs - sa.systemCpuMs) / Math.max(1, sb.cpuMs - sa.cpuMs)) * 100,
+        loadgenCpuPercent: cpuPercent(la, lb),
+      };
       result.broadcast.push(figure);
       context.progress(
-        `  broadcast ${r.subscribers} subs × ${b.rate}/s: p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} p99.9 ${fmt(r.latency.p999)} ms, last subscriber p99 ${fmt(r.lastSubscriber.p99)} ms, ${Math.round(r.deliveriesPerSecond)} deliveries/s, missing ${r.missing}, server CPU ${figure.serverCpuPercent.toFixed(0)}%, loadgen CPU ${figure.loadgenCpuPercent.toFixed(0)}%`,
+        `  broadcast ${r.subscribers} subs × ${b.rate}/s: p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} p99.9 ${fmt(r.latency.p999)} ms, last subscriber p99 ${fmt(r.lastSubscriber.p99)} ms, ${Math.round(r.deliveriesPerSecond)} deliveries/s, missing ${r.missing}, server CPU ${figure.serverCpuPercent.toFixed(0)}% (${figure.serverKernelShare.toFixed(0)}% of it in the kernel), loadgen CPU ${figure.loadgenCpuPercent.toFixed(0)}%`,
       );
       await sleep(300);
     }
