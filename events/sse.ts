@@ -61,3 +61,7 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
   Connection: 'keep-alive',
   'X-Accel-Buffering': 'no',
 };
+
+/** Sent with every stream: the newest stored id when it opened. A client that has no cursor yet
+ * takes it as its starting point (the stream itself only says where it is once an event comes). */
+export const LAST_EVENT_ID_HEADER = 'Herald-Last-Event-Id';

@@ -15,6 +15,7 @@ import type { FetchLike, FetchLikeResponse } from 'eventsource';
 import { RESET_TYPE, compareEventIds, isEventId } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import type { FeedState, FeedStatus } from './state.ts';
+import { LAST_EVENT_ID_HEADER } from '../events/sse.ts';
 
 /** Where the client keeps its place. Sync on purpose: called after each event is handled. */
 export interface CursorStore {
@@ -236,6 +237,13 @@ export class FeedClient {
           conn.failure = { reason: `HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`, httpStatus: status };
           resolve(nullBodyResponse(status, responseHeaders));
           return;
+        }
+        const start = res.headers[LAST_EVENT_ID_HEADER.toLowerCase()];
+        if (this.#lastSeen === undefined && typeof start === 'string' && isEventId(start)) {
+          // First run: "from now" becomes a cursor at once, so a drop before the first event
+          // resumes from here instead of skipping what was published meanwhile.
+          this.#lastSeen = start;
+          this.#o.cursor.save(start);
         }
         let done = false;
         let retryLine = '';

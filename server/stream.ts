@@ -12,7 +12,7 @@
 // the hub afterwards, never both, never neither.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GAP_TYPE, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/event.ts';
-import { SSE_HEADERS, frameComment, frameEvent, frameRetry } from '../events/sse.ts';
+import { LAST_EVENT_ID_HEADER, SSE_HEADERS, frameComment, frameEvent, frameRetry } from '../events/sse.ts';
 import type { Hub, StreamFlavour, Subscription } from './hub.ts';
 import type { EventLog, StoredEvent } from './log.ts';
 
@@ -74,7 +74,9 @@ function frameNotice(notice: HeraldEvent, flavour: StreamFlavour): string {
 
 export function serveStream(req: IncomingMessage, res: ServerResponse, request: StreamRequest, context: StreamContext): void {
   const { hub, log } = context;
-  res.writeHead(200, SSE_HEADERS);
+  // The newest stored id as the stream opens: a client with no cursor yet starts from here, so
+  // what is published while its first connection is down is replayed, not lost.
+  res.writeHead(200, { ...SSE_HEADERS, [LAST_EVENT_ID_HEADER]: String(log.lastId) });
   res.flushHeaders();
   const stream = hub.open(res, { topics: request.topics, flavour: request.flavour, label: request.label });
   context.say(`stream opened ${request.label}`);

@@ -80,6 +80,26 @@ describe('FeedClient', () => {
     expect(cursor.saved).toEqual([gap!.id, ...rest.map((e) => e.id)]);
   });
 
+  it('on its first run starts from the newest stored id, so events published while that first connection is down are not lost', async () => {
+    const { server } = await realServer();
+    for (let i = 1; i <= 3; i++) await publish(server.url, { title: `old${i}` });
+    const cursor = memoryCursor();
+    const first = feed({ url: server.url, cursor });
+    first.client.start();
+    await waitFor('the first stream to open', () => first.states.some((s) => s.status === 'open'));
+    // "From now" became a cursor the moment the stream opened, before any event arrived.
+    expect(cursor.load()).toBe('3');
+    first.client.stop();
+
+    await publish(server.url, { title: 'while-away-1' });
+    await publish(server.url, { title: 'while-away-2' });
+    const second = feed({ url: server.url, cursor });
+    second.client.start();
+    await waitFor('the two events from the gap', () => second.events.length >= 2);
+    expect(second.events.map((e) => e.title)).toEqual(['while-away-1', 'while-away-2']);
+    expect(first.events).toEqual([]);
+  });
+
   it('on a reset moves its cursor back to 0 and takes the new log from its start', async () => {
     const { server } = await realServer();
     for (let i = 1; i <= 3; i++) await publish(server.url, { title: `new${i}` });
