@@ -45,7 +45,7 @@ link.onMessage(async (message) => {
         e.code === 'EADDRINUSE' || e.cause?.code === 'EADDRINUSE'
           ? `Port ${message.options.port} is already in use: stop the other server there, or change the server address in the settings`
           : /NODE_MODULE_VERSION/.test(e.message)
-            ? 'better-sqlite3 is built for another Node.js: run `npx electron-rebuild -f -w better-sqlite3` (packaged builds do this themselves)'
+            ? 'better-sqlite3 was built from source for another Node.js: run `npm rebuild better-sqlite3` to get its prebuilt N-API binary back'
             : `The server could not start: ${e.message}`;
       link.send({ type: 'failed', message: why });
       // Let the message leave before exiting.
