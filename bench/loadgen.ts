@@ -9,6 +9,7 @@
 //
 // Usage: node bench/loadgen.ts '{"host":"127.0.0.1","port":1234,"streamPath":"/events","publishPath":"/events"}'
 import net from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { serveCommands } from './protocol.ts';
 import { LatencyHistogram, quantileOf, type LatencySummary } from './stats.ts';
 import { RawHttpConnection } from './http-raw.ts';
@@ -56,6 +57,8 @@ export interface BroadcastResult {
   ack: LatencySummary;
   durationMs: number;
   loadgenCpuMs: number;
+  /** The longest the load generator's own event loop was blocked during the run (ms). */
+  loadgenLoopMaxMs: number;
 }
 
 export interface PublishLoadArgs {
@@ -387,6 +390,8 @@ async function broadcast(args: BroadcastArgs): Promise<BroadcastResult> {
   };
   for (const s of healthy) s.onFrame = onFrame;
   const pool = new PublisherPool(4);
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   const cpu = process.cpuUsage();
   const started = performance.now();
   const interval = 1000 / args.rate;
@@ -420,6 +425,7 @@ async function broadcast(args: BroadcastArgs): Promise<BroadcastResult> {
       });
     }
   } finally {
+    loop.disable();
     pool.close();
     for (const s of healthy) s.onFrame = null;
   }
@@ -439,6 +445,7 @@ async function broadcast(args: BroadcastArgs): Promise<BroadcastResult> {
     ack: ack.summary(),
     durationMs: performance.now() - started,
     loadgenCpuMs: cpuMs(cpu),
+    loadgenLoopMaxMs: loop.max / 1e6,
   };
 }
 

@@ -63,6 +63,8 @@ export function collectFigures(sessions: SessionResult[]): Figure[] {
       put({ key: `${base}.missing`, scenario, metric: 'deliveries missing', unit: '', lowerIsBetter: true }, k, b.missing);
       put({ key: `${base}.cpu`, scenario, metric: 'server CPU', unit: '% core', lowerIsBetter: true }, k, b.serverCpuPercent);
       put({ key: `${base}.kernel`, scenario, metric: 'share of server CPU in the kernel', unit: '%', lowerIsBetter: true }, k, b.serverKernelShare);
+      put({ key: `${base}.pause`, scenario, metric: 'longest event-loop pause: server', unit: 'ms', lowerIsBetter: true }, k, b.serverLoopMaxMs);
+      put({ key: `${base}.lgpause`, scenario, metric: 'longest event-loop pause: load generator', unit: 'ms', lowerIsBetter: true }, k, b.loadgenLoopMaxMs);
       put({ key: `${base}.lgcpu`, scenario, metric: 'load generator CPU', unit: '% core', lowerIsBetter: true }, k, b.loadgenCpuPercent);
     }
     const stall = (name: string, key: string, f: StallFigure | undefined) => {
@@ -70,6 +72,8 @@ export function collectFigures(sessions: SessionResult[]): Figure[] {
       const scenario = `${name}: ${f.step.stalled} of ${f.step.healthy + f.step.stalled} stop reading, ${f.step.rate}/s × ~${Math.round((f.step.padBytes + 200) / 1000)} KB`;
       put({ key: `${key}.p99`, scenario, metric: 'healthy: latency p99', unit: 'ms', lowerIsBetter: true, speed: true }, k, f.healthy.latency.p99);
       put({ key: `${key}.last99`, scenario, metric: 'healthy: last subscriber p99', unit: 'ms', lowerIsBetter: true }, k, f.healthy.lastSubscriber.p99);
+      put({ key: `${key}.pause`, scenario, metric: 'longest event-loop pause: server', unit: 'ms', lowerIsBetter: true }, k, f.serverLoopMaxMs);
+      put({ key: `${key}.lgpause`, scenario, metric: 'longest event-loop pause: load generator', unit: 'ms', lowerIsBetter: true }, k, f.healthy.loadgenLoopMaxMs);
       put({ key: `${key}.missing`, scenario, metric: 'healthy: deliveries missing', unit: '', lowerIsBetter: true }, k, f.healthy.missing);
       put({ key: `${key}.growth`, scenario, metric: 'server RSS growth, peak', unit: 'MB', lowerIsBetter: true }, k, (f.rssPeak - f.rssBefore) / 1e6);
       put({ key: `${key}.heap`, scenario, metric: 'server heap + buffers growth (after GC, at end)', unit: 'MB', lowerIsBetter: true }, k, (f.heapAfter - f.heapBefore) / 1e6);
@@ -92,7 +96,13 @@ export function collectFigures(sessions: SessionResult[]): Figure[] {
       put({ key: 'replay.frames', scenario: 'Replay of 10k missed events', metric: 'frames received', unit: '', lowerIsBetter: false }, k, s.replay.frames);
     }
   }
-  return [...figures.values()];
+  // Scenario order, whichever server happened to report a figure first.
+  const rank = (key: string) => ['idle', 'broadcast', 'slow', 'pressure', 'durable', 'replay'].indexOf(key.split('.')[0]!);
+  const broadcastOrder = (key: string) => {
+    const [, subs, rate] = key.split('.');
+    return key.startsWith('broadcast.') ? Number(subs) * 1000 + Number(rate) : key.startsWith('idle.') ? Number(subs) : 0;
+  };
+  return [...figures.values()].sort((a, b) => rank(a.key) - rank(b.key) || broadcastOrder(a.key) - broadcastOrder(b.key));
 }
 
 export function valueOf(figure: Figure | undefined, kind: string): number {
@@ -180,6 +190,8 @@ export interface RunReport {
   heraldOptions: unknown;
   /** 1-minute load average before and after: other work on the machine makes figures noisier. */
   loadAverage: { before: number; after: number };
+  /** Set when only some servers ran (--only). */
+  only?: string[];
 }
 
 function cell(figure: Figure, kind: string): string {

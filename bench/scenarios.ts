@@ -40,12 +40,16 @@ export interface BroadcastFigure extends BroadcastResult {
   serverCpuPercent: number;
   /** The share of the server's CPU spent in the kernel (socket writes), %. */
   serverKernelShare: number;
+  /** The longest the server's event loop was blocked during the run (ms). */
+  serverLoopMaxMs: number;
   loadgenCpuPercent: number;
 }
 
 export interface StallFigure {
   step: StallStep;
   healthy: BroadcastResult;
+  /** The longest the server's event loop was blocked while the events flowed (ms). */
+  serverLoopMaxMs: number;
   rssBefore: number;
   rssPeak: number;
   rssAfter: number;
@@ -137,6 +141,7 @@ async function stallScenario(server: BenchChild, loadgen: BenchChild, adapter: S
   await openTo(loadgen, step.healthy + step.stalled, 0);
   await sleep(300);
   const before = await retained(server);
+  await server.call('loopWatch');
   const sampler = new ProcessSampler(server.pid, 250);
   const stallAt = performance.now();
   // Written by the poller below; an object so the type checker does not narrow it to null.
@@ -156,8 +161,10 @@ async function stallScenario(server: BenchChild, loadgen: BenchChild, adapter: S
   })();
   await loadgen.call<SubscriberCounts>('stall', { count: step.stalled });
   let healthy: BroadcastResult;
+  let serverLoopMaxMs = NaN;
   try {
     healthy = await loadgen.call<BroadcastResult>('broadcast', { rate: step.rate, count: Math.round(step.rate * step.seconds), padBytes: step.padBytes, drainMs: 8000 }, 120_000);
+    serverLoopMaxMs = (await server.call<{ max: number }>('loopDelay')).max;
     await sleep(500);
     // Herald stops writing to a subscriber at its backlog bound and cuts it off if it has not
     // drained within its stall timeout (10 s by default): keep the stalled ones stalled that long.
@@ -176,6 +183,7 @@ async function stallScenario(server: BenchChild, loadgen: BenchChild, adapter: S
   const figure: StallFigure = {
     step,
     healthy,
+    serverLoopMaxMs,
     rssBefore: before.rss,
     rssPeak: Math.max(...samples.map((s) => s.rss)),
     rssAfter: after.rss,
@@ -191,7 +199,7 @@ async function stallScenario(server: BenchChild, loadgen: BenchChild, adapter: S
     maxBacklogSeen: watch.herald ? watch.herald.maxBacklogSeen : null,
   };
   context.progress(
-    `  stall ${step.stalled} of ${step.healthy + step.stalled} at ${step.rate}/s: healthy p99 ${fmt(healthy.latency.p99)} ms, RSS ${mb(figure.rssBefore)} → peak ${mb(figure.rssPeak)} MB, ` +
+    `  stall ${step.stalled} of ${step.healthy + step.stalled} at ${step.rate}/s: healthy p99 ${fmt(healthy.latency.p99)} ms (longest pause: server ${fmt(serverLoopMaxMs)}, loadgen ${fmt(healthy.loadgenLoopMaxMs)} ms), RSS ${mb(figure.rssBefore)} → peak ${mb(figure.rssPeak)} MB, ` +
       (adapter.kind === 'herald'
         ? `at the bound ${figure.overflowCount}/${step.stalled}${figure.overflowSeconds !== null ? ` after ${figure.overflowSeconds.toFixed(1)} s` : ''}, cut off ${figure.cutOffCount}/${step.stalled}${cutOffSeconds !== null ? ` after ${cutOffSeconds.toFixed(1)} s` : ''}`
         : `ended by server ${counts.stalledEnded}/${counts.stalled}`),
@@ -267,6 +275,7 @@ export async function runSession(adapter: ServerAdapter, repetition: number, con
       }
       if (b.subscribers > have) have = (await openTo(lg, b.subscribers, have)).opened;
       else await lg.call('warmup', { timeoutMs: 20_000 }, 60_000);
+      await server.call('loopWatch');
       const sa = sampleProcess(server.pid);
       const la = sampleProcess(lg.pid);
       const r = await lg.call<BroadcastResult>('broadcast', { rate: b.rate, count: Math.round(b.rate * b.seconds), drainMs: b.drainMs ?? 5000 }, 120_000);
@@ -277,11 +286,12 @@ export async function runSession(adapter: ServerAdapter, repetition: number, con
         rate: b.rate,
         serverCpuPercent: cpuPercent(sa, sb),
         serverKernelShare: ((sb.systemCpuMs - sa.systemCpuMs) / Math.max(1, sb.cpuMs - sa.cpuMs)) * 100,
+        serverLoopMaxMs: (await server.call<{ max: number }>('loopDelay')).max,
         loadgenCpuPercent: cpuPercent(la, lb),
       };
       result.broadcast.push(figure);
       context.progress(
-        `  broadcast ${r.subscribers} subs × ${b.rate}/s: p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} p99.9 ${fmt(r.latency.p999)} ms, last subscriber p99 ${fmt(r.lastSubscriber.p99)} ms, ${Math.round(r.deliveriesPerSecond)} deliveries/s, missing ${r.missing}, server CPU ${figure.serverCpuPercent.toFixed(0)}% (${figure.serverKernelShare.toFixed(0)}% of it in the kernel), loadgen CPU ${figure.loadgenCpuPercent.toFixed(0)}%`,
+        `  broadcast ${r.subscribers} subs × ${b.rate}/s: p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} p99.9 ${fmt(r.latency.p999)} ms, last subscriber p99 ${fmt(r.lastSubscriber.p99)} ms, ${Math.round(r.deliveriesPerSecond)} deliveries/s, missing ${r.missing}, server CPU ${figure.serverCpuPercent.toFixed(0)}% (${figure.serverKernelShare.toFixed(0)}% of it in the kernel), loadgen CPU ${figure.loadgenCpuPercent.toFixed(0)}%, longest pause: server ${fmt(figure.serverLoopMaxMs)} ms, loadgen ${fmt(r.loadgenLoopMaxMs)} ms`,
       );
       await sleep(300);
     }

@@ -1,9 +1,10 @@
 // One server under test in its own process, so the runner can read its memory and CPU from /proc.
 // Usage: node --expose-gc bench/server-child.ts <herald|seed|better-sse>
-// Prints {"ready":true,"url":...} on stdout, then answers `gc`, `stats` (Herald) and `exit` (see protocol.ts).
+// Prints {"ready":true,"url":...} on stdout, then answers `gc`, `loopWatch`/`loopDelay`, `stats` (Herald) and `exit` (see protocol.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { serveCommands } from './protocol.ts';
 import { startSeedServer } from './baselines/seed-server.ts';
 import { startBetterSseServer } from './baselines/better-sse-server.ts';
@@ -46,6 +47,9 @@ async function start(kind: string): Promise<{ running: Running; dataDir?: string
 }
 
 const kind = process.argv[2] ?? '';
+// How long the server's event loop was blocked: tells a server pause from a load-generator one.
+// On only while the runner measures a flow of events: its 5 ms timer would be the idle wake-ups.
+const loop = monitorEventLoopDelay({ resolution: 5 });
 const { running, dataDir, options } = await start(kind);
 serveCommands(
   { kind, url: running.url, pid: process.pid, options },
@@ -54,6 +58,17 @@ serveCommands(
       // Only with --expose-gc: lets the runner read retained memory rather than garbage.
       (globalThis as { gc?: () => void }).gc?.();
       return process.memoryUsage();
+    },
+    /** Starts watching the event loop's delay. */
+    loopWatch: () => {
+      loop.reset();
+      loop.enable();
+      return true;
+    },
+    /** The event loop's delay (ms) since loopWatch; stops watching. */
+    loopDelay: () => {
+      loop.disable();
+      return { max: loop.max / 1e6, p99: loop.percentile(99) / 1e6 };
     },
     stats: () => {
       if (!running.stats) throw new Error(`${kind} has no stats`);
