@@ -52,7 +52,8 @@ export interface StallStep {
 export interface Plan {
   name: 'quick' | 'full';
   repetitions: number;
-  /** Memory at every stream count; idle CPU over cpuWindowMs at the largest (2 s at the others). */
+  /** Memory at every stream count; idle CPU over cpuWindowMs at the largest (2 s at the others).
+   * At least the 15 s heartbeat interval, so every stream's heartbeat falls inside the window. */
   idle: { streams: number[]; settleMs: number; cpuWindowMs: number };
   broadcast: BroadcastStep[];
   /** The scenario: 1% of 1k subscribers stop reading while events flow. */
@@ -70,9 +71,9 @@ export interface Plan {
 export const QUICK: Plan = {
   name: 'quick',
   repetitions: 1,
-  idle: { streams: [5000], settleMs: 1500, cpuWindowMs: 4000 },
+  idle: { streams: [5000], settleMs: 1500, cpuWindowMs: 15_500 },
   broadcast: [
-    { subscribers: 1000, rate: 10, seconds: 4 },
+    { subscribers: 1000, rate: 10, seconds: 3 },
     { subscribers: 5000, rate: 10, seconds: 4 },
   ],
   slow: { healthy: 990, stalled: 10, rate: 20, seconds: 4, padBytes: 4000 },
@@ -86,7 +87,7 @@ export const QUICK: Plan = {
 export const FULL: Plan = {
   name: 'full',
   repetitions: 3,
-  idle: { streams: [1000, 5000, 10_000], settleMs: 1500, cpuWindowMs: 10_000 },
+  idle: { streams: [1000, 5000, 10_000], settleMs: 1500, cpuWindowMs: 15_500 },
   broadcast: [
     { subscribers: 100, rate: 10, seconds: 3 },
     { subscribers: 100, rate: 100, seconds: 2 },

@@ -7,7 +7,7 @@
 // Herald and the two baselines (bench/baselines/) each run in a child process of their own, the
 // load generator (bench/loadgen.ts) in another; the order of the servers is shuffled on every
 // repetition. Progress goes to stderr, the table to stdout; the results go to
-// bench/results/latest.json and bench/RESULTS.md.
+// bench/results/latest.json and bench/RESULTS.md (bench/RESULTS-full.md for --full).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +29,8 @@ if (unknown.length || only?.some((k) => !SERVERS.some((s) => s.kind === k))) {
 /** Herald's default per-subscriber backlog bound (server/hub.ts), which the benchmark leaves as is. */
 const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 const analysisFile = path.join(here, 'ANALYSIS.md');
+/** Each pass keeps its own committed file, so a quick pass never replaces the full figures. */
+const resultsFile = (planName: string) => path.join(here, planName === 'full' ? 'RESULTS-full.md' : 'RESULTS.md');
 const readAnalysis = () => (fs.existsSync(analysisFile) ? fs.readFileSync(analysisFile, 'utf8') : null);
 if (args.includes('--report-only')) {
   const latest = path.join(here, 'results', 'latest.json');
@@ -43,8 +45,9 @@ if (args.includes('--report-only')) {
   }
   report.figures = collectFigures(report.sessions);
   report.goals = checkGoals(report.figures, report.sessions, MAX_BACKLOG_BYTES);
-  fs.writeFileSync(path.join(here, 'RESULTS.md'), renderMarkdown(report, readAnalysis()));
-  process.stderr.write('bench: bench/RESULTS.md rewritten from bench/results/latest.json\n');
+  const file = resultsFile(report.plan.name);
+  fs.writeFileSync(file, renderMarkdown(report, readAnalysis()));
+  process.stderr.write(`bench: ${path.relative(process.cwd(), file)} rewritten from bench/results/latest.json\n`);
   process.exit(0);
 }
 const plan = args.includes('--full') ? FULL : QUICK;
@@ -141,7 +144,7 @@ fs.mkdirSync(resultsDir, { recursive: true });
 fs.writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
 const analysis = readAnalysis();
 // A partial run (--only) must not replace the committed side-by-side results.
-const markdownFile = only ? path.join(resultsDir, 'partial.md') : path.join(here, 'RESULTS.md');
+const markdownFile = only ? path.join(resultsDir, 'partial.md') : resultsFile(plan.name);
 fs.writeFileSync(markdownFile, renderMarkdown(report, analysis));
 
 process.stdout.write(`\n${figuresTable(figures)}\n\nClient side:\n${clientSection(client)}\n\nGoals:\n${goalsTable(goals)}\n\n`);
