@@ -16,7 +16,7 @@ import { addressFingerprint, NetworkWatch } from './network-watch.ts';
 import { NativeNotifications } from './notifications.ts';
 import type { Platform } from './platform.ts';
 import { guardWebContents, secureSession } from './security.ts';
-import { HeraldStore, openStore, storeOptions, type StoreData } from './store-schema.ts';
+import { HeraldStore, historyOptions, openStore, storeOptions, type HistoryData, type StoreData } from './store-schema.ts';
 import { HeraldTray } from './tray.ts';
 import { HistoryWindow } from './windows.ts';
 import { HeraldApp } from './wiring.ts';
@@ -59,13 +59,15 @@ async function start(): Promise<void> {
   else Menu.setApplicationMenu(null);
   secureSession(session.defaultSession);
 
-  const opened = openStore(
-    () => new ElectronStore<StoreData>({ ...storeOptions(), name: 'config' }),
-    () => path.join(app.getPath('userData'), 'config.json'),
-    { rename: fs.renameSync, exists: fs.existsSync },
-  );
-  if (opened.movedAside) log(`the settings file could not be read (${opened.error}); it was moved to ${opened.movedAside} and Herald started with defaults`);
-  const store = new HeraldStore(opened.store);
+  // Two files: config (settings, cursors; small, written per event) and history (recent events,
+  // written coalesced). History first: opening config may migrate an old file's events into it.
+  const userData = app.getPath('userData');
+  const io = { rename: fs.renameSync, exists: fs.existsSync };
+  const history = openStore(() => new ElectronStore<HistoryData>({ ...historyOptions(), name: 'history' }), () => path.join(userData, 'history.json'), io);
+  if (history.movedAside) log(`the history file could not be read (${history.error}); it was moved to ${history.movedAside} and Herald started with an empty history`);
+  const config = openStore(() => new ElectronStore<StoreData>({ ...storeOptions({ history: history.store }), name: 'config' }), () => path.join(userData, 'config.json'), io);
+  if (config.movedAside) log(`the settings file could not be read (${config.error}); it was moved to ${config.movedAside} and Herald started with defaults`);
+  const store = new HeraldStore({ config: config.store, history: history.store }, { log });
 
   const historyWindow = new HistoryWindow({
     page: files.page,
@@ -114,9 +116,13 @@ async function start(): Promise<void> {
     if (quitting) return;
     quitting = true;
     network.stop();
-    core.stop();
+    core.stop(); // flushes the store: the coalesced history write happens now, synchronously
     tray?.destroy();
   });
+  // A system shutdown may skip before-quit; Linux and macOS say so first. (Windows tells only
+  // windows, via session-end: a tray app there may lose the last <250 ms of history, as in a crash.)
+  app.on('will-quit', () => store.flush());
+  powerMonitor.on('shutdown', () => store.flush());
 
   core.start();
   network.start();

@@ -1,7 +1,11 @@
-// What the desktop app keeps on disk, and how: the electron-store schema, defaults and
-// migrations, and HeraldStore, the typed view the rest of the app uses (cursor per server, a
-// bounded history of recent events, the unread count). No Electron import: the tests open the
-// same options with `conf`, electron-store's own engine, against a real file.
+// What the desktop app keeps on disk, and how: two electron-store files with their schemas,
+// defaults and migrations, and HeraldStore, the typed view the rest of the app uses.
+// - `config`: settings and the small per-event state (cursor per server, unread, pause, gap),
+//   written at once: the cursor is on disk after each handled event.
+// - `history`: the bounded list of recent events (~300 KB when full), written coalesced, since
+//   electron-store rewrites the whole file on every set.
+// No Electron import: the tests open the same options with `conf`, electron-store's own engine,
+// against real files.
 
 import { compareEventIds, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/event.ts';
 import { defaultSettings } from '../bridge/settings.ts';
@@ -9,13 +13,11 @@ import type { Settings } from '../bridge/contract.ts';
 import type { Options as ConfOptions, Schema } from 'conf';
 import type { CursorStore } from '../feed/client.ts';
 
-/** Everything in the store file. */
+/** Everything in the `config` file. */
 export interface StoreData {
   settings: Settings;
   /** The cursor: the last handled event id, per server URL. */
   cursors: Record<string, string>;
-  /** Recent events, in the order they arrived (oldest first), at most `recentLimit`. */
-  recent: HeraldEvent[];
   /** Events not yet seen in the window. */
   unread: number;
   /** Notifications paused from the tray or the window; null when not paused. */
@@ -24,21 +26,36 @@ export interface StoreData {
   gap: (GapInfo & { time: string }) | null;
 }
 
+/** Everything in the `history` file. */
+export interface HistoryData {
+  /** Recent events, in the order they arrived (oldest first), at most the store's `recentLimit`. */
+  recent: HeraldEvent[];
+}
+
 /**
- * The store's format version (semver, as conf wants it). Bump it and add a migration when the
- * layout of StoreData changes; a file written by an older app is migrated when it is opened.
+ * The `config` file's format version (semver, as conf wants it). Bump it and add a migration when
+ * the layout of StoreData changes; a file written by an older app is migrated when it is opened.
+ * 1.1.0: the recent history moved out to the `history` file.
  */
-export const STORE_VERSION = '1.0.0';
+export const STORE_VERSION = '1.1.0';
+/** The `history` file's format version. */
+export const HISTORY_VERSION = '1.0.0';
 export const DEFAULT_RECENT_LIMIT = 500;
+/** At most one write of the history file per this many ms while events flow. */
+export const DEFAULT_HISTORY_WRITE_MS = 250;
 
 export function storeDefaults(): StoreData {
-  return { settings: defaultSettings(), cursors: {}, recent: [], unread: 0, paused: null, gap: null };
+  return { settings: defaultSettings(), cursors: {}, unread: 0, paused: null, gap: null };
+}
+
+export function historyDefaults(): HistoryData {
+  return { recent: [] };
 }
 
 const topicList = { type: 'array', maxItems: 64, items: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } } as const;
 const epochOrNull = { anyOf: [{ type: 'number' }, { type: 'null' }] } as const;
 
-/** JSON schema of each top-level key (conf's `schema` option); conf checks it on open and on every write. */
+/** JSON schema of each top-level key of `config` (conf's `schema` option); conf checks it on open and on every write. */
 export const storeSchema = {
   settings: {
     type: 'object',
@@ -61,10 +78,6 @@ export const storeSchema = {
     },
   },
   cursors: { type: 'object', additionalProperties: { type: 'string', pattern: '^(0|[1-9][0-9]{0,17})$' } },
-  recent: {
-    type: 'array',
-    items: { type: 'object', required: ['id', 'type', 'topic', 'time', 'title', 'priority'], properties: { id: { type: 'string' }, title: { type: 'string' } } },
-  },
   unread: { type: 'integer', minimum: 0 },
   paused: { anyOf: [{ type: 'null' }, { type: 'object', required: ['until'], properties: { until: epochOrNull } }] },
   gap: {
@@ -75,6 +88,21 @@ export const storeSchema = {
   },
 } as const;
 
+/** JSON schema of the `history` file. */
+export const historySchema = {
+  recent: {
+    type: 'array',
+    items: { type: 'object', required: ['id', 'type', 'topic', 'time', 'title', 'priority'], properties: { id: { type: 'string' }, title: { type: 'string' } } },
+  },
+} as const;
+
+/** An entry the history schema accepts (a migrated file may hold anything). */
+function isStoredEvent(value: unknown): value is HeraldEvent {
+  if (!value || typeof value !== 'object') return false;
+  const e = value as Record<string, unknown>;
+  return ['id', 'type', 'topic', 'time', 'title'].every((k) => typeof e[k] === 'string') && e.priority !== undefined;
+}
+
 /** The minimal surface of a conf / electron-store instance that migrations use. */
 export interface MigratingStore {
   readonly store: object;
@@ -82,43 +110,75 @@ export interface MigratingStore {
   delete(key: string): void;
 }
 
-/**
- * Migrations keyed by the store version that introduced the layout. A file with no recorded
- * version (written before migrations existed) runs all of them.
- */
-export const storeMigrations: Record<string, (store: MigratingStore) => void> = {
-  // v0, the prototype's flat layout: { server, token, topics, lastEventId, history }. One cursor
-  // for one server becomes a cursor per server; the history becomes the bounded recent list.
-  '1.0.0': (store) => {
-    const old = store.store as Record<string, unknown>;
-    const base = defaultSettings();
-    const settings: Settings = { ...base, ...((old.settings as Partial<Settings> | undefined) ?? {}) };
-    if (typeof old.server === 'string' && /^https?:\/\//.test(old.server)) settings.serverUrl = old.server.replace(/\/+$/, '');
-    if (typeof old.token === 'string') settings.token = old.token;
-    if (Array.isArray(old.topics)) settings.topics = old.topics.filter((t): t is string => typeof t === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(t));
-    store.set('settings', settings);
-    const cursors = { ...((old.cursors as Record<string, string> | undefined) ?? {}) };
-    if (typeof old.lastEventId === 'string' && /^(0|[1-9]\d{0,17})$/.test(old.lastEventId)) cursors[settings.serverUrl] = old.lastEventId;
-    store.set('cursors', cursors);
-    if (Array.isArray(old.history)) store.set('recent', old.history.slice(-DEFAULT_RECENT_LIMIT));
-    for (const key of ['server', 'token', 'topics', 'lastEventId', 'history']) {
-      if (key in old) store.delete(key);
-    }
-  },
-};
+/** What HeraldStore needs of a conf / electron-store instance: `config` by default, or `history`. */
+export interface StoreBackend<T extends object = StoreData> {
+  readonly store: T;
+  readonly path: string;
+  set(values: Partial<T>): void;
+}
+
+export type HistoryBackend = StoreBackend<HistoryData>;
 
 /**
- * The options to open the store with, for `new ElectronStore(...)` (the app) or `new Conf(...)`
- * (the tests). `cwd` is the directory of the file: the app's userData, or a test's temp dir.
+ * Puts events taken out of an older `config` file into the history file, after what it may
+ * already hold from an interrupted earlier move (same id and time: kept once), bounded.
  */
-export function storeOptions(cwd?: string): Partial<ConfOptions<StoreData>> {
+function adoptHistory(history: HistoryBackend, events: unknown[], limit: number): void {
+  const moved = events.filter(isStoredEvent);
+  const kept = history.store.recent.filter((e) => !moved.some((m) => m.id === e.id && m.time === e.time));
+  history.set({ recent: [...moved, ...kept].slice(-limit) });
+}
+
+/**
+ * Migrations of `config`, keyed by the store version that introduced the layout. A file with no
+ * recorded version (written before migrations existed) runs all of them. `history` is the opened
+ * history file, where 1.1.0 moves the recent events.
+ */
+export function storeMigrations(history: HistoryBackend): Record<string, (store: MigratingStore) => void> {
   return {
-    ...(cwd ? { cwd } : {}),
+    // v0, the prototype's flat layout: { server, token, topics, lastEventId, history }. One cursor
+    // for one server becomes a cursor per server; the history becomes the bounded recent list
+    // (which 1.1.0 then moves to the history file).
+    '1.0.0': (store) => {
+      const old = store.store as Record<string, unknown>;
+      const base = defaultSettings();
+      const settings: Settings = { ...base, ...((old.settings as Partial<Settings> | undefined) ?? {}) };
+      if (typeof old.server === 'string' && /^https?:\/\//.test(old.server)) settings.serverUrl = old.server.replace(/\/+$/, '');
+      if (typeof old.token === 'string') settings.token = old.token;
+      if (Array.isArray(old.topics)) settings.topics = old.topics.filter((t): t is string => typeof t === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(t));
+      store.set('settings', settings);
+      const cursors = { ...((old.cursors as Record<string, string> | undefined) ?? {}) };
+      if (typeof old.lastEventId === 'string' && /^(0|[1-9]\d{0,17})$/.test(old.lastEventId)) cursors[settings.serverUrl] = old.lastEventId;
+      store.set('cursors', cursors);
+      if (Array.isArray(old.history)) store.set('recent', old.history.slice(-DEFAULT_RECENT_LIMIT));
+      for (const key of ['server', 'token', 'topics', 'lastEventId', 'history']) {
+        if (key in old) store.delete(key);
+      }
+    },
+    // 1.0.0 kept `recent` in config, so every cursor write rewrote the whole history.
+    '1.1.0': (store) => {
+      const old = store.store as Record<string, unknown>;
+      // History file first, then the key goes: a crash between the two repeats the move, never loses it.
+      if (Array.isArray(old.recent)) adoptHistory(history, old.recent, DEFAULT_RECENT_LIMIT);
+      if ('recent' in old) store.delete('recent');
+    },
+  };
+}
+
+/**
+ * The options to open `config` with, for `new ElectronStore({ ...storeOptions(...), name: 'config' })`
+ * (the app) or `new Conf({ ..., configName: 'config' })` (the tests). `cwd` is the directory of
+ * the file: the app's userData (default for electron-store), or a test's temp dir. `history` is
+ * the history file, opened first (a migration may move events into it).
+ */
+export function storeOptions(options: { cwd?: string; history: HistoryBackend }): Partial<ConfOptions<StoreData>> {
+  return {
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     projectVersion: STORE_VERSION,
     schema: storeSchema as Schema<StoreData>,
     // conf's type for defaults also lists every dotted path; the plain object is what it needs.
     defaults: storeDefaults() as ConfOptions<StoreData>['defaults'],
-    migrations: storeMigrations,
+    migrations: storeMigrations(options.history),
     // Cursor keys are URLs full of dots: never treat a key as a path.
     accessPropertiesByDotNotation: false,
     // A store that fails its schema is an error we report (see openStore), not a silent wipe.
@@ -126,19 +186,25 @@ export function storeOptions(cwd?: string): Partial<ConfOptions<StoreData>> {
   };
 }
 
-/** What HeraldStore needs of a conf / electron-store instance. */
-export interface StoreBackend {
-  readonly store: StoreData;
-  readonly path: string;
-  set(values: Partial<StoreData>): void;
+/** The options to open `history` with (name `history`), as storeOptions. */
+export function historyOptions(cwd?: string): Partial<ConfOptions<HistoryData>> {
+  return {
+    ...(cwd ? { cwd } : {}),
+    projectVersion: HISTORY_VERSION,
+    schema: historySchema as Schema<HistoryData>,
+    defaults: historyDefaults() as ConfOptions<HistoryData>['defaults'],
+    migrations: {},
+    accessPropertiesByDotNotation: false,
+    clearInvalidConfig: false,
+  };
 }
 
 /**
- * Opens the store; when the file cannot be read (corrupt JSON, fails the schema), moves it aside
+ * Opens a store file; when it cannot be read (corrupt JSON, fails the schema), moves it aside
  * as `<name>.broken-<time>.json` and starts from defaults, so the app still starts and the user
- * can recover the old file. `open` is `(options) => new ElectronStore(options)` or the Conf equivalent.
+ * can recover the old file. `open` is `() => new ElectronStore(options)` or the Conf equivalent.
  */
-export function openStore<B extends StoreBackend>(
+export function openStore<B>(
   open: () => B,
   fileOf: () => string,
   io: { rename(from: string, to: string): void; exists(path: string): boolean; now?: () => number },
@@ -154,23 +220,45 @@ export function openStore<B extends StoreBackend>(
   }
 }
 
+export interface HeraldStoreOptions {
+  /** How many recent events the history keeps. Default DEFAULT_RECENT_LIMIT (500). */
+  recentLimit?: number;
+  /** At most one history-file write per this many ms. Default DEFAULT_HISTORY_WRITE_MS (250). */
+  historyWriteMs?: number;
+  /** Where a failed coalesced history write is reported (it is retried later). Default: stderr. */
+  log?: (line: string) => void;
+}
+
 /**
- * The app's typed view of the store. Writes are coalesced: an event's history entry and its
- * cursor go to disk in one write (electron-store rewrites the whole file on every set). Reads
- * come from memory: the main process is the file's only writer, and conf would otherwise read
- * and parse the whole file on every access.
+ * The app's typed view of the two files. Reads come from memory: the main process is the files'
+ * only writer, and conf would otherwise read and parse the whole file on every access.
+ *
+ * Writes: `config` at once (the cursor after each event, the contract; an event's unread count
+ * rides along with its cursor); `history` coalesced, at most one write per `historyWriteMs`, and
+ * synchronously on flush() (quit). The history file therefore only ever lags the cursor.
  */
 export class HeraldStore {
-  readonly backend: StoreBackend;
+  readonly config: StoreBackend;
+  readonly historyBackend: HistoryBackend;
   readonly recentLimit: number;
+  readonly #historyWriteMs: number;
+  readonly #log: (line: string) => void;
   #cache: StoreData;
   #pending: Partial<StoreData> = {};
   #flushScheduled = false;
+  /** The history as the app sees it; the file catches up within historyWriteMs. */
+  #recent: HeraldEvent[];
+  #historyDirty = false;
+  #historyTimer: NodeJS.Timeout | null = null;
 
-  constructor(backend: StoreBackend, options: { recentLimit?: number } = {}) {
-    this.backend = backend;
+  constructor(backends: { config: StoreBackend; history: HistoryBackend }, options: HeraldStoreOptions = {}) {
+    this.config = backends.config;
+    this.historyBackend = backends.history;
     this.recentLimit = options.recentLimit ?? DEFAULT_RECENT_LIMIT;
-    this.#cache = structuredClone(backend.store);
+    this.#historyWriteMs = options.historyWriteMs ?? DEFAULT_HISTORY_WRITE_MS;
+    this.#log = options.log ?? ((line) => process.stderr.write(`herald: ${line}\n`));
+    this.#cache = structuredClone(backends.config.store);
+    this.#recent = structuredClone(backends.history.store.recent).slice(-this.recentLimit);
   }
 
   #read<K extends keyof StoreData>(key: K): StoreData[K] {
@@ -179,22 +267,56 @@ export class HeraldStore {
 
   #write(values: Partial<StoreData>, now: boolean): void {
     Object.assign(this.#pending, values);
-    if (now) this.flush();
+    if (now) this.#flushConfig();
     else if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       // Whatever the cursor save does not carry (an event that moves no cursor) still reaches disk.
-      setImmediate(() => this.flush());
+      setImmediate(() => this.#flushConfig());
     }
   }
 
-  /** Writes pending changes in one write. */
-  flush(): void {
+  #flushConfig(): void {
     this.#flushScheduled = false;
     if (Object.keys(this.#pending).length === 0) return;
     const values = this.#pending;
     this.#pending = {};
-    this.backend.set(values);
+    this.config.set(values);
     Object.assign(this.#cache, values);
+  }
+
+  /** The history changed: write it now (rare, small: a cleared list) or within historyWriteMs. */
+  #historyChanged(now: boolean): void {
+    this.#historyDirty = true;
+    if (now) this.#flushHistory();
+    else if (!this.#historyTimer) {
+      this.#historyTimer = setTimeout(() => {
+        try {
+          this.#flushHistory();
+        } catch (err) {
+          // A timer has no caller to throw to; the data stays in memory and the next change retries.
+          this.#log(`could not write the history file ${this.historyBackend.path}: ${(err as Error).message}; it will be retried (check the disk space and permissions)`);
+        }
+      }, this.#historyWriteMs);
+      // Never keeps a process alive by itself: quitting flushes (flush()).
+      this.#historyTimer.unref();
+    }
+  }
+
+  #flushHistory(): void {
+    if (this.#historyTimer) clearTimeout(this.#historyTimer);
+    this.#historyTimer = null;
+    if (!this.#historyDirty) return;
+    this.historyBackend.set({ recent: this.#recent });
+    this.#historyDirty = false;
+  }
+
+  /**
+   * Writes everything pending, synchronously (on quit). Cursor first, then history: the history
+   * file is never ahead of the cursor.
+   */
+  flush(): void {
+    this.#flushConfig();
+    this.#flushHistory();
   }
 
   get settings(): Settings {
@@ -205,7 +327,7 @@ export class HeraldStore {
     this.#write({ settings: structuredClone(value) }, true);
   }
 
-  /** The FeedClient's cursor for one server: the last handled id, written with the history. */
+  /** The FeedClient's cursor for one server: the last handled id, on disk when save() returns. */
   cursor(serverUrl: string): CursorStore {
     return {
       load: () => this.#read('cursors')[serverUrl],
@@ -213,30 +335,41 @@ export class HeraldStore {
     };
   }
 
-  /** Adds an event to the recent history; false when it is already there (never counted twice). */
+  /**
+   * Adds an event to the recent history; false when it is already there (never counted twice).
+   * Crash semantics: the cursor may be ahead of the history file by the events of the last
+   * historyWriteMs; they were already notified and the server still has them.
+   */
   recordEvent(event: HeraldEvent): boolean {
     if (event.type === RESET_TYPE) {
       // The server's log was replaced: its ids start again, so the old entries cannot be ordered
-      // against the new ones. Start the history afresh.
-      this.#write({ recent: [], unread: 0 }, false);
+      // against the new ones. Start the history afresh, written now so old-log entries never come
+      // back; ahead of the cursor here is harmless: after a crash the server sends the reset again.
+      this.#recent = [];
+      this.#historyChanged(true);
+      this.#write({ unread: 0 }, false);
       return false;
     }
-    const recent = this.#read('recent');
+    const recent = this.#recent;
     // The same event delivered twice (same id and server time). Ids alone are not enough: after
     // a switch to another server, ids start again.
     if (recent.some((e) => e.id === event.id && e.time === event.time)) return false;
-    const next = recent.length >= this.recentLimit ? recent.slice(recent.length - this.recentLimit + 1) : recent.slice();
-    next.push(event);
-    this.#write({ recent: next, unread: this.#read('unread') + 1 }, false);
+    recent.push(structuredClone(event));
+    if (recent.length > this.recentLimit) recent.splice(0, recent.length - this.recentLimit);
+    this.#historyChanged(false);
+    this.#write({ unread: this.#read('unread') + 1 }, false);
     return true;
   }
 
+  /** The recent history, from memory (what the window and the tray show). */
   history(): HeraldEvent[] {
-    return structuredClone(this.#read('recent'));
+    return structuredClone(this.#recent);
   }
 
   clearHistory(): void {
-    this.#write({ recent: [], unread: 0 }, true);
+    this.#recent = [];
+    this.#write({ unread: 0 }, true);
+    this.#historyChanged(true);
   }
 
   get unread(): number {
@@ -245,7 +378,7 @@ export class HeraldStore {
 
   /** The window has shown everything up to `upToId`: only later events stay unread. */
   markRead(upToId: string): void {
-    const recent = this.#read('recent');
+    const recent = this.#recent;
     // By arrival order when the event is in the history (ids of different servers do not compare).
     const at = recent.findLastIndex((e) => e.id === upToId);
     const later = at >= 0 ? recent.length - at - 1 : recent.filter((e) => compareEventIds(e.id, upToId) > 0).length;

@@ -3,8 +3,8 @@
 // import: tests drive it with a recording Platform double, a real server and the real FeedClient.
 //
 // One event's path: FeedClient → onEvent → history + unread (store) → renderer push → policy →
-// notification (maybe later, as part of a summary) → FeedClient saves the cursor, in the same
-// store write as the history entry.
+// notification (maybe later, as part of a summary) → FeedClient saves the cursor (on disk at
+// once, with the unread count); the history file follows within ~250 ms (store-schema.ts).
 
 import fs from 'node:fs';
 import { applySettingsPatch } from '../bridge/settings.ts';

@@ -11,7 +11,7 @@ import type { PushChannel, PushContract } from '../../bridge/contract.ts';
 import type { FromServerMessage, LocalServerOptions, ServerProcess, ServerProcessEvents, ToServerMessage } from '../../main/local-server-supervisor.ts';
 import type { Platform, TrayView } from '../../main/platform.ts';
 import type { NotificationSpec } from '../../main/policy.ts';
-import { HeraldStore, storeOptions, type StoreBackend, type StoreData } from '../../main/store-schema.ts';
+import { HeraldStore, historyOptions, storeOptions, type HeraldStoreOptions, type HistoryBackend, type HistoryData, type StoreBackend, type StoreData } from '../../main/store-schema.ts';
 
 export interface ShownNotification {
   spec: NotificationSpec;
@@ -130,9 +130,11 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export function openTestStore(dir: string, options: { recentLimit?: number } = {}): HeraldStore {
-  const conf = new Conf<StoreData>({ ...storeOptions(dir), configName: 'config' }) as Conf<StoreData> & StoreBackend;
-  return new HeraldStore(conf, options);
+/** Both store files in `dir` through conf (electron-store's engine), as the app opens them. */
+export function openTestStore(dir: string, options: HeraldStoreOptions = {}): HeraldStore {
+  const history = new Conf<HistoryData>({ ...historyOptions(dir), configName: 'history' }) as Conf<HistoryData> & HistoryBackend;
+  const config = new Conf<StoreData>({ ...storeOptions({ cwd: dir, history }), configName: 'config' }) as Conf<StoreData> & StoreBackend;
+  return new HeraldStore({ config, history }, options);
 }
 
 /** Polls until `check` returns a truthy value (or throws the last error after `ms`). */

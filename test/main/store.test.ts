@@ -1,119 +1,305 @@
-// The store's schema, defaults, migrations and the history/unread/cursor logic, through `conf`
-// (electron-store's own engine) against a real file in a temp dir.
+// The two store files' schemas, defaults and migrations and the history/unread/cursor logic,
+// through `conf` (electron-store's own engine) against real files in a temp dir: `config` (the
+// cursor, written at once) and `history` (written coalesced, flushed on quit).
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Conf from 'conf';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultSettings } from '../../bridge/settings.ts';
 import type { HeraldEvent } from '../../events/event.ts';
-import { HeraldStore, openStore, STORE_VERSION, storeOptions, type StoreBackend, type StoreData } from '../../main/store-schema.ts';
+import {
+  DEFAULT_HISTORY_WRITE_MS,
+  HeraldStore,
+  historyOptions,
+  openStore,
+  STORE_VERSION,
+  storeOptions,
+  type HeraldStoreOptions,
+  type HistoryBackend,
+  type HistoryData,
+  type StoreBackend,
+  type StoreData,
+} from '../../main/store-schema.ts';
 
+const SERVER = 'http://127.0.0.1:5080';
 let dir: string;
+let opened: HeraldStore[] = [];
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-store-'));
 });
 afterEach(() => {
+  // No coalesced write may land after the directory is gone.
+  for (const store of opened) store.flush();
+  opened = [];
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function open(): Conf<StoreData> & StoreBackend {
-  return new Conf<StoreData>({ ...storeOptions(dir), configName: 'config' }) as Conf<StoreData> & StoreBackend;
+function openHistory(): Conf<HistoryData> & HistoryBackend {
+  return new Conf<HistoryData>({ ...historyOptions(dir), configName: 'history' }) as Conf<HistoryData> & HistoryBackend;
 }
-function onDisk(): Record<string, unknown> {
+function openConfig(history: HistoryBackend = openHistory()): Conf<StoreData> & StoreBackend {
+  return new Conf<StoreData>({ ...storeOptions({ cwd: dir, history }), configName: 'config' }) as Conf<StoreData> & StoreBackend;
+}
+/** A HeraldStore over both files, as the app opens them (history first). */
+function open(options: HeraldStoreOptions = {}, wrap: { config?: (b: StoreBackend) => StoreBackend; history?: (b: HistoryBackend) => HistoryBackend } = {}): HeraldStore {
+  const history = openHistory();
+  const config = openConfig(history);
+  const store = new HeraldStore({ config: wrap.config?.(config) ?? config, history: wrap.history?.(history) ?? history }, options);
+  opened.push(store);
+  return store;
+}
+/** Counts the writes that reach a backend (each one rewrites its whole file). */
+function counting<T extends object>(backend: StoreBackend<T>, fail = 0): StoreBackend<T> & { writes: number } {
+  let failures = fail;
+  return {
+    writes: 0,
+    get store() {
+      return backend.store;
+    },
+    path: backend.path,
+    set(values) {
+      if (failures-- > 0) throw new Error('ENOSPC: no space left on device');
+      this.writes++;
+      backend.set(values);
+    },
+  };
+}
+function configOnDisk(): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+}
+function historyOnDisk(): HeraldEvent[] {
+  const file = path.join(dir, 'history.json');
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as HistoryData).recent : [];
+}
+function cursorOnDisk(server = SERVER): string | undefined {
+  return (configOnDisk().cursors as Record<string, string>)[server];
 }
 function event(id: string, extra: Partial<HeraldEvent> = {}): HeraldEvent {
   return { id, type: 'notification', topic: 'default', time: new Date(0).toISOString(), title: `event ${id}`, priority: 3, ...extra };
 }
+/** What the FeedClient does per event: hand it to the app (history), then save the cursor. */
+function handle(store: HeraldStore, e: HeraldEvent, server = SERVER): void {
+  store.recordEvent(e);
+  store.cursor(server).save(e.id);
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ids = (events: HeraldEvent[]) => events.map((e) => e.id);
 
 describe('store schema and defaults', () => {
   it('starts from the defaults', () => {
-    const store = new HeraldStore(open());
-    expect(store.settings.serverUrl).toBe('http://127.0.0.1:5080');
+    const store = open();
+    expect(store.settings.serverUrl).toBe(SERVER);
     expect(store.settings.runLocalServer).toBe(true);
     expect(store.history()).toEqual([]);
     expect(store.unread).toBe(0);
-    expect(store.cursor('http://127.0.0.1:5080').load()).toBeUndefined();
+    expect(store.cursor(SERVER).load()).toBeUndefined();
   });
 
   it('refuses a write that breaks the schema and leaves the file as it was', () => {
-    const conf = open();
-    const store = new HeraldStore(conf);
+    const history = openHistory();
+    const conf = openConfig(history);
+    const store = new HeraldStore({ config: conf, history });
     store.settings = { ...store.settings, token: 'abc' };
     expect(() => conf.set({ unread: -1 } as Partial<StoreData>)).toThrow(/unread/);
     expect(() => conf.set({ cursors: { 'http://x': 'not-an-id' } })).toThrow(/cursors/);
-    expect(onDisk()).toMatchObject({ unread: 0, cursors: {}, settings: { token: 'abc' } });
+    expect(configOnDisk()).toMatchObject({ unread: 0, cursors: {}, settings: { token: 'abc' } });
+    history.set({ recent: [event('1')] });
+    expect(() => history.set({ recent: [{ title: 'no id' } as HeraldEvent] })).toThrow(/recent/);
+    expect(ids(historyOnDisk())).toEqual(['1']);
   });
 
-  it('moves a broken file aside and starts afresh', () => {
+  it('moves a broken file aside and starts afresh (config and history alike)', () => {
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ unread: 'many' }));
-    const opened = openStore(open, () => path.join(dir, 'config.json'), { rename: fs.renameSync, exists: fs.existsSync, now: () => 42 });
-    expect(opened.movedAside).toBe(path.join(dir, 'config.broken-42.json'));
-    expect(opened.error).toMatch(/unread/);
-    expect(JSON.parse(fs.readFileSync(opened.movedAside!, 'utf8'))).toEqual({ unread: 'many' });
-    expect(new HeraldStore(opened.store).unread).toBe(0);
+    fs.writeFileSync(path.join(dir, 'history.json'), '{"recent": [');
+    const io = { rename: fs.renameSync, exists: fs.existsSync, now: () => 42 };
+    const history = openStore(openHistory, () => path.join(dir, 'history.json'), io);
+    expect(history.movedAside).toBe(path.join(dir, 'history.broken-42.json'));
+    expect(fs.readFileSync(history.movedAside!, 'utf8')).toBe('{"recent": [');
+    const config = openStore(() => openConfig(history.store), () => path.join(dir, 'config.json'), io);
+    expect(config.movedAside).toBe(path.join(dir, 'config.broken-42.json'));
+    expect(config.error).toMatch(/unread/);
+    expect(JSON.parse(fs.readFileSync(config.movedAside!, 'utf8'))).toEqual({ unread: 'many' });
+    const store = new HeraldStore({ config: config.store, history: history.store });
+    expect(store.unread).toBe(0);
+    expect(store.history()).toEqual([]);
   });
 });
 
 describe('migrations', () => {
-  it('migrates a v0 file (flat prototype layout) to the current layout', () => {
+  it('migrates a v0 file (flat prototype layout): settings and cursor in config, the history in its own file', () => {
     const history = Array.from({ length: 600 }, (_, i) => event(String(i + 1)));
     fs.writeFileSync(
       path.join(dir, 'config.json'),
       JSON.stringify({ server: 'https://herald.example.test/', token: 'tok', topics: ['ci', 'bad topic'], lastEventId: '600', history }),
     );
-    const conf = open();
-    const store = new HeraldStore(conf);
+    const store = open();
     expect(store.settings).toMatchObject({ serverUrl: 'https://herald.example.test', token: 'tok', topics: ['ci'], runLocalServer: true });
     expect(store.cursor('https://herald.example.test').load()).toBe('600');
     expect(store.history()).toHaveLength(500);
     expect(store.history()[0]!.id).toBe('101');
-    const disk = onDisk();
-    for (const old of ['server', 'token', 'topics', 'lastEventId', 'history']) expect(disk).not.toHaveProperty(old);
+    const disk = configOnDisk();
+    for (const old of ['server', 'token', 'topics', 'lastEventId', 'history', 'recent']) expect(disk).not.toHaveProperty(old);
     expect(disk).toMatchObject({ __internal__: { migrations: { version: STORE_VERSION } } });
+    const moved = historyOnDisk();
+    expect(moved).toHaveLength(500);
+    expect([moved[0]!.id, moved.at(-1)!.id]).toEqual(['101', '600']);
+  });
+
+  it('moves the history out of a 1.0.0 config file (recent inside) and deletes the key', () => {
+    const recent = [event('7'), event('8'), event('9')];
+    fs.writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify({ settings: { ...defaultSettings(), token: 'kept' }, cursors: { [SERVER]: '9' }, recent, unread: 2, paused: null, gap: null, __internal__: { migrations: { version: '1.0.0' } } }),
+    );
+    const store = open();
+    expect(ids(store.history())).toEqual(['7', '8', '9']);
+    expect(store.cursor(SERVER).load()).toBe('9');
+    expect(store.unread).toBe(2);
+    expect(store.settings.token).toBe('kept');
+    const disk = configOnDisk();
+    expect(disk).not.toHaveProperty('recent');
+    expect(disk).toMatchObject({ __internal__: { migrations: { version: STORE_VERSION } } });
+    expect(historyOnDisk()).toEqual(recent);
+  });
+
+  it('repeats an interrupted move without duplicates, and drops entries that are not events instead of the settings', () => {
+    // A crash after the history file was written and before the key was deleted: config is still 1.0.0.
+    fs.writeFileSync(path.join(dir, 'history.json'), JSON.stringify({ recent: [event('7'), event('8')] }));
+    fs.writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify({ settings: { ...defaultSettings(), token: 'kept' }, cursors: {}, recent: [event('7'), event('8'), { title: 'no id' }, 'junk', event('9')], unread: 0, paused: null, gap: null, __internal__: { migrations: { version: '1.0.0' } } }),
+    );
+    const store = open();
+    expect(ids(store.history())).toEqual(['7', '8', '9']);
+    expect(ids(historyOnDisk())).toEqual(['7', '8', '9']);
+    expect(store.settings.token).toBe('kept');
+    expect(configOnDisk()).not.toHaveProperty('recent');
   });
 
   it('does not migrate a current file again', () => {
-    const store = new HeraldStore(open());
+    const store = open();
     store.settings = { ...store.settings, token: 'kept' };
-    const again = new HeraldStore(open());
+    handle(store, event('1'));
+    store.flush();
+    const again = open();
     expect(again.settings.token).toBe('kept');
+    expect(ids(again.history())).toEqual(['1']);
   });
 });
 
 describe('HeraldStore', () => {
-  it('keeps a cursor per server and writes the event and its cursor in one write', () => {
-    const conf = open();
-    let writes = 0;
-    const counting: StoreBackend = { get store() { return conf.store; }, path: conf.path, set: (v) => { writes++; conf.set(v); } };
-    const store = new HeraldStore(counting);
-    const a = store.cursor('http://127.0.0.1:5080');
+  it('keeps a cursor per server, on disk at once with the unread count; the history follows later', () => {
+    const config = { wrap: null as (StoreBackend & { writes: number }) | null };
+    const history = { wrap: null as (HistoryBackend & { writes: number }) | null };
+    const store = open({}, { config: (b) => (config.wrap = counting(b)), history: (b) => (history.wrap = counting(b)) });
+    const a = store.cursor(SERVER);
     const b = store.cursor('https://team.example.test:8443');
     store.recordEvent(event('7'));
     a.save('7');
-    expect(writes).toBe(1);
+    // One write of the small file per event; none of the history yet.
+    expect(config.wrap!.writes).toBe(1);
+    expect(history.wrap!.writes).toBe(0);
+    expect(configOnDisk()).toMatchObject({ cursors: { [SERVER]: '7' }, unread: 1 });
     b.save('3');
-    const reopened = new HeraldStore(open());
-    expect(reopened.cursor('http://127.0.0.1:5080').load()).toBe('7');
+    const reopened = open();
+    expect(reopened.cursor(SERVER).load()).toBe('7');
     expect(reopened.cursor('https://team.example.test:8443').load()).toBe('3');
-    expect(reopened.history().map((e) => e.id)).toEqual(['7']);
     expect(reopened.unread).toBe(1);
+    store.flush();
+    expect(ids(open().history())).toEqual(['7']);
   });
 
-  it('flushes an event that moves no cursor on its own', async () => {
-    const store = new HeraldStore(open());
+  it('a burst of 50 events: the cursor is on disk after each one, the history file is written once or twice', async () => {
+    const history = { wrap: null as (HistoryBackend & { writes: number }) | null };
+    const store = open({}, { history: (b) => (history.wrap = counting(b)) });
+    handle(store, event('1'));
+    store.flush();
+    expect(history.wrap!.writes).toBe(1);
+    const before = fs.statSync(path.join(dir, 'history.json')).mtimeMs;
+    for (let i = 2; i <= 51; i++) {
+      handle(store, event(String(i)));
+      expect(cursorOnDisk()).toBe(String(i));
+    }
+    // The window and the tray read from memory: everything is there already.
+    expect(store.history()).toHaveLength(51);
+    expect(history.wrap!.writes).toBe(1);
+    expect(ids(historyOnDisk())).toEqual(['1']);
+    await sleep(DEFAULT_HISTORY_WRITE_MS + 150);
+    expect(history.wrap!.writes - 1).toBeGreaterThanOrEqual(1);
+    expect(history.wrap!.writes - 1).toBeLessThanOrEqual(2);
+    expect(fs.statSync(path.join(dir, 'history.json')).mtimeMs).toBeGreaterThanOrEqual(before);
+    expect(historyOnDisk()).toHaveLength(51);
+    expect(historyOnDisk().at(-1)!.id).toBe('51');
+  });
+
+  it('flush (on quit) writes the pending history synchronously, once, and cancels the coalesced write', async () => {
+    const history = { wrap: null as (HistoryBackend & { writes: number }) | null };
+    const store = open({ historyWriteMs: 100 }, { history: (b) => (history.wrap = counting(b)) });
+    for (const id of ['1', '2', '3']) handle(store, event(id));
+    expect(historyOnDisk()).toEqual([]);
+    store.flush();
+    expect(ids(historyOnDisk())).toEqual(['1', '2', '3']);
+    expect(history.wrap!.writes).toBe(1);
+    await sleep(200);
+    expect(history.wrap!.writes).toBe(1);
+  });
+
+  it('after a restart (a new store over the same files) the history and the cursor agree', () => {
+    const store = open();
+    for (let i = 1; i <= 20; i++) handle(store, event(String(i)));
+    store.markRead('15');
+    store.flush();
+    const reopened = open();
+    expect(reopened.cursor(SERVER).load()).toBe('20');
+    expect(reopened.history().at(-1)!.id).toBe(reopened.cursor(SERVER).load());
+    expect(ids(reopened.history())).toEqual(ids(store.history()));
+    expect(reopened.unread).toBe(5);
+  });
+
+  it('after a crash before the coalesced write, the cursor is ahead of the history file, never behind', () => {
+    const store = open({ historyWriteMs: 60_000 });
+    for (const id of ['1', '2', '3']) handle(store, event(id));
+    store.flush();
+    for (const id of ['4', '5']) handle(store, event(id));
+    // The process dies here: a new store reads what is on disk.
+    const reopened = open();
+    expect(reopened.cursor(SERVER).load()).toBe('5');
+    expect(ids(reopened.history())).toEqual(['1', '2', '3']);
+    expect(reopened.unread).toBe(5);
+  });
+
+  it('writes an event that moves no cursor on its own', async () => {
+    const store = open({ historyWriteMs: 20 });
     store.recordEvent(event('1'));
     await new Promise((r) => setImmediate(r));
-    expect(new HeraldStore(open()).history()).toHaveLength(1);
+    expect(configOnDisk()).toMatchObject({ unread: 1 });
+    await sleep(120);
+    expect(ids(historyOnDisk())).toEqual(['1']);
+    expect(open().history()).toHaveLength(1);
+  });
+
+  it('reports a failed coalesced history write and retries it with the next change', async () => {
+    const lines: string[] = [];
+    const history = { wrap: null as (HistoryBackend & { writes: number }) | null };
+    const store = open({ historyWriteMs: 20, log: (l) => lines.push(l) }, { history: (b) => (history.wrap = counting(b, 1)) });
+    handle(store, event('1'));
+    await sleep(120);
+    expect(lines.join('\n')).toMatch(/could not write the history file .*history\.json: ENOSPC.*retried/);
+    expect(historyOnDisk()).toEqual([]);
+    handle(store, event('2'));
+    await sleep(120);
+    expect(ids(historyOnDisk())).toEqual(['1', '2']);
   });
 
   it('bounds the history, never records an id twice, and counts unread', () => {
-    const store = new HeraldStore(open(), { recentLimit: 3 });
+    const store = open({ recentLimit: 3 });
     for (const id of ['1', '2', '3', '4', '5']) expect(store.recordEvent(event(id))).toBe(true);
     expect(store.recordEvent(event('5'))).toBe(false);
     store.flush();
-    expect(store.history().map((e) => e.id)).toEqual(['3', '4', '5']);
+    expect(ids(store.history())).toEqual(['3', '4', '5']);
+    expect(ids(historyOnDisk())).toEqual(['3', '4', '5']);
     expect(store.unread).toBe(5);
     store.markRead('4');
     expect(store.unread).toBe(1);
@@ -122,19 +308,26 @@ describe('HeraldStore', () => {
     store.clearHistory();
     expect(store.history()).toEqual([]);
     expect(store.unread).toBe(0);
+    // A user's clear is on disk at once.
+    expect(historyOnDisk()).toEqual([]);
+    expect(configOnDisk()).toMatchObject({ unread: 0 });
   });
 
-  it('starts the history afresh when the server log was reset', () => {
-    const store = new HeraldStore(open());
-    store.recordEvent(event('10'));
-    expect(store.recordEvent(event('0', { type: 'herald.reset', topic: 'herald' }))).toBe(false);
+  it('starts the history afresh when the server log was reset', async () => {
+    const store = open();
+    handle(store, event('10'));
     store.flush();
+    expect(store.recordEvent(event('0', { type: 'herald.reset', topic: 'herald' }))).toBe(false);
+    // The old log's entries are gone from the file at once: they must not come back after a crash.
+    expect(historyOnDisk()).toEqual([]);
+    await new Promise((r) => setImmediate(r));
     expect(store.history()).toEqual([]);
     expect(store.unread).toBe(0);
+    expect(configOnDisk()).toMatchObject({ unread: 0 });
   });
 
   it('reads an expired pause as not paused', () => {
-    const store = new HeraldStore(open());
+    const store = open();
     store.setPaused({ until: 1000 });
     expect(store.paused(999)).toEqual({ until: 1000 });
     expect(store.paused(1000)).toBeNull();
