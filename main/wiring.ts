@@ -16,7 +16,7 @@ import { NotificationPolicy, type NotificationPolicyOptions, type NotificationSp
 import { LocalServerSupervisor, localServerAddress, type LocalServerOptions, type LocalServerSupervisorOptions } from './local-server-supervisor.ts';
 import type { Platform, TrayActions } from './platform.ts';
 import type { HeraldStore } from './store-schema.ts';
-import { trayView } from './tray-view.ts';
+import { TRAY_LATEST, trayView } from './tray-view.ts';
 
 /** The part of FeedClient the core uses (tests may pass their own). */
 export interface Feed {
@@ -222,7 +222,7 @@ export class HeraldApp implements TrayActions {
         serverUrl: this.#store.settings.serverUrl,
         paused: status.paused,
         unread: status.unread,
-        recent: this.#store.history(),
+        recent: this.#store.history(TRAY_LATEST),
         localServer: status.localServer,
         localServerWanted: this.#store.settings.runLocalServer,
       }),

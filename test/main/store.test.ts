@@ -299,6 +299,8 @@ describe('HeraldStore', () => {
     expect(store.recordEvent(event('5'))).toBe(false);
     store.flush();
     expect(ids(store.history())).toEqual(['3', '4', '5']);
+    expect(ids(store.history(2))).toEqual(['4', '5']); // the tray's latest
+    expect(store.history(0)).toEqual([]);
     expect(ids(historyOnDisk())).toEqual(['3', '4', '5']);
     expect(store.unread).toBe(5);
     store.markRead('4');
