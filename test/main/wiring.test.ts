@@ -84,6 +84,19 @@ describe('the core, wired to a real server and feed client', () => {
     expect(platform.visible[0]).toMatchObject({ title: '✓ make all succeeded in 3 min 5 s', body: 'all 212 tests passed', urgency: 'normal' });
   });
 
+  it('stopping the app (quit) writes the coalesced history to disk at once, after the cursor', () => {
+    const store = storeFor(server.url);
+    const { app } = startApp(store);
+    store.recordEvent({ id: '41', type: 'notification', topic: 'default', time: new Date().toISOString(), title: 'just before quit', priority: 3 });
+    store.cursor(server.url).save('41');
+    const historyFile = path.join(dir, 'app', 'history.json');
+    const onDisk = () => (JSON.parse(fs.readFileSync(historyFile, 'utf8')) as { recent: HeraldEvent[] }).recent.map((e) => e.title);
+    expect(onDisk()).toEqual([]); // coalesced: not yet
+    app.stop();
+    expect(onDisk()).toEqual(['just before quit']);
+    expect(openTestStore(path.join(dir, 'app')).cursor(server.url).load()).toBe('41');
+  });
+
   it('opens only http/https on click; anything else shows the window instead', async () => {
     const { app, platform } = startApp(storeFor(server.url));
     const spec = (url?: string): NotificationSpec => ({ tag: 't', title: 't', body: '', urgency: 'normal', eventIds: ['1'], silent: false, ...(url ? { url } : {}) });
