@@ -31,7 +31,6 @@ export interface AppContext {
   origins: OriginPolicy;
   rate: PublishRate;
   maxStreams: number;
-  heartbeatMs: number;
   retryMs: number;
   stallTimeoutMs: number;
   webRoot: string | null;

@@ -7,8 +7,14 @@
 // socket drains, or cuts it off if it does not drain in time (a client that stopped reading).
 // Either way memory per subscriber is bounded and nothing is lost: the log has every event, and
 // a cut-off client comes back with Last-Event-ID.
+//
+// One heartbeat timer serves every stream (a timer per stream woke the process thousands of times
+// a minute at 10k idle streams). It ticks every heartbeatMs / 2 and writes the heartbeat comment
+// to each stream that had no bytes written since the previous tick and has none in flight (bytes
+// in flight already show the client the connection is alive). So an idle stream gets one heartbeat
+// per heartbeatMs, a busy one none, and no client waits longer than heartbeatMs for a byte.
 import type { ServerResponse } from 'node:http';
-import { frameEvent } from '../events/sse.ts';
+import { frameComment, frameEvent } from '../events/sse.ts';
 import type { StoredEvent } from './log.ts';
 
 /** 'typed' = GET /events (`event: <type>`); 'message' = the founding note's GET /connect (no `event:` line). */
@@ -19,9 +25,15 @@ export interface HubOptions {
   maxBacklogBytes?: number;
   /** Told when a subscriber is cut off for not reading. */
   onCutOff?: (stream: Subscription) => void;
+  /** The longest a stream goes without a byte: idle streams get a comment heartbeat this often (default 15000). */
+  heartbeatMs?: number;
 }
 
 export const DEFAULT_MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+const HEARTBEAT = Buffer.from(frameComment('heartbeat'));
+/** Streams written per turn of the event loop during a heartbeat sweep. */
+const HEARTBEAT_BATCH = 500;
 
 /** One open event stream (a response), from its first byte to its close. */
 export class Subscription {
@@ -40,6 +52,8 @@ export class Subscription {
   cutOff = false;
   /** The most unsent bytes ever held for it, for tests and /health. */
   maxBacklogSeen = 0;
+  /** The hub's heartbeat tick during which bytes were last written to it. */
+  wroteInTick = 0;
   constructor(res: ServerResponse, topics: ReadonlySet<string> | null, flavour: StreamFlavour, label: string) {
     this.res = res;
     this.topics = topics;
@@ -62,25 +76,43 @@ export interface HubStats {
   overflows: number;
   /** The largest unsent backlog any subscriber ever reached. */
   maxBacklogSeen: number;
+  /** Whether the shared heartbeat timer is running (it runs only while a stream is open). */
+  heartbeatRunning: boolean;
+  /** Heartbeat comments written, all streams together. */
+  heartbeats: number;
 }
 
 export class Hub {
   readonly maxBacklogBytes: number;
+  readonly heartbeatMs: number;
   private readonly streams = new Set<Subscription>();
   private readonly onCutOff: ((stream: Subscription) => void) | undefined;
   private cutOffCount = 0;
   private overflowCount = 0;
   private maxBacklogSeen = 0;
+  private heartbeatCount = 0;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Counts heartbeat ticks; each write stamps its stream with the current one. */
+  private tick = 0;
+  /** The streams the current tick has yet to visit (a Set iterator sees adds and deletes as they happen). */
+  private sweep: Iterator<Subscription> | undefined;
 
   constructor(options: HubOptions = {}) {
     this.maxBacklogBytes = options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES;
+    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.onCutOff = options.onCutOff;
   }
 
   /** Registers a stream; it gets live events after goLive(). */
   open(res: ServerResponse, options: { topics: ReadonlySet<string> | null; flavour: StreamFlavour; label: string }): Subscription {
     const stream = new Subscription(res, options.topics, options.flavour, options.label);
+    stream.wroteInTick = this.tick;
     this.streams.add(stream);
+    if (this.heartbeatTimer === undefined) {
+      this.heartbeatTimer = setInterval(() => this.beat(), Math.max(1, Math.floor(this.heartbeatMs / 2)));
+      // A server with nothing else to do may exit: the heartbeat alone must not keep it up.
+      this.heartbeatTimer.unref();
+    }
     return stream;
   }
 
@@ -92,6 +124,10 @@ export class Hub {
     stream.closed = true;
     stream.live = false;
     this.streams.delete(stream);
+    if (this.streams.size === 0 && this.heartbeatTimer !== undefined) {
+      clearInterval(this.heartbeatTimer);
+      this.heartbeatTimer = undefined;
+    }
   }
 
   get size(): number {
@@ -169,7 +205,15 @@ export class Hub {
   stats(): HubStats {
     let live = 0;
     for (const stream of this.streams) if (stream.live) live += 1;
-    return { streams: this.streams.size, live, cutOff: this.cutOffCount, overflows: this.overflowCount, maxBacklogSeen: this.maxBacklogSeen };
+    return {
+      streams: this.streams.size,
+      live,
+      cutOff: this.cutOffCount,
+      overflows: this.overflowCount,
+      maxBacklogSeen: this.maxBacklogSeen,
+      heartbeatRunning: this.heartbeatTimer !== undefined,
+      heartbeats: this.heartbeatCount,
+    };
   }
 
   /** The open streams, for tests and diagnostics. */
@@ -177,7 +221,36 @@ export class Hub {
     return [...this.streams];
   }
 
+  /** One heartbeat tick (see the note at the top): starts a sweep over the streams. */
+  private beat(): void {
+    if (this.sweep !== undefined) return; // the last tick's sweep is still going (only with thousands of streams and a tiny heartbeatMs)
+    this.tick += 1;
+    this.sweep = this.streams.values();
+    this.continueSweep();
+  }
+
+  /** Writes the heartbeat to a batch of streams, then yields to the event loop before the next
+   * batch: one write per stream costs ~15 µs, and 10k at once would hold publishes up ~150 ms. */
+  private readonly continueSweep = (): void => {
+    const sweep = this.sweep;
+    if (sweep === undefined) return;
+    const previous = this.tick - 1;
+    for (let n = 0; n < HEARTBEAT_BATCH; n++) {
+      const next = sweep.next();
+      if (next.done) {
+        this.sweep = undefined;
+        return;
+      }
+      const stream = next.value;
+      // A write since the last tick (a publish during this sweep too) stamped it with a later tick.
+      if (stream.wroteInTick >= previous || stream.res.writableLength > 0) continue;
+      if (this.deliver(stream, HEARTBEAT)) this.heartbeatCount += 1;
+    }
+    setImmediate(this.continueSweep);
+  };
+
   private write(stream: Subscription, chunk: Buffer | string): void {
+    stream.wroteInTick = this.tick;
     stream.res.write(chunk);
     const backlog = stream.res.writableLength;
     if (backlog > stream.maxBacklogSeen) stream.maxBacklogSeen = backlog;

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp, defaultWebRoot, packageVersion } from './app.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { DEFAULT_PUBLISH_RATE, OriginPolicy, PublishRate } from './guard.ts';
-import { DEFAULT_MAX_BACKLOG_BYTES, Hub, type HubStats } from './hub.ts';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BACKLOG_BYTES, Hub, type HubStats } from './hub.ts';
 import { EventLog } from './log.ts';
 import { PublishQueue } from './publish-queue.ts';
 
@@ -20,7 +20,7 @@ export interface ServerOptions {
   token?: string;
   /** CORS origins allowed besides the server's own origin. */
   allowedOrigins?: string[];
-  /** Comment heartbeat interval, default 15000. */
+  /** The longest a stream goes without a byte: idle streams get a comment heartbeat this often, default 15000. */
   heartbeatMs?: number;
   /** The `retry:` sent first, default 3000. */
   retryMs?: number;
@@ -63,7 +63,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const host = options.host ?? '127.0.0.1';
   const dataDir = options.dataDir ?? defaultDataDir();
   const log = new EventLog({ dataDir, retention: options.retention ?? {}, fsync: options.fsync ?? false });
-  const hub = new Hub({ maxBacklogBytes: Math.max(64 * 1024, options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES) });
+  const hub = new Hub({
+    maxBacklogBytes: Math.max(64 * 1024, options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES),
+    heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+  });
   const queue = new PublishQueue(log, hub);
   let app;
   try {
@@ -76,7 +79,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       origins: new OriginPolicy(options.allowedOrigins ?? []),
       rate: new PublishRate(options.publishRate ?? DEFAULT_PUBLISH_RATE),
       maxStreams: options.maxStreams ?? 10_000,
-      heartbeatMs: options.heartbeatMs ?? 15_000,
       retryMs: options.retryMs ?? 3000,
       stallTimeoutMs: options.stallTimeoutMs ?? 10_000,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,

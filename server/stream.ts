@@ -1,6 +1,6 @@
 // One event stream (GET /events, GET /connect) from headers to close: `retry:` first, then the
 // gap or reset notice a resuming client is owed, then the replay from the log, then live events,
-// with a comment heartbeat throughout.
+// with a comment heartbeat throughout (the hub's one shared timer: see server/hub.ts).
 //
 // A live stream that falls behind by the hub's bound leaves live delivery and is caught up from
 // the log (the same replay) once its socket drains; if it does not drain within stallTimeoutMs
@@ -12,7 +12,7 @@
 // the hub afterwards, never both, never neither.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GAP_TYPE, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/event.ts';
-import { LAST_EVENT_ID_HEADER, SSE_HEADERS, frameComment, frameEvent, frameRetry } from '../events/sse.ts';
+import { LAST_EVENT_ID_HEADER, SSE_HEADERS, frameEvent, frameRetry } from '../events/sse.ts';
 import type { Hub, StreamFlavour, Subscription } from './hub.ts';
 import type { EventLog, StoredEvent } from './log.ts';
 
@@ -29,14 +29,12 @@ export interface StreamContext {
   log: EventLog;
   hub: Hub;
   retryMs: number;
-  heartbeatMs: number;
   /** How long a stream whose backlog hit the bound may take to drain before it is cut off. */
   stallTimeoutMs: number;
   say(line: string): void;
 }
 
 const REPLAY_PAGE_EVENTS = 500;
-const HEARTBEAT = frameComment('heartbeat');
 
 export function frameStored(event: StoredEvent, flavour: StreamFlavour): string {
   return flavour === 'typed' ? frameEvent({ id: String(event.id), event: event.type, data: event.json }) : frameEvent({ id: String(event.id), data: event.json });
@@ -81,13 +79,7 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
   const stream = hub.open(res, { topics: request.topics, flavour: request.flavour, label: request.label });
   context.say(`stream opened ${request.label}`);
 
-  // Bytes still in flight already show the client the connection is alive: no heartbeat then.
-  const heartbeat = setInterval(() => {
-    if (stream.res.writableLength === 0) hub.deliver(stream, HEARTBEAT);
-  }, context.heartbeatMs);
-  heartbeat.unref();
   res.on('close', () => {
-    clearInterval(heartbeat);
     const seconds = ((Date.now() - stream.openedAt) / 1000).toFixed(1);
     const why = stream.cutOff ? `cut off: it stopped reading (over ${hub.maxBacklogBytes} bytes unsent)` : stream.closed ? 'server closing' : 'client left';
     hub.remove(stream);
