@@ -1,6 +1,7 @@
 // The SSE stream through the real eventsource client: framing, the founding note's /connect,
 // heartbeats, retry, topic filters.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import net from 'node:net';
 import { EventSource } from 'eventsource';
 import type { HeraldEvent } from '../../events/event.ts';
 import { history, listen, publish, rawStream, startTestServer, waitFor, type TestServer } from './harness.ts';
@@ -58,6 +59,31 @@ describe('SSE framing', () => {
     expect(raw.text).toContain(`id: ${e.id}\nevent: job.completed\ndata: ${JSON.stringify(e)}\n\n`);
     await waitFor(() => (raw.text.match(/^: heartbeat\n\n/gm) ?? []).length >= 2, 'two heartbeats');
     await raw.close();
+  });
+
+  it('sends the stream without chunked coding: the body runs until the connection closes', async () => {
+    const socket = net.connect(t.server.port, '127.0.0.1');
+    let raw = '';
+    let ended = false;
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (raw += chunk));
+    socket.on('end', () => (ended = true));
+    socket.on('error', () => {});
+    socket.write(`GET /connect HTTP/1.1\r\nHost: 127.0.0.1:${t.server.port}\r\n\r\n`);
+    await waitFor(() => raw.includes('\r\n\r\nretry: 1234\n\n'), 'head and retry');
+    const head = raw.slice(0, raw.indexOf('\r\n\r\n')).toLowerCase().split('\r\n');
+    expect(head[0]).toBe('http/1.1 200 ok');
+    expect(head).toContain('connection: close');
+    expect(head.some((line) => line.startsWith('transfer-encoding:') || line.startsWith('content-length:'))).toBe(false);
+    const e = await publish(t.url, { title: 'plain' });
+    // The frame right after the head's blank line and retry: no chunk-size line anywhere.
+    const body = `retry: 1234\n\nid: ${e.id}\ndata: ${JSON.stringify(e)}\n\n`;
+    await waitFor(() => raw.includes(`id: ${e.id}\n`) && raw.endsWith('\n\n'), 'event frame');
+    expect(raw.slice(raw.indexOf('\r\n\r\n') + 4).replace(/: heartbeat\n\n/g, '')).toBe(body);
+    // The server ending the stream closes the connection: the client's end of the body.
+    await t.server.close();
+    await waitFor(() => ended, 'end of the connection');
+    socket.destroy();
   });
 
   it('answers HEAD with the stream headers and no stream', async () => {
