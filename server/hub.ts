@@ -1,7 +1,8 @@
 // Hub: live fan-out of stored events to every open stream.
 //
 // Each event is framed once (per wire flavour) into one Buffer and the same Buffer is written to
-// every subscriber. Each subscriber's unsent bytes (what Node holds for its socket) never pass
+// every subscriber, straight to its socket once the response head is out (the body is not
+// chunked, see server/stream.ts): no cork, no nextTick, no HTTP bookkeeping per subscriber. Each subscriber's unsent bytes (what Node holds for its socket) never pass
 // maxBacklogBytes: a live event that would take it past the bound is not written; the stream
 // leaves live delivery instead ("overflow") and its owner catches it up from the log once the
 // socket drains, or cuts it off if it does not drain in time (a client that stopped reading).
@@ -14,6 +15,7 @@
 // in flight already show the client the connection is alive). So an idle stream gets one heartbeat
 // per heartbeatMs, a busy one none, and no client waits longer than heartbeatMs for a byte.
 import type { ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
 import { frameComment, frameEvent } from '../events/sse.ts';
 import type { StoredEvent } from './log.ts';
 
@@ -38,6 +40,8 @@ const HEARTBEAT_BATCH = 500;
 /** One open event stream (a response), from its first byte to its close. */
 export class Subscription {
   readonly res: ServerResponse;
+  /** Where the body goes: the response's socket (the head is already on it). */
+  readonly out: Writable;
   readonly topics: ReadonlySet<string> | null;
   readonly flavour: StreamFlavour;
   readonly label: string;
@@ -56,12 +60,13 @@ export class Subscription {
   wroteInTick = 0;
   constructor(res: ServerResponse, topics: ReadonlySet<string> | null, flavour: StreamFlavour, label: string) {
     this.res = res;
+    this.out = res.socket ?? res;
     this.topics = topics;
     this.flavour = flavour;
     this.label = label;
   }
   get backlogBytes(): number {
-    return this.res.writableLength;
+    return this.out.writableLength;
   }
   wants(topic: string): boolean {
     return this.topics === null || this.topics.has(topic);
@@ -145,7 +150,7 @@ export class Hub {
         let frame: Buffer;
         if (stream.flavour === 'typed') frame = typed ??= Buffer.from(frameEvent({ id: String(event.id), event: event.type, data: event.json }));
         else frame = message ??= Buffer.from(frameEvent({ id: String(event.id), data: event.json }));
-        if (stream.res.writableLength + frame.length > this.maxBacklogBytes) {
+        if (stream.out.writableLength + frame.length > this.maxBacklogBytes) {
           stream.live = false;
           this.overflowCount += 1;
           stream.onOverflow?.();
@@ -165,7 +170,7 @@ export class Hub {
   deliver(stream: Subscription, chunk: Buffer | string): boolean {
     if (stream.closed) return false;
     const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-    if (stream.res.writableLength + size > this.maxBacklogBytes) {
+    if (stream.out.writableLength + size > this.maxBacklogBytes) {
       this.cut(stream);
       return false;
     }
@@ -243,7 +248,7 @@ export class Hub {
       }
       const stream = next.value;
       // A write since the last tick (a publish during this sweep too) stamped it with a later tick.
-      if (stream.wroteInTick >= previous || stream.res.writableLength > 0) continue;
+      if (stream.wroteInTick >= previous || stream.out.writableLength > 0) continue;
       if (this.deliver(stream, HEARTBEAT)) this.heartbeatCount += 1;
     }
     setImmediate(this.continueSweep);
@@ -251,8 +256,8 @@ export class Hub {
 
   private write(stream: Subscription, chunk: Buffer | string): void {
     stream.wroteInTick = this.tick;
-    stream.res.write(chunk);
-    const backlog = stream.res.writableLength;
+    stream.out.write(chunk);
+    const backlog = stream.out.writableLength;
     if (backlog > stream.maxBacklogSeen) stream.maxBacklogSeen = backlog;
     if (backlog > this.maxBacklogSeen) this.maxBacklogSeen = backlog;
   }

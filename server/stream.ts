@@ -77,9 +77,10 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
   // The newest stored id as the stream opens: a client with no cursor yet starts from here, so
   // what is published while its first connection is down is replayed, not lost.
   // No chunked coding: the body runs until the connection closes, and an endless stream never
-  // gives its connection back anyway. Each write is then the frame alone on the socket, not
-  // size + CRLF + frame + CRLF in a writev per subscriber per event. Node answers such a response
-  // with `Connection: close` and closes the socket when it ends (STREAM_HEADERS leaves that to it).
+  // gives its connection back anyway. Node answers such a response with `Connection: close` and
+  // closes the socket when it ends (STREAM_HEADERS leaves that to it). The body's bytes are then
+  // plain bytes on the socket, so once the head is flushed the hub writes each frame straight to
+  // the socket: one write per subscriber per event, not size + CRLF + frame + CRLF in a corked writev.
   res.useChunkedEncodingByDefault = false;
   res.writeHead(200, { ...STREAM_HEADERS, [LAST_EVENT_ID_HEADER]: String(log.lastId) });
   res.flushHeaders();
@@ -165,20 +166,20 @@ async function replay(stream: Subscription, afterId: number, request: StreamRequ
 
 /** Resolves true once the socket has drained (at once if it needs no drain), false if it stays full for timeoutMs or closes. */
 function drained(stream: Subscription, timeoutMs: number): Promise<boolean> {
-  const res = stream.res;
+  const out = stream.out; // the hub writes to the socket, so the socket says when it has drained
   if (stream.closed) return Promise.resolve(false);
-  if (!res.writableNeedDrain) return Promise.resolve(true);
+  if (!out.writableNeedDrain) return Promise.resolve(true);
   return new Promise((resolve) => {
     const finish = (ok: boolean) => {
       clearTimeout(timer);
-      res.off('drain', onDrain);
-      res.off('close', onClose);
+      out.off('drain', onDrain);
+      out.off('close', onClose);
       resolve(ok && !stream.closed);
     };
     const onDrain = () => finish(true);
     const onClose = () => finish(false);
     const timer = setTimeout(() => finish(false), timeoutMs);
-    res.on('drain', onDrain);
-    res.on('close', onClose);
+    out.on('drain', onDrain);
+    out.on('close', onClose);
   });
 }

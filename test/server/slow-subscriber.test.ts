@@ -69,11 +69,12 @@ describe('slow subscriber', () => {
     const big = '€'.repeat(4000);
     let total = 0;
     for (let round = 0; round < 3; round++) {
-      // 60 concurrent publishes land in a handful of group commits: ~1.5 MB written at once.
+      // 240 concurrent publishes land in a handful of group commits: ~6 MB written at once, more
+      // than the kernel's socket buffers (a few MB on loopback) take before Node has to hold any.
       await Promise.all(
-        Array.from({ length: 60 }, () => publish(t!.url, { type: 'job.progress', title: 'burst', job: { id: 'b', status: 'running', outputTail: big }, body: big })),
+        Array.from({ length: 240 }, () => publish(t!.url, { type: 'job.progress', title: 'burst', job: { id: 'b', status: 'running', outputTail: big }, body: big })),
       );
-      total += 60;
+      total += 240;
     }
     await waitFor(() => clients.every((c) => c.received.length === total), 'every event', 20_000);
     for (const c of clients) c.close();
