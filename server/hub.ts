@@ -35,7 +35,7 @@ export const DEFAULT_MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 const HEARTBEAT = Buffer.from(frameComment('heartbeat'));
 /** Streams written per turn of the event loop during a heartbeat sweep. */
-const HEARTBEAT_BATCH = 500;
+const HEARTBEAT_BATCH = 250;
 
 /** One open event stream (a response), from its first byte to its close. */
 export class Subscription {
