@@ -261,7 +261,8 @@ function waitForChild(child: ChildProcess): Promise<ChildOutcome> {
       clearTimeout(drainTimer);
       resolve(outcome);
     };
-    child.once('error', (err: NodeJS.ErrnoException) => {
+    // `on`, not `once`: a second error (a kill that fails after a failed spawn) must not go unheard.
+    child.on('error', (err: NodeJS.ErrnoException) => {
       // Only a failed spawn has no pid; later errors (a failed kill) change nothing here.
       if (child.pid === undefined) finish({ code: null, signal: null, spawnError: err });
     });

@@ -1,5 +1,5 @@
 // `herald send`: publish one event and print its id.
-import { LIMITS } from '../events/event.ts';
+import { LIMITS, priorityFromWord } from '../events/event.ts';
 import { CommandError, parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec } from './options.ts';
 import { publish, PublishError } from './publish.ts';
@@ -43,8 +43,6 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpec;
 
-const PRIORITY_BY_NAME: Record<string, number> = { min: 1, low: 2, default: 3, high: 4, urgent: 5 };
-
 /**
  * "4" → 4, "high" → 4; anything else is passed on as given, so the server's answer names the
  * field and says what is allowed (one validator, the server's).
@@ -52,7 +50,7 @@ const PRIORITY_BY_NAME: Record<string, number> = { min: 1, low: 2, default: 3, h
 export function parsePriority(value: string): number | string {
   const v = value.trim().toLowerCase();
   if (/^\d+$/.test(v)) return Number(v);
-  return PRIORITY_BY_NAME[v] ?? value;
+  return priorityFromWord(v) ?? value;
 }
 
 export interface SendIo {

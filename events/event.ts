@@ -10,6 +10,12 @@ export type KnownEventType = (typeof KNOWN_TYPES)[number];
 export type Priority = 1 | 2 | 3 | 4 | 5;
 export const PRIORITY_NAMES: Record<Priority, string> = { 1: 'min', 2: 'low', 3: 'default', 4: 'high', 5: 'urgent' };
 
+/** "high" → 4: the words publishers may use for a priority (headers, the CLI). */
+export function priorityFromWord(word: string): Priority | undefined {
+  const byName: Record<string, Priority> = { min: 1, low: 2, default: 3, high: 4, urgent: 5, max: 5 };
+  return byName[word.trim().toLowerCase()];
+}
+
 export interface JobInfo {
   id: string;
   name?: string;
@@ -57,6 +63,8 @@ export type EventInput = Omit<HeraldEvent, 'id' | 'time' | 'gap'>;
  * the last lost id, so a client's cursor moves past the hole and the notice is not repeated.
  */
 export const GAP_TYPE = 'herald.gap';
+/** EventSource's own event names: an event of that type would be taken for the connection's. */
+export const CONNECTION_EVENT_NAMES: readonly string[] = ['open', 'error'];
 /**
  * Sent on the stream (never stored, with `id: 0`) when a client resumes from an id newer than the
  * newest the server holds: the server's log was replaced. Clients move their cursor back to "0" so
@@ -154,6 +162,7 @@ export function parseEventInput(raw: unknown): EventInput {
   const type = text(input, 'type', LIMITS.typeLength) ?? DEFAULT_TYPE;
   if (!TYPE_PATTERN.test(type)) throw new EventValidationError('type', 'must be 1 to 64 characters of a-z, 0-9, ".", "_" or "-"');
   if (type.startsWith(RESERVED_TYPE_PREFIX)) throw new EventValidationError('type', `"${RESERVED_TYPE_PREFIX}*" types are reserved for the server`);
+  if (CONNECTION_EVENT_NAMES.includes(type)) throw new EventValidationError('type', `"${type}" is EventSource's own event name; choose another (e.g. job.${type})`);
 
   const topic = text(input, 'topic', LIMITS.topicLength) ?? DEFAULT_TOPIC;
   if (!TOPIC_PATTERN.test(topic)) throw new EventValidationError('topic', 'must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-"');

@@ -28,6 +28,8 @@ describe('parseEventInput', () => {
   it.each([
     [{ title: 'x', type: 'Bad Type' }, 'type'],
     [{ title: 'x', type: 'herald.gap' }, 'type'],
+    [{ title: 'x', type: 'error' }, 'type'],
+    [{ title: 'x', type: 'open' }, 'type'],
     [{ title: 'x', topic: 'no spaces' }, 'topic'],
     [{ title: 'x'.repeat(257) }, 'title'],
     [{ title: 'a\nb' }, 'title'],
