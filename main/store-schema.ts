@@ -271,16 +271,25 @@ export class HeraldStore {
     else if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       // Whatever the cursor save does not carry (an event that moves no cursor) still reaches disk.
-      setImmediate(() => this.#flushConfig());
+      setImmediate(() => {
+        try {
+          this.#flushConfig();
+        } catch (err) {
+          // No caller to throw to (it would kill the main process); the values stay pending and the next write retries.
+          this.#log(`could not write the config file ${this.config.path}: ${(err as Error).message}; it will be retried (check the disk space and permissions)`);
+        }
+      });
     }
   }
 
+  /** Writes the pending values; when `set` throws they stay pending (read from memory, retried with the next write). */
   #flushConfig(): void {
     this.#flushScheduled = false;
     if (Object.keys(this.#pending).length === 0) return;
     const values = this.#pending;
-    this.#pending = {};
     this.config.set(values);
+    // Only what was written leaves #pending (set is synchronous: nothing else arrived meanwhile).
+    this.#pending = {};
     Object.assign(this.#cache, values);
   }
 

@@ -293,6 +293,29 @@ describe('HeraldStore', () => {
     expect(ids(historyOnDisk())).toEqual(['1', '2']);
   });
 
+  it('reports a failed deferred config write instead of crashing, keeps the unread count and retries it with the next write', async () => {
+    const lines: string[] = [];
+    const store = open({ log: (l) => lines.push(l) }, { config: (b) => counting(b, 1) });
+    store.recordEvent(event('1'));
+    await new Promise((r) => setImmediate(r));
+    expect(lines.join('\n')).toMatch(/could not write the config file .*config\.json: ENOSPC.*retried/);
+    expect(configOnDisk()).toMatchObject({ unread: 0 });
+    expect(store.unread).toBe(1);
+    store.recordEvent(event('2'));
+    await new Promise((r) => setImmediate(r));
+    expect(configOnDisk()).toMatchObject({ unread: 2 });
+    expect(lines).toHaveLength(1);
+  });
+
+  it('a failed immediate write throws to its caller and its values are written with the next one', () => {
+    const store = open({}, { config: (b) => counting(b, 1) });
+    const gap: StoreData['gap'] = { afterId: '3', throughId: '7', missed: 4, time: new Date(0).toISOString() };
+    expect(() => store.setGap(gap)).toThrow(/ENOSPC/);
+    store.cursor(SERVER).save('8');
+    expect(cursorOnDisk()).toBe('8');
+    expect(configOnDisk().gap).toEqual(gap);
+  });
+
   it('bounds the history, never records an id twice, and counts unread', () => {
     const store = open({ recentLimit: 3 });
     for (const id of ['1', '2', '3', '4', '5']) expect(store.recordEvent(event(id))).toBe(true);
