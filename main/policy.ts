@@ -119,7 +119,9 @@ function listSome(items: string[], max = 3, sep = ', '): string {
 }
 
 function maxUrgency(events: HeraldEvent[]): Urgency {
-  const top = Math.max(...events.map((e) => e.priority));
+  // A loop, not Math.max(...): spreading a backlog of ~200k+ events overflows the call stack (RangeError).
+  let top = -Infinity;
+  for (const e of events) if (e.priority > top) top = e.priority;
   return urgencyOf(top) === 'low' ? 'low' : 'normal';
 }
 
