@@ -69,6 +69,8 @@ export class HeraldApp implements TrayActions {
   #localServerKey = '';
   #pauseTimer: NodeJS.Timeout | null = null;
   #started = false;
+  /** A refresh is scheduled for the next setImmediate turn (events coalesce into it). */
+  #refreshPending = false;
 
   constructor(options: HeraldAppOptions) {
     this.#o = options;
@@ -115,6 +117,8 @@ export class HeraldApp implements TrayActions {
     this.#supervisor.stop();
     if (this.#pauseTimer) clearTimeout(this.#pauseTimer);
     this.#pauseTimer = null;
+    // A pending event refresh is dropped: the app is quitting and the tray goes with it; start() refreshes anew.
+    this.#refreshPending = false;
     this.#store.flush();
   }
 
@@ -169,14 +173,14 @@ export class HeraldApp implements TrayActions {
       this.#store.recordEvent(event);
       this.#platform.sendToRenderer(PushChannel.HistoryCleared, null);
       this.#policy.handle(event);
-      this.#refresh();
+      this.#refreshSoon();
       return;
     }
     if (!this.#store.recordEvent(event)) return; // already handled once: never shown twice
     if (event.type === GAP_TYPE && event.gap) this.#store.setGap({ ...event.gap, time: event.time });
     this.#platform.sendToRenderer(PushChannel.Event, event);
     this.#policy.handle(event);
-    this.#refresh();
+    this.#refreshSoon();
   }
 
   // ---- local server ----------------------------------------------------------------------
@@ -214,7 +218,21 @@ export class HeraldApp implements TrayActions {
     };
   }
 
+  /**
+   * Events refresh at most once per setImmediate turn: a replay of thousands of events would
+   * otherwise rebuild the tray and push the status thousands of times. Commands refresh at once.
+   */
+  #refreshSoon(): void {
+    if (this.#refreshPending) return;
+    this.#refreshPending = true;
+    setImmediate(() => {
+      if (this.#refreshPending) this.#refresh();
+    });
+  }
+
   #refresh(): void {
+    // Whatever was scheduled is covered by this one.
+    this.#refreshPending = false;
     const status = this.status();
     this.#platform.setTray(
       trayView({

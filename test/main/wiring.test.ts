@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PushChannel } from '../../bridge/contract.ts';
 import type { HeraldEvent } from '../../events/event.ts';
+import type { FeedClientOptions } from '../../feed/client.ts';
 import type { NotificationSpec } from '../../main/policy.ts';
 import type { HeraldStore } from '../../main/store-schema.ts';
 import { HeraldApp } from '../../main/wiring.ts';
@@ -50,6 +51,8 @@ async function publish(body: Record<string, unknown>, url = server.url): Promise
   return (await res.json()) as HeraldEvent;
 }
 
+const nextTurn = () => new Promise((r) => setImmediate(r));
+
 describe('the core, wired to a real server and feed client', () => {
   it('turns an event into a notification, a tray state, a renderer push and a stored cursor', async () => {
     const store = storeFor(server.url);
@@ -67,6 +70,7 @@ describe('the core, wired to a real server and feed client', () => {
     await until(() => store.cursor(server.url).load() === sent.id, 5000, 'the cursor');
     // On disk, not only in memory: a fresh store over the same file sees it.
     expect(openTestStore(path.join(dir, 'app')).cursor(server.url).load()).toBe(sent.id);
+    await nextTurn(); // the tray follows events once per setImmediate turn
     const tray = platform.trays.at(-1)!;
     expect(tray).toMatchObject({ unread: 1, latest: [{ id: sent.id, label: 'Deploy <prod> & friends' }] });
     expect(tray.tooltip).toMatch(/1 unread/);
@@ -195,6 +199,37 @@ describe('the core, wired to a real server and feed client', () => {
     const tray = platform.trays.at(-1)!;
     expect(tray.state).toBe('offline');
     expect(tray.status).toMatch(/cannot read the CA file .*missing-ca\.pem \(ENOENT\): choose it again in the settings/);
+  });
+
+  it('a burst of 200 events (a replay) rebuilds the tray far fewer times, and ends with the right count and latest events', async () => {
+    const feeds: FeedClientOptions[] = [];
+    const platform = new PlatformDouble();
+    const store = storeFor(server.url);
+    const app = new HeraldApp({
+      platform,
+      store,
+      createFeed: (options) => {
+        feeds.push(options);
+        return { start() {}, stop() {}, resume() {}, state: { status: 'open', since: 0 } };
+      },
+    });
+    apps.push(app);
+    app.start();
+    const before = platform.trays.length;
+    const statusesBefore = platform.pushed(PushChannel.Status).length;
+    const time = new Date().toISOString();
+    for (let i = 1; i <= 200; i++) feeds[0]!.onEvent({ id: String(i), type: 'notification', topic: 'default', time, title: `event ${i}`, priority: 3 });
+    await nextTurn();
+    const updates = platform.trays.length - before;
+    expect(updates).toBeGreaterThanOrEqual(1);
+    expect(updates).toBeLessThanOrEqual(5);
+    expect(platform.pushed(PushChannel.Status).length - statusesBefore).toBe(updates);
+    expect(platform.pushed(PushChannel.Event)).toHaveLength(200);
+    const tray = platform.trays.at(-1)!;
+    expect(tray.unread).toBe(200);
+    expect(tray.latest.map((e) => e.id)).toEqual(['200', '199', '198', '197', '196']);
+    expect(tray.tooltip).toMatch(/200 unread/);
+    expect(platform.pushed(PushChannel.Status).at(-1)!.unread).toBe(200);
   });
 
   it('runs the local server in its own process and follows it there by default', async () => {
