@@ -365,10 +365,12 @@ export class HeraldApp implements TrayActions {
   }
 }
 
-function isLoopback(url: string): boolean {
+/** Does the URL point at this machine: 127.0.0.0/8, localhost or ::1? */
+export function isLoopback(url: string): boolean {
   try {
+    // The URL parser lower-cases names, writes IPv4 as dotted decimal (127.1 → 127.0.0.1) and brackets IPv6 compressed.
     const host = new URL(url).hostname;
-    return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+    return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
   } catch {
     return false;
   }
