@@ -15,6 +15,7 @@ import type { FetchLike, FetchLikeResponse } from 'eventsource';
 import { RESET_TYPE, compareEventIds, isEventId } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import type { FeedState, FeedStatus } from './state.ts';
+import { reconnectDelay } from './backoff.ts';
 import { LAST_EVENT_ID_HEADER } from '../events/sse.ts';
 
 /** Where the client keeps its place. Sync on purpose: called after each event is handled. */
@@ -71,6 +72,8 @@ interface Connection {
   closed: boolean;
   failure: Failure | undefined;
   lastByteAt: number;
+  /** An event has arrived on it: the `retry:` that servers send first is behind us. */
+  sawEvent: boolean;
 }
 
 const HUMAN_NET_ERRORS: Record<string, string> = {
@@ -194,7 +197,7 @@ export class FeedClient {
   #connect(): void {
     if (!this.#running) return;
     this.#drop();
-    const conn: Connection = { source: undefined, open: false, closed: false, failure: undefined, lastByteAt: Date.now() };
+    const conn: Connection = { source: undefined, open: false, closed: false, failure: undefined, lastByteAt: Date.now(), sawEvent: false };
     this.#conn = conn;
     this.#armWatchdog(conn);
     const fetch: FetchLike = (url, init) => this.#fetch(conn, url, init);
@@ -253,7 +256,8 @@ export class FeedClient {
             res.on('data', (chunk: Buffer) => {
               if (done) return;
               this.#sawBytes(conn);
-              retryLine = this.#tapRetry(retryLine + decoder.decode(chunk, { stream: true }));
+              // `retry:` comes before the first event: a replay of megabytes need not be decoded twice.
+              if (!conn.sawEvent) retryLine = this.#tapRetry(retryLine + decoder.decode(chunk, { stream: true }));
               controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
             });
             res.on('end', () => {
@@ -297,6 +301,13 @@ export class FeedClient {
 
   #onSourceEvent(conn: Connection, event: Event): void {
     if (conn.closed || conn !== this.#conn) return;
+    // A frame is a MessageEvent whatever its name, even one called "open" or "error": only the
+    // source's own open and error events speak for the connection.
+    if (event instanceof MessageEvent) {
+      conn.sawEvent = true;
+      this.#onMessage(event);
+      return;
+    }
     if (event.type === 'open') {
       conn.open = true;
       this.#clearTimer('healthy');
@@ -318,9 +329,7 @@ export class FeedClient {
         else failure = { reason: message || 'the server closed the stream' };
       }
       this.#fail(conn, failure);
-      return;
     }
-    if (event instanceof MessageEvent) this.#onMessage(event);
   }
 
   #onMessage(message: MessageEvent): void {
@@ -398,10 +407,7 @@ export class FeedClient {
   }
 
   #backoff(): number {
-    // Exponential with full jitter above the floor; the server's `retry:` is the floor.
-    const base = Math.max(this.#minBackoffMs, this.#retryFloorMs);
-    const cap = Math.max(base, Math.min(this.#maxBackoffMs, base * 2 ** Math.min(this.#failures, 30)));
-    return Math.round(base + Math.random() * (cap - base));
+    return reconnectDelay(this.#failures, { minMs: this.#minBackoffMs, maxMs: this.#maxBackoffMs, floorMs: this.#retryFloorMs });
   }
 
   #schedule(delay: number, status: FeedStatus, failure: Failure): void {

@@ -100,6 +100,19 @@ describe('FeedClient', () => {
     expect(first.events).toEqual([]);
   });
 
+  it("takes events named 'error' or 'open' (another server's) for events, not for the connection's own", async () => {
+    // Herald refuses those types at publish; a client must still not jam on a server that sends them.
+    const { url } = await httpServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.write(sample(1, 'error') + sample(2, 'open') + sample(3));
+    });
+    const f = feed({ url, cursor: memoryCursor() });
+    f.client.start();
+    await waitFor('three events', () => f.events.length >= 3);
+    expect(f.events.map((e) => e.id)).toEqual(['1', '2', '3']);
+    expect(f.states.map((s) => s.status)).not.toContain('reconnecting');
+  });
+
   it('on a reset moves its cursor back to 0 and takes the new log from its start', async () => {
     const { server } = await realServer();
     for (let i = 1; i <= 3; i++) await publish(server.url, { title: `new${i}` });
