@@ -8,6 +8,7 @@ import { applySettingsPatch, defaultSettings } from '../bridge/settings.ts';
 import { GAP_TYPE, RESET_TYPE, compareEventIds, isEventId, isWebUrl } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import type { FeedState } from '../feed/state.ts';
+import { reconnectDelay } from '../feed/backoff.ts';
 import { isNotice } from './history.ts';
 
 export interface WebBridgeOptions {
@@ -383,8 +384,7 @@ export class WebBridge implements HeraldBridge {
       this.#timer = setTimeout(() => void this.#connect(), this.#authRetryMs);
       return;
     }
-    const base = Math.min(this.#maxBackoffMs, this.#minBackoffMs * 2 ** (attempt - 1));
-    const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+    const delay = reconnectDelay(attempt - 1, { minMs: this.#minBackoffMs, maxMs: this.#maxBackoffMs });
     const offline = attempt >= this.#offlineAfter || !navigator.onLine;
     const since = this.#status.feed.status === (offline ? 'offline' : 'reconnecting') ? this.#status.feed.since : now;
     this.#setFeed({ status: offline ? 'offline' : 'reconnecting', since, attempt, nextAttemptAt: now + delay, reason, ...(status !== undefined ? { httpStatus: status } : {}) });
