@@ -11,6 +11,7 @@ import {
   TOPIC_PATTERN,
   isEventId,
   parseEventInput,
+  priorityFromWord,
   type EventInput,
 } from '../events/event.ts';
 import { SSE_HEADERS } from '../events/sse.ts';
@@ -43,7 +44,6 @@ export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, Last-Event-ID, Title, X-Title, X-Topic, X-Priority, X-Tags, X-Url';
-const PRIORITY_WORDS: Record<string, number> = { min: 1, low: 2, default: 3, high: 4, urgent: 5, max: 5 };
 
 export function createApp(context: AppContext): express.Express {
   const app = express();
@@ -309,7 +309,7 @@ function textInput(req: Request): Record<string, unknown> {
   const priority = headerText(req, 'x-priority', 'priority') ?? queryText(req, 'priority');
   if (priority !== undefined) {
     const word = priority.trim().toLowerCase();
-    input.priority = PRIORITY_WORDS[word] ?? (/^\d+$/.test(word) ? Number(word) : word);
+    input.priority = priorityFromWord(word) ?? (/^\d+$/.test(word) ? Number(word) : word);
   }
   const tags = headerText(req, 'x-tags', 'tags') ?? queryText(req, 'tags');
   if (tags !== undefined) input.tags = tags.split(',').map((t) => t.trim()).filter((t) => t !== '');

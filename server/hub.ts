@@ -25,10 +25,13 @@ export type StreamFlavour = 'typed' | 'message';
 export interface HubOptions {
   /** Per-subscriber unsent bytes before it is cut off (default 4 MiB). */
   maxBacklogBytes?: number;
-  /** Told when a subscriber is cut off for not reading. */
-  onCutOff?: (stream: Subscription) => void;
   /** The longest a stream goes without a byte: idle streams get a comment heartbeat this often (default 15000). */
   heartbeatMs?: number;
+}
+
+/** An event's frame as a stream of that flavour carries it. */
+export function frameStored(event: StoredEvent, flavour: StreamFlavour): string {
+  return flavour === 'typed' ? frameEvent({ id: String(event.id), event: event.type, data: event.json }) : frameEvent({ id: String(event.id), data: event.json });
 }
 
 export const DEFAULT_MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
@@ -91,7 +94,6 @@ export class Hub {
   readonly maxBacklogBytes: number;
   readonly heartbeatMs: number;
   private readonly streams = new Set<Subscription>();
-  private readonly onCutOff: ((stream: Subscription) => void) | undefined;
   private cutOffCount = 0;
   private overflowCount = 0;
   private maxBacklogSeen = 0;
@@ -105,7 +107,6 @@ export class Hub {
   constructor(options: HubOptions = {}) {
     this.maxBacklogBytes = options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES;
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
-    this.onCutOff = options.onCutOff;
   }
 
   /** Registers a stream; it gets live events after goLive(). */
@@ -148,8 +149,8 @@ export class Hub {
       for (const stream of this.streams) {
         if (!stream.live || !stream.wants(event.topic)) continue;
         let frame: Buffer;
-        if (stream.flavour === 'typed') frame = typed ??= Buffer.from(frameEvent({ id: String(event.id), event: event.type, data: event.json }));
-        else frame = message ??= Buffer.from(frameEvent({ id: String(event.id), data: event.json }));
+        if (stream.flavour === 'typed') frame = typed ??= Buffer.from(frameStored(event, 'typed'));
+        else frame = message ??= Buffer.from(frameStored(event, 'message'));
         if (stream.out.writableLength + frame.length > this.maxBacklogBytes) {
           stream.live = false;
           this.overflowCount += 1;
@@ -185,7 +186,6 @@ export class Hub {
     this.cutOffCount += 1;
     this.remove(stream);
     stream.res.destroy();
-    this.onCutOff?.(stream);
   }
 
   /** Ends every stream cleanly (clients reconnect) and forgets them; resolves when each response
@@ -221,11 +221,6 @@ export class Hub {
     };
   }
 
-  /** The open streams, for tests and diagnostics. */
-  list(): Subscription[] {
-    return [...this.streams];
-  }
-
   /** One heartbeat tick (see the note at the top): starts a sweep over the streams. */
   private beat(): void {
     if (this.sweep !== undefined) return; // the last tick's sweep is still going (only with thousands of streams and a tiny heartbeatMs)
@@ -255,6 +250,8 @@ export class Hub {
   };
 
   private write(stream: Subscription, chunk: Buffer | string): void {
+    // The client half-closed and the socket ended before its 'close': writing now only raises errors.
+    if (!stream.out.writable) return;
     stream.wroteInTick = this.tick;
     stream.out.write(chunk);
     const backlog = stream.out.writableLength;

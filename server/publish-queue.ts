@@ -21,9 +21,12 @@ export class PublishQueue {
   /** Batches committed and events in them, for /health and benchmarks. */
   readonly stats = { batches: 0, events: 0, largestBatch: 0 };
 
-  constructor(log: EventLog, hub: Hub) {
+  private readonly onFanOutError: (error: unknown) => void;
+
+  constructor(log: EventLog, hub: Hub, onFanOutError: (error: unknown) => void = () => {}) {
     this.log = log;
     this.hub = hub;
+    this.onFanOutError = onFanOutError;
   }
 
   /** Resolves with the stored event once it is committed. */
@@ -52,7 +55,13 @@ export class PublishQueue {
     this.stats.batches += 1;
     this.stats.events += stored.length;
     if (stored.length > this.stats.largestBatch) this.stats.largestBatch = stored.length;
-    this.hub.publish(stored);
+    try {
+      this.hub.publish(stored);
+    } catch (error) {
+      // Committed is committed: the publishers are still answered. A subscriber that missed the
+      // event gets it from the log when it next resumes with its Last-Event-ID.
+      this.onFanOutError(error);
+    }
     batch.forEach((p, i) => p.resolve(stored[i]!));
   }
 

@@ -67,7 +67,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     maxBacklogBytes: Math.max(64 * 1024, options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES),
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
   });
-  const queue = new PublishQueue(log, hub);
+  const queue = new PublishQueue(log, hub, (error) => say(`fan-out failed: ${error instanceof Error ? error.message : String(error)}`));
   let app;
   try {
     app = createApp({

@@ -13,7 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GAP_TYPE, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/event.ts';
 import { LAST_EVENT_ID_HEADER, SSE_HEADERS, frameEvent, frameRetry } from '../events/sse.ts';
-import type { Hub, StreamFlavour, Subscription } from './hub.ts';
+import { frameStored, type Hub, type StreamFlavour, type Subscription } from './hub.ts';
 import type { EventLog, StoredEvent } from './log.ts';
 
 export interface StreamRequest {
@@ -37,10 +37,6 @@ export interface StreamContext {
 const REPLAY_PAGE_EVENTS = 500;
 /** SSE_HEADERS without `Connection: keep-alive`: a body delimited by the connection's end cannot keep it alive. */
 export const STREAM_HEADERS: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(SSE_HEADERS).filter(([name]) => name.toLowerCase() !== 'connection'));
-
-export function frameStored(event: StoredEvent, flavour: StreamFlavour): string {
-  return flavour === 'typed' ? frameEvent({ id: String(event.id), event: event.type, data: event.json }) : frameEvent({ id: String(event.id), data: event.json });
-}
 
 export function gapNotice(gap: GapInfo, now = new Date()): HeraldEvent {
   const what = gap.missed === 1 ? '1 event was' : `${gap.missed} events were`;
