@@ -2,10 +2,9 @@
 // `GET /events` registers a session on the channel, `POST /events` stamps an id and a time on the
 // JSON body (like Herald, so the payload streamed is the same size) and broadcasts it in memory.
 // Nothing is stored, nothing is replayed, no slow subscriber is cut off.
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createChannel, createSession } from 'better-sse';
-import type { BaselineOptions, RunningBaseline } from './seed-server.ts';
+import { listenBaseline, type BaselineOptions, type RunningBaseline } from './seed-server.ts';
 
 export async function startBetterSseServer(options: BaselineOptions = {}): Promise<RunningBaseline> {
   const channel = createChannel();
@@ -24,19 +23,5 @@ export async function startBetterSseServer(options: BaselineOptions = {}): Promi
     res.status(201).json(event);
   });
 
-  const server = app.listen(options.port ?? 0, options.host ?? '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenBaseline(app, options, 0);
 }

@@ -6,7 +6,7 @@
 // client's backlog): this is what a user would otherwise run.
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
+import express, { type Express } from 'express';
 
 export interface BaselineOptions {
   /** Default 5080 (the note's port); 0 = ephemeral. */
@@ -19,6 +19,26 @@ export interface RunningBaseline {
   url: string;
   port: number;
   close(): Promise<void>;
+}
+
+/** Listens with an Express app as both baselines do, and closes it with its open streams. */
+export async function listenBaseline(app: Express, options: BaselineOptions, defaultPort: number): Promise<RunningBaseline> {
+  const host = options.host ?? '127.0.0.1';
+  const server = app.listen(options.port ?? defaultPort, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 export async function startSeedServer(options: BaselineOptions = {}): Promise<RunningBaseline> {
@@ -51,19 +71,5 @@ export async function startSeedServer(options: BaselineOptions = {}): Promise<Ru
     res.json({ status: 'ok' });
   });
 
-  const server = app.listen(options.port ?? 5080, options.host ?? '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenBaseline(app, options, 5080);
 }
