@@ -2,7 +2,7 @@
 // process of its own, so its CPU and wake-ups can be read from /proc while its stream sits idle.
 // It publishes too (fetch POST), so publish and delivery are stamped on one monotonic clock.
 // Usage: node bench/feed-child.ts <server url>
-import { FeedClient } from '../feed/client.ts';
+import { FeedClient, type Cursor } from '../feed/client.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import { serveCommands } from './protocol.ts';
 import { LatencyHistogram, type LatencySummary } from './stats.ts';
@@ -10,14 +10,14 @@ import { LatencyHistogram, type LatencySummary } from './stats.ts';
 const url = process.argv[2];
 if (!url) throw new Error('usage: node bench/feed-child.ts <server url>');
 
-let cursor: string | undefined;
+let cursor: Cursor | undefined;
 let onDelivery: ((event: HeraldEvent, at: number) => void) | null = null;
 let status = 'new';
 const opened: (() => void)[] = [];
 
 const client = new FeedClient({
   url,
-  cursor: { load: () => cursor, save: (id) => void (cursor = id) },
+  cursor: { load: () => cursor, save: (saved) => void (cursor = saved) },
   onEvent: (event) => onDelivery?.(event, performance.now()),
   onState: (state) => {
     status = state.status;

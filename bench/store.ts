@@ -146,7 +146,7 @@ async function after(dir: string): Promise<Result> {
   const cursor = store.cursor(SERVER);
   const step = (e: HeraldEvent) => {
     store.recordEvent(e);
-    cursor.save(e.id);
+    cursor.save({ lastEventId: e.id });
   };
   await run(step, HISTORY + 1, WARMUP, () => store.flush()); // warm-up (JIT), not counted
   const configBefore = config.writes;

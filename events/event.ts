@@ -52,10 +52,18 @@ export interface HeraldEvent {
   job?: JobInfo;
   /** Only on GAP_TYPE events. */
   gap?: GapInfo;
+  /** Only on RESET_TYPE events: the epoch of the log that replaced the old one. */
+  reset?: ResetInfo;
+}
+
+/** What the server says with a reset notice (see RESET_TYPE). */
+export interface ResetInfo {
+  /** The new log's epoch, for clients that cannot read the stream's headers (a browser's EventSource). */
+  epoch: string;
 }
 
 /** What a publisher sends: the event without the fields the server sets. */
-export type EventInput = Omit<HeraldEvent, 'id' | 'time' | 'gap'>;
+export type EventInput = Omit<HeraldEvent, 'id' | 'time' | 'gap' | 'reset'>;
 
 /**
  * Types under `herald.` are the server's own and cannot be published. A gap event is sent on the
@@ -66,12 +74,21 @@ export const GAP_TYPE = 'herald.gap';
 /** EventSource's own event names: an event of that type would be taken for the connection's. */
 export const CONNECTION_EVENT_NAMES: readonly string[] = ['open', 'error'];
 /**
- * Sent on the stream (never stored, with `id: 0`) when a client resumes from an id newer than the
- * newest the server holds: the server's log was replaced. Clients move their cursor back to "0" so
- * the lower ids that follow are not taken for duplicates.
+ * Sent on the stream (never stored, with `id: 0`) when the server's log was replaced since the
+ * client's cursor was written: the client names a log epoch that is not this log's (see
+ * LOG_EPOCH_HEADER), or, from a client that names none, an id newer than the newest the server
+ * holds. Clients move their cursor back to "0" and take the new epoch, so the ids that follow are
+ * not taken for duplicates.
  */
 export const RESET_TYPE = 'herald.reset';
 export const RESERVED_TYPE_PREFIX = 'herald.';
+
+/** A log epoch: a random name the server gives its event log when it creates it. */
+export const EPOCH_PATTERN = /^[0-9a-f]{16}$/;
+
+export function isEpoch(value: unknown): value is string {
+  return typeof value === 'string' && EPOCH_PATTERN.test(value);
+}
 
 export const LIMITS = {
   typeLength: 64,

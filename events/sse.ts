@@ -65,3 +65,12 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
 /** Sent with every stream: the newest stored id when it opened. A client that has no cursor yet
  * takes it as its starting point (the stream itself only says where it is once an event comes). */
 export const LAST_EVENT_ID_HEADER = 'Herald-Last-Event-Id';
+
+/**
+ * The event log's epoch: a random name the log is given when it is created, so that ids from a log
+ * that was wiped or replaced are never taken for ids of this one. The server sends it with every
+ * stream (and in /history and /health); a client keeps it with its cursor and sends it back, as
+ * this request header or the `epoch` query parameter, beside its Last-Event-ID. When it is not
+ * this log's epoch, the stream starts with a reset notice and replays the whole log.
+ */
+export const LOG_EPOCH_HEADER = 'Herald-Log-Epoch';

@@ -12,17 +12,25 @@ import * as https from 'node:https';
 import * as tls from 'node:tls';
 import { EventSource } from 'eventsource';
 import type { FetchLike, FetchLikeResponse } from 'eventsource';
-import { RESET_TYPE, compareEventIds, isEventId } from '../events/event.ts';
+import { RESET_TYPE, compareEventIds, isEpoch, isEventId } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import type { FeedState, FeedStatus } from './state.ts';
 import { reconnectDelay } from './backoff.ts';
-import { LAST_EVENT_ID_HEADER } from '../events/sse.ts';
+import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER } from '../events/sse.ts';
+
+/** The client's place in one server's event log. */
+export interface Cursor {
+  /** The last handled event id. */
+  lastEventId: string;
+  /** The epoch of the log that id is from (LOG_EPOCH_HEADER); absent for a server that sends none. */
+  epoch?: string;
+}
 
 /** Where the client keeps its place. Sync on purpose: called after each event is handled. */
 export interface CursorStore {
-  /** The last handled event id, or undefined when nothing was ever handled. */
-  load(): string | undefined;
-  save(id: string): void;
+  /** The cursor, or undefined when nothing was ever handled. */
+  load(): Cursor | undefined;
+  save(cursor: Cursor): void;
 }
 
 export interface FeedClientOptions {
@@ -74,6 +82,14 @@ interface Connection {
   lastByteAt: number;
   /** An event has arrived on it: the `retry:` that servers send first is behind us. */
   sawEvent: boolean;
+  /** The epoch of the log this connection streams, from its response headers. */
+  epoch: string | undefined;
+}
+
+/** An event waiting for the handler, with the epoch of the log it came from (saved with it). */
+interface Queued {
+  event: HeraldEvent;
+  epoch: string | undefined;
 }
 
 const HUMAN_NET_ERRORS: Record<string, string> = {
@@ -136,7 +152,9 @@ export class FeedClient {
   #retryFloorMs = 0;
   /** The highest id accepted into the queue (dedup) — at or above the saved cursor. */
   #lastSeen: string | undefined;
-  #queue: HeraldEvent[] = [];
+  /** The epoch of the log #lastSeen is from: sent with it, so a replaced log is known as such. */
+  #epoch: string | undefined;
+  #queue: Queued[] = [];
   #draining = false;
 
   constructor(options: FeedClientOptions) {
@@ -168,7 +186,8 @@ export class FeedClient {
     this.#failures = 0;
     this.#unreachable = 0;
     const saved = this.#o.cursor.load();
-    this.#lastSeen = saved !== undefined && isEventId(saved) ? saved : undefined;
+    this.#lastSeen = saved !== undefined && isEventId(saved.lastEventId) ? saved.lastEventId : undefined;
+    this.#epoch = this.#lastSeen !== undefined && isEpoch(saved?.epoch) ? saved.epoch : undefined;
     this.#setState({ status: 'connecting', lastEventId: this.#lastSeen });
     this.#connect();
   }
@@ -197,7 +216,7 @@ export class FeedClient {
   #connect(): void {
     if (!this.#running) return;
     this.#drop();
-    const conn: Connection = { source: undefined, open: false, closed: false, failure: undefined, lastByteAt: Date.now(), sawEvent: false };
+    const conn: Connection = { source: undefined, open: false, closed: false, failure: undefined, lastByteAt: Date.now(), sawEvent: false, epoch: undefined };
     this.#conn = conn;
     this.#armWatchdog(conn);
     const fetch: FetchLike = (url, init) => this.#fetch(conn, url, init);
@@ -211,6 +230,8 @@ export class FeedClient {
     if (this.#o.token) headers.Authorization = `Bearer ${this.#o.token}`;
     // The cursor, not eventsource's memory, says where to resume: it survives restarts.
     if (this.#lastSeen !== undefined) headers['Last-Event-ID'] = this.#lastSeen;
+    // ...and from which log: if the server's log was replaced since, it says so with a reset.
+    if (this.#lastSeen !== undefined && this.#epoch !== undefined) headers[LOG_EPOCH_HEADER] = this.#epoch;
     const target = new URL(url);
     const request = target.protocol === 'https:' ? https.request : http.request;
     return new Promise((resolve, reject) => {
@@ -242,11 +263,14 @@ export class FeedClient {
           return;
         }
         const start = res.headers[LAST_EVENT_ID_HEADER.toLowerCase()];
+        const epoch = res.headers[LOG_EPOCH_HEADER.toLowerCase()];
+        conn.epoch = isEpoch(epoch) ? epoch : undefined;
         if (this.#lastSeen === undefined && typeof start === 'string' && isEventId(start)) {
           // First run: "from now" becomes a cursor at once, so a drop before the first event
           // resumes from here instead of skipping what was published meanwhile.
           this.#lastSeen = start;
-          this.#o.cursor.save(start);
+          this.#epoch = conn.epoch;
+          this.#saveCursor({ lastEventId: start, ...(conn.epoch ? { epoch: conn.epoch } : {}) });
         }
         let done = false;
         let retryLine = '';
@@ -305,7 +329,7 @@ export class FeedClient {
     // source's own open and error events speak for the connection.
     if (event instanceof MessageEvent) {
       conn.sawEvent = true;
-      this.#onMessage(event);
+      this.#onMessage(conn, event);
       return;
     }
     if (event.type === 'open') {
@@ -332,7 +356,7 @@ export class FeedClient {
     }
   }
 
-  #onMessage(message: MessageEvent): void {
+  #onMessage(conn: Connection, message: MessageEvent): void {
     let event: HeraldEvent;
     try {
       event = JSON.parse(String(message.data)) as HeraldEvent;
@@ -352,26 +376,35 @@ export class FeedClient {
     } else {
       this.#lastSeen = event.id;
     }
-    this.#queue.push(event);
+    // Only now: the server has answered our cursor (with a reset if it was from another log), so
+    // #lastSeen is an id of this connection's log. Taken at the response, a connection dropped
+    // before its reset arrived would pair the old log's id with the new log's epoch.
+    this.#epoch = conn.epoch;
+    this.#queue.push({ event, epoch: conn.epoch });
     void this.#drain();
+  }
+
+  #saveCursor(cursor: Cursor): void {
+    try {
+      this.#o.cursor.save(cursor);
+    } catch (err) {
+      this.#o.log?.(`could not save the cursor (${cursor.lastEventId}): ${(err as Error)?.message ?? String(err)}`);
+    }
   }
 
   async #drain(): Promise<void> {
     if (this.#draining) return;
     this.#draining = true;
     try {
-      for (let event = this.#queue.shift(); event; event = this.#queue.shift()) {
+      for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
+        const { event, epoch } = next;
         try {
           await this.#o.onEvent(event);
         } catch (err) {
           // Still advance: a handler bug must not replay the same event forever.
           this.#o.log?.(`the event handler failed on event ${event.id}: ${(err as Error)?.stack ?? String(err)}`);
         }
-        try {
-          this.#o.cursor.save(event.id);
-        } catch (err) {
-          this.#o.log?.(`could not save the cursor (${event.id}): ${(err as Error)?.message ?? String(err)}`);
-        }
+        this.#saveCursor({ lastEventId: event.id, ...(epoch ? { epoch } : {}) });
         this.#state = { ...this.#state, lastEventId: event.id };
       }
     } finally {

@@ -11,13 +11,15 @@ import { compareEventIds, RESET_TYPE, type GapInfo, type HeraldEvent } from '../
 import { defaultSettings } from '../bridge/settings.ts';
 import type { Settings } from '../bridge/contract.ts';
 import type { Options as ConfOptions, Schema } from 'conf';
-import type { CursorStore } from '../feed/client.ts';
+import type { Cursor, CursorStore } from '../feed/client.ts';
 
 /** Everything in the `config` file. */
 export interface StoreData {
   settings: Settings;
   /** The cursor: the last handled event id, per server URL. */
   cursors: Record<string, string>;
+  /** The epoch of the server log each cursor is from, per server URL (servers that send one). */
+  epochs: Record<string, string>;
   /** Events not yet seen in the window. */
   unread: number;
   /** Notifications paused from the tray or the window; null when not paused. */
@@ -36,8 +38,9 @@ export interface HistoryData {
  * The `config` file's format version (semver, as conf wants it). Bump it and add a migration when
  * the layout of StoreData changes; a file written by an older app is migrated when it is opened.
  * 1.1.0: the recent history moved out to the `history` file.
+ * 1.2.0: `epochs`, the server log's epoch beside each cursor.
  */
-export const STORE_VERSION = '1.1.0';
+export const STORE_VERSION = '1.2.0';
 /** The `history` file's format version. */
 export const HISTORY_VERSION = '1.0.0';
 export const DEFAULT_RECENT_LIMIT = 500;
@@ -45,7 +48,7 @@ export const DEFAULT_RECENT_LIMIT = 500;
 export const DEFAULT_HISTORY_WRITE_MS = 250;
 
 export function storeDefaults(): StoreData {
-  return { settings: defaultSettings(), cursors: {}, unread: 0, paused: null, gap: null };
+  return { settings: defaultSettings(), cursors: {}, epochs: {}, unread: 0, paused: null, gap: null };
 }
 
 export function historyDefaults(): HistoryData {
@@ -78,6 +81,7 @@ export const storeSchema = {
     },
   },
   cursors: { type: 'object', additionalProperties: { type: 'string', pattern: '^(0|[1-9][0-9]{0,17})$' } },
+  epochs: { type: 'object', additionalProperties: { type: 'string', pattern: '^[0-9a-f]{16}$' } },
   unread: { type: 'integer', minimum: 0 },
   paused: { anyOf: [{ type: 'null' }, { type: 'object', required: ['until'], properties: { until: epochOrNull } }] },
   gap: {
@@ -161,6 +165,12 @@ export function storeMigrations(history: HistoryBackend): Record<string, (store:
       // History file first, then the key goes: a crash between the two repeats the move, never loses it.
       if (Array.isArray(old.recent)) adoptHistory(history, old.recent, DEFAULT_RECENT_LIMIT);
       if ('recent' in old) store.delete('recent');
+    },
+    // Cursors written before 1.2.0 have no epoch: the server checks them by id alone until the
+    // next event stores the epoch beside them.
+    '1.2.0': (store) => {
+      const old = store.store as Record<string, unknown>;
+      if (typeof old.epochs !== 'object' || old.epochs === null) store.set('epochs', {});
     },
   };
 }
@@ -336,11 +346,22 @@ export class HeraldStore {
     this.#write({ settings: structuredClone(value) }, true);
   }
 
-  /** The FeedClient's cursor for one server: the last handled id, on disk when save() returns. */
+  /** The FeedClient's cursor for one server: the last handled id and its log's epoch, on disk
+   * (both in one write) when save() returns. */
   cursor(serverUrl: string): CursorStore {
     return {
-      load: () => this.#read('cursors')[serverUrl],
-      save: (id: string) => this.#write({ cursors: { ...this.#read('cursors'), [serverUrl]: id } }, true),
+      load: () => {
+        const lastEventId = this.#read('cursors')[serverUrl];
+        if (lastEventId === undefined) return undefined;
+        const epoch = this.#read('epochs')[serverUrl];
+        return epoch === undefined ? { lastEventId } : { lastEventId, epoch };
+      },
+      save: (cursor: Cursor) => {
+        const epochs = { ...this.#read('epochs') };
+        if (cursor.epoch) epochs[serverUrl] = cursor.epoch;
+        else delete epochs[serverUrl];
+        this.#write({ cursors: { ...this.#read('cursors'), [serverUrl]: cursor.lastEventId }, epochs }, true);
+      },
     };
   }
 

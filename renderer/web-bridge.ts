@@ -5,7 +5,7 @@
 
 import type { AppStatus, HeraldBridge, SaveSettingsResult, Settings, SettingsPatch } from '../bridge/contract.ts';
 import { applySettingsPatch, defaultSettings } from '../bridge/settings.ts';
-import { GAP_TYPE, RESET_TYPE, compareEventIds, isEventId, isWebUrl } from '../events/event.ts';
+import { GAP_TYPE, RESET_TYPE, compareEventIds, isEpoch, isEventId, isWebUrl } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import type { FeedState } from '../feed/state.ts';
 import { reconnectDelay } from '../feed/backoff.ts';
@@ -33,6 +33,7 @@ export interface WebBridgeOptions {
 const KEY = {
   settings: 'herald.settings',
   cursor: 'herald.cursor',
+  epoch: 'herald.epoch',
   history: 'herald.history',
   readUpTo: 'herald.readUpTo',
   clearedThrough: 'herald.clearedThrough',
@@ -78,6 +79,10 @@ export class WebBridge implements HeraldBridge {
   #events: HeraldEvent[];
   #ids = new Set<string>();
   #cursor: string | undefined;
+  /** The epoch of the server log #cursor is from (see LOG_EPOCH_HEADER in events/sse.ts). */
+  #epoch: string | undefined;
+  /** The server log's epoch as /history last said: the stream's own headers are out of a page's reach. */
+  #serverEpoch: string | undefined;
   #readUpTo: string;
   #clearedThrough: string;
   #status: AppStatus;
@@ -113,6 +118,8 @@ export class WebBridge implements HeraldBridge {
     for (const e of this.#events) this.#ids.add(e.id);
     const cursor = this.#storage.getItem(KEY.cursor);
     this.#cursor = cursor !== null && isEventId(cursor) ? cursor : undefined;
+    const epoch = this.#storage.getItem(KEY.epoch);
+    this.#epoch = this.#cursor !== undefined && isEpoch(epoch) ? epoch : undefined;
     this.#readUpTo = this.#idItem(KEY.readUpTo);
     this.#clearedThrough = this.#idItem(KEY.clearedThrough);
     this.#status = {
@@ -269,6 +276,8 @@ export class WebBridge implements HeraldBridge {
     // Only the first request of an EventSource carries the cursor in the query; after that the
     // browser resumes with the Last-Event-ID header, which the server prefers.
     url.searchParams.set('lastEventId', this.#cursor ?? '0');
+    // The log the cursor is from: if the server's log was replaced since, the stream starts with herald.reset.
+    if (this.#cursor !== undefined && this.#epoch !== undefined) url.searchParams.set('epoch', this.#epoch);
     if (this.#settings.token) url.searchParams.set('token', this.#settings.token);
     if (this.#settings.topics.length > 0) url.searchParams.set('topic', this.#settings.topics.join(','));
     const stream = new EventSource(url);
@@ -295,16 +304,23 @@ export class WebBridge implements HeraldBridge {
     if (this.#settings.topics.length > 0) url.searchParams.set('topic', this.#settings.topics.join(','));
     const res = await fetch(url, { headers: this.#authHeaders(), cache: 'no-store' });
     if (!res.ok) throw new HttpError(res.status);
-    const page = (await res.json()) as { events?: unknown[]; lastId?: string };
+    const page = (await res.json()) as { events?: unknown[]; lastId?: string; epoch?: string };
     const events = Array.isArray(page.events) ? page.events.filter(looksLikeEvent) : [];
     const lastId = typeof page.lastId === 'string' && isEventId(page.lastId) ? page.lastId : '0';
-    if (this.#cursor !== undefined && compareEventIds(this.#cursor, lastId) > 0) {
-      // The server holds fewer events than we have seen: its log was replaced. The stream will say
+    this.#serverEpoch = isEpoch(page.epoch) ? page.epoch : undefined;
+    const replaced =
+      this.#cursor !== undefined &&
+      ((this.#epoch !== undefined && this.#serverEpoch !== undefined && this.#epoch !== this.#serverEpoch) || compareEventIds(this.#cursor, lastId) > 0);
+    if (replaced) {
+      // The server's log is not the one our cursor is from: it was replaced. The stream will say
       // so with herald.reset; until then, history from the old log is not mixed with the new one.
     } else {
       for (const event of events) this.#add(event, false);
     }
-    if (this.#cursor === undefined) this.#setCursor(lastId);
+    if (this.#cursor === undefined) {
+      this.#setCursor(lastId);
+      this.#setEpoch(this.#serverEpoch);
+    }
     this.#historyLoaded = true;
     this.#saveHistorySoon();
     this.#emitStatus();
@@ -322,6 +338,7 @@ export class WebBridge implements HeraldBridge {
       // The server's log was replaced: ids start again, so the old history and cursor mean nothing.
       this.#cursor = '0';
       this.#storage.setItem(KEY.cursor, '0');
+      this.#setEpoch(event.reset?.epoch ?? this.#serverEpoch);
       this.#readUpTo = '0';
       this.#clearedThrough = '0';
       this.#storage.setItem(KEY.readUpTo, '0');
@@ -341,6 +358,8 @@ export class WebBridge implements HeraldBridge {
     }
     this.#add(event, true);
     this.#setCursor(message.lastEventId || event.id);
+    // A cursor from before epochs: the server checked it by id, and this event is from its log now.
+    if (this.#epoch === undefined) this.#setEpoch(this.#serverEpoch);
     if (this.#status.feed.lastEventId !== this.#cursor) this.#status.feed = { ...this.#status.feed, ...(this.#cursor ? { lastEventId: this.#cursor } : {}) };
   }
 
@@ -410,6 +429,12 @@ export class WebBridge implements HeraldBridge {
 
   #emitStatus(): void {
     for (const l of this.#statusListeners) l(structuredClone(this.#status));
+  }
+
+  #setEpoch(epoch: string | undefined): void {
+    this.#epoch = epoch;
+    if (epoch === undefined) this.#storage.removeItem(KEY.epoch);
+    else this.#storage.setItem(KEY.epoch, epoch);
   }
 
   #setCursor(id: string): void {

@@ -9,12 +9,13 @@ import {
   EventValidationError,
   LIMITS,
   TOPIC_PATTERN,
+  isEpoch,
   isEventId,
   parseEventInput,
   priorityFromWord,
   type EventInput,
 } from '../events/event.ts';
-import { SSE_HEADERS } from '../events/sse.ts';
+import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS } from '../events/sse.ts';
 import { HttpError } from './errors.ts';
 import { OriginPolicy, PublishRate, checkHost, checkToken } from './guard.ts';
 import type { Hub } from './hub.ts';
@@ -43,7 +44,7 @@ export interface AppContext {
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, Last-Event-ID, Title, X-Title, X-Topic, X-Priority, X-Tags, X-Url';
+const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, Last-Event-ID, Herald-Log-Epoch, Title, X-Title, X-Topic, X-Priority, X-Tags, X-Url';
 
 export function createApp(context: AppContext): express.Express {
   const app = express();
@@ -60,7 +61,7 @@ export function createApp(context: AppContext): express.Express {
     const origin = context.origins.check(req);
     if (origin === 'listed') {
       res.setHeader('Access-Control-Allow-Origin', req.headers.origin!);
-      res.setHeader('Access-Control-Expose-Headers', 'Retry-After');
+      res.setHeader('Access-Control-Expose-Headers', `Retry-After, ${LAST_EVENT_ID_HEADER}, ${LOG_EPOCH_HEADER}`);
     }
     if (req.method === 'OPTIONS') {
       res.setHeader('Allow', 'GET, HEAD, POST, OPTIONS');
@@ -83,6 +84,7 @@ export function createApp(context: AppContext): express.Express {
       subscribers: context.hub.size,
       storedEvents: context.log.count,
       lastId: String(context.log.lastId),
+      epoch: context.log.epoch,
     });
   });
 
@@ -130,6 +132,7 @@ export function createApp(context: AppContext): express.Express {
   const stream = (flavour: 'typed' | 'message') => (req: Request, res: Response) => {
     const topics = topicFilter(req);
     const resumeAfter = resumeId(req);
+    const epoch = resumeEpoch(req);
     if (streamCount >= context.maxStreams) {
       throw new HttpError(503, 'too_many_streams', `This server holds its limit of ${context.maxStreams} streams: try again shortly.`, {
         headers: { 'Retry-After': '10' },
@@ -146,8 +149,9 @@ export function createApp(context: AppContext): express.Express {
     const label =
       `${req.path} from ${clientAddress(req)}` +
       ` topics=${topics ? [...topics].join(',') : 'all'}` +
-      (resumeAfter !== undefined ? ` after=${resumeAfter}` : '');
-    serveStream(req, res, { flavour, topics, resumeAfter, label }, context);
+      (resumeAfter !== undefined ? ` after=${resumeAfter}` : '') +
+      (epoch !== undefined && epoch !== context.log.epoch ? ` epoch=${epoch} (not this log's)` : '');
+    serveStream(req, res, { flavour, topics, resumeAfter, epoch, label }, context);
   };
   app.get('/events', stream('typed'));
   app.get('/connect', stream('message'));
@@ -167,7 +171,7 @@ export function createApp(context: AppContext): express.Express {
       rows = context.log.readLast(last, list);
     } else {
       const from = after ?? 0;
-      const plan = context.log.planResume(from);
+      const plan = context.log.planResume(from, resumeEpoch(req));
       if (plan.kind === 'gap') extra = `,"gap":${JSON.stringify(plan.gap)}`;
       if (plan.kind === 'reset') extra = ',"reset":true';
       rows = context.log.readAfter(plan.kind === 'reset' ? 0 : from, { topics: list, limit: limit + 1 });
@@ -179,7 +183,7 @@ export function createApp(context: AppContext): express.Express {
     res
       .status(200)
       .type('application/json')
-      .send(`{"events":[${rows.map((r) => r.json).join(',')}],"next":"${next}","more":${more},"lastId":"${lastId}"${extra}}`);
+      .send(`{"events":[${rows.map((r) => r.json).join(',')}],"next":"${next}","more":${more},"lastId":"${lastId}","epoch":"${context.log.epoch}"${extra}}`);
   });
 
   for (const route of ['/events', '/message', '/connect', '/history', '/health']) {
@@ -340,6 +344,20 @@ function resumeId(req: Request): number | undefined {
   const header = req.headers['last-event-id'];
   if (typeof header === 'string' && header.trim() !== '') return parseId(header.trim(), 'Last-Event-ID');
   return queryId(req, 'lastEventId');
+}
+
+/** The log epoch the client's cursor came from: the Herald-Log-Epoch header, else the `epoch` query. */
+function resumeEpoch(req: Request): string | undefined {
+  const header = req.headers[LOG_EPOCH_HEADER.toLowerCase()];
+  const fromHeader = typeof header === 'string' && header.trim() !== '';
+  const value = fromHeader ? header.trim() : queryText(req, 'epoch');
+  if (value === undefined || value === '') return undefined;
+  if (!isEpoch(value)) {
+    throw new HttpError(400, 'bad_request', `${fromHeader ? LOG_EPOCH_HEADER : 'epoch'} must be a log epoch as the server sent it (16 hex digits), or left out.`, {
+      field: fromHeader ? LOG_EPOCH_HEADER : 'epoch',
+    });
+  }
+  return value;
 }
 
 function queryId(req: Request, name: string): number | undefined {

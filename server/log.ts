@@ -5,7 +5,11 @@
 //   highest id ever handed out even after retention deletes every row), so an id is never
 //   reused, across restarts too;
 // - retention only ever deletes a prefix (the oldest ids), so what is kept is always one
-//   contiguous run [oldestId, lastId] and "what was lost" is exactly the ids below oldestId.
+//   contiguous run [oldestId, lastId] and "what was lost" is exactly the ids below oldestId;
+// - the log is given a random epoch when it is created (kept in the same file), so an id from
+//   another log (the data directory wiped or replaced, another server at the same address) is
+//   told apart from an id of this one, whatever the two logs' sizes.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -48,7 +52,7 @@ export interface StoredEvent {
 export type ResumePlan =
   | { kind: 'continue' }
   | { kind: 'gap'; gap: GapInfo }
-  /** The id is newer than anything this log ever assigned: the log was replaced. */
+  /** The id is from another log (another epoch, or newer than anything this log assigned). */
   | { kind: 'reset' };
 
 interface Row {
@@ -60,6 +64,8 @@ interface Row {
 
 export class EventLog {
   readonly file: string;
+  /** This log's epoch: 16 hex digits, chosen when the log was created. */
+  readonly epoch: string;
   private readonly db: Database.Database;
   private readonly retention: Required<RetentionOptions>;
   private readonly now: () => number;
@@ -92,6 +98,10 @@ export class EventLog {
       type TEXT NOT NULL,
       json TEXT NOT NULL
     )`);
+    this.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    // A log from before epochs gets one now: clients learn it from their next stream.
+    this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?)").run(randomBytes(8).toString('hex'));
+    this.epoch = this.db.prepare("SELECT value FROM meta WHERE key = 'epoch'").pluck().get() as string;
     this.statements = {
       seq: this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck(),
       insert: this.db.prepare('INSERT INTO events (id, time_ms, topic, type, json) VALUES (?, ?, ?, ?, ?)'),
@@ -157,9 +167,14 @@ export class EventLog {
     return this.countValue;
   }
 
-  /** What a client resuming after `afterId` is owed before the events themselves. 0 = everything kept. */
-  planResume(afterId: number): ResumePlan {
+  /**
+   * What a client resuming after `afterId` is owed before the events themselves. 0 = everything
+   * kept. `epoch` is the epoch the client's cursor came from, when it knows one: a cursor from
+   * another log means nothing here, whatever its value.
+   */
+  planResume(afterId: number, epoch?: string): ResumePlan {
     this.maybePruneByAge();
+    if (afterId > 0 && epoch !== undefined && epoch !== this.epoch) return { kind: 'reset' };
     if (afterId > this.lastIdValue) return { kind: 'reset' };
     if (afterId === 0 || afterId === this.lastIdValue) return { kind: 'continue' };
     const throughId = (this.oldestIdValue ?? this.lastIdValue + 1) - 1;

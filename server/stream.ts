@@ -12,7 +12,7 @@
 // the hub afterwards, never both, never neither.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GAP_TYPE, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/event.ts';
-import { LAST_EVENT_ID_HEADER, SSE_HEADERS, frameEvent, frameRetry } from '../events/sse.ts';
+import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS, frameEvent, frameRetry } from '../events/sse.ts';
 import { frameStored, type Hub, type StreamFlavour, type Subscription } from './hub.ts';
 import type { EventLog, StoredEvent } from './log.ts';
 
@@ -21,6 +21,8 @@ export interface StreamRequest {
   topics: ReadonlySet<string> | null;
   /** Resume after this id; undefined = live events only. */
   resumeAfter: number | undefined;
+  /** The log epoch the client's cursor came from, when it sent one. */
+  epoch?: string | undefined;
   /** For log lines: who and what. */
   label: string;
 }
@@ -52,7 +54,7 @@ export function gapNotice(gap: GapInfo, now = new Date()): HeraldEvent {
   };
 }
 
-export function resetNotice(now = new Date()): HeraldEvent {
+export function resetNotice(epoch: string, now = new Date()): HeraldEvent {
   return {
     id: '0',
     type: RESET_TYPE,
@@ -61,6 +63,7 @@ export function resetNotice(now = new Date()): HeraldEvent {
     title: "The server's event log was reset",
     body: 'The server started over with a new event log; what follows is everything it has now.',
     priority: 3,
+    reset: { epoch },
   };
 }
 
@@ -78,7 +81,7 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
   // plain bytes on the socket, so once the head is flushed the hub writes each frame straight to
   // the socket: one write per subscriber per event, not size + CRLF + frame + CRLF in a corked writev.
   res.useChunkedEncodingByDefault = false;
-  res.writeHead(200, { ...STREAM_HEADERS, [LAST_EVENT_ID_HEADER]: String(log.lastId) });
+  res.writeHead(200, { ...STREAM_HEADERS, [LAST_EVENT_ID_HEADER]: String(log.lastId), [LOG_EPOCH_HEADER]: log.epoch });
   res.flushHeaders();
   const stream = hub.open(res, { topics: request.topics, flavour: request.flavour, label: request.label });
   context.say(`stream opened ${request.label}`);
@@ -108,9 +111,9 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
     return;
   }
   let after = request.resumeAfter;
-  const plan = log.planResume(after);
+  const plan = log.planResume(after, request.epoch);
   if (plan.kind === 'reset') {
-    hub.deliver(stream, frameNotice(resetNotice(), request.flavour));
+    hub.deliver(stream, frameNotice(resetNotice(log.epoch), request.flavour));
     after = 0;
   } else if (plan.kind === 'gap') {
     hub.deliver(stream, frameNotice(gapNotice(plan.gap), request.flavour));

@@ -257,6 +257,39 @@ test('a server whose log was replaced shows a reset notice and the new history',
   await expect(page.getByTestId('reset-notice')).toHaveCount(0);
 });
 
+test('a log replaced while the page is open is told apart by its epoch, even once it has passed the cursor', async ({ page, herald }) => {
+  await page.goto(herald.url);
+  await expect(page.getByTestId('connection')).toHaveText(/Connected/);
+  await herald.publish({ title: 'old one' });
+  await herald.publish({ title: 'old two' });
+  await expect(rows(page)).toHaveCount(2);
+  const oldEpoch = await page.evaluate(() => localStorage.getItem('herald.epoch'));
+  expect(oldEpoch).toMatch(/^[0-9a-f]{16}$/);
+
+  // The data directory is wiped; the new log gets ids 1 to 3 before the page is back: past its cursor (2).
+  await herald.stop();
+  await expect(page.getByTestId('connection')).toHaveText(/Reconnecting|Offline/);
+  herald.wipe();
+  const second = await herald.startSecond();
+  for (const title of ['new one', 'new two', 'new three']) await herald.publish({ title }, second.url);
+  await second.close();
+  await herald.restart();
+  await expect(page.getByTestId('connection')).toHaveText(/Connected/, { timeout: 20_000 });
+  await expect(page.getByTestId('reset-notice')).toBeVisible();
+  await expect(rows(page)).toHaveCount(3);
+  await expect(rows(page).first()).toContainText('new three');
+  await expect(rows(page).last()).toContainText('new one');
+  const newEpoch = await page.evaluate(() => localStorage.getItem('herald.epoch'));
+  expect(newEpoch).toMatch(/^[0-9a-f]{16}$/);
+  expect(newEpoch).not.toBe(oldEpoch);
+  expect(await page.evaluate(() => localStorage.getItem('herald.cursor'))).toBe('3');
+
+  // And after a reload, nothing from the old log comes back.
+  await page.reload();
+  await expect(rows(page)).toHaveCount(3);
+  await expect(page.getByText('old one')).toHaveCount(0);
+});
+
 // Web Notifications, recorded by a stand-in for the browser's Notification class. The page counts as
 // in the background (document.hasFocus() is false): that is when the web app notifies.
 function recordNotifications(permission: string) {

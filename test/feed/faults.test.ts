@@ -162,7 +162,7 @@ describe('FeedClient under faults', () => {
     const ids = rec.events.map((e) => Number(e.id));
     expect(ids.every((id, i) => i === 0 || id > ids[i - 1]!)).toBe(true);
     expect(rec.events.filter((e) => e.type === 'deploy.done')).toHaveLength(TOTAL / 10);
-    expect(cursor.load()).toBe(rec.events.at(-1)!.id);
+    expect(cursor.load()?.lastEventId).toBe(rec.events.at(-1)!.id);
 
     // 204: stopped for good, no further attempts.
     const s204 = await statusServer(204);

@@ -77,7 +77,7 @@ describe('herald listen', () => {
     expect(second.err()).toMatch(/resuming after event 2/);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-    expect(JSON.parse(fs.readFileSync(state, 'utf8'))).toEqual({ lastEventId: '7' });
+    expect(JSON.parse(fs.readFileSync(state, 'utf8'))).toEqual({ lastEventId: '7', epoch: expect.stringMatching(/^[0-9a-f]{16}$/) });
   });
 
   it('runs --exec for each event with the fields in environment variables, never through the command line', async () => {

@@ -82,7 +82,7 @@ function event(id: string, extra: Partial<HeraldEvent> = {}): HeraldEvent {
 /** What the FeedClient does per event: hand it to the app (history), then save the cursor. */
 function handle(store: HeraldStore, e: HeraldEvent, server = SERVER): void {
   store.recordEvent(e);
-  store.cursor(server).save(e.id);
+  store.cursor(server).save({ lastEventId: e.id });
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ids = (events: HeraldEvent[]) => events.map((e) => e.id);
@@ -136,7 +136,7 @@ describe('migrations', () => {
     );
     const store = open();
     expect(store.settings).toMatchObject({ serverUrl: 'https://herald.example.test', token: 'tok', topics: ['ci'], runLocalServer: true });
-    expect(store.cursor('https://herald.example.test').load()).toBe('600');
+    expect(store.cursor('https://herald.example.test').load()?.lastEventId).toBe('600');
     expect(store.history()).toHaveLength(500);
     expect(store.history()[0]!.id).toBe('101');
     const disk = configOnDisk();
@@ -155,13 +155,28 @@ describe('migrations', () => {
     );
     const store = open();
     expect(ids(store.history())).toEqual(['7', '8', '9']);
-    expect(store.cursor(SERVER).load()).toBe('9');
+    expect(store.cursor(SERVER).load()?.lastEventId).toBe('9');
     expect(store.unread).toBe(2);
     expect(store.settings.token).toBe('kept');
     const disk = configOnDisk();
     expect(disk).not.toHaveProperty('recent');
     expect(disk).toMatchObject({ __internal__: { migrations: { version: STORE_VERSION } } });
     expect(historyOnDisk()).toEqual(recent);
+  });
+
+  it('opens a 1.1.0 file (cursors without epochs): its cursors load without one, and the next save keeps the epoch beside them', () => {
+    fs.writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify({ settings: defaultSettings(), cursors: { [SERVER]: '12' }, unread: 0, paused: null, gap: null, __internal__: { migrations: { version: '1.1.0' } } }),
+    );
+    const store = open();
+    expect(store.cursor(SERVER).load()).toEqual({ lastEventId: '12' });
+    store.cursor(SERVER).save({ lastEventId: '13', epoch: '00112233aabbccdd' });
+    expect(configOnDisk()).toMatchObject({ cursors: { [SERVER]: '13' }, epochs: { [SERVER]: '00112233aabbccdd' }, __internal__: { migrations: { version: STORE_VERSION } } });
+    expect(open().cursor(SERVER).load()).toEqual({ lastEventId: '13', epoch: '00112233aabbccdd' });
+    // A server that sends no epoch: the old one must not stay paired with the new cursor.
+    store.cursor(SERVER).save({ lastEventId: '2' });
+    expect(open().cursor(SERVER).load()).toEqual({ lastEventId: '2' });
   });
 
   it('repeats an interrupted move without duplicates, and drops entries that are not events instead of the settings', () => {
@@ -197,15 +212,15 @@ describe('HeraldStore', () => {
     const a = store.cursor(SERVER);
     const b = store.cursor('https://team.example.test:8443');
     store.recordEvent(event('7'));
-    a.save('7');
+    a.save({ lastEventId: '7' });
     // One write of the small file per event; none of the history yet.
     expect(config.wrap!.writes).toBe(1);
     expect(history.wrap!.writes).toBe(0);
     expect(configOnDisk()).toMatchObject({ cursors: { [SERVER]: '7' }, unread: 1 });
-    b.save('3');
+    b.save({ lastEventId: '3' });
     const reopened = open();
-    expect(reopened.cursor(SERVER).load()).toBe('7');
-    expect(reopened.cursor('https://team.example.test:8443').load()).toBe('3');
+    expect(reopened.cursor(SERVER).load()?.lastEventId).toBe('7');
+    expect(reopened.cursor('https://team.example.test:8443').load()?.lastEventId).toBe('3');
     expect(reopened.unread).toBe(1);
     store.flush();
     expect(ids(open().history())).toEqual(['7']);
@@ -252,8 +267,8 @@ describe('HeraldStore', () => {
     store.markRead('15');
     store.flush();
     const reopened = open();
-    expect(reopened.cursor(SERVER).load()).toBe('20');
-    expect(reopened.history().at(-1)!.id).toBe(reopened.cursor(SERVER).load());
+    expect(reopened.cursor(SERVER).load()?.lastEventId).toBe('20');
+    expect(reopened.history().at(-1)!.id).toBe(reopened.cursor(SERVER).load()?.lastEventId);
     expect(ids(reopened.history())).toEqual(ids(store.history()));
     expect(reopened.unread).toBe(5);
   });
@@ -265,7 +280,7 @@ describe('HeraldStore', () => {
     for (const id of ['4', '5']) handle(store, event(id));
     // The process dies here: a new store reads what is on disk.
     const reopened = open();
-    expect(reopened.cursor(SERVER).load()).toBe('5');
+    expect(reopened.cursor(SERVER).load()?.lastEventId).toBe('5');
     expect(ids(reopened.history())).toEqual(['1', '2', '3']);
     expect(reopened.unread).toBe(5);
   });
@@ -311,7 +326,7 @@ describe('HeraldStore', () => {
     const store = open({}, { config: (b) => counting(b, 1) });
     const gap: StoreData['gap'] = { afterId: '3', throughId: '7', missed: 4, time: new Date(0).toISOString() };
     expect(() => store.setGap(gap)).toThrow(/ENOSPC/);
-    store.cursor(SERVER).save('8');
+    store.cursor(SERVER).save({ lastEventId: '8' });
     expect(cursorOnDisk()).toBe('8');
     expect(configOnDisk().gap).toEqual(gap);
   });

@@ -67,9 +67,9 @@ describe('the core, wired to a real server and feed client', () => {
     const shown = await until(() => platform.notifications[0], 10_000, 'a notification');
     expect(shown.spec).toMatchObject({ title: 'Deploy <prod> & friends', body: 'rolled out 3 services', urgency: 'critical', url: 'https://ci.example.test/runs/7', eventIds: [sent.id] });
     expect(platform.pushed(PushChannel.Event)).toEqual([sent]);
-    await until(() => store.cursor(server.url).load() === sent.id, 5000, 'the cursor');
+    await until(() => store.cursor(server.url).load()?.lastEventId === sent.id, 5000, 'the cursor');
     // On disk, not only in memory: a fresh store over the same file sees it.
-    expect(openTestStore(path.join(dir, 'app')).cursor(server.url).load()).toBe(sent.id);
+    expect(openTestStore(path.join(dir, 'app')).cursor(server.url).load()?.lastEventId).toBe(sent.id);
     await nextTurn(); // the tray follows events once per setImmediate turn
     const tray = platform.trays.at(-1)!;
     expect(tray).toMatchObject({ unread: 1, latest: [{ id: sent.id, label: 'Deploy <prod> & friends' }] });
@@ -92,13 +92,13 @@ describe('the core, wired to a real server and feed client', () => {
     const store = storeFor(server.url);
     const { app } = startApp(store);
     store.recordEvent({ id: '41', type: 'notification', topic: 'default', time: new Date().toISOString(), title: 'just before quit', priority: 3 });
-    store.cursor(server.url).save('41');
+    store.cursor(server.url).save({ lastEventId: '41' });
     const historyFile = path.join(dir, 'app', 'history.json');
     const onDisk = () => (JSON.parse(fs.readFileSync(historyFile, 'utf8')) as { recent: HeraldEvent[] }).recent.map((e) => e.title);
     expect(onDisk()).toEqual([]); // coalesced: not yet
     app.stop();
     expect(onDisk()).toEqual(['just before quit']);
-    expect(openTestStore(path.join(dir, 'app')).cursor(server.url).load()).toBe('41');
+    expect(openTestStore(path.join(dir, 'app')).cursor(server.url).load()?.lastEventId).toBe('41');
   });
 
   it('opens only http/https on click; anything else shows the window instead', async () => {
@@ -126,7 +126,7 @@ describe('the core, wired to a real server and feed client', () => {
     await until(() => first.platform.trays.at(-1)?.state === 'connected');
     const a = await publish({ title: 'first' });
     await until(() => first.platform.notifications.length === 1);
-    await until(() => store.cursor(server.url).load() === a.id);
+    await until(() => store.cursor(server.url).load()?.lastEventId === a.id);
     first.app.stop();
 
     const b = await publish({ title: 'while the app was closed' });
@@ -150,13 +150,13 @@ describe('the core, wired to a real server and feed client', () => {
       const { app, platform } = startApp(store);
       await until(() => platform.trays.at(-1)?.state === 'connected');
       const a = await publish({ title: 'on the first server' });
-      await until(() => store.cursor(server.url).load() === a.id);
+      await until(() => store.cursor(server.url).load()?.lastEventId === a.id);
 
       expect(app.saveSettings({ serverUrl: other.url })).toMatchObject({ ok: true });
       await until(() => platform.trays.at(-1)?.status === `Connected to ${new URL(other.url).host}`, 10_000, 'the new server');
       const b = await publish({ title: 'on the second server' }, other.url);
-      await until(() => store.cursor(other.url).load() === b.id);
-      expect(store.cursor(server.url).load()).toBe(a.id);
+      await until(() => store.cursor(other.url).load()?.lastEventId === b.id);
+      expect(store.cursor(server.url).load()?.lastEventId).toBe(a.id);
       expect(platform.notifications.map((n) => n.spec.title)).toEqual(['on the first server', 'on the second server']);
     } finally {
       await other.close();
@@ -169,7 +169,7 @@ describe('the core, wired to a real server and feed client', () => {
     const sent: HeraldEvent[] = [];
     for (let i = 1; i <= 5; i++) sent.push(await publish({ title: `event ${i}` }));
     const store = storeFor(server.url);
-    store.cursor(server.url).save(sent[0]!.id); // the app last saw event 1; 2 and 3 are gone
+    store.cursor(server.url).save({ lastEventId: sent[0]!.id }); // the app last saw event 1; 2 and 3 are gone
     const { app, platform } = startApp(store);
     await until(() => platform.notifications.length >= 3, 10_000, 'the gap notice and the retained events');
     const gap = platform.notifications.find((n) => n.spec.tag === 'herald:gap');
@@ -184,14 +184,14 @@ describe('the core, wired to a real server and feed client', () => {
   it("starts the history afresh when the server's log was replaced (reset), and shows its events", async () => {
     const store = storeFor(server.url);
     store.recordEvent({ id: '900', type: 'notification', topic: 'default', time: new Date().toISOString(), title: 'from the old log', priority: 3 });
-    store.cursor(server.url).save('900'); // newer than anything this server has: its log was wiped
+    store.cursor(server.url).save({ lastEventId: '900' }); // newer than anything this server has: its log was wiped
     const fresh = await publish({ title: 'first in the new log' });
     const { platform } = startApp(store);
     await until(() => platform.notifications.some((n) => n.spec.title === 'first in the new log'), 10_000, 'the new log');
     expect(platform.notifications.map((n) => n.spec.tag)).toContain('herald:reset');
     expect(platform.pushed(PushChannel.HistoryCleared)).toHaveLength(1);
     expect(store.history().map((e) => e.title)).toEqual(['first in the new log']);
-    await until(() => store.cursor(server.url).load() === fresh.id);
+    await until(() => store.cursor(server.url).load()?.lastEventId === fresh.id);
   });
 
   it('stays offline with a clear reason when the CA file cannot be read (never ignores certificates)', async () => {

@@ -54,7 +54,7 @@ export async function publish(url: string, event: Record<string, unknown>, heade
   return JSON.parse(text) as HeraldEvent;
 }
 
-export async function history(url: string, query = 'after=0&limit=1000', headers: Record<string, string> = {}): Promise<{ events: HeraldEvent[]; next: string; more: boolean; lastId: string; gap?: unknown; reset?: boolean }> {
+export async function history(url: string, query = 'after=0&limit=1000', headers: Record<string, string> = {}): Promise<{ events: HeraldEvent[]; next: string; more: boolean; lastId: string; epoch: string; gap?: unknown; reset?: boolean }> {
   const res = await fetch(`${url}/history?${query}`, { headers });
   if (res.status !== 200) throw new Error(`history answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as never;

@@ -169,6 +169,8 @@ describe('bad query parameters', () => {
     ['/history?limit=ten', 'limit'],
     ['/history?after=x', 'after'],
     ['/history?after=1&last=5', 'last'],
+    ['/events?lastEventId=1&epoch=not-an-epoch', 'epoch'],
+    ['/history?after=1&epoch=0123456789ABCDEF0', 'epoch'],
     ['/history?topic=a&topic=b!', 'topic'],
   ])('GET %s is 400 (field %s)', async (path, field) => {
     const res = await fetch(`${t.url}${path}`);

@@ -1,5 +1,6 @@
 // Retention by count and by age, and what a resuming client is told about what it cannot get:
-// the herald.gap frame (older than retained) and the herald.reset frame (newer than the log).
+// the herald.gap frame (older than retained) and the herald.reset frame (a cursor from another
+// log: another epoch, or an id newer than the log).
 import { afterEach, describe, expect, it } from 'vitest';
 import { GAP_TYPE, RESET_TYPE, type HeraldEvent } from '../../events/event.ts';
 import { EventLog } from '../../server/log.ts';
@@ -107,5 +108,61 @@ describe('reset', () => {
     expect(JSON.parse(reset!.data)).toMatchObject({ id: '0', type: RESET_TYPE, topic: 'herald', title: "The server's event log was reset" });
     expect(rest.map((r) => r.lastEventId)).toEqual(['1', '2', '3', '4']);
     expect((await history(t.url, 'after=40')).reset).toBe(true);
+  });
+
+  it("tells a client whose cursor is from another log's epoch, whatever its id, and carries the epoch everywhere", async () => {
+    t = await startTestServer();
+    for (let i = 1; i <= 4; i++) await publish(t.url, { title: `e${i}` });
+    const health = (await (await fetch(`${t.url}/health`)).json()) as { epoch: string };
+    const epoch = health.epoch;
+    expect(epoch).toMatch(/^[0-9a-f]{16}$/);
+    const other = epoch === '0123456789abcdef' ? 'fedcba9876543210' : '0123456789abcdef';
+
+    // Same id (2), three answers: this log's epoch continues; another's is a reset; none: by id alone.
+    const same = listen(`${t.url}/events`, { types: ALL_TYPES, headers: { 'Last-Event-ID': '2', 'Herald-Log-Epoch': epoch } });
+    const foreign = listen(`${t.url}/events`, { types: ALL_TYPES, headers: { 'Last-Event-ID': '2', 'Herald-Log-Epoch': other } });
+    const byQuery = listen(`${t.url}/events?lastEventId=2&epoch=${other}`, { types: ALL_TYPES });
+    const none = listen(`${t.url}/events`, { types: ALL_TYPES, headers: { 'Last-Event-ID': '2' } });
+    await waitFor(() => same.received.length === 2 && foreign.received.length === 5 && byQuery.received.length === 5 && none.received.length === 2, 'replays');
+    for (const c of [same, foreign, byQuery, none]) c.close();
+    expect(same.received.map((r) => r.lastEventId)).toEqual(['3', '4']);
+    expect(none.received.map((r) => r.lastEventId)).toEqual(['3', '4']);
+    for (const c of [foreign, byQuery]) {
+      expect(c.received.map((r) => r.lastEventId)).toEqual(['0', '1', '2', '3', '4']);
+      expect(JSON.parse(c.received[0]!.data)).toMatchObject({ type: RESET_TYPE, reset: { epoch } });
+    }
+
+    const head = await fetch(`${t.url}/events`, { headers: { 'Last-Event-ID': '4' } });
+    expect(head.headers.get('herald-log-epoch')).toBe(epoch);
+    await head.body?.cancel();
+    const page = await history(t.url, `after=2&epoch=${other}`);
+    expect(page.reset).toBe(true);
+    expect(page.epoch).toBe(epoch);
+    expect(page.events.map((e) => e.id)).toEqual(['1', '2', '3', '4']);
+    expect((await history(t.url, `after=2&epoch=${epoch}`)).events.map((e) => e.id)).toEqual(['3', '4']);
+  });
+});
+
+describe('the log epoch', () => {
+  it('is kept with the log across reopening, and a new log gets its own', () => {
+    const dirs = [tempDir(), tempDir()];
+    try {
+      const first = new EventLog({ dataDir: dirs[0]! });
+      const epoch = first.epoch;
+      first.append([{ type: 'notification', topic: 'a', title: 'x', priority: 3 }]);
+      first.close();
+      const reopened = new EventLog({ dataDir: dirs[0]! });
+      expect(reopened.epoch).toBe(epoch);
+      expect(reopened.planResume(1, epoch)).toEqual({ kind: 'continue' });
+      expect(reopened.planResume(0, 'fedcba9876543210')).toEqual({ kind: 'continue' }); // from 0 there is nothing to undo
+      reopened.close();
+      const fresh = new EventLog({ dataDir: dirs[1]! });
+      expect(fresh.epoch).toMatch(/^[0-9a-f]{16}$/);
+      expect(fresh.epoch).not.toBe(epoch);
+      expect(fresh.planResume(1, epoch)).toEqual({ kind: 'reset' });
+      fresh.close();
+    } finally {
+      for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
