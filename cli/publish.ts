@@ -2,6 +2,7 @@
 // Every way it can fail becomes a PublishError whose message says what to do next.
 import type { EventInput, HeraldEvent } from '../events/event.ts';
 import type { ServerTarget } from './options.ts';
+import { describeNetworkCode, isCertificateError, networkErrorCode } from '../events/net.ts';
 
 /** What a command sends. The server validates it; priority may be a raw string so the server names the bad field. */
 export type EventDraft = Omit<Partial<EventInput>, 'priority'> & { priority?: number | string };
@@ -103,24 +104,6 @@ function httpError(target: ServerTarget, response: Response, text: string): Publ
   return new PublishError('server', `the server at ${target.url} ${detail}${hint}`, detail, extra);
 }
 
-const NETWORK_CAUSES: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host not found',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'connection timed out',
-  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
-  UND_ERR_SOCKET: 'connection closed',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'certificate not trusted',
-  SELF_SIGNED_CERT_IN_CHAIN: 'certificate not trusted',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate not trusted',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'certificate not trusted',
-  CERT_HAS_EXPIRED: 'certificate expired',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'certificate does not match the host name',
-};
-
 function networkError(url: string, err: unknown, timedOut: boolean, timeoutMs: number): PublishError {
   if (timedOut) {
     const detail = `no answer within ${Number((timeoutMs / 1000).toFixed(1))} s`;
@@ -129,10 +112,10 @@ function networkError(url: string, err: unknown, timedOut: boolean, timeoutMs: n
   if (err instanceof Error && err.name === 'AbortError') {
     return new PublishError('aborted', 'publishing was cancelled', 'cancelled');
   }
-  const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-  const code = typeof cause?.code === 'string' ? cause.code : '';
-  const detail = NETWORK_CAUSES[code] ?? (typeof cause?.message === 'string' ? cause.message : err instanceof Error ? err.message : String(err));
-  if (detail.startsWith('certificate')) {
+  const cause = (err as { cause?: { message?: unknown } } | undefined)?.cause;
+  const code = networkErrorCode(err);
+  const detail = describeNetworkCode(code) ?? (typeof cause?.message === 'string' ? cause.message : err instanceof Error ? err.message : String(err));
+  if (isCertificateError(code)) {
     return new PublishError('unreachable', `cannot reach the Herald server at ${url} (${detail}). For a private CA, set NODE_EXTRA_CA_CERTS=/path/to/ca.pem.`, detail);
   }
   return new PublishError('unreachable', `cannot reach the Herald server at ${url} (${detail}). Start it with \`herald serve\` or set --server/HERALD_SERVER.`, detail);

@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { defaultDataDir } from '../server/data-dir.ts';
 import { startServer } from '../server/serve.ts';
 import type { ServerOptions } from '../server/serve.ts';
+import { isLoopbackHost } from '../events/net.ts';
 import { CommandError, parseCommandArgs, parseIntegerFlag, parsePositiveNumberFlag, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec } from './options.ts';
 
@@ -44,12 +45,6 @@ export interface ServeIo {
   stdout: Writable;
   stderr: Writable;
   env: NodeJS.ProcessEnv;
-}
-
-/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 export async function serve(argv: string[], io: ServeIo): Promise<number> {

@@ -17,6 +17,7 @@ import type { HeraldEvent } from '../events/event.ts';
 import type { FeedState, FeedStatus } from './state.ts';
 import { reconnectDelay } from './backoff.ts';
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER } from '../events/sse.ts';
+import { describeNetworkCode, isCertificateError, networkErrorCode } from '../events/net.ts';
 
 /** The client's place in one server's event log. */
 export interface Cursor {
@@ -92,28 +93,15 @@ interface Queued {
   epoch: string | undefined;
 }
 
-const HUMAN_NET_ERRORS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  EPIPE: 'connection reset',
-  ETIMEDOUT: 'connection timed out',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host name lookup failed',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ENETDOWN: 'network down',
-  EADDRNOTAVAIL: 'address not available',
-};
-
 /** Describes a request error for people; certificate problems say what to do. */
 export function describeNetworkError(err: unknown): Failure {
-  const e = err as NodeJS.ErrnoException;
-  const code = typeof e?.code === 'string' ? e.code : '';
-  if (code in HUMAN_NET_ERRORS) return { reason: HUMAN_NET_ERRORS[code]!, network: true };
-  if (/CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS/.test(code)) {
+  const code = networkErrorCode(err);
+  if (isCertificateError(code)) {
     return { reason: `the server's certificate is not trusted (${code}): give Herald the CA file that signed it` };
   }
-  return { reason: e?.message || String(err), network: code !== '' };
+  const words = describeNetworkCode(code);
+  if (words !== undefined) return { reason: words, network: true };
+  return { reason: (err as Error | undefined)?.message || String(err), network: code !== '' };
 }
 
 /** eventsource dispatches each frame as a DOM event named by its `event:` field and has no

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import { applySettingsPatch } from '../bridge/settings.ts';
 import { PushChannel, type AppStatus, type LocalServerState, type SaveSettingsResult, type Settings } from '../bridge/contract.ts';
 import { GAP_TYPE, RESET_TYPE, isWebUrl, type HeraldEvent } from '../events/event.ts';
+import { isLoopbackUrl } from '../events/net.ts';
 import { FeedClient, type FeedClientOptions } from '../feed/client.ts';
 import type { FeedState } from '../feed/state.ts';
 import { NotificationPolicy, type NotificationPolicyOptions, type NotificationSpec } from './policy.ts';
@@ -188,7 +189,7 @@ export class HeraldApp implements TrayActions {
   #localServerOptions(): LocalServerOptions {
     const s = this.#store.settings;
     // The token protects the local server only when the feed points at it (else it is another server's).
-    const token = isLoopback(s.serverUrl) && s.token ? { token: s.token } : {};
+    const token = isLoopbackUrl(s.serverUrl) && s.token ? { token: s.token } : {};
     return { ...localServerAddress(s.serverUrl), ...token, webRoot: this.#o.webRoot ?? null };
   }
 
@@ -201,7 +202,7 @@ export class HeraldApp implements TrayActions {
     const wasRunning = this.#localServer.status === 'running';
     this.#localServer = state;
     // The feed usually tried (and failed) before the server was up: try again now, not after backoff.
-    if (state.status === 'running' && !wasRunning && this.#feedState.status !== 'open' && isLoopback(this.#store.settings.serverUrl)) this.resume();
+    if (state.status === 'running' && !wasRunning && this.#feedState.status !== 'open' && isLoopbackUrl(this.#store.settings.serverUrl)) this.resume();
     this.#refresh();
   }
 
@@ -365,13 +366,3 @@ export class HeraldApp implements TrayActions {
   }
 }
 
-/** Does the URL point at this machine: 127.0.0.0/8, localhost or ::1? */
-export function isLoopback(url: string): boolean {
-  try {
-    // The URL parser lower-cases names, writes IPv4 as dotted decimal (127.1 → 127.0.0.1) and brackets IPv6 compressed.
-    const host = new URL(url).hostname;
-    return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-  } catch {
-    return false;
-  }
-}

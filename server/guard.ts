@@ -3,7 +3,7 @@
 // publish rate and the stream count.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
+import { isLoopbackHost } from '../events/net.ts';
 import { HttpError } from './errors.ts';
 
 /** Compares in constant time (hashing first makes the lengths equal too). */
@@ -38,12 +38,6 @@ export function checkToken(req: IncomingMessage, expected: string | undefined): 
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
 
-export function isLoopbackAddress(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '');
-  if (bare === 'localhost' || bare === '::1') return true;
-  return isIP(bare) === 4 && bare.startsWith('127.');
-}
-
 /** The host name in a Host header, without port and brackets, lower-cased; undefined if malformed. */
 export function hostName(hostHeader: string): string | undefined {
   const value = hostHeader.trim().toLowerCase();
@@ -63,7 +57,7 @@ export function hostName(hostHeader: string): string | undefined {
  * its own name (evil.example) in Host, which is refused here before anything else runs.
  */
 export function checkHost(req: IncomingMessage, boundHost: string): void {
-  if (!isLoopbackAddress(boundHost)) return;
+  if (!isLoopbackHost(boundHost)) return;
   const header = req.headers.host;
   const name = header ? hostName(header) : undefined;
   const bound = boundHost.replace(/^\[|\]$/g, '').toLowerCase();

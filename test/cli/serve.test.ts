@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isLoopbackHost } from '../../cli/serve.ts';
 import { herald, killLeftovers, startHerald, testServer } from './harness.ts';
 import type { HeraldProcess } from './harness.ts';
 
@@ -82,12 +81,5 @@ describe('herald serve', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.toString(), args.join(' ')).toContain('herald serve: ');
     }
-  });
-});
-
-describe('isLoopbackHost (the no-token warning)', () => {
-  it('knows loopback addresses from the rest', () => {
-    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) expect(isLoopbackHost(host), host).toBe(true);
-    for (const host of ['0.0.0.0', '::', '192.168.1.10', 'example.com', '128.0.0.1']) expect(isLoopbackHost(host), host).toBe(false);
   });
 });
