@@ -278,7 +278,9 @@ export function renderMarkdown(report: RunReport, analysis: string | null): stri
     '',
     '- Subscribers are raw sockets in the load generator (bench/loadgen.ts): a hand-written GET, the chunked coding undone, SSE blocks found by their blank line. Each opened batch is confirmed by one warm-up event every subscriber must receive before anything is measured.',
     '- The slow-subscriber scenarios pause the sockets of the stalled subscribers. The kernel absorbs about 4 MB per loopback socket before the server\'s own buffers grow at all, so "stall pressure" sends each stalled socket well over that (few healthy subscribers, many ~4 KB events) to show the bound.',
-    '- Idle CPU and wake-ups are read over the plan\'s cpuWindowMs at the largest stream count (2 s at the others, too short to include the heartbeats of Herald (15 s) and better-sse (10 s)).',
+    report.plan.idle.cpuWindowMs >= 15_000
+      ? '- Idle CPU and wake-ups are read over the plan\'s cpuWindowMs at the largest stream count (2 s at the others, too short to include the heartbeats of Herald (15 s) and better-sse (10 s)).'
+      : `- Idle CPU and wake-ups are read over ${report.plan.idle.cpuWindowMs / 1000} s only, too short to include the heartbeats of Herald (15 s) and better-sse (10 s): for idle CPU, read the full pass (\`npm run bench -- --full\`), which waits 15.5 s.`,
     '- Shared speed scenarios compare latency p99 (and the last-subscriber p99); a difference under 1 ms or 10% is marked as within run-to-run noise.',
     '',
     ...(analysis ? ['## Analysis', '', analysis.trim(), ''] : []),

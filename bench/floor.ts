@@ -1,0 +1,135 @@
+// The floor under "memory per idle stream": what Node itself costs per open SSE response, against
+// what Herald costs, measured the same way: `node bench/floor.ts` (about 30 s; `--streams=N`,
+// default 5000; `--rounds=N`, default 2).
+//
+// - node:http bare: http.createServer answering 200 text/event-stream and keeping the response
+//   open; no Express, no log, no hub. Nothing can serve a stream with less.
+// - Herald: the real server (durable log in a temp dir), GET /events.
+// Each server runs in its own child process with --expose-gc; this process opens the streams with
+// raw sockets over 127.0.0.2… (so ports never run out) and asks the child for its memory after a
+// full GC, before and after. Figures are per stream: RSS, and the JS heap still in use.
+
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+type Kind = 'bare' | 'herald';
+interface Memory {
+  rss: number;
+  heapUsed: number;
+}
+
+const self = fileURLToPath(import.meta.url);
+
+if (process.argv[2] === '--child') await child(process.argv[3] as Kind);
+else await main();
+
+async function child(kind: Kind): Promise<void> {
+  let port: number;
+  let dir: string | undefined;
+  if (kind === 'bare') {
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+      res.flushHeaders();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as net.AddressInfo).port;
+  } else {
+    const { startServer } = await import('../server/serve.ts');
+    const { HERALD_BENCH_OPTIONS } = await import('./plan.ts');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-floor-'));
+    const server = await startServer({ port: 0, dataDir: dir, webRoot: null, log: () => {}, ...HERALD_BENCH_OPTIONS });
+    port = server.port;
+  }
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run the child with --expose-gc');
+  process.on('message', () => {
+    gc();
+    gc();
+    const { rss, heapUsed } = process.memoryUsage();
+    process.send!({ rss, heapUsed } satisfies Memory);
+  });
+  process.on('disconnect', () => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  });
+  process.send!({ port });
+}
+
+function ask<T>(proc: ChildProcess, message?: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    proc.once('message', (m) => resolve(m as T));
+    proc.once('exit', (code) => reject(new Error(`the server child exited (${code})`)));
+    if (message !== undefined) proc.send(message);
+  });
+}
+
+async function openStreams(port: number, count: number): Promise<net.Socket[]> {
+  const sockets: net.Socket[] = [];
+  for (let start = 0; start < count; start += 500) {
+    const batch = Math.min(500, count - start);
+    await Promise.all(
+      Array.from({ length: batch }, (_, j) => {
+        const i = start + j;
+        return new Promise<void>((resolve, reject) => {
+          const socket = net.connect({ port, host: '127.0.0.1', localAddress: `127.0.0.${2 + (i % 200)}` }, () => {
+            socket.write(`GET /events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`);
+          });
+          socket.once('data', (chunk: Buffer) => (chunk.toString('latin1').startsWith('HTTP/1.1 200') ? resolve() : reject(new Error(`stream ${i}: ${chunk.toString('latin1', 0, 40)}`))));
+          socket.on('error', reject);
+          sockets.push(socket);
+        });
+      }),
+    );
+  }
+  return sockets;
+}
+
+async function measure(kind: Kind, streams: number): Promise<{ rss: number; heap: number }> {
+  const proc = fork(self, ['--child', kind], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const { port } = await ask<{ port: number }>(proc);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const before = await ask<Memory>(proc, 'measure');
+    const sockets = await openStreams(port, streams);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // the same settle as the idle scenario
+    const after = await ask<Memory>(proc, 'measure');
+    for (const socket of sockets) socket.destroy();
+    return { rss: (after.rss - before.rss) / streams / 1024, heap: (after.heapUsed - before.heapUsed) / streams / 1024 };
+  } finally {
+    proc.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const flag = (name: string, fallback: number) => {
+    const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
+    const value = arg ? Number(arg.slice(name.length + 3)) : fallback;
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number above 0`);
+    return value;
+  };
+  const streams = flag('streams', 5000);
+  const rounds = flag('rounds', 2);
+  const results: Record<Kind, { rss: number; heap: number }[]> = { bare: [], herald: [] };
+  for (let round = 1; round <= rounds; round++) {
+    const order: Kind[] = round % 2 === 1 ? ['bare', 'herald'] : ['herald', 'bare'];
+    for (const kind of order) {
+      process.stderr.write(`round ${round}/${rounds}: ${kind}, ${streams} streams… `);
+      const r = await measure(kind, streams);
+      results[kind].push(r);
+      process.stderr.write(`${r.rss.toFixed(1)} KB RSS, ${r.heap.toFixed(1)} KB heap per stream\n`);
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+  const row = (label: string, rs: { rss: number; heap: number }[]) =>
+    `| ${label} | ${median(rs.map((r) => r.rss)).toFixed(1)} (${Math.min(...rs.map((r) => r.rss)).toFixed(1)}–${Math.max(...rs.map((r) => r.rss)).toFixed(1)}) | ${median(rs.map((r) => r.heap)).toFixed(1)} |`;
+  console.log(`\nMemory per idle stream at ${streams} streams, Node ${process.version} (median and range of ${rounds}):\n`);
+  console.log('| server | RSS per stream (KB) | JS heap per stream (KB) |');
+  console.log('|---|---|---|');
+  console.log(row('node:http bare (the floor)', results.bare));
+  console.log(row('Herald', results.herald));
+}
