@@ -82,6 +82,13 @@ export const CONNECTION_EVENT_NAMES: readonly string[] = ['open', 'error'];
  */
 export const RESET_TYPE = 'herald.reset';
 export const RESERVED_TYPE_PREFIX = 'herald.';
+/**
+ * The heartbeat as an event, for clients that cannot see comments (a browser's EventSource hides
+ * them): sent only to streams that ask with `heartbeat=event`, right after `retry:` and then
+ * wherever the comment would go. No `id:`, never stored; its data is `{"intervalMs":N}`, so the
+ * client knows how long a silence means a dead connection.
+ */
+export const HEARTBEAT_TYPE = 'herald.heartbeat';
 
 /** A log epoch: a random name the server gives its event log when it creates it. */
 export const EPOCH_PATTERN = /^[0-9a-f]{16}$/;

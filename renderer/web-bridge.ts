@@ -5,7 +5,7 @@
 
 import type { AppStatus, HeraldBridge, SaveSettingsResult, Settings, SettingsPatch } from '../bridge/contract.ts';
 import { applySettingsPatch, defaultSettings } from '../bridge/settings.ts';
-import { GAP_TYPE, RESET_TYPE, compareEventIds, isEpoch, isEventId, isWebUrl } from '../events/event.ts';
+import { GAP_TYPE, HEARTBEAT_TYPE, RESET_TYPE, compareEventIds, isEpoch, isEventId, isWebUrl } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import type { FeedState } from '../feed/state.ts';
 import { reconnectDelay } from '../feed/backoff.ts';
@@ -28,7 +28,16 @@ export interface WebBridgeOptions {
   authRetryMs?: number;
   /** Failed attempts in a row before the state says offline. Default 3. */
   offlineAfter?: number;
+  /** Heartbeat intervals without a byte after which the stream counts as dead and is replaced
+   * (the server names its interval in each herald.heartbeat; 15 s until the first). Default 3. */
+  silentBeats?: number;
 }
+
+/** How long a request for history may take before the attempt counts as failed. */
+const FETCH_TIMEOUT_MS = 15_000;
+
+/** The server's default heartbeat interval, assumed until its first herald.heartbeat says otherwise. */
+const DEFAULT_HEARTBEAT_MS = 15_000;
 
 const KEY = {
   settings: 'herald.settings',
@@ -45,6 +54,15 @@ const KEY = {
  * it was told about, and publishers may name their own types, so /events would lose those.
  */
 const STREAM_PATH = '/connect';
+
+/** The stream stayed open and carried nothing, not even a heartbeat, for this long. */
+class SilentStream extends Error {
+  readonly silentMs: number;
+  constructor(silentMs: number) {
+    super(`no heartbeat for ${Math.round(silentMs / 1000)} s`);
+    this.silentMs = silentMs;
+  }
+}
 
 class HttpError extends Error {
   readonly status: number;
@@ -74,6 +92,10 @@ export class WebBridge implements HeraldBridge {
   readonly #maxBackoffMs: number;
   readonly #authRetryMs: number;
   readonly #offlineAfter: number;
+  readonly #silentBeats: number;
+  /** Fires when the stream has been silent for #silentBeats heartbeats: a connection that looks open and is dead. */
+  #watchdog: ReturnType<typeof setTimeout> | undefined;
+  #heartbeatMs = DEFAULT_HEARTBEAT_MS;
 
   #settings: Settings;
   #events: HeraldEvent[];
@@ -111,6 +133,7 @@ export class WebBridge implements HeraldBridge {
     this.#maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.#authRetryMs = options.authRetryMs ?? 300_000;
     this.#offlineAfter = options.offlineAfter ?? 3;
+    this.#silentBeats = options.silentBeats ?? 3;
 
     this.#settings = { ...defaultSettings(), ...this.#read<Partial<Settings>>(KEY.settings, {}), serverUrl: this.#origin };
     const stored = this.#read<unknown[]>(KEY.history, []);
@@ -280,14 +303,32 @@ export class WebBridge implements HeraldBridge {
     if (this.#cursor !== undefined && this.#epoch !== undefined) url.searchParams.set('epoch', this.#epoch);
     if (this.#settings.token) url.searchParams.set('token', this.#settings.token);
     if (this.#settings.topics.length > 0) url.searchParams.set('topic', this.#settings.topics.join(','));
+    // The page cannot see the server's heartbeat comments: it asks for them as events, so that a
+    // connection that stays open and carries nothing (sleep, a dropped network, half-open TCP) is
+    // known as dead and replaced, as the desktop app's feed client does.
+    url.searchParams.set('heartbeat', 'event');
     const stream = new EventSource(url);
     this.#stream = stream;
+    this.#armWatchdog(stream, generation);
     stream.addEventListener('open', () => {
       if (this.#stream !== stream) return;
+      this.#armWatchdog(stream, generation);
       this.#setFeed({ status: 'open', since: Date.now(), attempt: 0, ...(this.#cursor ? { lastEventId: this.#cursor } : {}) });
     });
     stream.addEventListener('message', (m) => {
-      if (this.#stream === stream) this.#receive(m);
+      if (this.#stream !== stream) return;
+      this.#armWatchdog(stream, generation);
+      this.#receive(m);
+    });
+    stream.addEventListener(HEARTBEAT_TYPE, (m) => {
+      if (this.#stream !== stream) return;
+      try {
+        const intervalMs = (JSON.parse((m as MessageEvent<string>).data) as { intervalMs?: unknown }).intervalMs;
+        if (typeof intervalMs === 'number' && intervalMs > 0 && intervalMs <= 600_000) this.#heartbeatMs = intervalMs;
+      } catch {
+        // a heartbeat is a heartbeat, whatever it carries
+      }
+      this.#armWatchdog(stream, generation);
     });
     stream.addEventListener('error', () => {
       if (this.#stream !== stream) return;
@@ -302,7 +343,7 @@ export class WebBridge implements HeraldBridge {
     const url = new URL('/history', this.#origin);
     url.searchParams.set('last', String(this.#firstLoad));
     if (this.#settings.topics.length > 0) url.searchParams.set('topic', this.#settings.topics.join(','));
-    const res = await fetch(url, { headers: this.#authHeaders(), cache: 'no-store' });
+    const res = await fetch(url, { headers: this.#authHeaders(), cache: 'no-store', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
     if (!res.ok) throw new HttpError(res.status);
     const page = (await res.json()) as { events?: unknown[]; lastId?: string; epoch?: string };
     const events = Array.isArray(page.events) ? page.events.filter(looksLikeEvent) : [];
@@ -384,10 +425,11 @@ export class WebBridge implements HeraldBridge {
   async #failed(generation: number, err: unknown): Promise<void> {
     // Ask the server directly what went wrong: EventSource never tells the status code.
     let status: number | undefined = err instanceof HttpError ? err.status : undefined;
-    let reason = err instanceof HttpError ? `the server answered HTTP ${err.status}` : 'the server cannot be reached';
+    let reason = err instanceof HttpError ? `the server answered HTTP ${err.status}` : err instanceof SilentStream ? `the stream went silent (${err.message})` : 'the server cannot be reached';
     if (err === undefined) {
       try {
-        const res = await fetch(new URL(`/history?last=1`, this.#origin), { headers: this.#authHeaders(), cache: 'no-store' });
+        // Bounded: on a network that swallows packets this would otherwise wait for minutes.
+        const res = await fetch(new URL(`/history?last=1`, this.#origin), { headers: this.#authHeaders(), cache: 'no-store', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
         status = res.ok ? undefined : res.status;
         reason = res.ok ? 'the stream was interrupted' : `the server answered HTTP ${res.status}`;
       } catch {
@@ -417,8 +459,20 @@ export class WebBridge implements HeraldBridge {
   }
 
   #closeStream(): void {
+    clearTimeout(this.#watchdog);
+    this.#watchdog = undefined;
     this.#stream?.close();
     this.#stream = null;
+  }
+
+  /** (Re)starts the silence timer of this stream: no byte for #silentBeats heartbeats means it is dead. */
+  #armWatchdog(stream: EventSource, generation: number): void {
+    clearTimeout(this.#watchdog);
+    this.#watchdog = setTimeout(() => {
+      if (this.#stream !== stream || generation !== this.#generation) return;
+      this.#closeStream();
+      void this.#failed(generation, new SilentStream(this.#heartbeatMs * this.#silentBeats));
+    }, this.#heartbeatMs * this.#silentBeats);
   }
 
   #setFeed(state: FeedState): void {

@@ -18,7 +18,7 @@ import {
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS } from '../events/sse.ts';
 import { HttpError } from './errors.ts';
 import { OriginPolicy, PublishRate, checkHost, checkToken } from './guard.ts';
-import type { Hub } from './hub.ts';
+import type { HeartbeatKind, Hub } from './hub.ts';
 import type { EventLog } from './log.ts';
 import type { PublishQueue } from './publish-queue.ts';
 import { serveStream } from './stream.ts';
@@ -133,6 +133,7 @@ export function createApp(context: AppContext): express.Express {
     const topics = topicFilter(req);
     const resumeAfter = resumeId(req);
     const epoch = resumeEpoch(req);
+    const heartbeat = heartbeatKind(req);
     if (streamCount >= context.maxStreams) {
       throw new HttpError(503, 'too_many_streams', `This server holds its limit of ${context.maxStreams} streams: try again shortly.`, {
         headers: { 'Retry-After': '10' },
@@ -151,7 +152,7 @@ export function createApp(context: AppContext): express.Express {
       ` topics=${topics ? [...topics].join(',') : 'all'}` +
       (resumeAfter !== undefined ? ` after=${resumeAfter}` : '') +
       (epoch !== undefined && epoch !== context.log.epoch ? ` epoch=${epoch} (not this log's)` : '');
-    serveStream(req, res, { flavour, topics, resumeAfter, epoch, label }, context);
+    serveStream(req, res, { flavour, topics, resumeAfter, epoch, heartbeat, label }, context);
   };
   app.get('/events', stream('typed'));
   app.get('/connect', stream('message'));
@@ -344,6 +345,14 @@ function resumeId(req: Request): number | undefined {
   const header = req.headers['last-event-id'];
   if (typeof header === 'string' && header.trim() !== '') return parseId(header.trim(), 'Last-Event-ID');
   return queryId(req, 'lastEventId');
+}
+
+/** `heartbeat=event` asks for herald.heartbeat events instead of comments; `comment` is the default. */
+function heartbeatKind(req: Request): HeartbeatKind {
+  const value = queryText(req, 'heartbeat');
+  if (value === undefined || value === '' || value === 'comment') return 'comment';
+  if (value === 'event') return 'event';
+  throw new HttpError(400, 'bad_request', 'heartbeat must be "comment" (the default) or "event".', { field: 'heartbeat' });
 }
 
 /** The log epoch the client's cursor came from: the Herald-Log-Epoch header, else the `epoch` query. */

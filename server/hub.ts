@@ -18,9 +18,12 @@ import type { ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import { frameComment, frameEvent } from '../events/sse.ts';
 import type { StoredEvent } from './log.ts';
+import { HEARTBEAT_TYPE } from '../events/event.ts';
 
 /** 'typed' = GET /events (`event: <type>`); 'message' = the founding note's GET /connect (no `event:` line). */
 export type StreamFlavour = 'typed' | 'message';
+/** How a stream's heartbeat is written: an SSE comment (default), or a herald.heartbeat event. */
+export type HeartbeatKind = 'comment' | 'event';
 
 export interface HubOptions {
   /** Per-subscriber unsent bytes before it is cut off (default 4 MiB). */
@@ -61,12 +64,15 @@ export class Subscription {
   maxBacklogSeen = 0;
   /** The hub's heartbeat tick during which bytes were last written to it. */
   wroteInTick = 0;
-  constructor(res: ServerResponse, topics: ReadonlySet<string> | null, flavour: StreamFlavour, label: string) {
+  /** What its heartbeat is: the shared comment, or the shared herald.heartbeat event. */
+  readonly heartbeat: Buffer;
+  constructor(res: ServerResponse, topics: ReadonlySet<string> | null, flavour: StreamFlavour, label: string, heartbeat: Buffer) {
     this.res = res;
     this.out = res.socket ?? res;
     this.topics = topics;
     this.flavour = flavour;
     this.label = label;
+    this.heartbeat = heartbeat;
   }
   get backlogBytes(): number {
     return this.out.writableLength;
@@ -103,15 +109,19 @@ export class Hub {
   private tick = 0;
   /** The streams the current tick has yet to visit (a Set iterator sees adds and deletes as they happen). */
   private sweep: Iterator<Subscription> | undefined;
+  /** The herald.heartbeat frame (it names this hub's interval), for streams that ask for events. */
+  private readonly heartbeatEvent: Buffer;
 
   constructor(options: HubOptions = {}) {
     this.maxBacklogBytes = options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES;
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.heartbeatEvent = Buffer.from(frameEvent({ event: HEARTBEAT_TYPE, data: JSON.stringify({ intervalMs: this.heartbeatMs }) }));
   }
 
-  /** Registers a stream; it gets live events after goLive(). */
-  open(res: ServerResponse, options: { topics: ReadonlySet<string> | null; flavour: StreamFlavour; label: string }): Subscription {
-    const stream = new Subscription(res, options.topics, options.flavour, options.label);
+  /** Registers a stream; it gets live events after goLive(). `heartbeat: 'event'` sends it
+   * herald.heartbeat events instead of comments, the first one at once. */
+  open(res: ServerResponse, options: { topics: ReadonlySet<string> | null; flavour: StreamFlavour; label: string; heartbeat?: HeartbeatKind }): Subscription {
+    const stream = new Subscription(res, options.topics, options.flavour, options.label, options.heartbeat === 'event' ? this.heartbeatEvent : HEARTBEAT);
     stream.wroteInTick = this.tick;
     this.streams.add(stream);
     if (this.heartbeatTimer === undefined) {
@@ -244,7 +254,7 @@ export class Hub {
       const stream = next.value;
       // A write since the last tick (a publish during this sweep too) stamped it with a later tick.
       if (stream.wroteInTick >= previous || stream.out.writableLength > 0) continue;
-      if (this.deliver(stream, HEARTBEAT)) this.heartbeatCount += 1;
+      if (this.deliver(stream, stream.heartbeat)) this.heartbeatCount += 1;
     }
     setImmediate(this.continueSweep);
   };

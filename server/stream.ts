@@ -13,7 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GAP_TYPE, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/event.ts';
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS, frameEvent, frameRetry } from '../events/sse.ts';
-import { frameStored, type Hub, type StreamFlavour, type Subscription } from './hub.ts';
+import { frameStored, type HeartbeatKind, type Hub, type StreamFlavour, type Subscription } from './hub.ts';
 import type { EventLog, StoredEvent } from './log.ts';
 
 export interface StreamRequest {
@@ -23,6 +23,8 @@ export interface StreamRequest {
   resumeAfter: number | undefined;
   /** The log epoch the client's cursor came from, when it sent one. */
   epoch?: string | undefined;
+  /** `event`: herald.heartbeat events instead of comments (for a browser's EventSource). */
+  heartbeat?: HeartbeatKind;
   /** For log lines: who and what. */
   label: string;
 }
@@ -83,7 +85,7 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
   res.useChunkedEncodingByDefault = false;
   res.writeHead(200, { ...STREAM_HEADERS, [LAST_EVENT_ID_HEADER]: String(log.lastId), [LOG_EPOCH_HEADER]: log.epoch });
   res.flushHeaders();
-  const stream = hub.open(res, { topics: request.topics, flavour: request.flavour, label: request.label });
+  const stream = hub.open(res, { topics: request.topics, flavour: request.flavour, label: request.label, ...(request.heartbeat ? { heartbeat: request.heartbeat } : {}) });
   context.say(`stream opened ${request.label}`);
 
   res.on('close', () => {
@@ -105,6 +107,8 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
   };
 
   hub.deliver(stream, frameRetry(context.retryMs));
+  // The first heartbeat event at once: it tells the client the interval before any silence counts.
+  if (request.heartbeat === 'event') hub.deliver(stream, stream.heartbeat);
   if (request.resumeAfter === undefined) {
     stream.lastId = log.lastId;
     hub.goLive(stream);

@@ -1,5 +1,6 @@
 // The web app (the window UI served by the companion server at `/`) against a real server.
 import { expect, rows, test } from './fixtures/herald.ts';
+import { FaultProxy } from '../feed/proxy.ts';
 
 test('the empty state teaches how to send a first event, with copy buttons', async ({ page, context, herald }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: herald.url });
@@ -142,6 +143,32 @@ test('reconnecting shows while the server is down; events published meanwhile ar
   await herald.publish({ title: 'after the outage' });
   await expect(rows(page)).toHaveCount(4);
   await expect(rows(page).first()).toContainText('after the outage');
+});
+
+test('a stream that stays open and goes silent is replaced after three missed heartbeats; what it held back arrives once', async ({ page, herald }) => {
+  // A TCP proxy between the page and the server, to silence the connection without closing it
+  // (what sleep, a dropped Wi-Fi or a NAT that forgot the connection look like from the page).
+  const proxy = await FaultProxy.start(herald.port);
+  try {
+    await page.goto(proxy.url);
+    await expect(page.getByTestId('connection')).toHaveText(/Connected/);
+    await herald.publish({ title: 'before the silence' });
+    await expect(rows(page)).toHaveCount(1);
+    const accepted = proxy.accepted;
+
+    proxy.stallAll();
+    await herald.publish({ title: 'held back' });
+    // The fixture's server beats every 2 s: after ~6 s of silence the page gives up on the stream.
+    await expect(page.getByRole('heading', { name: 'held back' })).toHaveCount(1, { timeout: 30_000 });
+    expect(proxy.accepted).toBeGreaterThan(accepted);
+    await expect(page.getByTestId('connection')).toHaveText(/Connected/);
+    await expect(rows(page)).toHaveCount(2);
+    await herald.publish({ title: 'after' });
+    await expect(rows(page)).toHaveCount(3);
+    await expect(page.getByRole('heading', { name: 'held back' })).toHaveCount(1);
+  } finally {
+    await proxy.close();
+  }
 });
 
 test('HTML and scripts in an event are shown as text and run nothing', async ({ page, herald }) => {

@@ -62,4 +62,27 @@ describe('the shared heartbeat', () => {
     expect(second.text.startsWith('retry: ')).toBe(true);
     await second.close();
   });
+
+  it('sends herald.heartbeat events instead, at once and then as often, to a stream that asks with heartbeat=event', async () => {
+    t = await startTestServer({ heartbeatMs: 100 });
+    const frame = 'event: herald.heartbeat\ndata: {"intervalMs":100}\n\n';
+    const events = (text: string) => text.split(frame).length - 1;
+    const asking = await rawStream(`${t.url}/connect?heartbeat=event`);
+    const plain = await rawStream(`${t.url}/connect`);
+    await waitFor(() => asking.text.startsWith('retry:'), 'stream open');
+    // Right after retry:, before any silence: the client learns the interval at once.
+    expect(asking.text).toMatch(/^retry: \d+\n\nevent: herald\.heartbeat\ndata: \{"intervalMs":100\}\n\n/);
+    await waitFor(() => events(asking.text) >= 3 && heartbeats(plain.text) >= 2, 'heartbeats on both streams');
+    expect(heartbeats(asking.text)).toBe(0);
+    expect(events(plain.text)).toBe(0);
+    // No id: line, so a browser's Last-Event-ID is untouched; and events still come through.
+    const e = await publish(t.url, { title: 'still here' });
+    await waitFor(() => asking.text.includes(`id: ${e.id}\n`), 'the event');
+    expect(asking.text).not.toMatch(/event: herald\.heartbeat\nid:/);
+    await asking.close();
+    await plain.close();
+    const bad = await fetch(`${t.url}/connect?heartbeat=often`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { field: string } }).error.field).toBe('heartbeat');
+  });
 });
