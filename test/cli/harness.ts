@@ -36,8 +36,8 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 }
 
 /** Starts herald; `detached` puts it in its own session (no terminal), as a service manager would. */
-export function startHerald(args: string[], options: { env?: Record<string, string>; input?: string | Buffer; detached?: boolean } = {}): HeraldProcess {
-  const child = spawn(process.execPath, [HERALD_BIN, ...args], {
+export function startHerald(args: string[], options: { env?: Record<string, string>; input?: string | Buffer; detached?: boolean; nodeArgs?: string[] } = {}): HeraldProcess {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), HERALD_BIN, ...args], {
     env: cleanEnv(options.env),
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: options.detached ?? false,

@@ -143,35 +143,38 @@ describe('herald run: cancel and failures to report', () => {
 
   // util-linux `script` gives the command a real terminal, whose Ctrl-C goes to the whole
   // foreground process group: the command must get it once, not a second time from herald.
-  it.skipIf(!hasScript())('in a terminal, Ctrl-C reaches the command once and the job is cancelled', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-cli-tty-'));
-    try {
-      const childScript = path.join(dir, 'count-sigint.cjs');
-      fs.writeFileSync(childScript, 'let n = 0; process.on("SIGINT", () => { n++; setTimeout(() => { console.log("sigints=" + n); process.exit(130); }, 300); }); setInterval(() => {}, 1000); console.log("ready");');
-      const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-      // `exec`: herald replaces the shell, so no shell shares the terminal's process group. A
-      // non-interactive dash would die of the same Ctrl-C, whatever herald did; and with
-      // `--return`, script's exit status is herald's own.
-      const line = `exec ${q(process.execPath)} ${q(HERALD_BIN)} run --server ${q(srv.url)} --topic tty -- ${q(process.execPath)} ${q(childScript)}`;
-      const term = spawn('script', ['--quiet', '--return', '--command', line, '/dev/null'], { env: cleanEnv({ SHELL: '/bin/sh' }), stdio: ['pipe', 'pipe', 'pipe'] });
-      let out = '';
-      let sent = false;
-      term.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (!sent && out.includes('ready')) {
-          sent = true;
-          term.stdin!.write('\u0003'); // Ctrl-C, typed into the terminal
-        }
-      });
-      const code = await new Promise<number | null>((resolve) => term.on('close', resolve));
-      expect(out).toContain('sigints=1');
-      expect(code).toBe(130);
-      const [, cancelled] = await jobEvents('tty');
-      expect(cancelled).toMatchObject({ type: 'job.failed', body: 'stopped by SIGINT', job: { status: 'cancelled', exitCode: 130 } });
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  for (const [how, nodeArgs] of [['', ''], [' (re-run for the type-stripping flag)', '--no-experimental-strip-types ']] as const) {
+    it.skipIf(!hasScript())(`in a terminal, Ctrl-C reaches the command once and the job is cancelled${how}`, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-cli-tty-'));
+      try {
+        const childScript = path.join(dir, 'count-sigint.cjs');
+        fs.writeFileSync(childScript, 'let n = 0; process.on("SIGINT", () => { n++; setTimeout(() => { console.log("sigints=" + n); process.exit(130); }, 300); }); setInterval(() => {}, 1000); console.log("ready");');
+        const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+        // `exec`: herald replaces the shell, so no shell shares the terminal's process group. A
+        // non-interactive dash would die of the same Ctrl-C, whatever herald did; and with
+        // `--return`, script's exit status is herald's own.
+        const topic = nodeArgs ? 'tty-rerun' : 'tty';
+        const line = `exec ${q(process.execPath)} ${nodeArgs}${q(HERALD_BIN)} run --server ${q(srv.url)} --topic ${topic} -- ${q(process.execPath)} ${q(childScript)}`;
+        const term = spawn('script', ['--quiet', '--return', '--command', line, '/dev/null'], { env: cleanEnv({ SHELL: '/bin/sh' }), stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        let sent = false;
+        term.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (!sent && out.includes('ready')) {
+            sent = true;
+            term.stdin!.write('\u0003'); // Ctrl-C, typed into the terminal
+          }
+        });
+        const code = await new Promise<number | null>((resolve) => term.on('close', resolve));
+        expect(out).toContain('sigints=1');
+        expect(code).toBe(130);
+        const [, cancelled] = await jobEvents(topic);
+        expect(cancelled).toMatchObject({ type: 'job.failed', body: 'stopped by SIGINT', job: { status: 'cancelled', exitCode: 130 } });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 
   for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
     it(`passes ${signal} on and keeps the exit code of a command that handles it`, async () => {
@@ -187,6 +190,27 @@ describe('herald run: cancel and failures to report', () => {
       expect(cancelled).toMatchObject({ type: 'job.failed', body: `stopped by ${signal}`, job: { status: 'cancelled', exitCode: 7, outputTail: 'ready\ncleaning up' } });
     });
   }
+
+  // Node 22.12 to 22.17 strip types only with a flag, so bin/herald.js runs itself again in a child
+  // Node; --no-experimental-strip-types puts today's Node on that path.
+  it('on a Node that needs the type-stripping flag, the re-run passes SIGTERM on and keeps exit codes', async () => {
+    const nodeArgs = ['--no-experimental-strip-types'];
+    const script = 'process.on("SIGTERM", () => { console.log("cleaning up"); process.exit(7) }); console.log("ready"); setTimeout(() => {}, 60000)';
+    const p = startHerald(['run', '--server', srv.url, '--topic', 'wrapped', '--', ...node(script)], { detached: true, nodeArgs });
+    await waitUntil(() => p.stdoutText().includes('ready'));
+    p.child.kill('SIGTERM'); // the outer process: what a service manager or `kill` reaches
+    const r = await p.result;
+    expect(r.code).toBe(7);
+    expect(r.stdout.toString()).toBe('ready\ncleaning up\n');
+    const [, cancelled] = await jobEvents('wrapped');
+    expect(cancelled).toMatchObject({ type: 'job.failed', body: 'stopped by SIGTERM', job: { status: 'cancelled', exitCode: 7 } });
+
+    const plain = await startHerald(['run', '--server', srv.url, '--topic', 'wrapped-exit', '--', ...node('process.exit(5)')], { nodeArgs, input: '' }).result;
+    expect(plain.code).toBe(5);
+    // A command killed by a signal: herald's 128+N comes through the re-run unchanged.
+    const killed = await startHerald(['run', '--server', srv.url, '--topic', 'wrapped-kill', '--', ...node('process.kill(process.pid, "SIGKILL")')], { nodeArgs, input: '' }).result;
+    expect(killed.code).toBe(137);
+  });
 
   it('still runs the command when the server is unreachable: same output, same exit code, one warning', async () => {
     const url = await deadServerUrl();
