@@ -379,7 +379,7 @@ export class WebBridge implements HeraldBridge {
       // The server's log was replaced: ids start again, so the old history and cursor mean nothing.
       this.#cursor = '0';
       this.#storage.setItem(KEY.cursor, '0');
-      this.#setEpoch(event.reset?.epoch ?? this.#serverEpoch);
+      this.#setEpoch(isEpoch(event.reset?.epoch) ? event.reset.epoch : this.#serverEpoch);
       this.#readUpTo = '0';
       this.#clearedThrough = '0';
       this.#storage.setItem(KEY.readUpTo, '0');
