@@ -1,9 +1,11 @@
 // The floor under "memory per idle stream": what Node itself costs per open SSE response, against
-// what Herald costs, measured the same way: `node bench/floor.ts` (about 30 s; `--streams=N`,
+// what Express and Herald cost, measured the same way: `node bench/floor.ts` (about 30 s; `--streams=N`,
 // default 5000; `--rounds=N`, default 2).
 //
 // - node:http bare: http.createServer answering 200 text/event-stream and keeping the response
 //   open; no Express, no log, no hub. Nothing can serve a stream with less.
+// - Express bare: the same answer from an Express route, behind one header-setting middleware
+//   (what any Express server pays per stream before doing anything of its own).
 // - Herald: the real server (durable log in a temp dir), GET /events.
 // Each server runs in its own child process with --expose-gc; this process opens the streams with
 // raw sockets over 127.0.0.2… (so ports never run out) and asks the child for its memory after a
@@ -17,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-type Kind = 'bare' | 'herald';
+type Kind = 'bare' | 'express' | 'herald';
 interface Memory {
   rss: number;
   heapUsed: number;
@@ -31,7 +33,21 @@ else await main();
 async function child(kind: Kind): Promise<void> {
   let port: number;
   let dir: string | undefined;
-  if (kind === 'bare') {
+  if (kind === 'express') {
+    const { default: express } = await import('express');
+    const app = express();
+    app.use((_req, res, next) => {
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      next();
+    });
+    app.get('/events', (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
+      res.flushHeaders();
+    });
+    const server = http.createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as net.AddressInfo).port;
+  } else if (kind === 'bare') {
     const server = http.createServer((_req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
       res.flushHeaders();
@@ -114,9 +130,10 @@ async function main(): Promise<void> {
   };
   const streams = flag('streams', 5000);
   const rounds = flag('rounds', 2);
-  const results: Record<Kind, { rss: number; heap: number }[]> = { bare: [], herald: [] };
+  const results: Record<Kind, { rss: number; heap: number }[]> = { bare: [], express: [], herald: [] };
   for (let round = 1; round <= rounds; round++) {
-    const order: Kind[] = round % 2 === 1 ? ['bare', 'herald'] : ['herald', 'bare'];
+    const kinds: Kind[] = ['bare', 'express', 'herald'];
+    const order = round % 2 === 1 ? kinds : kinds.reverse();
     for (const kind of order) {
       process.stderr.write(`round ${round}/${rounds}: ${kind}, ${streams} streams… `);
       const r = await measure(kind, streams);
@@ -131,5 +148,6 @@ async function main(): Promise<void> {
   console.log('| server | RSS per stream (KB) | JS heap per stream (KB) |');
   console.log('|---|---|---|');
   console.log(row('node:http bare (the floor)', results.bare));
+  console.log(row('Express bare', results.express));
   console.log(row('Herald', results.herald));
 }
