@@ -433,13 +433,15 @@ export class FeedClient {
 
   #schedule(delay: number, status: FeedStatus, failure: Failure): void {
     this.#clearTimer('attempt');
-    const nextAttemptAt = Date.now() + delay;
+    // One clock reading for both: `since` and `nextAttemptAt` a tick apart would say the wait is shorter than it is.
+    const now = Date.now();
+    const nextAttemptAt = now + delay;
     // A ref'd timer: a process with nothing else to do stays alive while it waits.
     this.#attemptTimer = setTimeout(() => {
       this.#attemptTimer = undefined;
       this.#connect();
     }, delay);
-    this.#setState({ status, nextAttemptAt, attempt: this.#failures, reason: failure.reason, httpStatus: failure.httpStatus });
+    this.#setState({ status, nextAttemptAt, attempt: this.#failures, reason: failure.reason, httpStatus: failure.httpStatus }, now);
   }
 
   #armWatchdog(conn: Connection): void {
@@ -488,9 +490,9 @@ export class FeedClient {
     }
   }
 
-  #setState(patch: Partial<FeedState>): void {
+  #setState(patch: Partial<FeedState>, now = Date.now()): void {
     const status = patch.status ?? this.#state.status;
-    const next: FeedState = { ...this.#state, ...patch, status, since: status !== this.#state.status ? Date.now() : this.#state.since };
+    const next: FeedState = { ...this.#state, ...patch, status, since: status !== this.#state.status ? now : this.#state.since };
     for (const key of Object.keys(next) as (keyof FeedState)[]) if (next[key] === undefined) delete next[key];
     this.#state = next;
     this.#o.onState?.({ ...next });
