@@ -90,6 +90,24 @@ export const RESERVED_TYPE_PREFIX = 'herald.';
  */
 export const HEARTBEAT_TYPE = 'herald.heartbeat';
 
+/** The server's own notices (gap, reset): shown as banners, never as history entries. */
+export function isNotice(event: HeraldEvent): boolean {
+  return event.type === GAP_TYPE || event.type === RESET_TYPE;
+}
+
+export function isJobEvent(event: HeraldEvent): boolean {
+  return event.job !== undefined && event.type.startsWith('job.');
+}
+
+/**
+ * The history entry an event belongs to, as the window lists them and the tray counts them: a
+ * job's events are one entry (started → completed), any other event its own; notices none.
+ */
+export function entryKey(event: HeraldEvent): string | undefined {
+  if (isNotice(event)) return undefined;
+  return isJobEvent(event) ? `job:${event.job!.id}` : `event:${event.id}`;
+}
+
 /** A log epoch: a random name the server gives its event log when it creates it. */
 export const EPOCH_PATTERN = /^[0-9a-f]{16}$/;
 

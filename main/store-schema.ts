@@ -7,7 +7,7 @@
 // No Electron import: the tests open the same options with `conf`, electron-store's own engine,
 // against real files.
 
-import { compareEventIds, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/event.ts';
+import { compareEventIds, entryKey, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/event.ts';
 import { defaultSettings } from '../bridge/settings.ts';
 import type { Settings } from '../bridge/contract.ts';
 import type { Options as ConfOptions, Schema } from 'conf';
@@ -405,8 +405,26 @@ export class HeraldStore {
     this.#historyChanged(true);
   }
 
+  /** Unread events (the window turns this into its read marker). */
   get unread(): number {
     return this.#read('unread');
+  }
+
+  /**
+   * Unread entries as the window lists them, for the tray: a job's unread events are one entry,
+   * notices none. The unread events are the newest `unread` of the history; any the bounded
+   * history no longer holds count one each.
+   */
+  get unreadEntries(): number {
+    const unread = this.#read('unread');
+    const recent = this.#recent;
+    const tail = recent.slice(Math.max(0, recent.length - unread));
+    const keys = new Set<string>();
+    for (const event of tail) {
+      const key = entryKey(event);
+      if (key !== undefined) keys.add(key);
+    }
+    return keys.size + Math.max(0, unread - tail.length);
   }
 
   /** The window has shown everything up to `upToId`: only later events stay unread. */

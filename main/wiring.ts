@@ -240,7 +240,8 @@ export class HeraldApp implements TrayActions {
         feed: status.feed,
         serverUrl: this.#store.settings.serverUrl,
         paused: status.paused,
-        unread: status.unread,
+        // Entries, as the window counts them: a job that started and finished is one.
+        unread: this.#store.unreadEntries,
         recent: this.#store.history(TRAY_LATEST),
         localServer: status.localServer,
         localServerWanted: this.#store.settings.runLocalServer,

@@ -1,7 +1,7 @@
 // The history as the window shows it: events grouped into rows (one per job, one per plain
 // notification), newest first, then filtered. Pure: no DOM, so it is unit-tested under Node.
 
-import { GAP_TYPE, RESET_TYPE, compareEventIds, lastOutputLine } from '../events/event.ts';
+import { compareEventIds, isJobEvent, isNotice, lastOutputLine } from '../events/event.ts';
 import type { HeraldEvent, JobStatus, Priority } from '../events/event.ts';
 
 export interface JobRow {
@@ -42,14 +42,7 @@ export interface EventRow {
 
 export type HistoryRow = JobRow | EventRow;
 
-/** The server's own notices (gap, reset) are shown as banners, not rows. */
-export function isNotice(event: HeraldEvent): boolean {
-  return event.type === GAP_TYPE || event.type === RESET_TYPE;
-}
-
-export function isJobEvent(event: HeraldEvent): boolean {
-  return event.job !== undefined && event.type.startsWith('job.');
-}
+export { isJobEvent, isNotice } from '../events/event.ts';
 
 /** Groups events (any order) into rows, newest first (a job sorts by its newest event). */
 export function buildRows(events: readonly HeraldEvent[]): HistoryRow[] {

@@ -331,6 +331,19 @@ describe('HeraldStore', () => {
     expect(configOnDisk().gap).toEqual(gap);
   });
 
+  it('counts unread entries as the window lists them: a job is one, a notice none', () => {
+    const store = open();
+    const job = (id: string, type: string, status: 'running' | 'succeeded') => ({ ...event(id), type, job: { id: 'j1', name: 'make', status } });
+    for (const e of [event('1'), job('2', 'job.started', 'running'), event('3'), job('4', 'job.completed', 'succeeded'), { ...event('5'), type: 'herald.gap' }]) store.recordEvent(e);
+    expect(store.unread).toBe(5);
+    expect(store.unreadEntries).toBe(3); // 1, the job (2 and 4), 3
+    store.markRead('3');
+    expect(store.unread).toBe(2);
+    expect(store.unreadEntries).toBe(1); // the job again (4); the gap notice is no entry
+    store.markRead('5');
+    expect(store.unreadEntries).toBe(0);
+  });
+
   it('bounds the history, never records an id twice, and counts unread', () => {
     const store = open({ recentLimit: 3 });
     for (const id of ['1', '2', '3', '4', '5']) expect(store.recordEvent(event(id))).toBe(true);

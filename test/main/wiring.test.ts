@@ -76,7 +76,7 @@ describe('the core, wired to a real server and feed client', () => {
     expect(tray.tooltip).toMatch(/1 unread/);
   });
 
-  it("replaces a job's started notification with its completed one (same tag)", async () => {
+  it("replaces a job's started notification with its completed one (same tag), and counts the job as one unread entry", async () => {
     const { platform } = startApp(storeFor(server.url));
     await until(() => platform.trays.at(-1)?.state === 'connected');
     await publish({ type: 'job.started', job: { id: 'build-42', name: 'make all', status: 'running' } });
@@ -86,6 +86,11 @@ describe('the core, wired to a real server and feed client', () => {
     expect(platform.notifications.map((n) => n.spec.tag)).toEqual(['job:build-42', 'job:build-42']);
     expect(platform.visible).toHaveLength(1);
     expect(platform.visible[0]).toMatchObject({ title: '✓ make all succeeded in 3 min 5 s', body: 'all 212 tests passed', urgency: 'normal' });
+    // The window lists the job as one entry: so do the tray and its tooltip (the status keeps
+    // the event count, from which the window finds its read marker).
+    await until(() => platform.pushed(PushChannel.Status).at(-1)?.unread === 2);
+    await until(() => platform.trays.at(-1)?.unread === 1);
+    expect(platform.trays.at(-1)!.tooltip).toMatch(/1 unread/);
   });
 
   it('stopping the app (quit) writes the coalesced history to disk at once, after the cursor', () => {
