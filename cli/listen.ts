@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TOPIC_PATTERN } from '../events/event.ts';
+import { PRIORITY_NAMES, TOPIC_PATTERN } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import { FeedClient } from '../feed/client.ts';
 import { FileCursorStore } from '../feed/cursor-file.ts';
@@ -105,7 +105,9 @@ export function eventLine(event: HeraldEvent): string {
     : `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())} ${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
   const body = event.body?.split(/\r\n|\r|\n/).find((l) => l.trim() !== '')?.trim();
   const text = body && body !== event.title ? `${event.title} — ${body}` : event.title;
-  return `${when}  ${event.topic}  ${text}`.replace(CONTROL, '?');
+  // High and urgent stand out in a scrolling terminal; the rest need no label.
+  const mark = event.priority >= 4 ? `[${PRIORITY_NAMES[event.priority]}] ` : '';
+  return `${when}  ${event.topic}  ${mark}${text}`.replace(CONTROL, '?');
 }
 
 function inSeconds(ms: number): string {

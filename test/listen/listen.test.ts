@@ -148,8 +148,10 @@ fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify(Object.fromEntries(keys
 describe('listen helpers', () => {
   const event: HeraldEvent = { id: '9', type: 'notification', topic: 'ops', time: '2030-01-02T03:04:05Z', title: 'disk \u001b[31mfull', body: 'sda1 at 99%', priority: 5 };
 
-  it('writes one line per event without terminal escapes', () => {
-    expect(eventLine(event)).toMatch(/ {2}ops {2}disk \?\[31mfull — sda1 at 99%$/);
+  it('writes one line per event without terminal escapes, marking high and urgent ones', () => {
+    expect(eventLine(event)).toMatch(/ {2}ops {2}\[urgent\] disk \?\[31mfull — sda1 at 99%$/);
+    expect(eventLine({ ...event, priority: 4 })).toMatch(/ {2}ops {2}\[high\] disk/);
+    expect(eventLine({ ...event, priority: 3 })).toMatch(/ {2}ops {2}disk/);
   });
 
   it('keeps one state file per server and topic set, under XDG_STATE_HOME', () => {
