@@ -1,7 +1,7 @@
 // The history as the window shows it: events grouped into rows (one per job, one per plain
 // notification), newest first, then filtered. Pure: no DOM, so it is unit-tested under Node.
 
-import { compareEventIds, isJobEvent, isNotice, lastOutputLine } from '../events/event.ts';
+import { compareEventIds, entryKey, isJobEvent, isNotice, lastOutputLine } from '../events/event.ts';
 import type { HeraldEvent, JobStatus, Priority } from '../events/event.ts';
 
 export interface JobRow {
@@ -51,20 +51,22 @@ export function buildRows(events: readonly HeraldEvent[]): HistoryRow[] {
   const rows: HistoryRow[] = [];
   const seen = new Set<string>();
   for (const event of sorted) {
-    if (isNotice(event) || seen.has(event.id)) continue;
+    // The same key the tray counts unread entries by (events/event.ts).
+    const key = entryKey(event);
+    if (key === undefined || seen.has(event.id)) continue;
     seen.add(event.id);
     if (!isJobEvent(event)) {
-      const row: EventRow = { kind: 'event', key: `event:${event.id}`, latest: event, topic: event.topic, priority: event.priority };
+      const row: EventRow = { kind: 'event', key, latest: event, topic: event.topic, priority: event.priority };
       if (event.url) row.url = event.url;
       rows.push(row);
       continue;
     }
     const job = event.job!;
-    let row = jobs.get(job.id);
+    let row = jobs.get(key);
     if (!row) {
       row = {
         kind: 'job',
-        key: `job:${job.id}`,
+        key,
         jobId: job.id,
         name: job.name ?? job.id,
         status: job.status,
@@ -74,7 +76,7 @@ export function buildRows(events: readonly HeraldEvent[]): HistoryRow[] {
         priority: event.priority,
         startedAt: Date.parse(event.time),
       };
-      jobs.set(job.id, row);
+      jobs.set(key, row);
       rows.push(row);
     }
     row.events.push(event);

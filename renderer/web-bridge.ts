@@ -57,10 +57,8 @@ const STREAM_PATH = '/connect';
 
 /** The stream stayed open and carried nothing, not even a heartbeat, for this long. */
 class SilentStream extends Error {
-  readonly silentMs: number;
   constructor(silentMs: number) {
     super(`no heartbeat for ${Math.round(silentMs / 1000)} s`);
-    this.silentMs = silentMs;
   }
 }
 
