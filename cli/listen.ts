@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PRIORITY_NAMES, TOPIC_PATTERN } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
+import { jsonLine } from '../events/terminal.ts';
 import { FeedClient } from '../feed/client.ts';
 import { FileCursorStore } from '../feed/cursor-file.ts';
 import type { FeedState } from '../feed/state.ts';
@@ -213,7 +214,7 @@ export async function listen(argv: string[], io: ListenIo = { stdout: process.st
     cursor,
     log: say,
     onEvent: (event) => {
-      io.stdout.write(`${json ? JSON.stringify(event) : eventLine(event)}\n`);
+      io.stdout.write(`${json ? jsonLine(event) : eventLine(event)}\n`);
       if (exec === undefined) return;
       inflight = runExec(exec, event, io.env, io.stderr);
       return inflight;

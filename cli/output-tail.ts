@@ -65,7 +65,8 @@ export class OutputTail {
 
 // CSI (colours, cursor moves), OSC (window titles, links) and other two-byte ESC sequences.
 const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)|\u001b[@-_]/g;
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+// C1 too (U+009B is CSI): the event model refuses them, and a tail with one would lose the whole report.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
 /** Terminal output as it would end up on screen, roughly: CRLF is a line end, a bare CR rewrites the line (progress bars). */
 export function cleanOutput(raw: string): string {

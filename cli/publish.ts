@@ -1,15 +1,18 @@
 // Publishing one event to a Herald server: the one HTTP call `herald send` and `herald run` make.
 // Every way it can fail becomes a PublishError whose message says what to do next.
-import type { EventInput, HeraldEvent } from '../events/event.ts';
+import { isEventId, type EventInput, type HeraldEvent } from '../events/event.ts';
 import type { ServerTarget } from './options.ts';
 import { describeNetworkCode, isCertificateError, networkErrorCode } from '../events/net.ts';
+import { terminalLine } from '../events/terminal.ts';
 
 /** What a command sends. The server validates it; priority may be a raw string so the server names the bad field. */
 export type EventDraft = Omit<Partial<EventInput>, 'priority'> & { priority?: number | string };
 
 export interface PublishOptions {
-  /** Give up after this long without an answer. Default 10000. */
+  /** Give up after this long without the whole answer (head and body). Default DEFAULT_PUBLISH_TIMEOUT_MS. */
   timeoutMs?: number;
+  /** Read at most this much of an answer's body. Default MAX_RESPONSE_BYTES. */
+  maxResponseBytes?: number;
   /** Aborts the request (e.g. a second Ctrl-C while `herald run` reports). */
   signal?: AbortSignal;
 }
@@ -24,16 +27,20 @@ export class PublishError extends Error {
   /** The field the server named in a 400 answer. */
   readonly field?: string;
   constructor(reason: PublishFailure, message: string, detail: string, extra: { status?: number; field?: string } = {}) {
-    super(message);
+    // Both end up on a terminal and may quote the server: no control character gets through raw.
+    super(terminalLine(message));
     this.name = 'PublishError';
     this.reason = reason;
-    this.detail = detail;
+    this.detail = terminalLine(detail);
     if (extra.status !== undefined) this.status = extra.status;
     if (extra.field !== undefined) this.field = extra.field;
   }
 }
 
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 10_000;
+/** A Herald answer is one stored event (at most a few KiB) or an error: 64 KiB is plenty, and a
+ * server that sends more (an endless body) is not read into memory. */
+export const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /** POSTs the event as JSON to `<server>/events`; resolves with the stored event (201). */
 export async function publish(target: ServerTarget, event: EventDraft, options: PublishOptions = {}): Promise<HeraldEvent> {
@@ -47,19 +54,47 @@ export async function publish(target: ServerTarget, event: EventDraft, options: 
   let text: string;
   try {
     response = await fetch(`${target.url}/events`, { method: 'POST', headers, body: JSON.stringify(event), signal });
-    text = await response.text();
+    // The timeout's signal covers the body too: a body that trickles forever ends with the timeout.
+    text = await readCapped(target.url, response, options.maxResponseBytes ?? MAX_RESPONSE_BYTES);
   } catch (err) {
+    if (err instanceof PublishError) throw err;
     throw networkError(target.url, err, timeout.aborted, timeoutMs);
   }
 
   if (response.status === 201 || response.status === 200) {
+    let stored: unknown;
     try {
-      return JSON.parse(text) as HeraldEvent;
+      stored = JSON.parse(text);
     } catch {
       throw new PublishError('server', `the server at ${target.url} answered ${response.status} but not with JSON; is --server pointing at a Herald server?`, `answered ${response.status} without JSON`, { status: response.status });
     }
+    const id = (stored as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string' || !isEventId(id)) {
+      throw new PublishError('server', `the server at ${target.url} answered ${response.status} without a stored event; is --server pointing at a Herald server?`, `answered ${response.status} without an event id`, { status: response.status });
+    }
+    return stored as HeraldEvent;
   }
   throw httpError(target, response, text);
+}
+
+/** The body as text, or a PublishError once it passes maxBytes (the rest is not read: the connection is dropped). */
+async function readCapped(url: string, response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      const detail = `answered ${response.status} with more than ${Math.round(maxBytes / 1024)} KiB`;
+      throw new PublishError('server', `the server at ${url} ${detail}; is --server pointing at a Herald server?`, detail, { status: response.status });
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 interface ErrorBody {

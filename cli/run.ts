@@ -155,7 +155,8 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
     }
     const outcome = await waitForChild(child);
     childDone = true;
-    const durationMs = Math.round(performance.now() - t0);
+    // The event model takes durations up to a year: a longer job is reported as lasting a year rather than refused.
+    const durationMs = Math.min(LIMITS.jobDurationMs, Math.round(performance.now() - t0));
 
     let exitCode: number;
     let body: string | undefined;
@@ -329,6 +330,6 @@ export function displayCommand(command: string[]): string {
   const line = command
     .map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`))
     .join(' ')
-    .replace(/[\u0000-\u001f\u007f]+/g, ' ');
+    .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
   return line.length > LIMITS.jobNameLength ? `${line.slice(0, LIMITS.jobNameLength - 1)}…` : line;
 }

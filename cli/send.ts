@@ -1,5 +1,6 @@
 // `herald send`: publish one event and print its id.
 import { LIMITS, priorityFromWord } from '../events/event.ts';
+import { jsonLine } from '../events/terminal.ts';
 import { CommandError, parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec } from './options.ts';
 import { publish, PublishError } from './publish.ts';
@@ -93,7 +94,7 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
 
   try {
     const stored = await publish(target, event);
-    io.stdout.write(values.json ? `${JSON.stringify(stored)}\n` : `${stored.id}\n`);
+    io.stdout.write(values.json ? `${jsonLine(stored)}\n` : `${stored.id}\n`);
     return 0;
   } catch (err) {
     if (err instanceof PublishError) throw new CommandError(err.message);

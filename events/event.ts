@@ -127,6 +127,10 @@ export const LIMITS = {
   jobNameLength: 256,
   jobHostLength: 256,
   outputTailLength: 4096,
+  /** The longest job a duration may describe: a year, in milliseconds. */
+  jobDurationMs: 365 * 24 * 3600 * 1000,
+  /** Topics in one filter (`topic=a,b,…` on /events and /history). */
+  filterTopics: 64,
   /** Largest accepted request body, in bytes. */
   bodyBytes: 64 * 1024,
 } as const;
@@ -147,9 +151,10 @@ export class EventValidationError extends Error {
 }
 
 // Control characters other than tab and newline have no place in text meant for people; they are
-// also how forged SSE fields and terminal escapes get in.
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
-const CONTROL_NO_NEWLINE = /[\u0000-\u001f\u007f]/;
+// also how forged SSE fields and terminal escapes get in. [PRODUCT] "other control characters (C0
+// and C1) are refused": C1 (U+0080–U+009F) too, as U+009B is a terminal's CSI, like ESC [.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+const CONTROL_NO_NEWLINE = /[\u0000-\u001f\u007f-\u009f]/;
 
 function text(input: Record<string, unknown>, field: string, max: number, opts: { multiline?: boolean; required?: boolean } = {}): string | undefined {
   const value = input[field];
@@ -295,6 +300,7 @@ function parseJob(raw: unknown): JobInfo {
   if (input.durationMs !== undefined && input.durationMs !== null) {
     const ms = input.durationMs;
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new EventValidationError('job.durationMs', 'must be a number of milliseconds, 0 or more');
+    if (ms > LIMITS.jobDurationMs) throw new EventValidationError('job.durationMs', `must be at most ${LIMITS.jobDurationMs} (a year)`);
     job.durationMs = Math.round(ms);
   }
   return job;

@@ -76,6 +76,20 @@ describe('herald run: exit codes and job events', () => {
   });
 });
 
+describe('herald run: control characters', () => {
+  it('runs a command whose arguments and output hold C1 controls, and reports it without them', async () => {
+    const script = 'process.stdout.write("csi \\u009b31m red\\nnel \\u0085 end\\n")';
+    const r = await herald(['run', '--server', srv.url, '--topic', 'c1', '--', process.execPath, '-e', script, 'arg\u009b2J']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString('utf8')).toBe('csi \u009b31m red\nnel \u0085 end\n'); // passed through unchanged
+    expect(heraldLines(r.stderr)).toEqual([]);
+    const [started, done] = await jobEvents('c1');
+    expect(started!.job!.name).not.toMatch(/[\u0080-\u009f]/);
+    expect(started!.job!.name).toContain('arg 2J');
+    expect(done!.job!.outputTail).toBe('csi 31m red\nnel  end');
+  });
+});
+
 describe('herald run: pass-through', () => {
   it('passes stdout and stderr through byte for byte, with no trailing newline', async () => {
     const script = [

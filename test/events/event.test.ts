@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareEventIds, EventValidationError, humanDuration, jobTitle, parseEventInput } from '../../events/event.ts';
+import { compareEventIds, EventValidationError, humanDuration, jobTitle, LIMITS, parseEventInput } from '../../events/event.ts';
 
 function fieldOf(fn: () => unknown): string {
   try {
@@ -48,8 +48,25 @@ describe('parseEventInput', () => {
     [{ type: 'job.completed', job: { id: 'j', status: 'succeeded', exitCode: 1.5 } }, 'job.exitCode'],
     [{}, 'title'],
     [[1], 'body'],
+    // C1 controls like C0 ones: U+009B is a terminal's CSI ("ESC [") in one character.
+    [{ title: '\u009b31mred' }, 'title'],
+    [{ title: 'x', body: 'osc \u009d0;title\u0007' }, 'body'],
+    [{ title: 'x', body: 'next line \u0085' }, 'body'],
+    [{ title: 'x', tags: ['\u0080'] }, 'tags[0]'],
+    [{ type: 'job.failed', job: { id: 'j', status: 'failed', name: 'a\u009fb' } }, 'job.name'],
+    [{ type: 'job.failed', job: { id: 'j', status: 'failed', outputTail: 'x\u009by' } }, 'job.outputTail'],
+    [{ type: 'job.failed', job: { id: 'j', status: 'failed', durationMs: 1e308 } }, 'job.durationMs'],
+    [{ type: 'job.failed', job: { id: 'j', status: 'failed', durationMs: LIMITS.jobDurationMs + 1 } }, 'job.durationMs'],
   ])('rejects %j naming %s', (input, field) => {
     expect(fieldOf(() => parseEventInput(input))).toBe(field);
+  });
+});
+
+describe('parseEventInput at the edges', () => {
+  it('takes a duration of up to a year, and text just outside the C1 range', () => {
+    const year = parseEventInput({ type: 'job.completed', job: { id: 'j', name: 'long', status: 'succeeded', durationMs: LIMITS.jobDurationMs } });
+    expect(year.title).toBe('✓ long succeeded in 8760 h');
+    expect(parseEventInput({ title: '\u007e\u00a0\u00ff ok', body: 'tab\tand\nline' })).toMatchObject({ title: '~\u00a0ÿ ok' });
   });
 });
 
