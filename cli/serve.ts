@@ -5,6 +5,7 @@ import { defaultDataDir } from '../server/data-dir.ts';
 import { startServer } from '../server/serve.ts';
 import type { ServerOptions } from '../server/serve.ts';
 import { isLoopbackHost } from '../events/net.ts';
+import { tokenProblem } from '../server/guard.ts';
 import { CommandError, parseCommandArgs, parseIntegerFlag, parsePositiveNumberFlag, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec } from './options.ts';
 
@@ -61,7 +62,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   options.host = stringFlag(values, 'host') ?? '127.0.0.1';
   const dataDir = path.resolve(stringFlag(values, 'data-dir') ?? defaultDataDir({ env: io.env }));
   options.dataDir = dataDir;
-  const token = stringFlag(values, 'token') || io.env.HERALD_TOKEN || undefined;
+  const token = serverToken(stringFlag(values, 'token'), io.env);
   if (token !== undefined) options.token = token;
   const origins = values['allow-origin'];
   if (Array.isArray(origins) && origins.length > 0) options.allowedOrigins = origins.map((o) => checkOrigin(String(o)));
@@ -112,6 +113,23 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/**
+ * The token from --token, else HERALD_TOKEN; undefined when neither is given. Given but empty (a
+ * `--token "$UNSET"` or `HERALD_TOKEN=` in a service file) is an error: it must never mean "no auth".
+ */
+function serverToken(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  const [token, source] = flag !== undefined ? [flag, '--token'] : [env.HERALD_TOKEN, 'HERALD_TOKEN'];
+  if (token === undefined) return undefined;
+  const problem = tokenProblem(token);
+  if (problem === undefined) return token;
+  if (token === '') {
+    throw new UsageError('serve', source === '--token'
+      ? 'the token is empty: set a value, or drop --token to run without one'
+      : 'the token is empty (HERALD_TOKEN is set to ""): set a value, or unset HERALD_TOKEN to run without one');
+  }
+  throw new UsageError('serve', `${source}: ${problem}; choose another token`);
 }
 
 function checkOrigin(value: string): string {

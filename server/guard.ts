@@ -24,6 +24,17 @@ export function requestToken(req: IncomingMessage): string | undefined {
   return query ?? undefined;
 }
 
+/**
+ * Why a token given to the server cannot be used, or undefined when it can. [PRODUCT] "An empty
+ * token is an error, never 'no auth'": `--token ""` or `HERALD_TOKEN=$UNSET` must not open the
+ * server. A token with white space or control characters could never be sent as `Bearer T`.
+ */
+export function tokenProblem(token: string): string | undefined {
+  if (token === '') return 'the token is empty';
+  if (/[\s\u0000-\u001f\u007f-\u009f]/.test(token)) return 'the token contains white space or control characters, which "Authorization: Bearer T" cannot carry';
+  return undefined;
+}
+
 export function checkToken(req: IncomingMessage, expected: string | undefined): void {
   if (!expected) return;
   const given = requestToken(req);

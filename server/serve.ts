@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, defaultWebRoot, packageVersion } from './app.ts';
 import { defaultDataDir } from './data-dir.ts';
-import { DEFAULT_PUBLISH_RATE, OriginPolicy, PublishRate } from './guard.ts';
+import { DEFAULT_PUBLISH_RATE, OriginPolicy, PublishRate, tokenProblem } from './guard.ts';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BACKLOG_BYTES, Hub, type HubStats } from './hub.ts';
 import { EventLog } from './log.ts';
 import { PublishQueue } from './publish-queue.ts';
@@ -60,6 +60,8 @@ function stderrLog(line: string): void {
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const say = options.log ?? stderrLog;
+  const tokenError = options.token === undefined ? undefined : tokenProblem(options.token);
+  if (tokenError) throw new Error(`${tokenError}: give a token of visible characters, or none to run without one.`);
   const host = options.host ?? '127.0.0.1';
   const dataDir = options.dataDir ?? defaultDataDir();
   const log = new EventLog({ dataDir, retention: options.retention ?? {}, fsync: options.fsync ?? false });
@@ -75,7 +77,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       hub,
       queue,
       boundHost: host,
-      token: options.token || undefined,
+      token: options.token,
       origins: new OriginPolicy(options.allowedOrigins ?? []),
       rate: new PublishRate(options.publishRate ?? DEFAULT_PUBLISH_RATE),
       maxStreams: options.maxStreams ?? 10_000,

@@ -75,6 +75,20 @@ describe('herald serve', () => {
     }
   });
 
+  it('refuses an empty token, from --token or from HERALD_TOKEN, instead of running without auth', async () => {
+    const flag = await herald(['serve', '--port', '0', '--data-dir', tempDir(), '--token', '']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr.toString()).toContain('herald serve: the token is empty: set a value, or drop --token to run without one');
+    expect(flag.stdout.toString()).toBe('');
+    const env = await herald(['serve', '--port', '0', '--data-dir', tempDir()], { env: { HERALD_TOKEN: '' } });
+    expect(env.code).toBe(2);
+    expect(env.stderr.toString()).toContain('herald serve: the token is empty (HERALD_TOKEN is set to ""): set a value, or unset HERALD_TOKEN to run without one');
+    expect(env.stdout.toString()).toBe('');
+    const spaced = await herald(['serve', '--port', '0', '--data-dir', tempDir(), '--token', 'two words']);
+    expect(spaced.code).toBe(2);
+    expect(spaced.stderr.toString()).toContain('--token: the token contains white space');
+  });
+
   it('refuses bad flags with exit 2', async () => {
     for (const args of [['--port', '99999'], ['--port', 'http'], ['--retention-days', '-1'], ['--retention-events', '0'], ['--allow-origin', 'not a url'], ['--verbose']]) {
       const r = await herald(['serve', '--data-dir', tempDir(), ...args]);

@@ -65,6 +65,18 @@ describe('auth', () => {
   });
 });
 
+describe('auth settings', () => {
+  it('will not start with an empty token (it never means "no auth") or one that cannot be sent', async () => {
+    const dataDir = tempDir();
+    try {
+      await expect(startTestServer({ token: '', dataDir })).rejects.toThrow('the token is empty: give a token of visible characters, or none to run without one.');
+      await expect(startTestServer({ token: 'a b', dataDir })).rejects.toThrow(/white space/);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('cross-origin requests', () => {
   it('refuses a foreign Origin on the stream and on publishes, and stores nothing', async () => {
     t = await startTestServer();
