@@ -157,12 +157,15 @@ const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 const CONTROL_NO_NEWLINE = /[\u0000-\u001f\u007f-\u009f]/;
 
 function text(input: Record<string, unknown>, field: string, max: number, opts: { multiline?: boolean; required?: boolean } = {}): string | undefined {
-  const value = input[field];
-  if (value === undefined || value === null || value === '') {
+  const raw = input[field];
+  if (raw === undefined || raw === null || raw === '') {
     if (opts.required) throw new EventValidationError(field, 'is required');
     return undefined;
   }
-  if (typeof value !== 'string') throw new EventValidationError(field, `must be a string, not ${describe(value)}`);
+  if (typeof raw !== 'string') throw new EventValidationError(field, `must be a string, not ${describe(raw)}`);
+  // [PRODUCT] Line breaks may come as LF, CR or CRLF (Windows tools, PowerShell here-strings) and
+  // are stored as LF, as text/plain bodies are; every other control character is still refused.
+  const value = opts.multiline ? raw.replace(/\r\n?/g, '\n') : raw;
   if (value.length > max) throw new EventValidationError(field, `must be at most ${max} characters (got ${value.length})`);
   if ((opts.multiline ? CONTROL : CONTROL_NO_NEWLINE).test(value)) {
     throw new EventValidationError(field, opts.multiline ? 'must not contain control characters' : 'must not contain line breaks or control characters');

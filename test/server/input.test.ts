@@ -161,6 +161,31 @@ describe('POST /events as text/plain (curl -d)', () => {
   });
 });
 
+describe('JSON text from Windows tools', () => {
+  it('accepts CRLF and CR in the body and the output tail and stores them as LF', async () => {
+    const own = await startTestServer();
+    try {
+      const windows = { title: 'nightly', body: 'Backup done\r\n3 files\r\n', topic: 'win' };
+      let res = await fetch(`${own.url}/events`, { method: 'POST', headers: json, body: JSON.stringify(windows) });
+      expect(res.status).toBe(201);
+      expect(await res.json()).toMatchObject({ body: 'Backup done\n3 files\n' });
+      const job = { type: 'job.failed', job: { id: 'ps-1', status: 'failed', exitCode: 1, outputTail: 'Compiling\rFAIL x\r\n' } };
+      res = await fetch(`${own.url}/events`, { method: 'POST', headers: json, body: JSON.stringify(job) });
+      expect(res.status).toBe(201);
+      res = await fetch(`${own.url}/message`, { method: 'POST', headers: json, body: JSON.stringify({ message: 'from the seed\r\nprotocol' }) });
+      expect(res.status).toBe(201);
+      // other control characters are still refused, and nothing of that publish is stored
+      res = await fetch(`${own.url}/events`, { method: 'POST', headers: json, body: JSON.stringify({ title: 't', body: 'a\r\n\u0007' }) });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as ErrorBody).error.field).toBe('body');
+      const stored = (await history(own.url)).events;
+      expect(stored.map((e) => e.body ?? e.job?.outputTail)).toEqual(['Backup done\n3 files\n', 'Compiling\nFAIL x\n', 'from the seed\nprotocol']);
+    } finally {
+      await own.cleanup();
+    }
+  });
+});
+
 describe('bad query parameters', () => {
   it.each([
     ['/events?topic=bad!', 'topic'],
