@@ -61,6 +61,9 @@ export function createApp(context: AppContext): express.Express {
     const origin = context.origins.check(req);
     if (origin === 'listed') {
       res.setHeader('Access-Control-Allow-Origin', req.headers.origin!);
+      // Listed origins only, echoed (never "*", which browsers refuse with credentials): lets a page
+      // there open `new EventSource(url, { withCredentials: true })` or fetch with credentials.
+      res.setHeader('Access-Control-Allow-Credentials', 'true');
       res.setHeader('Access-Control-Expose-Headers', `Retry-After, ${LAST_EVENT_ID_HEADER}, ${LOG_EPOCH_HEADER}`);
     }
     if (req.method === 'OPTIONS') {

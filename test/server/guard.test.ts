@@ -97,6 +97,7 @@ describe('cross-origin requests', () => {
     // a preflight from it gets no CORS grant
     res = await fetch(`${t.url}/events`, { method: 'OPTIONS', headers: { ...evil, 'Access-Control-Request-Method': 'POST' } });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    expect(res.headers.get('access-control-allow-credentials')).toBeNull();
     // what another site makes the browser fetch without an Origin (an <img>, a <script src>) is refused too
     res = await fetch(`${t.url}/history`, { headers: { 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'no-cors' } });
     expect(res.status).toBe(403);
@@ -117,6 +118,8 @@ describe('cross-origin requests', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe('https://dash.example');
     expect(res.headers.get('access-control-allow-methods')).toContain('POST');
     expect(res.headers.get('access-control-allow-headers')).toMatch(/Authorization/);
+    // credentialed requests (EventSource withCredentials, fetch credentials: 'include') need this, and the exact origin
+    expect(res.headers.get('access-control-allow-credentials')).toBe('true');
     res = await fetch(`${t.url}/events`, { method: 'POST', headers: { ...allowed, 'Content-Type': 'application/json' }, body: '{"title":"from the dashboard"}' });
     expect(res.status).toBe(201);
     expect(res.headers.get('access-control-allow-origin')).toBe('https://dash.example');
@@ -124,10 +127,17 @@ describe('cross-origin requests', () => {
     res = await fetch(`${t.url}/history`, { headers: allowed });
     expect(res.status).toBe(200);
     expect(res.headers.get('access-control-allow-origin')).toBe('https://dash.example');
+    expect(res.headers.get('access-control-allow-credentials')).toBe('true');
+    const abort = new AbortController();
+    const stream = await fetch(`${t.url}/events`, { headers: allowed, signal: abort.signal });
+    expect(stream.headers.get('access-control-allow-origin')).toBe('https://dash.example');
+    expect(stream.headers.get('access-control-allow-credentials')).toBe('true');
+    abort.abort();
     // our own origin (the web UI we serve) needs no CORS grant and is accepted
     res = await fetch(`${t.url}/history`, { headers: { Origin: t.url } });
     expect(res.status).toBe(200);
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    expect(res.headers.get('access-control-allow-credentials')).toBeNull();
     // our own page's POST under Referrer-Policy: no-referrer arrives as Origin: null, marked same-origin by the browser
     res = await fetch(`${t.url}/events`, { method: 'POST', headers: { Origin: 'null', 'Sec-Fetch-Site': 'same-origin', 'Content-Type': 'text/plain' }, body: 'from our own page' });
     expect(res.status).toBe(201);
