@@ -2,7 +2,7 @@
 // code (0 done, 1 failed, 2 bad command line; `run` passes on its command's own code).
 // Commands are imported when used, so `herald send` does not load the server's SQLite and Express.
 import { readFileSync } from 'node:fs';
-import { CommandError, EXIT_FAILURE, EXIT_USAGE, UsageError } from './options.ts';
+import { CommandError, EXIT_FAILURE, EXIT_USAGE, nearest, UsageError } from './options.ts';
 
 export const USAGE = `Usage: herald <command> [options]
 
@@ -63,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'serve':
         return await (await import('./serve.ts')).serve(rest, io);
       case 'listen':
-        // cli/listen.ts (the feed engineer's) prints its own output and returns its exit code.
+        // cli/listen.ts prints its own output and returns its exit code.
         return await (await import('./listen.ts')).listen(rest);
       default:
         return unknownCommand(first);
@@ -83,7 +83,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function unknownCommand(name: string): number {
-  const hint = name.startsWith('-') ? `unknown option "${name}"` : `unknown command "${name}"`;
+  const meant = name.startsWith('-') ? undefined : nearest(name, COMMANDS);
+  const hint = name.startsWith('-') ? `unknown option "${name}"` : `unknown command "${name}"${meant ? ` (did you mean ${meant}?)` : ''}`;
   process.stderr.write(`herald: ${hint}. Commands: ${COMMANDS.join(', ')}.\nRun 'herald --help' for usage.\n`);
   return EXIT_USAGE;
 }

@@ -41,8 +41,49 @@ export function parseCommandArgs(command: string, argv: string[], options: Optio
     const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
     return { values: values as ParsedArgs['values'], positionals };
   } catch (err) {
-    throw new UsageError(command, usageMessage(err));
+    throw new UsageError(command, usageMessage(err) + unknownOptionHint(err, options));
   }
+}
+
+/** ": did you mean --priority?" for a mistyped option (`--priorty`), else "". */
+function unknownOptionHint(err: unknown, options: OptionSpec): string {
+  if ((err as { code?: unknown }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return '';
+  const given = /'(--?[^'=]+)/.exec((err as Error).message)?.[1];
+  if (given === undefined || !given.startsWith('--')) return '';
+  const known = nearest(given.slice(2), Object.keys(options));
+  return known === undefined ? '' : `: did you mean --${known}?`;
+}
+
+/**
+ * The candidate a mistyped word most likely meant: the closest within two edits (a swap of two
+ * neighbours counts as one), or the only one it is a prefix of; undefined when nothing is close.
+ */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  const lower = word.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const d = editDistance(lower, candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  if (best !== undefined && bestDistance <= Math.min(2, Math.floor(lower.length / 3) || 1)) return best;
+  const prefixed = lower.length >= 3 ? candidates.filter((c) => c.toLowerCase().startsWith(lower)) : [];
+  return prefixed.length === 1 ? prefixed[0] : undefined;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) rows[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = d;
+    }
+  }
+  return rows[a.length]![b.length]!;
 }
 
 function usageMessage(err: unknown): string {

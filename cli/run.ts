@@ -13,7 +13,7 @@ import { parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError
 import type { OptionSpec, ServerTarget } from './options.ts';
 import { publish, PublishError } from './publish.ts';
 import type { EventDraft } from './publish.ts';
-import { parsePriority } from './send.ts';
+import { priorityFlag } from './send.ts';
 
 export const RUN_USAGE = `Usage: herald run [options] -- CMD [ARGS...]
 
@@ -96,13 +96,8 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
   if (command.length === 0) throw new UsageError('run', 'no command given: herald run [options] -- CMD [ARGS...]');
   const target = resolveServer(values, io.env);
 
-  let priority: number | undefined;
-  const priorityFlag = stringFlag(values, 'priority');
-  if (priorityFlag !== undefined) {
-    const p = parsePriority(priorityFlag);
-    if (typeof p !== 'number' || p < 1 || p > 5) throw new UsageError('run', `--priority must be 1 to 5 or min, low, default, high, urgent; not "${priorityFlag}"`);
-    priority = p;
-  }
+  const priorityValue = stringFlag(values, 'priority');
+  const priority = priorityValue === undefined ? undefined : priorityFlag('run', priorityValue);
   const topic = stringFlag(values, 'topic');
   const job: JobInfo = {
     id: randomUUID(),

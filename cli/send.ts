@@ -1,6 +1,7 @@
 // `herald send`: publish one event and print its id.
 import { LIMITS, priorityFromWord } from '../events/event.ts';
 import { jsonLine } from '../events/terminal.ts';
+import type { Priority } from '../events/event.ts';
 import { CommandError, parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec } from './options.ts';
 import { publish, PublishError } from './publish.ts';
@@ -44,14 +45,21 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpec;
 
-/**
- * "4" → 4, "high" → 4; anything else is passed on as given, so the server's answer names the
- * field and says what is allowed (one validator, the server's).
- */
-export function parsePriority(value: string): number | string {
+/** "4" → 4, "high" → 4; anything else is undefined. */
+export function parsePriority(value: string): Priority | undefined {
   const v = value.trim().toLowerCase();
-  if (/^\d+$/.test(v)) return Number(v);
-  return priorityFromWord(v) ?? value;
+  if (/^[1-5]$/.test(v)) return Number(v) as Priority;
+  return priorityFromWord(v);
+}
+
+/**
+ * `--priority` for send and run, checked before anything is sent or run (exit 2), in the same
+ * words for both commands.
+ */
+export function priorityFlag(command: string, value: string): Priority {
+  const priority = parsePriority(value);
+  if (priority === undefined) throw new UsageError(command, `--priority must be 1 to 5 or min, low, default, high, urgent; not "${value}"`);
+  return priority;
 }
 
 export interface SendIo {
@@ -67,6 +75,8 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
     return 0;
   }
   const target = resolveServer(values, io.env);
+  const priorityValue = stringFlag(values, 'priority');
+  const priority = priorityValue === undefined ? undefined : priorityFlag('send', priorityValue);
 
   let body: string | undefined;
   if (positionals.length === 1 && positionals[0] === '-') body = await readMessage(io.stdin);
@@ -85,8 +95,7 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
   if (topic !== undefined) event.topic = topic;
   if (title !== undefined) event.title = title;
   if (body !== undefined && body !== '') event.body = body;
-  const priority = stringFlag(values, 'priority');
-  if (priority !== undefined) event.priority = parsePriority(priority);
+  if (priority !== undefined) event.priority = priority;
   const tags = stringFlag(values, 'tags');
   if (tags !== undefined) event.tags = tags.split(',').map((t) => t.trim()).filter((t) => t !== '');
   const url = stringFlag(values, 'url');

@@ -43,5 +43,16 @@ describe('herald (dispatch and help)', () => {
     expect(r.stderr.toString()).toContain('send, run, serve, listen, help');
     const none = await herald([]);
     expect(none.code).toBe(2);
+    const typo = await herald(['sned', 'x']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr.toString()).toContain('unknown command "sned" (did you mean send?)');
+  });
+
+  it('suggests the nearest option for a mistyped one, in every command', async () => {
+    for (const [args, meant] of [[['run', '--nmae', 'x', '--', 'true'], '--name'], [['serve', '--prot', '0'], '--port'], [['listen', '--topc', 'a'], '--topic']] as const) {
+      const r = await herald([...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.toString(), args.join(' ')).toContain(`: did you mean ${meant}?`);
+    }
   });
 });

@@ -49,9 +49,6 @@ describe('herald send', () => {
 
   it('reports the field the server refused and stores nothing (exit 1)', async () => {
     const before = await srv.events();
-    const r = await herald(['send', '--server', srv.url, '--priority', '9', 'too loud']);
-    expect(r.code).toBe(1);
-    expect(r.stderr.toString()).toMatch(/^herald: the server refused the event: priority: .*1.*5/);
     const bad = await herald(['send', '--server', srv.url, '--url', 'javascript:alert(1)', 'x']);
     expect(bad.code).toBe(1);
     expect(bad.stderr.toString()).toContain('url:');
@@ -75,9 +72,27 @@ describe('herald send', () => {
     const empty = await herald(['send', '--server', srv.url]);
     expect(empty.code).toBe(2);
     expect(empty.stderr.toString()).toContain('nothing to send');
+    const typo = await herald(['send', '--server', srv.url, '--priorty', '4', 'x']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr.toString()).toBe("herald send: Unknown option '--priorty': did you mean --priority?\nRun 'herald send --help' for usage.\n");
     const badUrl = await herald(['send', '--server', 'ftp://example.com', 'x']);
     expect(badUrl.code).toBe(2);
     expect(badUrl.stderr.toString()).toContain('--server must be an http:// or https:// URL');
+    expect(await srv.events()).toEqual(before);
+  });
+});
+
+describe('--priority', () => {
+  it('is checked before sending, with the usage message and exit 2, in the same words as herald run', async () => {
+    const before = await srv.events();
+    for (const value of ['7', '0', 'loud']) {
+      const send = await herald(['send', '--server', srv.url, '--priority', value, 'too loud']);
+      expect(send.code, value).toBe(2);
+      expect(send.stderr.toString()).toBe(`herald send: --priority must be 1 to 5 or min, low, default, high, urgent; not "${value}"\nRun 'herald send --help' for usage.\n`);
+      const run = await herald(['run', '--server', srv.url, '--priority', value, '--', 'true']);
+      expect(run.code, value).toBe(2);
+      expect(run.stderr.toString()).toBe(send.stderr.toString().replaceAll('herald send', 'herald run'));
+    }
     expect(await srv.events()).toEqual(before);
   });
 });

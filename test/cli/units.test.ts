@@ -1,7 +1,7 @@
 // The CLI's pure parts, checked directly: the output tail, server URL resolution, argument splitting.
 import { describe, expect, it } from 'vitest';
 import { parseEventInput } from '../../events/event.ts';
-import { DEFAULT_SERVER, resolveServer, UsageError } from '../../cli/options.ts';
+import { DEFAULT_SERVER, nearest, resolveServer, UsageError } from '../../cli/options.ts';
 import { cleanOutput, OutputTail } from '../../cli/output-tail.ts';
 import { displayCommand, splitCommand } from '../../cli/run.ts';
 import { parsePriority } from '../../cli/send.ts';
@@ -72,9 +72,28 @@ describe('herald run argument handling', () => {
     expect(displayCommand(['x', 'y'.repeat(1000)]).length).toBe(256);
   });
 
-  it('reads priorities as numbers or names and leaves the rest to the server', () => {
+  it('reads priorities as 1 to 5 or their names, and nothing else', () => {
     expect(parsePriority('4')).toBe(4);
-    expect(parsePriority('URGENT')).toBe(5);
-    expect(parsePriority('loud')).toBe('loud');
+    expect(parsePriority(' URGENT ')).toBe(5);
+    for (const bad of ['loud', '0', '6', '7', '4.5', '-1', '']) expect(parsePriority(bad), bad).toBeUndefined();
+  });
+});
+
+describe('nearest (did you mean)', () => {
+  const flags = ['server', 'token', 'topic', 'title', 'priority', 'tags', 'url', 'type', 'json', 'help'];
+  it('finds the option a typo meant: a missing, extra, wrong or swapped letter, or a unique prefix', () => {
+    expect(nearest('priorty', flags)).toBe('priority');
+    expect(nearest('proirity', flags)).toBe('priority');
+    expect(nearest('tittle', flags)).toBe('title');
+    expect(nearest('servr', flags)).toBe('server');
+    expect(nearest('prio', flags)).toBe('priority');
+    expect(nearest('Topic', flags)).toBe('topic');
+  });
+
+  it('suggests nothing for a word that is not close to any', () => {
+    expect(nearest('colour', flags)).toBeUndefined();
+    expect(nearest('verbose', flags)).toBeUndefined();
+    expect(nearest('t', flags)).toBeUndefined();
+    expect(nearest('x', ['send', 'run'])).toBeUndefined();
   });
 });
