@@ -87,7 +87,9 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   } catch (err) {
     throw new CommandError(startFailure(err, options));
   }
-  io.stdout.write(`Herald server listening on ${server.url} (data: ${dataDir})\n`);
+  // The address once per stream: the bare URL on stdout for scripts (`url=$(herald serve | head -1)`),
+  // the server's own log line (address, data file) on stderr for people.
+  io.stdout.write(`${server.url}\n`);
 
   let stopping = false;
   let stop: (signal: NodeJS.Signals) => void = () => {};

@@ -16,11 +16,11 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** Waits for the "listening on" line and returns the URL in it. */
+/** Waits for the URL line on stdout and returns it. */
 async function listeningUrl(p: HeraldProcess): Promise<string> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const match = /^Herald server listening on (http:\/\/\S+) \(data: (.+)\)$/m.exec(p.stdoutText());
+    const match = /^(http:\/\/\S+)\n/.exec(p.stdoutText());
     if (match) return match[1]!;
     if (p.child.exitCode !== null || Date.now() > deadline) throw new Error(`herald serve did not start: ${p.stdoutText()}`);
     await new Promise((r) => setTimeout(r, 20));
@@ -33,7 +33,7 @@ describe('herald serve', () => {
       const dataDir = tempDir();
       const p = startHerald(['serve', '--port', '0', '--data-dir', dataDir]);
       const url = await listeningUrl(p);
-      expect(p.stdoutText()).toBe(`Herald server listening on ${url} (data: ${dataDir})\n`);
+      expect(p.stdoutText()).toBe(`${url}\n`);
       const health = await fetch(`${url}/health`);
       expect(health.status).toBe(200);
       expect(await health.json()).toMatchObject({ status: 'ok' });
@@ -53,6 +53,23 @@ describe('herald serve', () => {
       expect((await again.result).code).toBe(0);
     });
   }
+
+  it('prints its address once per stream: the bare URL on stdout, the log line on stderr', async () => {
+    const dataDir = tempDir();
+    const p = startHerald(['serve', '--port', '0', '--data-dir', dataDir]);
+    const url = await listeningUrl(p);
+    p.child.kill('SIGTERM');
+    const r = await p.result;
+    expect(r.stdout.toString()).toBe(`${url}\n`);
+    const stderr = r.stderr.toString().split('\n').filter((l) => l !== '');
+    const listening = stderr.filter((l) => l.includes('listening on'));
+    expect(listening).toHaveLength(1);
+    expect(listening[0]).toContain(url);
+    expect(listening[0]).toContain(dataDir);
+    // on a terminal both streams show: no sentence appears twice
+    const all = [...r.stdout.toString().split('\n'), ...stderr].filter((l) => l !== '').map((l) => l.replace(/^\S+Z /, ''));
+    expect(new Set(all).size).toBe(all.length);
+  });
 
   it('requires the token from --token on every route but /health', async () => {
     const p = startHerald(['serve', '--port', '0', '--data-dir', tempDir(), '--token', 'tok']);
