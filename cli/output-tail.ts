@@ -11,6 +11,12 @@ export interface OutputTailOptions {
   maxChars?: number;
 }
 
+/**
+ * The end of a command's output. Lines are kept whole per stream: a line that stdout is in the
+ * middle of is not cut in two by what stderr writes meanwhile; it joins the tail when it ends,
+ * in the order lines end. (Two pipes have no order between bytes that arrive together: `herald
+ * run` gives the command one channel for both when they go to the same place, see run.ts.)
+ */
 export class OutputTail {
   readonly #maxBytes: number;
   readonly #maxLines: number;
@@ -18,6 +24,8 @@ export class OutputTail {
   #chunks: Buffer[] = [];
   #size = 0;
   #dropped = false;
+  /** Per stream, the line it is in the middle of (at most maxBytes of its end). */
+  #partial = new Map<string, { bytes: Buffer; cut: boolean }>();
 
   constructor(options: OutputTailOptions = {}) {
     this.#maxBytes = options.maxBytes ?? 4096;
@@ -25,7 +33,49 @@ export class OutputTail {
     this.#maxChars = Math.min(options.maxChars ?? LIMITS.outputTailLength, LIMITS.outputTailLength);
   }
 
-  push(chunk: Buffer): void {
+  /** Adds output from one stream (`stream` names it: "stdout", "stderr"; one name for one channel). */
+  push(chunk: Buffer, stream = 'output'): void {
+    if (chunk.length === 0) return;
+    const partial = this.#partial.get(stream);
+    const end = chunk.lastIndexOf(0x0a);
+    if (end === -1) {
+      this.#partial.delete(stream); // re-inserted last: partial lines are shown in the order they were last written to
+      this.#partial.set(stream, this.#keepEnd(partial ? Buffer.concat([partial.bytes, chunk]) : chunk, partial?.cut ?? false));
+      return;
+    }
+    if (partial) {
+      if (partial.cut) this.#cutLine();
+      this.#append(partial.bytes);
+    }
+    this.#append(chunk.subarray(0, end + 1));
+    this.#partial.delete(stream);
+    if (end + 1 < chunk.length) this.#partial.set(stream, this.#keepEnd(chunk.subarray(end + 1), false));
+  }
+
+  /** The last lines as plain text: no terminal escapes, no control characters but tab and newline. */
+  text(): string {
+    const parts = [...this.#chunks];
+    for (const { bytes } of this.#partial.values()) parts.push(bytes, Buffer.from('\n'));
+    let buf = Buffer.concat(parts);
+    let cut = this.#dropped;
+    const limit = this.#maxBytes * (1 + this.#partial.size);
+    if (buf.length > limit) {
+      buf = buf.subarray(buf.length - limit);
+      cut = true;
+    }
+    // A cut may land inside a UTF-8 character: skip its continuation bytes rather than show U+FFFD.
+    let start = 0;
+    if (cut) while (start < 3 && start < buf.length && (buf[start]! & 0xc0) === 0x80) start++;
+    const lines = cleanOutput(buf.subarray(start).toString('utf8')).split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    // When the start was cut off, the first line is only a fragment of one.
+    if (cut && lines.length > 1) lines.shift();
+    let text = lines.slice(-this.#maxLines).join('\n');
+    if (text.length > this.#maxChars) text = text.slice(text.length - this.#maxChars);
+    return text;
+  }
+
+  #append(chunk: Buffer): void {
     if (chunk.length === 0) return;
     if (chunk.length >= this.#maxBytes) {
       if (chunk.length > this.#maxBytes || this.#size > 0) this.#dropped = true;
@@ -42,24 +92,19 @@ export class OutputTail {
     }
   }
 
-  /** The last lines as plain text: no terminal escapes, no control characters but tab and newline. */
-  text(): string {
-    let buf = Buffer.concat(this.#chunks, this.#size);
-    let cut = this.#dropped;
-    if (buf.length > this.#maxBytes) {
-      buf = buf.subarray(buf.length - this.#maxBytes);
-      cut = true;
-    }
-    // A cut may land inside a UTF-8 character: skip its continuation bytes rather than show U+FFFD.
-    let start = 0;
-    if (cut) while (start < 3 && start < buf.length && (buf[start]! & 0xc0) === 0x80) start++;
-    const lines = cleanOutput(buf.subarray(start).toString('utf8')).split('\n');
-    if (lines.at(-1) === '') lines.pop();
-    // When the start was cut off, the first line is only a fragment of one.
-    if (cut && lines.length > 1) lines.shift();
-    let text = lines.slice(-this.#maxLines).join('\n');
-    if (text.length > this.#maxChars) text = text.slice(text.length - this.#maxChars);
-    return text;
+  /** A line longer than maxBytes lost its start: what is kept of it must not pass for a whole line. */
+  #cutLine(): void {
+    this.#chunks = [];
+    this.#size = 0;
+    this.#dropped = true;
+  }
+
+  #keepEnd(bytes: Buffer, cut: boolean): { bytes: Buffer; cut: boolean } {
+    if (bytes.length <= this.#maxBytes) return { bytes, cut };
+    // Cut at a character: skip the continuation bytes of one the cut landed in.
+    let start = bytes.length - this.#maxBytes;
+    for (let i = 0; i < 3 && (bytes[start]! & 0xc0) === 0x80; i++) start++;
+    return { bytes: Buffer.from(bytes.subarray(start)), cut: true };
   }
 }
 

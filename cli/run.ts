@@ -3,8 +3,11 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { constants as osConstants, hostname } from 'node:os';
+import { once } from 'node:events';
+import { fstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, connect, type Socket } from 'node:net';
+import { constants as osConstants, hostname, tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { EventValidationError, LIMITS, parseEventInput } from '../events/event.ts';
 import type { JobInfo } from '../events/event.ts';
@@ -117,6 +120,8 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
 
   const reporter = new JobReporter(target, io.stderr);
   const tail = values['no-tail'] ? undefined : new OutputTail();
+  // Before the signal handlers: a Ctrl-C while it opens ends Herald, with nothing started yet.
+  const shared = tail && outputsShareDestination(io) ? await openSharedOutput() : undefined;
   const finalAbort = new AbortController();
   let child: ChildProcess | undefined;
   let cancelledBy: NodeJS.Signals | undefined;
@@ -137,18 +142,26 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
   const detach: Array<() => void> = [];
   try {
     const t0 = performance.now();
-    child = startChild(command, tail !== undefined);
+    child = startChild(command, shared?.commandEnd ?? (tail ? 'pipe' : 'inherit'));
+    // The command has its copies of the channel; ours must go, or its end never comes.
+    shared?.commandEnd.destroy();
     // Its own abort too: a report still hanging when Herald is done must not keep the process alive.
     const startedAbort = new AbortController();
     const startedReport = reporter.report(started, { timeoutMs: 10_000, signal: startedAbort.signal });
 
+    const atLineStart = (chunk: Buffer) => (reporter.atLineStart = chunk.at(-1) === 0x0a);
     if (tail) {
       const running = child;
       const brokenPipe = () => running.kill('SIGPIPE');
-      detach.push(passThrough(child.stdout!, io.stdout, tail, brokenPipe));
-      detach.push(passThrough(child.stderr!, io.stderr, tail, brokenPipe, (chunk) => (reporter.atLineStart = chunk.at(-1) === 0x0a)));
+      if (shared) {
+        detach.push(passThrough(shared.ours, io.stdout, (chunk) => tail.push(chunk), brokenPipe, atLineStart));
+      } else {
+        detach.push(passThrough(child.stdout!, io.stdout, (chunk) => tail.push(chunk, 'stdout'), brokenPipe));
+        detach.push(passThrough(child.stderr!, io.stderr, (chunk) => tail.push(chunk, 'stderr'), brokenPipe, atLineStart));
+      }
     }
     const outcome = await waitForChild(child);
+    if (shared) await drained(shared.ours);
     childDone = true;
     // The event model takes durations up to a year: a longer job is reported as lasting a year rather than refused.
     const durationMs = Math.min(LIMITS.jobDurationMs, Math.round(performance.now() - t0));
@@ -199,7 +212,74 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
   } finally {
     for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
     for (const fn of detach) fn();
+    shared?.ours.destroy();
   }
+}
+
+/**
+ * True when our stdout and stderr are the same place (one terminal, or `>log 2>&1`). Then the
+ * command gets one channel for both, so its output reaches that place, and the tail, in the
+ * order it was written: two pipes have no order between what arrives on both at once (a test
+ * runner's "FAIL" on stderr would pass its summary on stdout). Not on Windows.
+ */
+function outputsShareDestination(io: RunIo): boolean {
+  if (process.platform === 'win32' || io.stdout !== process.stdout || io.stderr !== process.stderr) return false;
+  try {
+    const out = fstatSync(1);
+    const err = fstatSync(2);
+    return out.dev === err.dev && out.ino === err.ino;
+  } catch {
+    return false;
+  }
+}
+
+interface SharedOutput {
+  /** Given to the command as both its stdout and stderr. */
+  commandEnd: Socket;
+  /** What the command writes on either, in order. */
+  ours: Socket;
+}
+
+/**
+ * A connected pair of sockets (Node has no socketpair()): through a listening socket in a fresh
+ * private directory (mode 0700: only this user can connect), closed and removed at once. Undefined
+ * if that fails: the command then gets two pipes, as when our outputs differ.
+ */
+async function openSharedOutput(): Promise<SharedOutput | undefined> {
+  let dir: string | undefined;
+  const server = createServer();
+  try {
+    dir = mkdtempSync(path.join(tmpdir(), 'herald-run-'));
+    const socketPath = path.join(dir, 'output.sock');
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, resolve);
+    });
+    const accepted = once(server, 'connection') as Promise<[Socket]>;
+    const commandEnd = connect(socketPath);
+    await once(commandEnd, 'connect');
+    const [ours] = await accepted;
+    return { commandEnd, ours };
+  } catch {
+    return undefined;
+  } finally {
+    server.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Waits for the end of the command's output, at most PIPE_DRAIN_MS after it exited (a background grandchild may hold it). */
+function drained(output: Socket): Promise<void> {
+  if (output.readableEnded || output.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, PIPE_DRAIN_MS);
+    output.once('end', done);
+    output.once('close', done);
+  });
 }
 
 /** Publishes a job's events; warns on stderr once, however many of them fail. */
@@ -231,8 +311,7 @@ class JobReporter {
   }
 }
 
-function startChild(command: string[], pipeOutput: boolean): ChildProcess {
-  const output = pipeOutput ? 'pipe' : 'inherit';
+function startChild(command: string[], output: 'pipe' | 'inherit' | Socket): ChildProcess {
   try {
     return spawn(command[0]!, command.slice(1), { stdio: ['inherit', output, output] });
   } catch (err) {
@@ -278,7 +357,7 @@ function waitForChild(child: ChildProcess): Promise<ChildOutcome> {
 }
 
 /** Copies the command's output to ours chunk by chunk, unchanged, keeping the tail; returns a detach function. */
-function passThrough(from: Readable, to: Writable, tail: OutputTail, onBrokenPipe: () => void, onChunk?: (chunk: Buffer) => void): () => void {
+function passThrough(from: Readable, to: Writable, keep: (chunk: Buffer) => void, onBrokenPipe: () => void, onChunk?: (chunk: Buffer) => void): () => void {
   // Our side went away (`herald run -- yes | head`): stop the command the way the kernel would
   // have if it wrote there itself (SIGPIPE), and close its pipe in case it ignores that signal.
   const onError = (err: NodeJS.ErrnoException) => {
@@ -287,7 +366,7 @@ function passThrough(from: Readable, to: Writable, tail: OutputTail, onBrokenPip
   };
   to.on('error', onError);
   from.on('data', (chunk: Buffer) => {
-    tail.push(chunk);
+    keep(chunk);
     onChunk?.(chunk);
     if (!to.write(chunk)) {
       from.pause();

@@ -90,6 +90,38 @@ describe('herald run: control characters', () => {
   });
 });
 
+describe('herald run: output order', () => {
+  it('keeps the tail, and the output, in the order it was written across stdout and stderr when both go to one place', async () => {
+    // `herald run -- cmd >log 2>&1` (or a terminal): herald's stdout and stderr are one file.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-run-order-'));
+    const log = path.join(dir, 'log');
+    const fd = fs.openSync(log, 'w');
+    try {
+      // Plain write(2)s from a shell, alternating streams as fast as it can: two pipes would deliver them in bursts per stream.
+      const script = 'i=1; while [ $i -le 40 ]; do if [ $((i % 2)) = 1 ]; then echo "line $i"; else echo "line $i (stderr)" >&2; fi; i=$((i + 1)); done; exit 1';
+      const child = spawn(process.execPath, [HERALD_BIN, 'run', '--server', srv.url, '--topic', 'order', '--', 'sh', '-c', script], { env: cleanEnv(), stdio: ['ignore', fd, fd] });
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      expect(code).toBe(1);
+      const written = Array.from({ length: 40 }, (_, i) => `line ${i + 1}${(i + 1) % 2 === 0 ? ' (stderr)' : ''}`);
+      expect(fs.readFileSync(log, 'utf8')).toBe(`${written.join('\n')}\n`);
+      const [, failed] = await jobEvents('order');
+      expect(failed!.job!.outputTail).toBe(written.slice(-20).join('\n'));
+    } finally {
+      fs.closeSync(fd);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never splices a line of one stream into a line of the other when they go to different places', async () => {
+    const script = 'process.stdout.write("compiling "); setTimeout(() => { process.stderr.write("warning: slow\\n"); setTimeout(() => process.stdout.write("done\\nsummary: ok\\n"), 150) }, 150)';
+    const r = await herald(['run', '--server', srv.url, '--topic', 'splice', '--', ...node(script)]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toBe('compiling done\nsummary: ok\n');
+    const [, done] = await jobEvents('splice');
+    expect(done!.job!.outputTail).toBe('warning: slow\ncompiling done\nsummary: ok');
+  });
+});
+
 describe('herald run: pass-through', () => {
   it('passes stdout and stderr through byte for byte, with no trailing newline', async () => {
     const script = [

@@ -30,6 +30,25 @@ describe('OutputTail', () => {
     expect(tail.text()).toMatch(/^[日本語]+$/);
   });
 
+  it('keeps each stream\'s lines whole, in the order they end', () => {
+    const tail = new OutputTail();
+    tail.push(Buffer.from('compiling '), 'stdout');
+    tail.push(Buffer.from('warning: slow\nwarn'), 'stderr');
+    tail.push(Buffer.from('done\nsummary'), 'stdout');
+    expect(tail.text()).toBe('warning: slow\ncompiling done\nwarn\nsummary');
+    tail.push(Buffer.from('ing: twice\n'), 'stderr');
+    expect(tail.text()).toBe('warning: slow\ncompiling done\nwarning: twice\nsummary');
+  });
+
+  it('bounds an endless line per stream', () => {
+    const tail = new OutputTail({ maxBytes: 64 });
+    tail.push(Buffer.from('first\n'), 'stderr');
+    for (let i = 0; i < 1000; i++) tail.push(Buffer.alloc(100, 'x'), 'stdout');
+    expect(tail.text()).toBe(`first\n${'x'.repeat(64)}`);
+    tail.push(Buffer.from('\nlast\n'), 'stdout');
+    expect(tail.text()).toBe('last');
+  });
+
   it('gives text the event model accepts: escapes and control characters removed, CR handled', () => {
     expect(cleanOutput('\u001b[1;31mred\u001b[0m plain\r\n')).toBe('red plain\n');
     expect(cleanOutput('progress 10%\rprogress 55%\rprogress 100%\ndone')).toBe('progress 100%\ndone');
