@@ -11,7 +11,7 @@ import { jsonLine } from '../events/terminal.ts';
 import { FeedClient } from '../feed/client.ts';
 import { FileCursorStore } from '../feed/cursor-file.ts';
 import type { FeedState } from '../feed/state.ts';
-import { CommandError, parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
+import { CommandError, DEFAULT_SERVER, EXIT_FAILURE, parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec } from './options.ts';
 
 export const LISTEN_USAGE = `Usage: herald listen [options]
@@ -20,6 +20,11 @@ Print events from a Herald server as they arrive, until Ctrl-C. Reconnects by
 itself (server restarts, network loss, sleep) and keeps its place in a state
 file, so after a restart it goes on exactly where it stopped: nothing is
 missed, nothing is printed twice. State changes go to stderr.
+
+Each event is one line: time, topic, title, the body's first line, tags and
+link (--json has the whole event). Colours on a terminal, unless NO_COLOR is
+set. A refused token (401) or an address with no event stream (404) ends it
+with exit status 1; network errors and server errors (5xx) are retried.
 
 Options:
   --server URL     Herald server (env HERALD_SERVER, default http://127.0.0.1:5080)
@@ -96,19 +101,83 @@ export function execEnv(event: HeraldEvent): Record<string, string> {
 
 // Terminal escapes from a hostile server must not reach the terminal.
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const clean = (text: string) => text.replace(CONTROL, '?');
 
-/** "2030-01-01 12:00:03  build  ✓ tests succeeded in 4.2 s — all 120 passed" (local time). */
-export function eventLine(event: HeraldEvent): string {
+export interface EventLineOptions {
+  /** ANSI colours for priority and job state. Default false. */
+  colour?: boolean;
+  /** The topic column's width (longer topics are shortened with "…"). Default: the topic's own length. */
+  topicWidth?: number;
+}
+
+/** The longest body line shown before it is cut with "…" (the whole event is in --json). */
+export const BODY_PREVIEW_CHARS = 100;
+/** The topic column grows with the topics seen, up to this. */
+export const MAX_TOPIC_WIDTH = 20;
+
+const ANSI = { red: '\u001b[31m', green: '\u001b[32m', yellow: '\u001b[33m', cyan: '\u001b[36m', bold: '\u001b[1m', dim: '\u001b[2m', reset: '\u001b[0m' } as const;
+const JOB_COLOUR = { running: ANSI.cyan, succeeded: ANSI.green, failed: ANSI.red, cancelled: ANSI.dim } as const;
+const PRIORITY_COLOUR: Partial<Record<number, string>> = { 4: ANSI.yellow, 5: ANSI.bold + ANSI.red };
+
+/**
+ * One event as a line, in columns: local time, topic, then [high]/[urgent], the type when it is
+ * not a notification, the title, the body's first line (shortened with "…"), tags and the link.
+ * "2030-01-01 12:00:03  ci       job.completed: ✓ tests succeeded in 4.2 s — all 120 passed  #nightly"
+ */
+export function eventLine(event: HeraldEvent, options: EventLineOptions = {}): string {
+  const paint = (colour: string | undefined, text: string) => (options.colour && colour ? `${colour}${text}${ANSI.reset}` : text);
   const t = new Date(event.time);
   const pad = (n: number) => String(n).padStart(2, '0');
   const when = Number.isNaN(t.getTime())
-    ? event.time
+    ? clean(event.time)
     : `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())} ${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
-  const body = event.body?.split(/\r\n|\r|\n/).find((l) => l.trim() !== '')?.trim();
-  const text = body && body !== event.title ? `${event.title} — ${body}` : event.title;
+  const width = options.topicWidth ?? event.topic.length;
+  const topic = event.topic.length > width ? `${event.topic.slice(0, width - 1)}…` : event.topic.padEnd(width);
   // High and urgent stand out in a scrolling terminal; the rest need no label.
-  const mark = event.priority >= 4 ? `[${PRIORITY_NAMES[event.priority]}] ` : '';
-  return `${when}  ${event.topic}  ${mark}${text}`.replace(CONTROL, '?');
+  const mark = event.priority >= 4 ? `${paint(PRIORITY_COLOUR[event.priority], `[${PRIORITY_NAMES[event.priority]}]`)} ` : '';
+  const type = event.type !== 'notification' ? `${paint(ANSI.dim, `${clean(event.type)}:`)} ` : '';
+  const title = paint(event.job ? JOB_COLOUR[event.job.status] : undefined, clean(event.title));
+  const preview = bodyPreview(event.body, event.title);
+  const extras = [
+    preview !== undefined ? ` — ${clean(preview)}` : '',
+    event.tags?.length ? `  ${event.tags.map((tag) => `#${clean(tag)}`).join(' ')}` : '',
+    event.url ? `  ${paint(ANSI.cyan, `↗ ${clean(event.url)}`)}` : '',
+  ].join('');
+  return `${paint(ANSI.dim, when)}  ${topic}  ${mark}${type}${title}${extras}`;
+}
+
+/** The body's first non-empty line unless it only repeats the title; "…" when more follows or it is long. */
+function bodyPreview(body: string | undefined, title: string): string | undefined {
+  const lines = (body ?? '').split(/\r\n|\r|\n/).map((l) => l.trim()).filter((l) => l !== '');
+  if (lines[0] === title.trim()) lines.shift();
+  const first = lines[0];
+  if (first === undefined) return undefined;
+  if (first.length > BODY_PREVIEW_CHARS) return `${first.slice(0, BODY_PREVIEW_CHARS - 1)}…`;
+  return lines.length > 1 ? `${first} …` : first;
+}
+
+/** Colours on a terminal only, and never when NO_COLOR is set to anything (no-color.org). */
+export function useColour(stdout: NodeJS.WritableStream, env: NodeJS.ProcessEnv): boolean {
+  return (stdout as { isTTY?: boolean }).isTTY === true && !env.NO_COLOR;
+}
+
+/**
+ * The one sentence `herald listen` ends with when retrying cannot help: the token refused (401,
+ * 403) or no stream at that address (404). Undefined for anything worth retrying (network, 5xx).
+ */
+export function fatalLine(state: FeedState, url: string, hasToken: boolean): string | undefined {
+  switch (state.httpStatus) {
+    case 401:
+      return hasToken
+        ? `the server at ${url} refused the token (HTTP 401): use the one it was started with (--token or HERALD_TOKEN)`
+        : `the server at ${url} needs a token (HTTP 401): pass it with --token or HERALD_TOKEN`;
+    case 403:
+      return `the server at ${url} refused this client (HTTP 403): check --server and --token`;
+    case 404:
+      return `there is no Herald event stream at ${url}/events (HTTP 404): --server takes the server's base address, e.g. ${DEFAULT_SERVER}`;
+    default:
+      return undefined;
+  }
 }
 
 function inSeconds(ms: number): string {
@@ -199,12 +268,17 @@ export async function listen(argv: string[], io: ListenIo = { stdout: process.st
   }
 
   const json = values.json === true;
+  const colour = !json && useColour(io.stdout, io.env);
+  let topicWidth = Math.min(MAX_TOPIC_WIDTH, Math.max(8, ...topics.map((t) => t.length)));
   const say = (line: string) => io.stderr.write(`herald listen: ${line}\n`);
   let stoppedByServer: () => void = () => {};
   const serverStop = new Promise<void>((resolve) => {
     stoppedByServer = resolve;
   });
   let inflight: Promise<void> = Promise.resolve();
+  let exitCode = 0;
+  /** The last failure said: the same one again (every retry) is not repeated. */
+  let lastFailure: string | undefined;
 
   const client = new FeedClient({
     url: target.url,
@@ -214,13 +288,24 @@ export async function listen(argv: string[], io: ListenIo = { stdout: process.st
     cursor,
     log: say,
     onEvent: (event) => {
-      io.stdout.write(`${json ? jsonLine(event) : eventLine(event)}\n`);
+      topicWidth = Math.min(MAX_TOPIC_WIDTH, Math.max(topicWidth, event.topic.length));
+      io.stdout.write(`${json ? jsonLine(event) : eventLine(event, { colour, topicWidth })}\n`);
       if (exec === undefined) return;
       inflight = runExec(exec, event, io.env, io.stderr);
       return inflight;
     },
     onState: (state) => {
-      say(stateLine(state, target.url));
+      if (exitCode !== 0) return;
+      const fatal = fatalLine(state, target.url, target.token !== undefined);
+      if (fatal !== undefined) {
+        say(fatal);
+        exitCode = EXIT_FAILURE;
+        stoppedByServer();
+        return;
+      }
+      const failure = state.status === 'reconnecting' || state.status === 'offline' ? `${state.status}: ${state.reason}` : undefined;
+      if (failure === undefined || failure !== lastFailure) say(stateLine(state, target.url));
+      lastFailure = failure;
       if (state.status === 'stopped' && state.httpStatus === 204) stoppedByServer();
     },
   });
@@ -246,5 +331,5 @@ export async function listen(argv: string[], io: ListenIo = { stdout: process.st
     // A command already running for an event finishes, so its cursor is saved and not replayed.
     await inflight;
   }
-  return 0;
+  return exitCode;
 }

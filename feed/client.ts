@@ -99,6 +99,10 @@ export function describeNetworkError(err: unknown): Failure {
   if (isCertificateError(code)) {
     return { reason: `the server's certificate is not trusted (${code}): give Herald the CA file that signed it` };
   }
+  // An https:// address that answers in plain HTTP: OpenSSL reads "HTTP/1.1 400" as a TLS record of an unknown version.
+  if (code === 'EPROTO' && /wrong version number/i.test(String((err as Error | undefined)?.message))) {
+    return { reason: 'the server does not speak TLS: try http:// instead of https://' };
+  }
   const words = describeNetworkCode(code);
   if (words !== undefined) return { reason: words, network: true };
   return { reason: (err as Error | undefined)?.message || String(err), network: code !== '' };

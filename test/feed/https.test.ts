@@ -87,7 +87,7 @@ describe.skipIf(!OPENSSL)('FeedClient over https with a private CA', () => {
     child.stdout.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     try {
-      await waitFor('the event line', () => /tls {2}over tls/.test(out));
+      await waitFor('the event line', () => / tls +over tls$/m.test(out));
     } finally {
       child.kill('SIGTERM');
     }

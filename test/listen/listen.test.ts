@@ -2,10 +2,11 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HeraldEvent } from '../../events/event.ts';
-import { defaultStateFile, eventLine, execEnv, stateLine } from '../../cli/listen.ts';
+import { defaultStateFile, eventLine, execEnv, stateLine, useColour } from '../../cli/listen.ts';
 import { FaultProxy } from '../feed/proxy.ts';
 import { publish, serve, sleep, tempDir, waitFor } from '../feed/support.ts';
 
@@ -61,8 +62,10 @@ describe('herald listen', () => {
     await publish(server.url, { topic: 'build', title: 'one', body: '\nfirst line\nsecond line' });
     await publish(server.url, { type: 'deploy.done', topic: 'deploy', title: 'two' });
     await waitFor('2 lines', () => first.out().length >= 2);
-    expect(first.out()[0]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}build {2}one — first line$/);
-    expect(first.out()[1]).toMatch(/ {2}deploy {2}two$/);
+    // columns: time, topic (padded to the widest so far, at least 8), title; piped: no colour
+    expect(first.out()[0]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}build {5}one — first line …$/);
+    expect(first.out()[1]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}deploy {4}deploy\.done: two$/);
+    expect(first.err()).not.toMatch(/\u001b/);
     await waitFor('cursor saved', () => fs.existsSync(state) && JSON.parse(fs.readFileSync(state, 'utf8')).lastEventId === '2');
     first.child.kill('SIGKILL');
     await first.exited;
@@ -145,6 +148,61 @@ fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify(Object.fromEntries(keys
   });
 });
 
+describe('herald listen when retrying cannot help', () => {
+  it('ends with exit 1 and one sentence when the token is refused (401) or the address has no stream (404)', async () => {
+    const { dir } = await setup();
+    const guarded = await serve(path.join(dir, 'guarded'), { token: 'right' });
+    cleanups.push(() => guarded.close());
+    const cases: Array<[string[], RegExp]> = [
+      [['--server', guarded.url, '--token', 'wrong'], /^herald listen: the server at \S+ refused the token \(HTTP 401\): use the one it was started with \(--token or HERALD_TOKEN\)$/],
+      [['--server', guarded.url], /^herald listen: the server at \S+ needs a token \(HTTP 401\): pass it with --token or HERALD_TOKEN$/],
+      [['--server', `${guarded.url}/herald`, '--token', 'right'], /^herald listen: there is no Herald event stream at \S+\/herald\/events \(HTTP 404\): --server takes the server's base address/],
+    ];
+    for (const [args, sentence] of cases) {
+      const l = startListen([...args, '--state', path.join(dir, 's.json')]);
+      expect(await l.exited, args.join(' ')).toBe(1);
+      const lines = l.err().split('\n').filter((line) => line !== '');
+      expect(lines[0]).toMatch(/^herald listen: connecting to /);
+      expect(lines.slice(1), args.join(' ')).toHaveLength(1);
+      expect(lines[1]).toMatch(sentence);
+      expect(l.out()).toEqual([]);
+    }
+  });
+
+  it('keeps retrying a 5xx, saying it once rather than at every attempt', async () => {
+    const { dir } = await setup();
+    let requests = 0;
+    const failing = http.createServer((_req, res) => {
+      requests++;
+      res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '1' }).end('{"error":{"code":"unavailable","message":"down"}}');
+    });
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => failing.close(() => resolve())));
+    const url = `http://127.0.0.1:${(failing.address() as { port: number }).port}`;
+    const l = startListen(['--server', url, '--state', path.join(dir, 's.json')]);
+    await waitFor('three attempts', () => requests >= 3, 20_000);
+    expect(l.child.exitCode).toBeNull();
+    expect(l.err().match(/HTTP 503/g)).toHaveLength(1);
+  }, 30_000);
+
+  it('says in words, once, that an https:// address is a plain-http server', async () => {
+    const { dir } = await setup();
+    // Node's HTTP server, as Herald's: it answers a TLS hello with "HTTP/1.1 400" in plain text.
+    let connections = 0;
+    const plain = http.createServer((_req, res) => res.end());
+    plain.on('connection', () => connections++);
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => plain.close(() => resolve())));
+    const l = startListen(['--server', `https://127.0.0.1:${(plain.address() as { port: number }).port}`, '--state', path.join(dir, 's.json')]);
+    await waitFor('three attempts', () => connections >= 3, 20_000);
+    await sleep(200);
+    expect(l.child.exitCode).toBeNull();
+    const lines = l.err().split('\n');
+    expect(lines.filter((line) => line.includes('the server does not speak TLS: try http:// instead of https://'))).toHaveLength(1);
+    expect(l.err()).not.toMatch(/EPROTO|SSL routines|\n\n/);
+  }, 30_000);
+});
+
 describe('listen helpers', () => {
   const event: HeraldEvent = { id: '9', type: 'notification', topic: 'ops', time: '2030-01-02T03:04:05Z', title: 'disk \u001b[31mfull', body: 'sda1 at 99%', priority: 5 };
 
@@ -152,6 +210,43 @@ describe('listen helpers', () => {
     expect(eventLine(event)).toMatch(/ {2}ops {2}\[urgent\] disk \?\[31mfull — sda1 at 99%$/);
     expect(eventLine({ ...event, priority: 4 })).toMatch(/ {2}ops {2}\[high\] disk/);
     expect(eventLine({ ...event, priority: 3 })).toMatch(/ {2}ops {2}disk/);
+  });
+
+  it('lines up time, topic and title, and shows the type, tags and link', () => {
+    const lines = [
+      eventLine({ ...event, topic: 'ci', priority: 3 }, { topicWidth: 8 }),
+      eventLine({ ...event, topic: 'backups', priority: 3, type: 'backup.done', tags: ['nightly', 'db'], url: 'https://ci.example/7' }, { topicWidth: 8 }),
+      eventLine({ ...event, topic: 'a-very-long-topic-name', priority: 3 }, { topicWidth: 8 }),
+    ];
+    // the third column starts at one place on every line
+    const columnAt = [lines[0]!.indexOf('disk'), lines[1]!.indexOf('backup.done'), lines[2]!.indexOf('disk')];
+    expect(new Set(columnAt).size).toBe(1);
+    expect(lines[1]!.slice(columnAt[1])).toBe('backup.done: disk ?[31mfull — sda1 at 99%  #nightly #db  ↗ https://ci.example/7');
+    expect(lines[2]).toContain('  a-very-…  disk');
+    expect(eventLine({ ...event, type: 'notification' })).not.toContain('notification');
+  });
+
+  it('shortens a long body to its first line with an ellipsis', () => {
+    expect(eventLine({ ...event, body: 'first\nsecond\nthird' })).toMatch(/ — first …$/);
+    expect(eventLine({ ...event, body: 'x'.repeat(500) })).toMatch(new RegExp(` — ${'x'.repeat(99)}…$`));
+    expect(eventLine({ ...event, title: 'same', body: 'same' })).toMatch(/same$/);
+    expect(eventLine({ ...event, body: '\n\n' })).toMatch(/full$/);
+  });
+
+  it('colours priority and job state only on a terminal without NO_COLOR', () => {
+    const tty = { isTTY: true } as unknown as NodeJS.WritableStream;
+    const pipe = {} as NodeJS.WritableStream;
+    expect(useColour(tty, {})).toBe(true);
+    expect(useColour(tty, { NO_COLOR: '1' })).toBe(false);
+    expect(useColour(tty, { NO_COLOR: '' })).toBe(true); // no-color.org: set and not empty
+    expect(useColour(pipe, {})).toBe(false);
+    expect(eventLine(event, { colour: true })).toContain('\u001b[1m\u001b[31m[urgent]\u001b[0m');
+    const failed: HeraldEvent = { ...event, title: '✗ build failed', priority: 3, type: 'job.failed', job: { id: 'j', status: 'failed' } };
+    expect(eventLine(failed, { colour: true })).toContain('\u001b[31m✗ build failed\u001b[0m');
+    expect(eventLine({ ...failed, job: { id: 'j', status: 'succeeded' }, title: '✓ ok' }, { colour: true })).toContain('\u001b[32m✓ ok\u001b[0m');
+    expect(eventLine(failed)).not.toContain('\u001b');
+    // the event's own escapes are never passed on, coloured or not
+    expect(eventLine(event, { colour: true })).toContain('disk ?[31mfull');
   });
 
   it('keeps one state file per server and topic set, under XDG_STATE_HOME', () => {
