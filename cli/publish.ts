@@ -15,6 +15,8 @@ export interface PublishOptions {
   maxResponseBytes?: number;
   /** Aborts the request (e.g. a second Ctrl-C while `herald run` reports). */
   signal?: AbortSignal;
+  /** Sent as Idempotency-Key: the server stores the event once however often it is sent. */
+  idempotencyKey?: string;
 }
 
 export type PublishFailure = 'unreachable' | 'timeout' | 'aborted' | 'unauthorized' | 'rejected' | 'server';
@@ -26,7 +28,9 @@ export class PublishError extends Error {
   readonly status?: number;
   /** The field the server named in a 400 answer. */
   readonly field?: string;
-  constructor(reason: PublishFailure, message: string, detail: string, extra: { status?: number; field?: string } = {}) {
+  /** The socket error code of an 'unreachable' failure (ECONNRESET, UND_ERR_SOCKET…), when known. */
+  readonly code?: string;
+  constructor(reason: PublishFailure, message: string, detail: string, extra: { status?: number; field?: string; code?: string } = {}) {
     // Both end up on a terminal and may quote the server: no control character gets through raw.
     super(terminalLine(message));
     this.name = 'PublishError';
@@ -34,6 +38,7 @@ export class PublishError extends Error {
     this.detail = terminalLine(detail);
     if (extra.status !== undefined) this.status = extra.status;
     if (extra.field !== undefined) this.field = extra.field;
+    if (extra.code !== undefined && extra.code !== '') this.code = extra.code;
   }
 }
 
@@ -49,6 +54,7 @@ export async function publish(target: ServerTarget, event: EventDraft, options: 
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (target.token) headers.authorization = `Bearer ${target.token}`;
+  if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
 
   let response: Response;
   let text: string;
@@ -130,7 +136,7 @@ function httpError(target: ServerTarget, response: Response, text: string): Publ
     const detail = `too many events (429)${after ? `; try again in ${after} s` : ''}`;
     return new PublishError('rejected', `the server at ${target.url} refused the event: ${detail}`, detail, extra);
   }
-  if (status === 413 || status === 415 || status === 403) {
+  if (status === 413 || status === 415 || status === 403 || status === 409) {
     const detail = said || `refused (${status})`;
     return new PublishError('rejected', `the server at ${target.url} refused the event: ${detail}`, detail, extra);
   }
@@ -151,7 +157,7 @@ function networkError(url: string, err: unknown, timedOut: boolean, timeoutMs: n
   const code = networkErrorCode(err);
   const detail = describeNetworkCode(code) ?? (typeof cause?.message === 'string' ? cause.message : err instanceof Error ? err.message : String(err));
   if (isCertificateError(code)) {
-    return new PublishError('unreachable', `cannot reach the Herald server at ${url} (${detail}). For a private CA, set NODE_EXTRA_CA_CERTS=/path/to/ca.pem.`, detail);
+    return new PublishError('unreachable', `cannot reach the Herald server at ${url} (${detail}). For a private CA, set NODE_EXTRA_CA_CERTS=/path/to/ca.pem.`, detail, { code });
   }
-  return new PublishError('unreachable', `cannot reach the Herald server at ${url} (${detail}). Start it with \`herald serve\` or set --server/HERALD_SERVER.`, detail);
+  return new PublishError('unreachable', `cannot reach the Herald server at ${url} (${detail}). Start it with \`herald serve\` or set --server/HERALD_SERVER.`, detail, { code });
 }

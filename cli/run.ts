@@ -14,8 +14,9 @@ import type { JobInfo } from '../events/event.ts';
 import { OutputTail } from './output-tail.ts';
 import { parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec, ServerTarget } from './options.ts';
-import { publish, PublishError } from './publish.ts';
+import { PublishError } from './publish.ts';
 import type { EventDraft } from './publish.ts';
+import { publishWithRetry, retryLine } from './publish-retry.ts';
 import { priorityFlag } from './send.ts';
 
 export const RUN_USAGE = `Usage: herald run [options] -- CMD [ARGS...]
@@ -35,7 +36,10 @@ a SIGINT sent to Herald alone, e.g. with kill, is passed on. SIGTERM and SIGHUP
 are always passed on.)
 
 If the server cannot be reached, CMD runs all the same and its output and exit
-code are unchanged; Herald prints one warning line on stderr.
+code are unchanged; Herald prints one warning line on stderr. A report whose
+answer is lost (a timeout, a connection reset) is tried again with the same
+Idempotency-Key, so the job's end is stored once; the final report gives up
+after 5 s in all.
 
 Options:
   --server URL     Herald server (env HERALD_SERVER, default http://127.0.0.1:5080)
@@ -206,7 +210,7 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
       if (!finalAbort.signal.aborted) reporter.warn(`no answer within ${FINAL_REPORT_MS / 1000} s`);
     } else {
       const left = Math.max(100, FINAL_REPORT_MS - (performance.now() - doneAt));
-      await reporter.report(final, { timeoutMs: Math.round(left), signal: finalAbort.signal });
+      await reporter.report(final, { timeoutMs: Math.round(left), budgetMs: Math.round(left), signal: finalAbort.signal });
     }
     return exitCode;
   } finally {
@@ -295,9 +299,13 @@ class JobReporter {
     this.#stderr = stderr;
   }
 
-  async report(event: EventDraft, options: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
+  /** Publishes with retries (publishWithRetry); `budgetMs` bounds every try and wait together. */
+  async report(event: EventDraft, options: { timeoutMs: number; budgetMs?: number; signal?: AbortSignal }): Promise<void> {
     try {
-      await publish(this.#target, event, options);
+      await publishWithRetry(this.#target, event, {
+        ...options,
+        onRetry: (info) => this.#line(`reporting to ${this.#target.url}: ${retryLine(info)}`),
+      });
     } catch (err) {
       if (err instanceof PublishError && err.reason === 'aborted') return;
       this.warn(err instanceof PublishError ? err.detail : err instanceof Error ? err.message : String(err));
@@ -307,7 +315,12 @@ class JobReporter {
   warn(detail: string): void {
     if (this.#warned) return;
     this.#warned = true;
-    this.#stderr.write(`${this.atLineStart ? '' : '\n'}herald: could not report to ${this.#target.url}: ${detail} (the command itself is not affected)\n`);
+    this.#line(`could not report to ${this.#target.url}: ${detail} (the command itself is not affected)`);
+  }
+
+  #line(text: string): void {
+    this.#stderr.write(`${this.atLineStart ? '' : '\n'}herald: ${text}\n`);
+    this.atLineStart = true;
   }
 }
 

@@ -4,8 +4,9 @@ import { jsonLine } from '../events/terminal.ts';
 import type { Priority } from '../events/event.ts';
 import { CommandError, parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec } from './options.ts';
-import { publish, PublishError } from './publish.ts';
+import { PublishError } from './publish.ts';
 import type { EventDraft } from './publish.ts';
+import { publishWithRetry, retryLine } from './publish-retry.ts';
 
 export const SEND_USAGE = `Usage: herald send [options] MESSAGE
        some-command | herald send [options] [-]
@@ -26,6 +27,10 @@ Options:
   --type T         event type, default "notification" (e.g. deploy.done)
   --json           print the stored event as JSON instead of its id
   -h, --help       show this help
+
+A publish whose answer is lost (no answer in 10 s, a connection reset) is tried
+again, at most 3 times in all, with a line on stderr each time; the event carries
+an Idempotency-Key, so the server stores it once however many tries reach it.
 
 Exit status: 0 stored, 1 refused or server unreachable, 2 bad command line.
 
@@ -65,6 +70,8 @@ export function priorityFlag(command: string, value: string): Priority {
 export interface SendIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: NodeJS.WritableStream;
+  /** Progress lines (a retried publish). */
+  stderr: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
 }
 
@@ -102,8 +109,13 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
   if (url !== undefined) event.url = url;
 
   try {
-    const stored = await publish(target, event);
-    io.stdout.write(values.json ? `${jsonLine(stored)}\n` : `${stored.id}\n`);
+    const stored = await publishWithRetry(target, event, {
+      onRetry: (info) => io.stderr.write(`herald: publishing to ${target.url}: ${retryLine(info)}
+`),
+    });
+    io.stdout.write(values.json ? `${jsonLine(stored)}
+` : `${stored.id}
+`);
     return 0;
   } catch (err) {
     if (err instanceof PublishError) throw new CommandError(err.message);

@@ -17,6 +17,7 @@ import {
 } from '../events/event.ts';
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS } from '../events/sse.ts';
 import { HttpError } from './errors.ts';
+import { answerPublish, claimFor, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } from './idempotency.ts';
 import { OriginPolicy, PublishRate, checkHost, checkToken } from './guard.ts';
 import type { HeartbeatKind, Hub } from './hub.ts';
 import type { EventLog } from './log.ts';
@@ -44,7 +45,7 @@ export interface AppContext {
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, Last-Event-ID, Herald-Log-Epoch, Title, X-Title, X-Topic, X-Priority, X-Tags, X-Url';
+const CORS_ALLOW_HEADERS = `Authorization, Content-Type, Last-Event-ID, Herald-Log-Epoch, ${IDEMPOTENCY_KEY_HEADER}, Title, X-Title, X-Topic, X-Priority, X-Tags, X-Url`;
 
 export function createApp(context: AppContext): express.Express {
   const app = express();
@@ -118,18 +119,19 @@ export function createApp(context: AppContext): express.Express {
 
   app.post('/events', takeRate, mediaTypeCheck(['json', 'text']), rawBody, async (req: Request, res: Response) => {
     const input = mediaKind(req) === 'json' ? parseEventInput(jsonBody(req)) : parseEventInput(textInput(req));
-    await publish(input, res);
+    await publish(input, req, res);
   });
 
   app.post('/message', takeRate, mediaTypeCheck(['json']), rawBody, async (req: Request, res: Response) => {
     const input = parseEventInput(jsonBody(req));
     if (input.type !== 'notification') throw new EventValidationError('type', 'POST /message publishes notifications only: use POST /events for other types');
-    await publish(input, res);
+    await publish(input, req, res);
   });
 
-  async function publish(input: EventInput, res: Response): Promise<void> {
-    const stored = await context.queue.publish(input);
-    res.status(201).type('application/json').send(stored.json);
+  // [PRODUCT] A repeat with the same Idempotency-Key and event returns the stored event (same id).
+  async function publish(input: EventInput, req: Request, res: Response): Promise<void> {
+    const key = idempotencyKeyOf(req.headers['idempotency-key']);
+    answerPublish(res, await context.queue.publishClaimed(input, key === undefined ? undefined : claimFor(key, input)));
   }
 
   const stream = (flavour: 'typed' | 'message') => (req: Request, res: Response) => {

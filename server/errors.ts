@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'conflict'
   | 'too_many_requests'
   | 'too_many_streams'
   | 'internal_error';

@@ -9,6 +9,11 @@
 // - the log is given a random epoch when it is created (kept in the same file), so an id from
 //   another log (the data directory wiped or replaced, another server at the same address) is
 //   told apart from an id of this one, whatever the two logs' sizes.
+//
+// Idempotency keys (a publisher's Idempotency-Key, a CI provider's delivery id) live in the same
+// file: a key row is written in the same transaction as its event and deleted in the same
+// transaction as it, so a crash can never leave an event without its key (a retry would store it
+// twice) or a key without its event.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -48,6 +53,37 @@ export interface StoredEvent {
   json: string;
 }
 
+/**
+ * What makes a publish idempotent: the publisher's key and a hash of the event it asked for. The
+ * log keeps the pair for as long as it keeps the event.
+ */
+export interface IdempotencyClaim {
+  key: string;
+  /** Any stable digest of what was asked for (the server hashes the validated event). */
+  bodyHash: string;
+}
+
+/** One event to append, with its claim when the publisher sent a key. */
+export interface AppendEntry {
+  input: EventInput;
+  claim?: IdempotencyClaim;
+}
+
+/**
+ * How one entry of appendBatch went:
+ * - `stored`: a new event;
+ * - `repeat`: the key was claimed before with the same hash: nothing stored, `event` is the one
+ *   stored then (also when the first claim is earlier in the same batch);
+ * - `conflict`: the key was claimed before with another hash: nothing stored.
+ *
+ * Any other store (issue #12's Redis Stream) keeps the same contract: the check and the write of
+ * the key happen atomically with the event's append, and the key goes when its event goes.
+ */
+export type AppendOutcome =
+  | { kind: 'stored'; event: StoredEvent }
+  | { kind: 'repeat'; event: StoredEvent }
+  | { kind: 'conflict'; key: string };
+
 /** How a resume from a given id goes. */
 export type ResumePlan =
   | { kind: 'continue' }
@@ -78,10 +114,15 @@ export class EventLog {
     seq: Database.Statement;
     insert: Database.Statement;
     deleteBefore: Database.Statement;
+    deleteKeysBefore: Database.Statement;
+    findKey: Database.Statement;
+    insertKey: Database.Statement;
+    byId: Database.Statement;
     oldest: Database.Statement;
     firstKeptByAge: Database.Statement;
   };
-  private readonly appendTx: Database.Transaction<(inputs: EventInput[], timeMs: number) => StoredEvent[]>;
+  private readonly appendTx: Database.Transaction<(entries: readonly AppendEntry[], timeMs: number) => AppendOutcome[]>;
+  private readonly deleteBeforeTx: Database.Transaction<(firstKept: number) => number>;
 
   constructor(options: EventLogOptions) {
     this.retention = { ...DEFAULT_RETENTION, ...options.retention };
@@ -99,6 +140,12 @@ export class EventLog {
       json TEXT NOT NULL
     )`);
     this.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS idempotency_keys (
+      key TEXT PRIMARY KEY,
+      body_hash TEXT NOT NULL,
+      event_id INTEGER NOT NULL
+    ) WITHOUT ROWID`);
+    this.db.exec('CREATE INDEX IF NOT EXISTS idempotency_keys_by_event ON idempotency_keys (event_id)');
     // A log from before epochs gets one now: clients learn it from their next stream.
     this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?)").run(randomBytes(8).toString('hex'));
     this.epoch = this.db.prepare("SELECT value FROM meta WHERE key = 'epoch'").pluck().get() as string;
@@ -106,6 +153,10 @@ export class EventLog {
       seq: this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck(),
       insert: this.db.prepare('INSERT INTO events (id, time_ms, topic, type, json) VALUES (?, ?, ?, ?, ?)'),
       deleteBefore: this.db.prepare('DELETE FROM events WHERE id < ?'),
+      deleteKeysBefore: this.db.prepare('DELETE FROM idempotency_keys WHERE event_id < ?'),
+      findKey: this.db.prepare('SELECT body_hash, event_id FROM idempotency_keys WHERE key = ?'),
+      insertKey: this.db.prepare('INSERT OR REPLACE INTO idempotency_keys (key, body_hash, event_id) VALUES (?, ?, ?)'),
+      byId: this.db.prepare('SELECT id, type, topic, json FROM events WHERE id = ?'),
       oldest: this.db.prepare('SELECT id, time_ms FROM events ORDER BY id LIMIT 1'),
       firstKeptByAge: this.db.prepare('SELECT id FROM events WHERE time_ms >= ? ORDER BY id LIMIT 1').pluck(),
     };
@@ -113,34 +164,60 @@ export class EventLog {
     this.countValue = this.db.prepare('SELECT COUNT(*) FROM events').pluck().get() as number;
     this.refreshOldest();
 
-    this.appendTx = this.db.transaction((inputs: EventInput[], timeMs: number) => {
+    this.deleteBeforeTx = this.db.transaction((firstKept: number) => {
+      this.statements.deleteKeysBefore.run(firstKept);
+      return this.statements.deleteBefore.run(firstKept).changes;
+    });
+
+    this.appendTx = this.db.transaction((entries: readonly AppendEntry[], timeMs: number) => {
       // Read inside the write transaction so a second process on the same file cannot hand out the same id.
       let id = this.readSeq();
+      const firstNew = id + 1;
       const time = new Date(timeMs).toISOString();
-      const stored: StoredEvent[] = [];
-      for (const input of inputs) {
+      const outcomes: AppendOutcome[] = [];
+      for (const { input, claim } of entries) {
+        if (claim) {
+          const earlier = this.claimed(claim);
+          if (earlier) {
+            outcomes.push(earlier);
+            continue;
+          }
+        }
         id += 1;
         const { type, topic, ...rest } = input;
         const event: HeraldEvent = { id: String(id), type, topic, time, ...rest };
         const json = JSON.stringify(event);
         this.statements.insert.run(id, timeMs, event.topic, event.type, json);
-        stored.push({ id, type: event.type, topic: event.topic, json });
+        if (claim) this.statements.insertKey.run(claim.key, claim.bodyHash, id);
+        outcomes.push({ kind: 'stored', event: { id, type: event.type, topic: event.topic, json } });
       }
       const firstKept = id - this.retention.maxEvents + 1;
-      if (this.retention.maxEvents > 0 && (this.oldestIdValue ?? stored[0]!.id) < firstKept) {
+      if (id >= firstNew && this.retention.maxEvents > 0 && (this.oldestIdValue ?? firstNew) < firstKept) {
+        this.statements.deleteKeysBefore.run(firstKept);
         this.statements.deleteBefore.run(firstKept);
       }
-      return stored;
+      return outcomes;
     });
     this.prune();
   }
 
   /** Stores the events in one transaction and returns them once committed. All or nothing. */
   append(inputs: EventInput[]): StoredEvent[] {
-    if (inputs.length === 0) return [];
+    return this.appendBatch(inputs.map((input) => ({ input }))).map((outcome) => (outcome as { event: StoredEvent }).event);
+  }
+
+  /**
+   * Stores the entries in one transaction (all or nothing) and says, per entry, whether it was
+   * stored, is a repeat of a claim made before (same key, same hash: nothing stored) or a conflict
+   * (same key, another hash: nothing stored). See AppendOutcome.
+   */
+  appendBatch(entries: readonly AppendEntry[]): AppendOutcome[] {
+    if (entries.length === 0) return [];
     this.maybePruneByAge();
     const timeMs = this.now();
-    const stored = this.appendTx.immediate(inputs, timeMs);
+    const outcomes = this.appendTx.immediate(entries, timeMs);
+    const stored = outcomes.filter((o) => o.kind === 'stored').map((o) => o.event);
+    if (stored.length === 0) return outcomes;
     this.lastIdValue = stored.at(-1)!.id;
     this.countValue += stored.length;
     if (this.oldestIdValue === undefined) {
@@ -148,7 +225,7 @@ export class EventLog {
       this.oldestTimeMs = timeMs;
     }
     if (this.retention.maxEvents > 0 && this.countValue > this.retention.maxEvents) this.refreshOldest();
-    return stored;
+    return outcomes;
   }
 
   /** The newest id ever assigned (0 when none): the id the next event follows. */
@@ -200,11 +277,11 @@ export class EventLog {
   prune(): number {
     let removed = 0;
     if (this.retention.maxEvents > 0 && this.countValue > this.retention.maxEvents) {
-      removed += this.statements.deleteBefore.run(this.lastIdValue - this.retention.maxEvents + 1).changes;
+      removed += this.deleteBeforeTx(this.lastIdValue - this.retention.maxEvents + 1);
     }
     if (this.retention.maxAgeMs > 0) {
       const firstKept = this.statements.firstKeptByAge.get(this.now() - this.retention.maxAgeMs) as number | undefined;
-      removed += this.statements.deleteBefore.run(firstKept ?? this.lastIdValue + 1).changes;
+      removed += this.deleteBeforeTx(firstKept ?? this.lastIdValue + 1);
     }
     if (removed > 0) {
       this.countValue -= removed;
@@ -227,6 +304,18 @@ export class EventLog {
     if (this.retention.maxAgeMs > 0 && this.oldestTimeMs !== undefined && this.oldestTimeMs < this.now() - this.retention.maxAgeMs) {
       this.prune();
     }
+  }
+
+  /** Inside appendTx: what an earlier claim of this key says, or undefined when the key is free. */
+  private claimed(claim: IdempotencyClaim): AppendOutcome | undefined {
+    const row = this.statements.findKey.get(claim.key) as { body_hash: string; event_id: number } | undefined;
+    if (!row) return undefined;
+    if (row.body_hash !== claim.bodyHash) return { kind: 'conflict', key: claim.key };
+    const event = this.statements.byId.get(row.event_id) as Row | undefined;
+    // Keys go with their events in one transaction, so this is only a log written before that
+    // rule: the key is free again (insertKey replaces the row).
+    if (!event) return undefined;
+    return { kind: 'repeat', event };
   }
 
   private readSeq(): number {

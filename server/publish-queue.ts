@@ -2,13 +2,17 @@
 // into one SQLite transaction; each publisher is answered only after that transaction committed,
 // and the stored events go to the hub in the same synchronous step as the commit (the stream
 // code relies on that: a reader that reads the log and goes live in one step misses nothing).
+// A publish with an idempotency claim goes through the same batch: the log checks and writes the
+// key in the batch's transaction, and a repeat is answered with the event stored before (it is
+// not fanned out again).
 import type { EventInput } from '../events/event.ts';
 import type { Hub } from './hub.ts';
-import type { EventLog, StoredEvent } from './log.ts';
+import type { AppendOutcome, EventLog, IdempotencyClaim, StoredEvent } from './log.ts';
 
 interface Pending {
   input: EventInput;
-  resolve(stored: StoredEvent): void;
+  claim: IdempotencyClaim | undefined;
+  resolve(outcome: AppendOutcome): void;
   reject(error: unknown): void;
 }
 
@@ -30,10 +34,18 @@ export class PublishQueue {
   }
 
   /** Resolves with the stored event once it is committed. */
-  publish(input: EventInput): Promise<StoredEvent> {
+  async publish(input: EventInput): Promise<StoredEvent> {
+    return ((await this.publishClaimed(input, undefined)) as { event: StoredEvent }).event;
+  }
+
+  /**
+   * Resolves once the batch holding it is committed: `stored` (new, fanned out), `repeat` (the
+   * key was claimed before with the same hash: the event stored then) or `conflict`.
+   */
+  publishClaimed(input: EventInput, claim: IdempotencyClaim | undefined): Promise<AppendOutcome> {
     if (this.closed) return Promise.reject(new Error('The server is shutting down: publish again once it is back.'));
     return new Promise((resolve, reject) => {
-      this.pending.push({ input, resolve, reject });
+      this.pending.push({ input, claim, resolve, reject });
       this.scheduled ??= setImmediate(() => this.flush());
     });
   }
@@ -45,11 +57,16 @@ export class PublishQueue {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    let stored: StoredEvent[];
+    let outcomes: AppendOutcome[];
     try {
-      stored = this.log.append(batch.map((p) => p.input));
+      outcomes = this.log.appendBatch(batch.map((p) => (p.claim ? { input: p.input, claim: p.claim } : { input: p.input })));
     } catch (error) {
       for (const p of batch) p.reject(error);
+      return;
+    }
+    const stored = outcomes.filter((o) => o.kind === 'stored').map((o) => o.event);
+    if (stored.length === 0) {
+      batch.forEach((p, i) => p.resolve(outcomes[i]!));
       return;
     }
     this.stats.batches += 1;
@@ -62,7 +79,7 @@ export class PublishQueue {
       // event gets it from the log when it next resumes with its Last-Event-ID.
       this.onFanOutError(error);
     }
-    batch.forEach((p, i) => p.resolve(stored[i]!));
+    batch.forEach((p, i) => p.resolve(outcomes[i]!));
   }
 
   /** Commits what is waiting and refuses anything new. */

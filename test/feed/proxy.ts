@@ -1,6 +1,6 @@
 // A TCP proxy for fault tests: sits between the feed client and the server so the client's URL
 // stays fixed while the test cuts, resets, stalls and slices its connections, refuses new ones,
-// or points it at another server.
+// points it at another server, or loses the server's answers to requests it did forward.
 import * as net from 'node:net';
 
 interface Pair {
@@ -15,8 +15,11 @@ export class FaultProxy {
   #pairs = new Set<Pair>();
   #refusing = false;
   #slicing = false;
+  #lostAnswers: Array<'reset' | 'stall'> = [];
   /** Connections accepted since the start (refused ones included). */
   accepted = 0;
+  /** Answers passed on to the client since the start (lost ones not included; see loseAnswers). */
+  answers = 0;
 
   private constructor(targetPort: number) {
     this.#targetPort = targetPort;
@@ -72,6 +75,16 @@ export class FaultProxy {
     }
   }
 
+  /**
+   * The next `count` answers from the server (an answer starts with the first bytes the server
+   * sends after the client sent something, on any connection, kept-alive ones included) are lost:
+   * dropped with the client's connection reset ('reset'), or left open and silent ('stall'). The
+   * request itself went through whole, so the server did the work; only the client does not know.
+   */
+  loseAnswers(count: number, how: 'reset' | 'stall'): void {
+    for (let i = 0; i < count; i++) this.#lostAnswers.push(how);
+  }
+
   /** Stops forwarding server→client on current connections: the stream goes silent but stays open. */
   stallAll(): void {
     for (const pair of this.#pairs) pair.stalled = true;
@@ -96,7 +109,19 @@ export class FaultProxy {
     const pair: Pair = { client, upstream, stalled: false };
     this.#pairs.add(pair);
     let sending: Promise<void> = Promise.resolve();
+    let asked = false;
     upstream.on('data', (chunk: Buffer) => {
+      if (asked) {
+        asked = false;
+        const lose = this.#lostAnswers.shift();
+        if (lose === 'reset') {
+          upstream.destroy();
+          client.resetAndDestroy();
+          return;
+        }
+        if (lose === 'stall') pair.stalled = true;
+        else this.answers++;
+      }
       if (pair.stalled) return;
       if (!this.#slicing) {
         sending = sending.then(() => void client.write(chunk));
@@ -108,7 +133,10 @@ export class FaultProxy {
         }
       });
     });
-    client.on('data', (chunk: Buffer) => upstream.write(chunk));
+    client.on('data', (chunk: Buffer) => {
+      asked = true;
+      upstream.write(chunk);
+    });
     const finish = () => {
       this.#pairs.delete(pair);
       upstream.destroy();
