@@ -23,12 +23,17 @@ Options:
   --token T                require "Authorization: Bearer T" on every route but
                            /health (env HERALD_TOKEN)
   --allow-origin URL       let web pages from this origin use the API (repeatable)
+  --github-secret S        take GitHub (and Gitea, Forgejo) webhooks at POST /hooks/github,
+                           signed with S (env HERALD_GITHUB_SECRET); off without it
+  --gitlab-token T         take GitLab webhooks at POST /hooks/gitlab with secret token T
+                           (env HERALD_GITLAB_TOKEN); off without it
   --retention-events N     keep at most N events (server default if not given)
   --retention-days D       drop events older than D days (decimals allowed)
   -h, --help               show this help
 
 Example:
   herald serve --port 5080 --data-dir ~/.herald
+  HERALD_GITHUB_SECRET="$(cat ~/.herald-hook-secret)" herald serve --host 0.0.0.0 --token "$T"
 `;
 
 const OPTIONS = {
@@ -37,6 +42,8 @@ const OPTIONS = {
   'data-dir': { type: 'string' },
   token: { type: 'string' },
   'allow-origin': { type: 'string', multiple: true },
+  'github-secret': { type: 'string' },
+  'gitlab-token': { type: 'string' },
   'retention-events': { type: 'string' },
   'retention-days': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -64,6 +71,10 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   options.dataDir = dataDir;
   const token = serverToken(stringFlag(values, 'token'), io.env);
   if (token !== undefined) options.token = token;
+  const githubSecret = hookSecret(stringFlag(values, 'github-secret'), io.env.HERALD_GITHUB_SECRET, 'github-secret', 'HERALD_GITHUB_SECRET');
+  if (githubSecret !== undefined) options.githubSecret = githubSecret;
+  const gitlabToken = hookSecret(stringFlag(values, 'gitlab-token'), io.env.HERALD_GITLAB_TOKEN, 'gitlab-token', 'HERALD_GITLAB_TOKEN');
+  if (gitlabToken !== undefined) options.gitlabToken = gitlabToken;
   const origins = values['allow-origin'];
   if (Array.isArray(origins) && origins.length > 0) options.allowedOrigins = origins.map((o) => checkOrigin(String(o)));
   const maxEvents = stringFlag(values, 'retention-events');
@@ -132,6 +143,14 @@ function serverToken(flag: string | undefined, env: NodeJS.ProcessEnv): string |
       : 'the token is empty (HERALD_TOKEN is set to ""): set a value, or unset HERALD_TOKEN to run without one');
   }
   throw new UsageError('serve', `${source}: ${problem}; choose another token`);
+}
+
+/** The flag, else the environment; an empty value is a mistake, never "no secret" (that would open nothing, silently). */
+function hookSecret(flag: string | undefined, env: string | undefined, name: string, envName: string): string | undefined {
+  const [value, source] = flag !== undefined ? [flag, `--${name}`] : [env, envName];
+  if (value === undefined) return undefined;
+  if (value.trim() === '') throw new UsageError('serve', `${source} is empty: give the webhook's secret, or leave ${source} out to keep that hook endpoint off`);
+  return value;
 }
 
 function checkOrigin(value: string): string {

@@ -19,6 +19,7 @@ import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS } from '../events/s
 import { HttpError } from './errors.ts';
 import { answerPublish, claimFor, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } from './idempotency.ts';
 import { OriginPolicy, PublishRate, checkHost, checkToken } from './guard.ts';
+import { hookRoutes, type HookSecrets } from './hooks/routes.ts';
 import type { HeartbeatKind, Hub } from './hub.ts';
 import type { EventLog } from './log.ts';
 import type { PublishQueue } from './publish-queue.ts';
@@ -31,6 +32,8 @@ export interface AppContext {
   /** The address the server is bound to (for the Host check). */
   boundHost: string;
   token: string | undefined;
+  /** CI webhook secrets; a hook without its secret answers 404. */
+  hooks: HookSecrets;
   origins: OriginPolicy;
   rate: PublishRate;
   maxStreams: number;
@@ -58,7 +61,9 @@ export function createApp(context: AppContext): express.Express {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('Vary', 'Origin');
-    checkHost(req, context.boundHost);
+    // CI hooks carry their own credential (a signature, a secret token) and reach a loopback
+    // server through tunnels that send their own Host; a rebinding page cannot sign a body.
+    if (!req.path.startsWith('/hooks/')) checkHost(req, context.boundHost);
     const origin = context.origins.check(req);
     if (origin === 'listed') {
       res.setHeader('Access-Control-Allow-Origin', req.headers.origin!);
@@ -105,6 +110,9 @@ export function createApp(context: AppContext): express.Express {
           '<p>The API works: <code>POST /events</code>, <code>GET /events</code> (SSE), <code>GET /history</code>, <code>GET /health</code>.</p>',
       );
   });
+
+  // Before the token check: a CI provider cannot send --token; the hook's secret is its credential.
+  app.use(hookRoutes({ queue: context.queue, rate: context.rate, say: context.say, clientAddress }, context.hooks));
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     checkToken(req, context.token);

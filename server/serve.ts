@@ -18,6 +18,10 @@ export interface ServerOptions {
   dataDir?: string;
   /** Bearer token; every route but /health needs it; EventSource may pass ?token=. */
   token?: string;
+  /** Secret of the GitHub/Gitea/Forgejo webhooks POSTed to /hooks/github; without it that route answers 404. Empty is an error. */
+  githubSecret?: string;
+  /** Secret token of the GitLab webhooks POSTed to /hooks/gitlab; without it that route answers 404. Empty is an error. */
+  gitlabToken?: string;
   /** CORS origins allowed besides the server's own origin. */
   allowedOrigins?: string[];
   /** The longest a stream goes without a byte: idle streams get a comment heartbeat this often, default 15000. */
@@ -78,6 +82,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       queue,
       boundHost: host,
       token: options.token,
+      hooks: {
+        ...(options.githubSecret !== undefined ? { githubSecret: options.githubSecret } : {}),
+        ...(options.gitlabToken !== undefined ? { gitlabToken: options.gitlabToken } : {}),
+      },
       origins: new OriginPolicy(options.allowedOrigins ?? []),
       rate: new PublishRate(options.publishRate ?? DEFAULT_PUBLISH_RATE),
       maxStreams: options.maxStreams ?? 10_000,
@@ -112,7 +120,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  say(`listening on ${url} (data in ${log.file}${options.token ? ', token required' : ''})`);
+  const hooks = [options.githubSecret !== undefined ? 'POST /hooks/github' : '', options.gitlabToken !== undefined ? 'POST /hooks/gitlab' : ''].filter(Boolean);
+  say(`listening on ${url} (data in ${log.file}${options.token ? ', token required' : ''}${hooks.length > 0 ? `; CI hooks: ${hooks.join(', ')}` : ''})`);
 
   let closing: Promise<void> | undefined;
   return {

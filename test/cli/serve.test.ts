@@ -113,4 +113,31 @@ describe('herald serve', () => {
       expect(r.stderr.toString(), args.join(' ')).toContain('herald serve: ');
     }
   });
+
+  it('opens the CI hook endpoints with --github-secret and HERALD_GITLAB_TOKEN, and keeps them closed without', async () => {
+    const p = startHerald(['serve', '--port', '0', '--data-dir', tempDir(), '--github-secret', 's3cret'], { env: { HERALD_GITLAB_TOKEN: 'gl-token' } });
+    const url = await listeningUrl(p);
+    const ping = { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'x-github-event': 'ping' } };
+    // Reachable and checking signatures (401), not closed (404).
+    expect((await fetch(`${url}/hooks/github`, ping)).status).toBe(401);
+    expect((await fetch(`${url}/hooks/gitlab`, { ...ping, headers: { 'x-gitlab-token': 'gl-token', 'content-type': 'application/json' } })).status).toBe(202);
+    p.child.kill('SIGTERM');
+    expect((await p.result).code).toBe(0);
+
+    const closed = startHerald(['serve', '--port', '0', '--data-dir', tempDir()]);
+    const closedUrl = await listeningUrl(closed);
+    expect((await fetch(`${closedUrl}/hooks/github`, ping)).status).toBe(404);
+    expect((await fetch(`${closedUrl}/hooks/gitlab`, ping)).status).toBe(404);
+    closed.child.kill('SIGTERM');
+    await closed.result;
+  });
+
+  it('refuses an empty hook secret (flag or environment) with exit 2 instead of running without it', async () => {
+    const flag = await herald(['serve', '--data-dir', tempDir(), '--github-secret', '']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr.toString()).toContain('herald serve: --github-secret is empty');
+    const env = await herald(['serve', '--data-dir', tempDir()], { env: { HERALD_GITLAB_TOKEN: '' } });
+    expect(env.code).toBe(2);
+    expect(env.stderr.toString()).toContain('herald serve: HERALD_GITLAB_TOKEN is empty');
+  });
 });
