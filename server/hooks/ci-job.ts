@@ -55,7 +55,8 @@ export type CiEventDraft = Omit<EventInput, 'title'>;
  */
 export function ciJobEvent(run: CiRun, topic: string): CiEventDraft {
   const name = clip(oneLine(`${run.repo}: ${run.workflow}${run.branch ? ` (${run.branch})` : ''}`), LIMITS.jobNameLength);
-  const job: NonNullable<EventInput['job']> = { id: jobId(run), name, status: 'running', host: clip(run.host, LIMITS.jobHostLength) };
+  // No job.host: the run's page (url) already names the provider, and its runner is not known.
+  const job: NonNullable<EventInput['job']> = { id: jobId(run), name, status: 'running' };
   let type: string;
   let priority: Priority;
   if (run.phase !== 'done' || !run.outcome) {

@@ -90,7 +90,7 @@ describe('workflow_run from GitHub\'s example payloads', () => {
       tags: ['ci', 'github'],
       // workflow_run.name is "" in GitHub's example: the workflow's own name stands in.
       title: '✓ octo-org/octo-repo: test (master) succeeded in 4 min 6 s',
-      job: { id: `github.com:run:${run.id}:1`, name: 'octo-org/octo-repo: test (master)', status: 'succeeded', exitCode: 0, durationMs: 246_000, host: 'github.com' },
+      job: { id: `github.com:run:${run.id}:1`, name: 'octo-org/octo-repo: test (master)', status: 'succeeded', exitCode: 0, durationMs: 246_000 },
     });
     expect(res.body.body).toContain(run.display_title);
     expect(res.body.body).toContain(`run #${run.run_number} · repository_dispatch · 3484a3f`);
