@@ -71,6 +71,8 @@ export interface HeraldBridge {
   /** Recent events, oldest first, as the host keeps them (bounded). */
   getHistory(): Promise<HeraldEvent[]>;
   clearHistory(): Promise<void>;
+  /** Removes these events from this history: the host's copy only, never the server's log. Unknown ids are ignored. */
+  deleteEvents(ids: string[]): Promise<void>;
   /** The window has shown everything up to this id: unread goes to zero for those. */
   markRead(upToId: string): Promise<void>;
   getStatus(): Promise<AppStatus>;
@@ -93,6 +95,7 @@ export const InvokeChannel = {
   SaveSettings: 'herald:settings:save',
   GetHistory: 'herald:history:get',
   ClearHistory: 'herald:history:clear',
+  DeleteEvents: 'herald:history:delete',
   MarkRead: 'herald:history:mark-read',
   GetStatus: 'herald:status:get',
   SetPaused: 'herald:pause:set',
@@ -108,6 +111,7 @@ export interface InvokeContract {
   [InvokeChannel.SaveSettings]: { args: [patch: SettingsPatch]; result: SaveSettingsResult };
   [InvokeChannel.GetHistory]: { args: []; result: HeraldEvent[] };
   [InvokeChannel.ClearHistory]: { args: []; result: void };
+  [InvokeChannel.DeleteEvents]: { args: [ids: string[]]; result: void };
   [InvokeChannel.MarkRead]: { args: [upToId: string]; result: void };
   [InvokeChannel.GetStatus]: { args: []; result: AppStatus };
   [InvokeChannel.SetPaused]: { args: [until: number | null | false]; result: void };

@@ -9,7 +9,7 @@ import type { HeraldApp } from './wiring.ts';
 /** What the handlers need of the core. */
 export type HostCommands = Pick<
   HeraldApp,
-  'getSettings' | 'saveSettings' | 'getHistory' | 'clearHistory' | 'markRead' | 'status' | 'setPaused' | 'setLocalServer' | 'openUrl' | 'dismissGap'
+  'getSettings' | 'saveSettings' | 'getHistory' | 'clearHistory' | 'deleteEvents' | 'markRead' | 'status' | 'setPaused' | 'setLocalServer' | 'openUrl' | 'dismissGap'
 >;
 
 /** A payload the handler refuses; the renderer's invoke() rejects with this message. */
@@ -43,6 +43,9 @@ function arity(args: unknown[], n: number, channel: string): void {
   if (args.length !== n) throw new IpcPayloadError(`${channel} takes ${n} argument${n === 1 ? '' : 's'}, got ${args.length}`);
 }
 
+/** The most event ids one deleteEvents may name (more than the bounded history holds). */
+const MAX_DELETE_IDS = 1000;
+
 /** The longest pause the window may ask for (a year): anything further is a bug or an attack. */
 const MAX_PAUSE_MS = 366 * 24 * 3600 * 1000;
 
@@ -64,6 +67,15 @@ export function ipcHandlers(app: HostCommands, now: () => number = Date.now): Ip
     [InvokeChannel.ClearHistory]: async (args) => {
       arity(args, 0, 'clearHistory');
       app.clearHistory();
+    },
+    [InvokeChannel.DeleteEvents]: async (args) => {
+      arity(args, 1, 'deleteEvents');
+      const ids = args[0];
+      // A window deletes one entry at a time (a job's events); the history holds at most a few hundred.
+      if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_DELETE_IDS || !ids.every((id) => typeof id === 'string' && isEventId(id))) {
+        throw new IpcPayloadError(`deleteEvents needs 1 to ${MAX_DELETE_IDS} event ids (decimal digits)`);
+      }
+      app.deleteEvents(ids);
     },
     [InvokeChannel.MarkRead]: async (args) => {
       arity(args, 1, 'markRead');

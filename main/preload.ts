@@ -24,6 +24,7 @@ const bridge: HeraldBridge = {
   saveSettings: (patch) => invoke(InvokeChannel.SaveSettings, patch),
   getHistory: () => invoke(InvokeChannel.GetHistory),
   clearHistory: () => invoke(InvokeChannel.ClearHistory),
+  deleteEvents: (ids) => invoke(InvokeChannel.DeleteEvents, ids),
   markRead: (upToId) => invoke(InvokeChannel.MarkRead, upToId),
   getStatus: () => invoke(InvokeChannel.GetStatus),
   setPaused: (until) => invoke(InvokeChannel.SetPaused, until),

@@ -405,6 +405,24 @@ export class HeraldStore {
     this.#historyChanged(true);
   }
 
+  /**
+   * Removes events from the recent history, written at once so they do not come back after a
+   * restart; unread ones no longer count. The feed's cursor is past them: they are not re-sent.
+   */
+  deleteEvents(ids: readonly string[]): void {
+    const doomed = new Set(ids);
+    const recent = this.#recent;
+    const unread = this.#read('unread');
+    // The unread events are the newest `unread` of the history (see unreadEntries).
+    const unreadFrom = Math.max(0, recent.length - unread);
+    const lostUnread = recent.slice(unreadFrom).filter((e) => doomed.has(e.id)).length;
+    const kept = recent.filter((e) => !doomed.has(e.id));
+    if (kept.length === recent.length) return;
+    this.#recent = kept;
+    this.#historyChanged(true);
+    if (lostUnread > 0) this.#write({ unread: unread - lostUnread }, true);
+  }
+
   /** Unread events (the window turns this into its read marker). */
   get unread(): number {
     return this.#read('unread');

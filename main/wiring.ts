@@ -288,6 +288,12 @@ export class HeraldApp implements TrayActions {
     this.#refresh();
   }
 
+  /** Removes events from the app's history (the window's delete); the server keeps them. */
+  deleteEvents(ids: readonly string[]): void {
+    this.#store.deleteEvents(ids);
+    this.#refresh();
+  }
+
   markRead(upToId: string): void {
     this.#store.markRead(upToId);
     this.#refresh();

@@ -46,6 +46,7 @@ const KEY = {
   history: 'herald.history',
   readUpTo: 'herald.readUpTo',
   clearedThrough: 'herald.clearedThrough',
+  deleted: 'herald.deleted',
 } as const;
 
 /**
@@ -105,6 +106,8 @@ export class WebBridge implements HeraldBridge {
   #serverEpoch: string | undefined;
   #readUpTo: string;
   #clearedThrough: string;
+  /** Ids deleted from this history: a reload of /history must not bring them back. Only ids the history could still hold are kept. */
+  #deleted: Set<string>;
   #status: AppStatus;
   #stream: EventSource | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -143,6 +146,8 @@ export class WebBridge implements HeraldBridge {
     this.#epoch = this.#cursor !== undefined && isEpoch(epoch) ? epoch : undefined;
     this.#readUpTo = this.#idItem(KEY.readUpTo);
     this.#clearedThrough = this.#idItem(KEY.clearedThrough);
+    const deleted = this.#read<unknown[]>(KEY.deleted, []);
+    this.#deleted = new Set(Array.isArray(deleted) ? deleted.filter((id): id is string => typeof id === 'string' && isEventId(id)) : []);
     this.#status = {
       host: 'web',
       feed: { status: 'connecting', since: Date.now() },
@@ -220,9 +225,28 @@ export class WebBridge implements HeraldBridge {
     this.#events = [];
     this.#ids.clear();
     this.#saveHistoryNow();
+    this.#saveDeleted();
     this.#status.unread = 0;
     for (const l of this.#clearedListeners) l();
     this.#emitStatus();
+  }
+
+  async deleteEvents(ids: string[]): Promise<void> {
+    const doomed = new Set(ids.filter((id) => isEventId(id)));
+    const before = this.#events.length;
+    this.#events = this.#events.filter((e) => !doomed.has(e.id));
+    if (this.#events.length === before) return;
+    for (const id of doomed) {
+      this.#ids.delete(id);
+      this.#deleted.add(id);
+    }
+    this.#saveDeleted();
+    this.#saveHistoryNow();
+    const unread = this.#countUnread();
+    if (unread !== this.#status.unread) {
+      this.#status.unread = unread;
+      this.#emitStatus();
+    }
   }
 
   async markRead(upToId: string): Promise<void> {
@@ -384,6 +408,9 @@ export class WebBridge implements HeraldBridge {
       this.#storage.setItem(KEY.clearedThrough, '0');
       this.#events = [];
       this.#ids.clear();
+      // The new log's ids start again: an old deletion must not hide a new event.
+      this.#deleted.clear();
+      this.#saveDeleted();
       for (const l of this.#clearedListeners) l();
       this.#add(event, true);
       return;
@@ -405,7 +432,7 @@ export class WebBridge implements HeraldBridge {
   /** Stores an event once; `live` ones are passed on to the window and may notify. */
   #add(event: HeraldEvent, live: boolean): void {
     if (this.#ids.has(event.id)) return;
-    if (!isNotice(event) && compareEventIds(event.id, this.#clearedThrough) <= 0) return;
+    if (!isNotice(event) && (compareEventIds(event.id, this.#clearedThrough) <= 0 || this.#deleted.has(event.id))) return;
     this.#ids.add(event.id);
     const last = this.#events.at(-1);
     this.#events.push(event);
@@ -517,6 +544,20 @@ export class WebBridge implements HeraldBridge {
   #idItem(key: string): string {
     const v = this.#storage.getItem(key);
     return v !== null && isEventId(v) ? v : '0';
+  }
+
+  /**
+   * Keeps the deleted ids a reload could bring back, and no more: above the clear mark, and the
+   * newest ones only (a reload asks for the last `firstLoad` events: an id with that many deleted
+   * ids newer than it is out of its reach).
+   */
+  #saveDeleted(): void {
+    const keep = [...this.#deleted]
+      .filter((id) => compareEventIds(id, this.#clearedThrough) > 0)
+      .sort((a, b) => compareEventIds(b, a))
+      .slice(0, Math.max(this.#historyLimit, this.#firstLoad));
+    this.#deleted = new Set(keep);
+    this.#storage.setItem(KEY.deleted, JSON.stringify(keep));
   }
 
   #saveHistorySoon(): void {

@@ -128,6 +128,22 @@ describe('ipcHandlers', () => {
     await handlers[InvokeChannel.MarkRead](['12']);
   });
 
+  it('deletes events from the history by id, and refuses anything but a list of ids', async () => {
+    const app = new HeraldApp({ platform, store, now: () => now });
+    const withApp = ipcHandlers(app, () => now);
+    for (const id of ['1', '2', '3']) store.recordEvent({ id, type: 'notification', topic: 'default', time: new Date(now).toISOString(), title: `e${id}`, priority: 3 });
+    for (const bad of [[], ['1; DROP'], [1], '1', null, [['1']], Array.from({ length: 1001 }, (_, i) => String(i))]) {
+      await expect(withApp[InvokeChannel.DeleteEvents]([bad])).rejects.toThrow(IpcPayloadError);
+    }
+    await expect(withApp[InvokeChannel.DeleteEvents]([['1'], ['2']])).rejects.toThrow(/takes 1 argument/);
+    expect((await withApp[InvokeChannel.GetHistory]([])).map((e) => e.id)).toEqual(['1', '2', '3']);
+    await withApp[InvokeChannel.DeleteEvents]([['1', '3']]);
+    expect((await withApp[InvokeChannel.GetHistory]([])).map((e) => e.id)).toEqual(['2']);
+    expect(store.unread).toBe(1);
+    // The tray is redrawn with what is left.
+    expect(platform.trays.at(-1)?.unread).toBe(1);
+  });
+
   it('answers status and history as plain data', async () => {
     const status = await handlers[InvokeChannel.GetStatus]([]);
     expect(status).toMatchObject({ host: 'desktop', unread: 0, paused: null, localServer: { status: 'off' }, gap: null });

@@ -366,6 +366,23 @@ describe('HeraldStore', () => {
     expect(configOnDisk()).toMatchObject({ unread: 0 });
   });
 
+  it('deletes events from the history at once, on disk, and they no longer count as unread', () => {
+    const store = open();
+    for (const id of ['1', '2', '3', '4', '5']) store.recordEvent(event(id));
+    store.markRead('2'); // 3, 4, 5 unread
+    store.deleteEvents(['1', '4', '99']); // one read, one unread, one unknown
+    expect(ids(store.history())).toEqual(['2', '3', '5']);
+    expect(ids(historyOnDisk())).toEqual(['2', '3', '5']);
+    expect(store.unread).toBe(2);
+    expect(configOnDisk()).toMatchObject({ unread: 2 });
+    // After a restart (a new store over the same files) they stay deleted.
+    const again = open();
+    expect(ids(again.history())).toEqual(['2', '3', '5']);
+    expect(again.unread).toBe(2);
+    store.deleteEvents(['77']); // nothing to delete: nothing changes
+    expect(store.unread).toBe(2);
+  });
+
   it('starts the history afresh when the server log was reset', async () => {
     const store = open();
     handle(store, event('10'));
