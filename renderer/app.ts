@@ -5,10 +5,10 @@ import type { AppStatus, HeraldBridge, Settings } from '../bridge/contract.ts';
 import { RESET_TYPE, compareEventIds } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import { h, setText } from './dom.ts';
-import { NO_FILTER, buildRows, facets, filterRows, isFiltered, isNotice, tomorrowMorning } from './history.ts';
+import { NO_FILTER, buildRows, dayKey, facets, filterRows, groupByDay, isFiltered, isNotice, rowText, tomorrowMorning } from './history.ts';
 import type { HistoryRow, RowFilter, StatusFilter, TypeFilter } from './history.ts';
 import { renderRow } from './rows.ts';
-import type { RenderedRow } from './rows.ts';
+import type { RenderedRow, RowAction } from './rows.ts';
 import { renderSettings } from './settings-view.ts';
 import type { SettingsView } from './settings-view.ts';
 import { describeFeed, describeLocalServer, describePause } from './status.ts';
@@ -55,6 +55,12 @@ export class HeraldWindow {
   #view: View = 'history';
   #rows: HistoryRow[] = [];
   #rendered = new Map<string, RenderedRow>();
+  /** Rows the user expanded, by key: they stay open across updates. */
+  #expanded = new Set<string>();
+  /** One section (heading and feed) per day shown, by DayGroup key. */
+  #days = new Map<string, { el: HTMLElement; heading: HTMLElement; feed: HTMLElement }>();
+  /** The local day the groups were labelled on ("Today" becomes "Yesterday" at midnight). */
+  #renderedDay = '';
   /** The row that holds the list's one tab stop (roving tabindex). */
   #currentKey: string | null = null;
   #seenTimer: ReturnType<typeof setTimeout> | undefined;
@@ -86,7 +92,8 @@ export class HeraldWindow {
   readonly #markReadButton: HTMLButtonElement;
   readonly #clearButton: HTMLButtonElement;
   readonly #count: HTMLElement;
-  readonly #feed: HTMLElement;
+  /** The day sections, each a heading and a feed of rows. */
+  readonly #list: HTMLElement;
   readonly #empty: HTMLElement;
   readonly #noMatch: HTMLElement;
   readonly #confirm: HTMLDialogElement;
@@ -171,11 +178,8 @@ export class HeraldWindow {
     this.#markReadButton = h('button', { type: 'button', class: 'small', on: { click: () => this.#markAllRead() } }, 'Mark all read');
     this.#clearButton = h('button', { type: 'button', class: 'small danger', on: { click: () => this.#confirmClear() } }, 'Clear history…');
     this.#count = h('p', { class: 'count', 'data-testid': 'count' });
-    this.#feed = h('div', {
-      role: 'feed',
-      class: 'feed',
-      'aria-label': 'Events, newest first',
-      'aria-busy': 'false',
+    this.#list = h('div', {
+      class: 'days',
       on: { keydown: (ev) => this.#onFeedKey(ev), click: (ev) => this.#onFeedClick(ev), focusin: (ev) => this.#onFeedFocus(ev) },
     });
     this.#empty = this.#renderEmpty();
@@ -195,7 +199,7 @@ export class HeraldWindow {
         h('div', { class: 'filters', role: 'search', 'aria-label': 'Filter events' }, this.#search, this.#topicSelect, this.#typeSelect, this.#statusSelect),
       ),
       h('div', { class: 'summary' }, this.#count, h('div', { class: 'actions' }, this.#markReadButton, this.#clearButton)),
-      this.#feed,
+      this.#list,
       this.#noMatch,
       this.#empty,
     );
@@ -499,7 +503,7 @@ export class HeraldWindow {
 
     const hasEvents = this.#rows.length > 0;
     this.#empty.hidden = hasEvents;
-    this.#feed.hidden = visible.length === 0;
+    this.#list.hidden = visible.length === 0;
     this.#noMatch.hidden = !hasEvents || visible.length > 0;
     this.#historySection.classList.toggle('is-empty', !hasEvents);
     this.#clearButton.disabled = !hasEvents;
@@ -514,29 +518,46 @@ export class HeraldWindow {
     // Keyed update: rows that did not change keep their element (and focus); new ones are built.
     const focusedKey = (document.activeElement as HTMLElement | null)?.closest?.('.row')?.getAttribute('data-key') ?? null;
     const keep = new Map<string, RenderedRow>();
-    const els: HTMLElement[] = [];
-    for (const row of visible) {
-      const unreadRow = this.#isUnread(row);
-      let rendered = this.#rendered.get(row.key);
-      if (!rendered || rendered.signature !== `${row.latest.id}|${unreadRow ? 'u' : 'r'}`) rendered = renderRow(row, unreadRow, now);
-      keep.set(row.key, rendered);
-      els.push(rendered.el);
+    const keepDays = new Map<string, { el: HTMLElement; heading: HTMLElement; feed: HTMLElement }>();
+    this.#renderedDay = dayKey(now);
+    for (const key of [...this.#expanded]) if (!visible.some((r) => r.key === key)) this.#expanded.delete(key);
+    if (this.#currentKey === null || !visible.some((r) => r.key === this.#currentKey)) this.#currentKey = visible[0]?.key ?? null;
+    const sections: HTMLElement[] = [];
+    for (const group of groupByDay(visible, now)) {
+      const day = this.#days.get(group.key) ?? this.#daySection(group.key);
+      keepDays.set(group.key, day);
+      setText(day.heading, group.label);
+      day.feed.setAttribute('aria-label', `${group.label}, newest first`);
+      const els: HTMLElement[] = [];
+      for (const row of group.rows) {
+        const unreadRow = this.#isUnread(row);
+        let rendered = this.#rendered.get(row.key);
+        if (!rendered || rendered.signature !== `${row.latest.id}|${unreadRow ? 'u' : 'r'}`) rendered = renderRow(row, unreadRow, now, this.#expanded.has(row.key));
+        keep.set(row.key, rendered);
+        els.push(rendered.el);
+      }
+      placeChildren(day.feed, els, (el, i) => {
+        el.setAttribute('aria-posinset', String(i + 1));
+        el.setAttribute('aria-setsize', String(els.length));
+        el.tabIndex = el.dataset.key === this.#currentKey ? 0 : -1;
+      });
+      sections.push(day.el);
     }
     this.#rendered = keep;
-    if (this.#currentKey === null || !keep.has(this.#currentKey)) this.#currentKey = visible[0]?.key ?? null;
-    els.forEach((el, i) => {
-      el.setAttribute('aria-posinset', String(i + 1));
-      el.setAttribute('aria-setsize', String(els.length));
-      el.tabIndex = el.dataset.key === this.#currentKey ? 0 : -1;
-      const at = this.#feed.children[i];
-      if (at !== el) this.#feed.insertBefore(el, at ?? null);
-    });
-    while (this.#feed.children.length > els.length) this.#feed.lastElementChild!.remove();
-    if (focusedKey && !this.#feed.contains(document.activeElement)) keep.get(focusedKey)?.el.focus();
+    this.#days = keepDays;
+    placeChildren(this.#list, sections);
+    if (focusedKey && !this.#list.contains(document.activeElement)) keep.get(focusedKey)?.el.focus();
+  }
+
+  #daySection(key: string): { el: HTMLElement; heading: HTMLElement; feed: HTMLElement } {
+    const id = `day-${key.replace(/[^0-9A-Za-z-]/g, '-')}`;
+    const heading = h('h3', { class: 'day-heading', id });
+    const feed = h('div', { role: 'feed', class: 'feed', 'aria-busy': 'false' });
+    return { el: h('section', { class: 'day', 'aria-labelledby': id }, heading, feed), heading, feed };
   }
 
   #rowElements(): HTMLElement[] {
-    return [...this.#feed.children] as HTMLElement[];
+    return [...this.#list.querySelectorAll<HTMLElement>('.row')];
   }
 
   #onFeedFocus(ev: FocusEvent): void {
@@ -547,7 +568,8 @@ export class HeraldWindow {
   }
 
   #onFeedKey(ev: KeyboardEvent): void {
-    const row = (ev.target as HTMLElement).closest<HTMLElement>('.row');
+    const target = ev.target as HTMLElement;
+    const row = target.closest<HTMLElement>('.row');
     if (!row) return;
     const rows = this.#rowElements();
     const i = rows.indexOf(row);
@@ -569,8 +591,10 @@ export class HeraldWindow {
         break;
       case 'Enter':
       case ' ':
+        // On a button in the row, the button's own action; on the row, expand or collapse it.
+        if (target !== row) return;
         ev.preventDefault();
-        this.#activate(row);
+        this.#toggle(row, true);
         return;
       default:
         return;
@@ -580,16 +604,98 @@ export class HeraldWindow {
   }
 
   #onFeedClick(ev: MouseEvent): void {
-    const row = (ev.target as HTMLElement).closest<HTMLElement>('.row');
+    const target = ev.target as HTMLElement;
+    const rowEl = target.closest<HTMLElement>('.row');
+    if (!rowEl) return;
+    const button = target.closest<HTMLButtonElement>('button[data-action]');
+    if (button) {
+      void this.#rowAction(rowEl, button.dataset.action as RowAction, button);
+      return;
+    }
     // Selecting text in a row is not a click on it.
-    if (row && !window.getSelection()?.toString()) this.#activate(row);
+    if (!window.getSelection()?.toString()) this.#toggle(rowEl, true);
   }
 
-  #activate(el: HTMLElement): void {
+  /** Expands or collapses a row; `announce` when the disclosure button itself was not used (it says its own state). */
+  #toggle(el: HTMLElement, announce: boolean): void {
+    const key = el.dataset.key ?? '';
+    const rendered = this.#rendered.get(key);
+    if (!rendered?.expandable) return;
+    const on = !this.#expanded.has(key);
+    if (on) this.#expanded.add(key);
+    else this.#expanded.delete(key);
+    rendered.setExpanded(on);
+    if (announce) this.#announce(on ? 'Expanded' : 'Collapsed');
+  }
+
+  async #rowAction(el: HTMLElement, action: RowAction, button: HTMLButtonElement): Promise<void> {
     const row = this.#rows.find((r) => r.key === el.dataset.key);
     if (!row) return;
-    if (this.#isUnread(row)) this.#markAllRead();
-    if (row.url) void this.#bridge.openUrl(row.url);
+    switch (action) {
+      case 'toggle':
+        this.#toggle(el, false);
+        return;
+      case 'copy':
+        this.#copy(rowText(row, this.#now()), button, 'Copy', 'the entry');
+        return;
+      case 'open':
+        if (row.url) await this.#bridge.openUrl(row.url);
+        return;
+      case 'read':
+        this.#markReadUpTo(row.latest.id);
+        return;
+      case 'delete':
+        await this.#delete(row, el);
+        return;
+    }
+  }
+
+  /** Read up to this id (the read mark is one id: this entry and every earlier one). */
+  #markReadUpTo(id: string): void {
+    if (compareEventIds(id, this.#readUpTo) <= 0) return;
+    this.#readUpTo = id;
+    void this.#bridge.markRead(id);
+    this.#renderHistory();
+  }
+
+  /** Removes the entry from this history (the host's copy, not the server's log); focus goes to its neighbour. */
+  async #delete(row: HistoryRow, el: HTMLElement): Promise<void> {
+    const ids = row.kind === 'job' ? row.events.map((e) => e.id) : [row.latest.id];
+    const els = this.#rowElements();
+    const at = els.indexOf(el);
+    const neighbour = (els[at + 1] ?? els[at - 1])?.dataset.key;
+    try {
+      await this.#bridge.deleteEvents(ids);
+    } catch (err) {
+      this.#announce(`Could not delete: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    for (const id of ids) this.#events.delete(id);
+    this.#expanded.delete(row.key);
+    if (neighbour !== undefined) this.#currentKey = neighbour;
+    this.#renderHistory();
+    const next = neighbour !== undefined ? this.#rendered.get(neighbour)?.el : undefined;
+    (next ?? this.#main).focus();
+    this.#announce(`Deleted ${row.kind === 'job' ? row.name : row.latest.title}`);
+  }
+
+  /** Copies text, saying so on the button; without clipboard access, selects `selectOnFail` so Ctrl+C copies it. */
+  #copy(text: string, button: HTMLButtonElement, label: string, what: string, selectOnFail?: Node): void {
+    const done = (said: string) => {
+      setText(button, said);
+      this.#announce(said === 'Copied' ? `Copied ${what}` : said);
+      setTimeout(() => setText(button, label), 2000);
+    };
+    const failed = () => {
+      if (selectOnFail) {
+        getSelection()?.selectAllChildren(selectOnFail);
+        done('Press Ctrl+C');
+      } else {
+        done('Could not copy');
+      }
+    };
+    if (!navigator.clipboard) return failed();
+    navigator.clipboard.writeText(text).then(() => done('Copied'), failed);
   }
 
   #confirmClear(): void {
@@ -603,30 +709,18 @@ export class HeraldWindow {
     const example = (label: string, command: string) => {
       const code = h('code', null, command);
       const button = h('button', { type: 'button', class: 'small copy', 'aria-label': `Copy: ${label}` }, 'Copy');
-      button.addEventListener('click', () => {
-        const done = (text: string) => {
-          setText(button, text);
-          this.#announce(text === 'Copied' ? `Copied ${label}` : text);
-          setTimeout(() => setText(button, 'Copy'), 2000);
-        };
-        navigator.clipboard?.writeText(command).then(
-          () => done('Copied'),
-          () => {
-            // No clipboard permission: select the text so Ctrl+C copies it.
-            getSelection()?.selectAllChildren(code);
-            done('Press Ctrl+C');
-          },
-        ) ?? done('Press Ctrl+C');
-      });
+      button.addEventListener('click', () => this.#copy(command, button, 'Copy', label, code));
       return h('div', { class: 'example' }, h('p', { class: 'example-label' }, label), h('div', { class: 'command' }, h('pre', null, code), button));
     };
+    // Commands that work as written: `npx herald` would ask the npm registry for someone else's package.
     return h(
       'div',
       { class: 'empty', 'data-testid': 'empty' },
       h('h3', null, 'No events yet'),
       h('p', null, 'Herald shows what your jobs and scripts publish. Send a first event from a terminal:'),
       example('Send a notification with curl', `curl${auth} -d "build done" ${server}/events`),
-      example('Wrap a long command so you hear when it ends', `npx herald run -- make`),
+      example('Wrap a long command, from the Herald repository', 'npm run herald -- run -- make'),
+      example('…or from anywhere, once herald is on your PATH (npm link)', 'herald run -- make'),
       h('p', { class: 'hint' }, 'A job shows here as it runs, with its duration and exit code when it ends.'),
     );
   }
@@ -635,9 +729,19 @@ export class HeraldWindow {
 
   #tick(): void {
     const now = this.#now();
+    if (this.#view === 'history' && this.#renderedDay !== '' && dayKey(now) !== this.#renderedDay) this.#renderHistory();
     this.#renderStatus();
     for (const r of this.#rendered.values()) r.tick(now);
     this.#settingsView?.tick(now);
   }
 }
 
+/** Makes `parent`'s children exactly `els`, in order, moving only what is out of place (focus stays put). */
+function placeChildren(parent: HTMLElement, els: HTMLElement[], each?: (el: HTMLElement, i: number) => void): void {
+  els.forEach((el, i) => {
+    each?.(el, i);
+    const at = parent.children[i];
+    if (at !== el) parent.insertBefore(el, at ?? null);
+  });
+  while (parent.children.length > els.length) parent.lastElementChild!.remove();
+}

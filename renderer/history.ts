@@ -1,7 +1,7 @@
 // The history as the window shows it: events grouped into rows (one per job, one per plain
 // notification), newest first, then filtered. Pure: no DOM, so it is unit-tested under Node.
 
-import { compareEventIds, entryKey, isJobEvent, isNotice, lastOutputLine } from '../events/event.ts';
+import { compareEventIds, entryKey, humanDuration, isJobEvent, isNotice, jobTitle, lastOutputLine } from '../events/event.ts';
 import type { HeraldEvent, JobStatus, Priority } from '../events/event.ts';
 
 export interface JobRow {
@@ -26,8 +26,10 @@ export interface JobRow {
   durationMs?: number;
   exitCode?: number;
   host?: string;
-  /** The last line of output, shown for a failure. */
+  /** The last line of output, shown once the job has ended. */
   lastLine?: string;
+  /** The newest output tail any of its events carried (the whole of it, shown when the row is expanded). */
+  outputTail?: string;
 }
 
 export interface EventRow {
@@ -89,7 +91,10 @@ export function buildRows(events: readonly HeraldEvent[]): HistoryRow[] {
     if (job.host) row.host = job.host;
     if (job.exitCode !== undefined) row.exitCode = job.exitCode;
     const tail = lastOutputLine(job);
-    if (tail !== undefined) row.lastLine = tail;
+    if (tail !== undefined) {
+      row.lastLine = tail;
+      row.outputTail = job.outputTail!;
+    }
     if (job.status !== 'running') {
       row.durationMs = job.durationMs ?? Math.max(0, Date.parse(event.time) - row.startedAt);
     } else {
@@ -97,6 +102,121 @@ export function buildRows(events: readonly HeraldEvent[]): HistoryRow[] {
     }
   }
   return rows.sort((a, b) => compareEventIds(b.latest.id, a.latest.id));
+}
+
+/**
+ * The body as a row shows it: without a first line that only repeats the title, as the body of an
+ * event published without one does (`curl -d "Backup done"` takes its title from its body).
+ */
+export function shownBody(title: string, body: string | undefined): string {
+  if (body === undefined) return '';
+  const lines = body.split('\n');
+  while (lines.length > 0 && lines[0]!.trim() === '') lines.shift();
+  if (lines.length > 0 && lines[0]!.trim() === title.trim()) lines.shift();
+  while (lines.length > 0 && lines[0]!.trim() === '') lines.shift();
+  return lines.join('\n').trimEnd();
+}
+
+const STATUS_GLYPH = /^[▶✓✗⊘…]/u;
+
+/**
+ * The words a job row shows under its name: the publisher's title when it adds something (one
+ * that only restates the status, "✓ build succeeded in 3 s", does not) and the body.
+ */
+export function jobText(row: JobRow): string {
+  const e = row.latest;
+  const job = e.job;
+  const titleAdds = !(job && e.title === jobTitle(e.type, job)) && !STATUS_GLYPH.test(e.title.trim()) && !e.title.includes(row.name);
+  return [titleAdds ? e.title : '', shownBody(e.title, e.body)].filter(Boolean).join('\n');
+}
+
+/**
+ * The priorities a job's state already implies: `herald run` sends job.started at 2, a success at 3
+ * and a failure at 4, and 3 is the API's default. Any other was chosen by its publisher.
+ */
+export const IMPLIED_JOB_PRIORITIES: Readonly<Record<JobStatus, readonly Priority[]>> = {
+  running: [2, 3],
+  succeeded: [3],
+  failed: [3, 4],
+  cancelled: [3],
+};
+
+/** A job row shows a priority chip only for a priority its publisher chose on purpose. */
+export function jobPriorityChosen(row: JobRow): boolean {
+  return !IMPLIED_JOB_PRIORITIES[row.status].includes(row.latest.priority);
+}
+
+/** The row as plain text, for the clipboard: title, body, a job's outcome and output, the link. */
+export function rowText(row: HistoryRow, now: number): string {
+  if (row.kind === 'event') return [row.latest.title, shownBody(row.latest.title, row.latest.body), row.url ?? ''].filter(Boolean).join('\n');
+  return [row.name, jobStatusText(row, now), jobText(row), row.outputTail?.trimEnd() ?? '', row.url ?? ''].filter(Boolean).join('\n');
+}
+
+/** "Running for 12 s", "Succeeded in 3 min 5 s · exit 0", "Failed after 4 s · exit 2". */
+export function jobStatusText(row: JobRow, now: number): string {
+  const took = row.durationMs !== undefined ? humanDuration(row.durationMs) : '';
+  const exit = row.exitCode !== undefined ? ` · exit ${row.exitCode}` : '';
+  switch (row.status) {
+    case 'running':
+      return `Running for ${humanDuration(Math.max(0, now - row.startedAt))}`;
+    case 'succeeded':
+      return `Succeeded${took ? ` in ${took}` : ''}${exit}`;
+    case 'failed':
+      return `Failed${took ? ` after ${took}` : ''}${exit}`;
+    case 'cancelled':
+      return `Cancelled${took ? ` after ${took}` : ''}${exit}`;
+  }
+}
+
+export interface DayGroup {
+  /** The local date, YYYY-MM-DD (with "#2"… when a day comes back after another: clocks are not ids). */
+  key: string;
+  /** "Today", "Yesterday", "Monday 30 November", "12 March 2024". */
+  label: string;
+  rows: HistoryRow[];
+}
+
+/** The local calendar day of a moment, as YYYY-MM-DD. */
+export function dayKey(at: number): string {
+  const d = new Date(at);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+/** "Today", "Yesterday", else the date (with the year when it is not this year's). */
+export function dayLabel(at: number, now: number): string {
+  const key = dayKey(at);
+  if (key === dayKey(now)) return 'Today';
+  const yesterday = new Date(now);
+  yesterday.setDate(yesterday.getDate() - 1);
+  if (key === dayKey(yesterday.getTime())) return 'Yesterday';
+  const sameYear = new Date(at).getFullYear() === new Date(now).getFullYear();
+  return new Date(at).toLocaleDateString(undefined, { weekday: 'long', day: 'numeric', month: 'long', ...(sameYear ? {} : { year: 'numeric' }) });
+}
+
+/** Rows (newest first) in runs of one local day each, by their newest event's time. */
+export function groupByDay(rows: readonly HistoryRow[], now: number): DayGroup[] {
+  const groups: DayGroup[] = [];
+  const seen = new Map<string, number>();
+  for (const row of rows) {
+    const at = Date.parse(row.latest.time);
+    const day = Number.isFinite(at) ? dayKey(at) : 'unknown';
+    const last = groups.at(-1);
+    if (last && last.key.split('#')[0] === day) {
+      last.rows.push(row);
+      continue;
+    }
+    const n = (seen.get(day) ?? 0) + 1;
+    seen.set(day, n);
+    groups.push({ key: n === 1 ? day : `${day}#${n}`, label: Number.isFinite(at) ? dayLabel(at, now) : 'Unknown date', rows: [row] });
+  }
+  return groups;
+}
+
+/** The moment in full, for a time's tooltip: "Tuesday 1 December 2026, 14:05:09". */
+export function absoluteTime(iso: string): string {
+  const at = Date.parse(iso);
+  if (!Number.isFinite(at)) return iso;
+  return new Date(at).toLocaleString(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
 export type TypeFilter = 'all' | 'job' | 'notification' | `type:${string}`;

@@ -15,21 +15,29 @@ for (const scheme of ['light', 'dark'] as const) {
   test.describe(`${scheme} scheme`, () => {
     test.use({ colorScheme: scheme, viewport: { width: 900, height: 760 } });
 
-    test('web: empty state, history with events, settings', async ({ page, herald }) => {
+    // One view per test: an axe scan and a full-page screenshot each take seconds on a loaded machine.
+    test('web: empty state', async ({ page, herald }) => {
       await page.goto(herald.url);
       await expect(page.getByTestId('connection')).toHaveText(/Connected/);
       await expect(page.getByTestId('empty')).toBeVisible();
       await expectNoSeriousViolations(page);
       await saveScreenshot(page, `web-empty-${scheme}`);
+    });
 
+    test('web: history with events, one expanded', async ({ page, herald }) => {
       for (const e of richHistory()) {
         const { id: _id, time: _time, ...input } = e;
         await herald.publish(input);
       }
+      await page.goto(herald.url);
       await expect(rows(page)).toHaveCount(7);
+      await rows(page).filter({ hasText: 'deploy staging' }).getByRole('button', { name: 'Show more' }).click();
       await expectNoSeriousViolations(page);
       await saveScreenshot(page, `web-history-${scheme}`);
+    });
 
+    test('web: settings with an error', async ({ page, herald }) => {
+      await page.goto(herald.url);
       await page.getByRole('button', { name: 'Settings' }).click();
       await page.getByLabel('Token').fill('not valid');
       await page.getByRole('button', { name: 'Save' }).click();
@@ -38,8 +46,8 @@ for (const scheme of ['light', 'dark'] as const) {
       await saveScreenshot(page, `web-settings-${scheme}`);
     });
 
-    test('desktop: history with a pause and a gap, reconnecting, settings', async ({ page, staticSite }) => {
-      await openDesktopWindow(page, staticSite.url, {
+    const desktopWindow = (page: Page, url: string) =>
+      openDesktopWindow(page, url, {
         settings: desktopSettings({ mutedTopics: ['backup'] }),
         status: desktopStatus({
           unread: 3,
@@ -49,12 +57,17 @@ for (const scheme of ['light', 'dark'] as const) {
         }),
         history: richHistory(),
       });
+
+    test('desktop: history with a pause and a gap, reconnecting', async ({ page, staticSite }) => {
+      await desktopWindow(page, staticSite.url);
       await expect(rows(page)).toHaveCount(7);
       await expect(page.getByTestId('gap-notice')).toBeVisible();
       await expectNoSeriousViolations(page);
       await saveScreenshot(page, `desktop-history-${scheme}`);
+    });
 
-      await page.getByRole('button', { name: 'Settings' }).click();
+    test('desktop: settings', async ({ page, staticSite }) => {
+      await desktopWindow(page, `${staticSite.url}#settings`);
       await expect(page.getByLabel('CA certificate file')).toBeVisible();
       await expectNoSeriousViolations(page);
       await saveScreenshot(page, `desktop-settings-${scheme}`);

@@ -9,7 +9,10 @@ test('the empty state teaches how to send a first event, with copy buttons', asy
   const empty = page.getByTestId('empty');
   await expect(empty).toBeVisible();
   await expect(empty).toContainText(`curl -d "build done" ${herald.url}/events`);
-  await expect(empty).toContainText('npx herald run -- make');
+  // Commands that work as written: in the repository, and once linked. No `npx herald`, which asks
+  // the npm registry for a package of that name (someone else's).
+  await expect(empty.locator('pre')).toHaveText([`curl -d "build done" ${herald.url}/events`, 'npm run herald -- run -- make', 'herald run -- make']);
+  await expect(empty).not.toContainText('npx');
   await page.getByRole('button', { name: 'Copy: Send a notification with curl' }).click();
   await expect(page.getByRole('button', { name: 'Copy: Send a notification with curl' })).toHaveText('Copied');
   expect(await page.evaluate(() => (navigator as unknown as { clipboard: { readText(): Promise<string> } }).clipboard.readText())).toBe(`curl -d "build done" ${herald.url}/events`);
@@ -116,6 +119,69 @@ test('clear history asks first, then empties the window and stays empty after a 
   await herald.publish({ title: 'three' });
   await expect(rows(page)).toHaveCount(1);
   await expect(rows(page).first()).toContainText('three');
+});
+
+test('delete removes an entry from this browser only: gone after a reload, still in the server log', async ({ page, herald }) => {
+  await herald.publish({ title: 'keep me' });
+  const doomed = await herald.publish({ title: 'delete me', body: 'and this' });
+  await herald.publish({ type: 'job.started', topic: 'ci', job: { id: 'j', name: 'job to delete', status: 'running' } });
+  await herald.publish({ type: 'job.completed', topic: 'ci', job: { id: 'j', name: 'job to delete', status: 'succeeded', exitCode: 0 } });
+  await page.goto(herald.url);
+  await expect(rows(page)).toHaveCount(3);
+  await rows(page).filter({ hasText: 'delete me' }).getByRole('button', { name: 'Delete' }).click();
+  await rows(page).filter({ hasText: 'job to delete' }).getByRole('button', { name: 'Delete' }).click();
+  await expect(rows(page)).toHaveCount(1);
+  // A reload loads /history again: the deleted entries stay deleted.
+  await page.reload();
+  await expect(page.getByTestId('connection')).toHaveText(/Connected/);
+  await expect(rows(page)).toHaveCount(1);
+  await expect(rows(page).first()).toContainText('keep me');
+  // Also when the history is fetched afresh (a topic change reloads it).
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByLabel('Topics', { exact: true }).fill('default, ci');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('button', { name: 'Back to history' }).click();
+  await herald.publish({ title: 'new one' });
+  await expect(rows(page)).toHaveCount(2);
+  await expect(page.locator('[role="feed"] article')).not.toContainText(['delete me']);
+  // The server's log is untouched.
+  const log = (await (await fetch(`${herald.url}/history?after=0`)).json()) as { events: Array<{ id: string }> };
+  expect(log.events.map((e) => e.id)).toContain(doomed.id);
+});
+
+test('the page loads without a failed request (it has a favicon) or a console error', async ({ page, herald }) => {
+  const failed: string[] = [];
+  page.on('response', (res) => {
+    if (res.status() >= 400) failed.push(`${res.status()} ${res.url()}`);
+  });
+  page.on('requestfailed', (req) => failed.push(`failed ${req.url()}`));
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  await page.goto(herald.url);
+  await expect(page.getByTestId('connection')).toHaveText(/Connected/);
+  const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+  expect(icon).toMatch(/\.svg$/);
+  const res = await fetch(new URL(icon!, herald.url));
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/svg/);
+  // Chromium asks for the icon after the load; give it the time it needs, then look.
+  await expect.poll(() => page.evaluate(() => performance.getEntriesByType('resource').some((r) => r.name.endsWith('.svg')))).toBe(true);
+  expect(failed).toEqual([]);
+  expect(errors).toEqual([]);
+});
+
+test('settings fields are as wide as their card, for a long server address', async ({ page, herald }) => {
+  await page.goto(herald.url);
+  await page.getByRole('button', { name: 'Settings' }).click();
+  for (const label of ['Server address', 'Token', 'Topics']) {
+    const field = page.getByLabel(label, { exact: true });
+    const card = page.locator('fieldset.group').filter({ has: field });
+    const [f, c] = [(await field.boundingBox())!, (await card.boundingBox())!];
+    // The card's padding and border aside, the field takes its whole width.
+    expect(f.width, label).toBeGreaterThan(c.width - 48);
+  }
 });
 
 test('reconnecting shows while the server is down; events published meanwhile arrive exactly once', async ({ page, herald }) => {
