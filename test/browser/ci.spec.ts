@@ -58,12 +58,13 @@ test('a GitHub workflow run is one row from requested to failed, linking to the 
     await deliver(workflowRun('completed', { status: 'completed', conclusion: 'failure', updated_at: '2024-05-01T10:04:05Z' }), 'd-2');
     await expect(rows(page)).toHaveCount(1);
     await expect(row).toHaveClass(/job-failed/);
-    await expect(row).toContainText('Failed after 4 min · exit 1');
-    await expect(row).toContainText('high priority');
+    await expect(row.locator('.chip.state')).toHaveText('Failed after 4 min · exit 1');
+    // A failure's high priority is what its state implies: the row wears the state, no priority chip.
+    await expect(row.locator('.chip.prio')).toHaveCount(0);
     await expect(row).toContainText('Fix the flaky login test');
-    // The click target: the run's page, named by its host.
-    await expect(row).toHaveClass(/has-url/);
+    // The link: the run's page, named by its host, opened from the row's actions.
     await expect(row.locator('.link')).toHaveText(/github\.com/);
+    await expect(row.getByRole('button', { name: 'Open link' })).toHaveAttribute('title', 'Open https://github.com/acme/api/actions/runs/4242');
     await saveScreenshot(page, 'ci-run');
   } finally {
     await server.close();
