@@ -1,5 +1,5 @@
-// The HTTP app: routes, request checks and the one error shape. Storage is the EventLog, live
-// fan-out the Hub, who-may-talk the guard; this file only wires requests to them.
+// The HTTP app: routes, request checks and the one error shape. Storage is an EventStore (SQLite
+// or Redis, server/store.ts), live fan-out the Hub, who-may-talk the guard; this file only wires requests to them.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,17 +16,17 @@ import {
   type EventInput,
 } from '../events/event.ts';
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS } from '../events/sse.ts';
-import { HttpError } from './errors.ts';
+import { HttpError, StoreUnavailableError } from './errors.ts';
 import { answerPublish, claimFor, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } from './idempotency.ts';
 import { OriginPolicy, PublishRate, checkHost, checkToken } from './guard.ts';
 import { hookRoutes, type HookSecrets } from './hooks/routes.ts';
 import type { HeartbeatKind, Hub } from './hub.ts';
-import type { EventLog } from './log.ts';
+import type { EventStore } from './store.ts';
 import type { PublishQueue } from './publish-queue.ts';
 import { serveStream } from './stream.ts';
 
 export interface AppContext {
-  log: EventLog;
+  store: EventStore;
   hub: Hub;
   queue: PublishQueue;
   /** The address the server is bound to (for the Host check). */
@@ -85,15 +85,21 @@ export function createApp(context: AppContext): express.Express {
     next();
   });
 
-  app.get('/health', (_req: Request, res: Response) => {
+  app.get('/health', async (_req: Request, res: Response) => {
+    const store = await context.store.health();
+    // A store that cannot be reached (Redis down) is a server that cannot take publishes: 503, so
+    // a load balancer sends new clients to a server that can (open streams stay open meanwhile).
+    if (!store.up) res.status(503);
     res.json({
-      status: 'ok',
+      status: store.up ? 'ok' : 'store_unreachable',
+      ...(store.up ? {} : { error: { code: 'store_unavailable', message: `The event store cannot be reached: ${store.error ?? 'no answer'}.` } }),
       version: context.version,
       uptimeSeconds: Math.round((Date.now() - context.startedAt) / 1000),
       subscribers: context.hub.size,
-      storedEvents: context.log.count,
-      lastId: String(context.log.lastId),
-      epoch: context.log.epoch,
+      ...(store.storedEvents !== undefined ? { storedEvents: store.storedEvents } : {}),
+      lastId: store.lastId,
+      epoch: store.epoch,
+      store: { kind: store.kind, up: store.up, where: store.where },
     });
   });
 
@@ -164,31 +170,32 @@ export function createApp(context: AppContext): express.Express {
       `${req.path} from ${clientAddress(req)}` +
       ` topics=${topics ? [...topics].join(',') : 'all'}` +
       (resumeAfter !== undefined ? ` after=${resumeAfter}` : '') +
-      (epoch !== undefined && epoch !== context.log.epoch ? ` epoch=${epoch} (not this log's)` : '');
+      (epoch !== undefined && epoch !== context.store.epoch ? ` epoch=${epoch} (not this log's)` : '');
     serveStream(req, res, { flavour, topics, resumeAfter, epoch, heartbeat, label }, context);
   };
   app.get('/events', stream('typed'));
   app.get('/connect', stream('message'));
 
-  app.get('/history', (req: Request, res: Response) => {
+  app.get('/history', async (req: Request, res: Response) => {
     const topics = topicFilter(req);
     const list = topics ? [...topics] : null;
     const after = queryId(req, 'after');
     const last = queryCount(req, 'last');
     const limit = queryCount(req, 'limit') ?? 100;
     if (last !== undefined && after !== undefined) throw new HttpError(400, 'bad_request', 'Send either after or last, not both.', { field: 'last' });
-    const lastId = String(context.log.lastId);
+    // The plan first: it says the newest id and the epoch the page belongs to.
+    const { plan, epoch, lastId: newest } = await context.store.planResume(after ?? 0, resumeEpoch(req));
+    const lastId = String(newest);
     let rows;
     let more = false;
     let extra = '';
     if (last !== undefined) {
-      rows = context.log.readLast(last, list);
+      rows = await context.store.readLast(last, list);
     } else {
       const from = after ?? 0;
-      const plan = context.log.planResume(from, resumeEpoch(req));
       if (plan.kind === 'gap') extra = `,"gap":${JSON.stringify(plan.gap)}`;
       if (plan.kind === 'reset') extra = ',"reset":true';
-      rows = context.log.readAfter(plan.kind === 'reset' ? 0 : from, { topics: list, limit: limit + 1 });
+      rows = (await context.store.readAfter(plan.kind === 'reset' ? 0 : from, { topics: list, limit: limit + 1 })).events;
       more = rows.length > limit;
       if (more) rows = rows.slice(0, limit);
     }
@@ -197,7 +204,7 @@ export function createApp(context: AppContext): express.Express {
     res
       .status(200)
       .type('application/json')
-      .send(`{"events":[${rows.map((r) => r.json).join(',')}],"next":"${next}","more":${more},"lastId":"${lastId}","epoch":"${context.log.epoch}"${extra}}`);
+      .send(`{"events":[${rows.map((r) => r.json).join(',')}],"next":"${next}","more":${more},"lastId":"${lastId}","epoch":"${epoch}"${extra}}`);
   });
 
   for (const route of ['/events', '/message', '/connect', '/history', '/health']) {
@@ -229,6 +236,9 @@ export function createApp(context: AppContext): express.Express {
 function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   if (error instanceof EventValidationError) return new HttpError(400, 'bad_request', error.message, { field: error.field });
+  if (error instanceof StoreUnavailableError) {
+    return new HttpError(503, 'store_unavailable', error.message, { headers: { 'Retry-After': String(error.retryAfterSeconds) } });
+  }
   const status = (error as { status?: unknown; type?: unknown } | null)?.status;
   const type = (error as { type?: unknown } | null)?.type;
   if (status === 413 || type === 'entity.too.large') {

@@ -99,6 +99,8 @@ export interface HubStats {
 export class Hub {
   readonly maxBacklogBytes: number;
   readonly heartbeatMs: number;
+  /** The newest id handed to publish(): the replay/live seam compares its reads with it. */
+  publishedId = 0;
   private readonly streams = new Set<Subscription>();
   private cutOffCount = 0;
   private overflowCount = 0;
@@ -150,14 +152,19 @@ export class Hub {
     return this.streams.size;
   }
 
-  /** Frames each event once per flavour and writes the same bytes to every live subscriber that wants its topic. */
+  /**
+   * Frames each event once per flavour and writes the same bytes to every live subscriber that
+   * wants its topic. Events come in id order; a subscriber is never given an id at or below its
+   * lastId (its replay may have read further than the hub had published: see server/stream.ts).
+   */
   publish(events: readonly StoredEvent[]): void {
+    if (events.length > 0) this.publishedId = events.at(-1)!.id;
     if (this.streams.size === 0) return;
     for (const event of events) {
       let typed: Buffer | undefined;
       let message: Buffer | undefined;
       for (const stream of this.streams) {
-        if (!stream.live || !stream.wants(event.topic)) continue;
+        if (!stream.live || !stream.wants(event.topic) || event.id <= stream.lastId) continue;
         let frame: Buffer;
         if (stream.flavour === 'typed') frame = typed ??= Buffer.from(frameStored(event, 'typed'));
         else frame = message ??= Buffer.from(frameStored(event, 'message'));

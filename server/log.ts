@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { EventInput, GapInfo, HeraldEvent } from '../events/event.ts';
+import { planResumeFrom } from './store.ts';
 
 export interface RetentionOptions {
   /** Keep at most this many events (default 100000). */
@@ -251,12 +252,7 @@ export class EventLog {
    */
   planResume(afterId: number, epoch?: string): ResumePlan {
     this.maybePruneByAge();
-    if (afterId > 0 && epoch !== undefined && epoch !== this.epoch) return { kind: 'reset' };
-    if (afterId > this.lastIdValue) return { kind: 'reset' };
-    if (afterId === 0 || afterId === this.lastIdValue) return { kind: 'continue' };
-    const throughId = (this.oldestIdValue ?? this.lastIdValue + 1) - 1;
-    if (afterId >= throughId) return { kind: 'continue' };
-    return { kind: 'gap', gap: { afterId: String(afterId), throughId: String(throughId), missed: throughId - afterId } };
+    return planResumeFrom(afterId, epoch, { epoch: this.epoch, lastId: this.lastIdValue, oldestId: this.oldestIdValue });
   }
 
   /** Events after `afterId`, oldest first, optionally only these topics. */

@@ -1,13 +1,14 @@
 // PublishQueue: group commit. Publishes whose bodies arrive in the same turn of the event loop go
-// into one SQLite transaction; each publisher is answered only after that transaction committed,
-// and the stored events go to the hub in the same synchronous step as the commit (the stream
-// code relies on that: a reader that reads the log and goes live in one step misses nothing).
-// A publish with an idempotency claim goes through the same batch: the log checks and writes the
-// key in the batch's transaction, and a repeat is answered with the event stored before (it is
+// to the store in one appendBatch (one SQLite transaction, one Redis script); each publisher is
+// answered only after the store has the batch. The store hands stored events to the hub itself
+// (EventStore.follow): the SQLite store in the same synchronous step as the commit, before the
+// publishers are answered; the Redis store through its reader, so events stored by other servers
+// reach this server's streams the same way.
+// A publish with an idempotency claim goes through the same batch: the store checks and writes
+// the key atomically with the batch, and a repeat is answered with the event stored before (it is
 // not fanned out again).
 import type { EventInput } from '../events/event.ts';
-import type { Hub } from './hub.ts';
-import type { AppendOutcome, EventLog, IdempotencyClaim, StoredEvent } from './log.ts';
+import type { AppendOutcome, EventStore, IdempotencyClaim, StoredEvent } from './store.ts';
 
 interface Pending {
   input: EventInput;
@@ -17,20 +18,17 @@ interface Pending {
 }
 
 export class PublishQueue {
-  private readonly log: EventLog;
-  private readonly hub: Hub;
+  private readonly store: EventStore;
   private pending: Pending[] = [];
   private scheduled: NodeJS.Immediate | undefined;
   private closed = false;
+  /** Batches handed to the store and not answered yet (a networked store has several in flight). */
+  private readonly inFlight = new Set<Promise<void>>();
   /** Batches committed and events in them, for /health and benchmarks. */
   readonly stats = { batches: 0, events: 0, largestBatch: 0 };
 
-  private readonly onFanOutError: (error: unknown) => void;
-
-  constructor(log: EventLog, hub: Hub, onFanOutError: (error: unknown) => void = () => {}) {
-    this.log = log;
-    this.hub = hub;
-    this.onFanOutError = onFanOutError;
+  constructor(store: EventStore) {
+    this.store = store;
   }
 
   /** Resolves with the stored event once it is committed. */
@@ -50,41 +48,36 @@ export class PublishQueue {
     });
   }
 
-  /** Commits everything waiting, now. */
+  /** Hands everything waiting to the store, now. */
   flush(): void {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    let outcomes: AppendOutcome[];
-    try {
-      outcomes = this.log.appendBatch(batch.map((p) => (p.claim ? { input: p.input, claim: p.claim } : { input: p.input })));
-    } catch (error) {
-      for (const p of batch) p.reject(error);
-      return;
-    }
-    const stored = outcomes.filter((o) => o.kind === 'stored').map((o) => o.event);
-    if (stored.length === 0) {
-      batch.forEach((p, i) => p.resolve(outcomes[i]!));
-      return;
-    }
-    this.stats.batches += 1;
-    this.stats.events += stored.length;
-    if (stored.length > this.stats.largestBatch) this.stats.largestBatch = stored.length;
-    try {
-      this.hub.publish(stored);
-    } catch (error) {
-      // Committed is committed: the publishers are still answered. A subscriber that missed the
-      // event gets it from the log when it next resumes with its Last-Event-ID.
-      this.onFanOutError(error);
-    }
-    batch.forEach((p, i) => p.resolve(outcomes[i]!));
+    const done = this.store.appendBatch(batch.map((p) => (p.claim ? { input: p.input, claim: p.claim } : { input: p.input }))).then(
+      (outcomes) => {
+        let stored = 0;
+        for (const outcome of outcomes) if (outcome.kind === 'stored') stored += 1;
+        if (stored > 0) {
+          this.stats.batches += 1;
+          this.stats.events += stored;
+          if (stored > this.stats.largestBatch) this.stats.largestBatch = stored;
+        }
+        batch.forEach((p, i) => p.resolve(outcomes[i]!));
+      },
+      (error: unknown) => {
+        for (const p of batch) p.reject(error);
+      },
+    );
+    this.inFlight.add(done);
+    void done.finally(() => this.inFlight.delete(done));
   }
 
-  /** Commits what is waiting and refuses anything new. */
-  close(): void {
+  /** Hands what is waiting to the store, refuses anything new, and resolves once every batch is answered. */
+  async close(): Promise<void> {
     this.flush();
     this.closed = true;
+    await Promise.all([...this.inFlight]);
   }
 }

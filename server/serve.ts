@@ -6,8 +6,9 @@ import { createApp, defaultWebRoot, packageVersion } from './app.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { DEFAULT_PUBLISH_RATE, OriginPolicy, PublishRate, tokenProblem } from './guard.ts';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BACKLOG_BYTES, Hub, type HubStats } from './hub.ts';
-import { EventLog } from './log.ts';
 import { PublishQueue } from './publish-queue.ts';
+import { SqliteStore } from './sqlite-store.ts';
+import type { EventStore } from './store.ts';
 
 export interface ServerOptions {
   /** Default 5080; 0 = an ephemeral port. */
@@ -55,7 +56,7 @@ export interface RunningServer {
   /** Ends streams (clients reconnect), closes connections, closes the log. */
   close(): Promise<void>;
   /** Live fan-out numbers (streams, cut-off subscribers, largest backlog seen), for tests and benchmarks. */
-  stats(): HubStats & { storedEvents: number; lastId: string; batches: number; largestBatch: number };
+  stats(): HubStats & { lastId: string; batches: number; largestBatch: number };
 }
 
 function stderrLog(line: string): void {
@@ -68,16 +69,17 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (tokenError) throw new Error(`${tokenError}: give a token of visible characters, or none to run without one.`);
   const host = options.host ?? '127.0.0.1';
   const dataDir = options.dataDir ?? defaultDataDir();
-  const log = new EventLog({ dataDir, retention: options.retention ?? {}, fsync: options.fsync ?? false });
+  const store: EventStore = new SqliteStore({ dataDir, retention: options.retention ?? {}, fsync: options.fsync ?? false });
   const hub = new Hub({
     maxBacklogBytes: Math.max(64 * 1024, options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES),
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
   });
-  const queue = new PublishQueue(log, hub, (error) => say(`fan-out failed: ${error instanceof Error ? error.message : String(error)}`));
+  followStore(store, hub, say);
+  const queue = new PublishQueue(store);
   let app;
   try {
     app = createApp({
-      log,
+      store,
       hub,
       queue,
       boundHost: host,
@@ -97,7 +99,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       say,
     });
   } catch (error) {
-    log.close();
+    await store.close();
     throw error;
   }
 
@@ -113,7 +115,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       });
     });
   } catch (error) {
-    log.close();
+    await store.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new Error(`Port ${options.port ?? 5080} on ${host} is in use: stop the other server or pick another with --port.`, { cause: error });
     throw error;
@@ -121,7 +123,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const hooks = [options.githubSecret !== undefined ? 'POST /hooks/github' : '', options.gitlabToken !== undefined ? 'POST /hooks/gitlab' : ''].filter(Boolean);
-  say(`listening on ${url} (data in ${log.file}${options.token ? ', token required' : ''}${hooks.length > 0 ? `; CI hooks: ${hooks.join(', ')}` : ''})`);
+  say(`listening on ${url} (data in ${store.where}${options.token ? ', token required' : ''}${hooks.length > 0 ? `; CI hooks: ${hooks.join(', ')}` : ''})`);
 
   let closing: Promise<void> | undefined;
   return {
@@ -129,26 +131,48 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     port,
     stats: () => ({
       ...hub.stats(),
-      storedEvents: log.count,
-      lastId: String(log.lastId),
+      lastId: String(store.followedId),
       batches: queue.stats.batches,
       largestBatch: queue.stats.largestBatch,
     }),
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        queue.close();
+        const answered = queue.close();
         server.closeIdleConnections();
         // Let the final chunk of each stream reach its client (a clean end, so it reconnects), then drop whatever is left.
         await hub.endAll();
         server.closeAllConnections();
         await stopped;
-        log.close();
+        await answered;
+        await store.close();
         say('stopped: streams ended, log closed');
       })();
       return closing;
     },
   };
+}
+
+/**
+ * Hands what the store stores to the hub, once each, in id order. A fan-out that throws loses
+ * nothing: the event is stored, and a subscriber that missed it gets it when it next resumes.
+ */
+function followStore(store: EventStore, hub: Hub, say: (line: string) => void): void {
+  hub.publishedId = store.followedId;
+  store.follow((events) => {
+    try {
+      hub.publish(events);
+    } catch (error) {
+      say(`fan-out failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  });
+  // A new epoch (a Redis stream deleted and created again): every cursor our streams hold is
+  // from the old log. They end; their clients come back with their cursor and get a reset.
+  store.onReset((epoch) => {
+    say(`the event log was replaced (new epoch ${epoch}): ending every stream so that clients start over`);
+    hub.publishedId = store.followedId;
+    void hub.endAll();
+  });
 }
 
 /** For `herald serve` and the utility process: close gracefully on SIGINT/SIGTERM, then exit. */

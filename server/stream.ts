@@ -1,20 +1,27 @@
 // One event stream (GET /events, GET /connect) from headers to close: `retry:` first, then the
-// gap or reset notice a resuming client is owed, then the replay from the log, then live events,
+// gap or reset notice a resuming client is owed, then the replay from the store, then live events,
 // with a comment heartbeat throughout (the hub's one shared timer: see server/hub.ts).
 //
 // A live stream that falls behind by the hub's bound leaves live delivery and is caught up from
-// the log (the same replay) once its socket drains; if it does not drain within stallTimeoutMs
+// the store (the same replay) once its socket drains; if it does not drain within stallTimeoutMs
 // it has stopped reading and is cut off.
 //
-// The replay/live seam: better-sqlite3 is synchronous and the PublishQueue hands committed events
-// to the hub in the same synchronous step as the commit. So the last replay page is read and the
-// stream goes live in one synchronous step: every event is either in that page or published to
-// the hub afterwards, never both, never neither.
+// The replay/live seam, for any store (reads are asynchronous, and with Redis the hub is fed by a
+// reader that may be behind or ahead of a replay's read): a read that is not full covers every
+// event stored up to its throughId. The stream goes live, in the same synchronous step as it
+// checks, only when the hub has published nothing newer than that (hub.publishedId <= throughId);
+// otherwise it reads again from there. Once live, the hub skips ids at or below the stream's
+// lastId, which covers the events the read saw before the hub did. So every event is either in a
+// replay page or published to the stream live, never both, never neither.
+//
+// A store that cannot be reached (Redis down) does not end the stream: it stays open with its
+// heartbeats, and the plan or the page is asked for again until the store answers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GAP_TYPE, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/event.ts';
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS, frameEvent, frameRetry } from '../events/sse.ts';
+import { StoreUnavailableError } from './errors.ts';
 import { frameStored, type HeartbeatKind, type Hub, type StreamFlavour, type Subscription } from './hub.ts';
-import type { EventLog, StoredEvent } from './log.ts';
+import type { EventStore } from './store.ts';
 
 export interface StreamRequest {
   flavour: StreamFlavour;
@@ -30,7 +37,7 @@ export interface StreamRequest {
 }
 
 export interface StreamContext {
-  log: EventLog;
+  store: EventStore;
   hub: Hub;
   retryMs: number;
   /** How long a stream whose backlog hit the bound may take to drain before it is cut off. */
@@ -39,6 +46,9 @@ export interface StreamContext {
 }
 
 const REPLAY_PAGE_EVENTS = 500;
+/** While the store cannot be reached: the first wait before asking again, and the longest. */
+const STORE_RETRY_FIRST_MS = 200;
+const STORE_RETRY_LONGEST_MS = 5000;
 /** SSE_HEADERS without `Connection: keep-alive`: a body delimited by the connection's end cannot keep it alive. */
 export const STREAM_HEADERS: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(SSE_HEADERS).filter(([name]) => name.toLowerCase() !== 'connection'));
 
@@ -74,16 +84,16 @@ function frameNotice(notice: HeraldEvent, flavour: StreamFlavour): string {
 }
 
 export function serveStream(req: IncomingMessage, res: ServerResponse, request: StreamRequest, context: StreamContext): void {
-  const { hub, log } = context;
-  // The newest stored id as the stream opens: a client with no cursor yet starts from here, so
-  // what is published while its first connection is down is replayed, not lost.
+  const { hub, store } = context;
+  // The newest id handed to this server's streams as the stream opens: a client with no cursor
+  // yet starts from here, so what is published while its first connection is down is replayed, not lost.
   // No chunked coding: the body runs until the connection closes, and an endless stream never
   // gives its connection back anyway. Node answers such a response with `Connection: close` and
   // closes the socket when it ends (STREAM_HEADERS leaves that to it). The body's bytes are then
   // plain bytes on the socket, so once the head is flushed the hub writes each frame straight to
   // the socket: one write per subscriber per event, not size + CRLF + frame + CRLF in a corked writev.
   res.useChunkedEncodingByDefault = false;
-  res.writeHead(200, { ...STREAM_HEADERS, [LAST_EVENT_ID_HEADER]: String(log.lastId), [LOG_EPOCH_HEADER]: log.epoch });
+  res.writeHead(200, { ...STREAM_HEADERS, [LAST_EVENT_ID_HEADER]: String(store.followedId), [LOG_EPOCH_HEADER]: store.epoch });
   res.flushHeaders();
   const stream = hub.open(res, { topics: request.topics, flavour: request.flavour, label: request.label, ...(request.heartbeat ? { heartbeat: request.heartbeat } : {}) });
   context.say(`stream opened ${request.label}`);
@@ -110,19 +120,25 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
   // The first heartbeat event at once: it tells the client the interval before any silence counts.
   if (request.heartbeat === 'event') hub.deliver(stream, stream.heartbeat);
   if (request.resumeAfter === undefined) {
-    stream.lastId = log.lastId;
+    stream.lastId = store.followedId;
     hub.goLive(stream);
     return;
   }
-  let after = request.resumeAfter;
-  const plan = log.planResume(after, request.epoch);
-  if (plan.kind === 'reset') {
-    hub.deliver(stream, frameNotice(resetNotice(log.epoch), request.flavour));
+  void resume(stream, request.resumeAfter, request, context).catch(fail);
+}
+
+async function resume(stream: Subscription, resumeAfter: number, request: StreamRequest, context: StreamContext): Promise<void> {
+  const { hub, store } = context;
+  const answer = await whenStoreAnswers(stream, request, context, () => store.planResume(resumeAfter, request.epoch));
+  if (answer === undefined) return;
+  let after = resumeAfter;
+  if (answer.plan.kind === 'reset') {
+    hub.deliver(stream, frameNotice(resetNotice(answer.epoch), request.flavour));
     after = 0;
-  } else if (plan.kind === 'gap') {
-    hub.deliver(stream, frameNotice(gapNotice(plan.gap), request.flavour));
+  } else if (answer.plan.kind === 'gap') {
+    hub.deliver(stream, frameNotice(gapNotice(answer.plan.gap), request.flavour));
   }
-  void replay(stream, after, request, context).catch(fail);
+  await replay(stream, after, request, context);
 }
 
 async function catchUp(stream: Subscription, request: StreamRequest, context: StreamContext): Promise<void> {
@@ -134,18 +150,21 @@ async function catchUp(stream: Subscription, request: StreamRequest, context: St
 }
 
 async function replay(stream: Subscription, afterId: number, request: StreamRequest, context: StreamContext): Promise<void> {
-  const { hub, log } = context;
+  const { hub, store } = context;
   // Half the bound per page: after a drain the socket holds < 16 KiB, so a page always fits.
   const pageBytes = Math.max(16 * 1024, Math.floor(hub.maxBacklogBytes / 2));
+  const topics = request.topics ? [...request.topics] : null;
   let after = afterId;
   stream.lastId = after;
   for (;;) {
     if (stream.closed) return;
-    const rows = log.readAfter(after, { topics: request.topics ? [...request.topics] : null, limit: REPLAY_PAGE_EVENTS });
+    const from = after;
+    const page = await whenStoreAnswers(stream, request, context, () => store.readAfter(from, { topics, limit: REPLAY_PAGE_EVENTS }));
+    if (page === undefined || stream.closed) return;
     let chunk = '';
     let bytes = 0;
     let used = 0;
-    for (const row of rows) {
+    for (const row of page.events) {
       const frame = frameStored(row, request.flavour);
       const size = Buffer.byteLength(frame);
       if (used > 0 && bytes + size > pageBytes) break;
@@ -155,15 +174,43 @@ async function replay(stream: Subscription, afterId: number, request: StreamRequ
       after = row.id;
     }
     if (chunk !== '' && !hub.deliver(stream, chunk)) return;
+    const whole = used === page.events.length;
+    if (whole) after = Math.max(after, page.throughId);
     stream.lastId = after;
-    if (used === rows.length && rows.length < REPLAY_PAGE_EVENTS) {
-      hub.goLive(stream); // same synchronous step as the read above: see the seam note at the top
-      return;
+    if (whole && !page.full) {
+      // The seam (see the note at the top): this read covers everything up to `after`. If the hub
+      // has published nothing newer, going live now misses nothing; else read what it has.
+      if (hub.publishedId <= after) {
+        hub.goLive(stream);
+        return;
+      }
+      continue;
     }
     if (!(await drained(stream, context.stallTimeoutMs))) {
       hub.cut(stream);
       return;
     }
+  }
+}
+
+/**
+ * Runs a store call, and again after a wait while the store cannot be reached (the stream stays
+ * open and gets its heartbeats meanwhile). Undefined once the stream has closed.
+ */
+async function whenStoreAnswers<T>(stream: Subscription, request: StreamRequest, context: StreamContext, call: () => Promise<T>): Promise<T | undefined> {
+  let waitMs = STORE_RETRY_FIRST_MS;
+  let told = false;
+  for (;;) {
+    if (stream.closed) return undefined;
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      if (!told) context.say(`stream ${request.label} waits for the event store: ${error.message}`);
+      told = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    waitMs = Math.min(STORE_RETRY_LONGEST_MS, waitMs * 2);
   }
 }
 
