@@ -270,7 +270,7 @@ export class WebBridge implements HeraldBridge {
   }
 
   async setLocalServer(): Promise<void> {
-    throw new Error('The local server is part of the desktop app; in a browser, run `npx herald serve` instead.');
+    throw new Error('The local server is part of the desktop app; in a browser, start one with `herald serve` (`npm run herald -- serve` in the repository).');
   }
 
   async openUrl(url: string): Promise<void> {
