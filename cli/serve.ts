@@ -3,17 +3,18 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { defaultDataDir } from '../server/data-dir.ts';
 import { startServer } from '../server/serve.ts';
-import type { ServerOptions } from '../server/serve.ts';
+import type { RedisServerOptions, ServerOptions } from '../server/serve.ts';
+import { parseRedisUrl, RedisUrlError } from '../server/redis-url.ts';
 import { isLoopbackHost } from '../events/net.ts';
 import { tokenProblem } from '../server/guard.ts';
 import { CommandError, parseCommandArgs, parseIntegerFlag, parsePositiveNumberFlag, stringFlag, UsageError } from './options.ts';
-import type { OptionSpec } from './options.ts';
+import type { OptionSpec, ParsedArgs } from './options.ts';
 
 export const SERVE_USAGE = `Usage: herald serve [options]
 
 Run the Herald companion server: publishers POST events to it, it stores them
-durably in SQLite and streams them to the desktop app and \`herald listen\`.
-Stops cleanly on Ctrl-C or SIGTERM.
+durably in SQLite (or on a Redis Stream that several servers share) and streams
+them to the desktop app and \`herald listen\`. Stops cleanly on Ctrl-C or SIGTERM.
 
 Options:
   --port N                 port to listen on (default 5080; 0 = any free port)
@@ -29,11 +30,19 @@ Options:
                            (env HERALD_GITLAB_TOKEN); off without it
   --retention-events N     keep at most N events (server default if not given)
   --retention-days D       drop events older than D days (decimals allowed)
+  --redis URL              keep the events on a Redis Stream instead of SQLite: every
+                           server started with the same URL and key serves one feed
+                           (env HERALD_REDIS_URL). redis://[:PASSWORD@]HOST[:PORT][/DB],
+                           rediss:// for TLS, redis+sentinel://S1:26379,S2:26379/PRIMARY[/DB]
+  --redis-key K            the stream's key (default herald:events)
+  --redis-wait N           answer a publish only once N replicas confirmed it (Redis WAIT)
+  --redis-wait-ms MS       how long to wait for them before answering 503 (default 1000)
   -h, --help               show this help
 
 Example:
   herald serve --port 5080 --data-dir ~/.herald
   HERALD_GITHUB_SECRET="$(cat ~/.herald-hook-secret)" herald serve --host 0.0.0.0 --token "$T"
+  herald serve --host 0.0.0.0 --token "$T" --redis redis://redis.internal:6379/0
 `;
 
 const OPTIONS = {
@@ -46,6 +55,10 @@ const OPTIONS = {
   'gitlab-token': { type: 'string' },
   'retention-events': { type: 'string' },
   'retention-days': { type: 'string' },
+  redis: { type: 'string' },
+  'redis-key': { type: 'string' },
+  'redis-wait': { type: 'string' },
+  'redis-wait-ms': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpec;
 
@@ -84,6 +97,9 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     if (maxEvents !== undefined) options.retention.maxEvents = parseIntegerFlag('serve', 'retention-events', maxEvents, 1, Number.MAX_SAFE_INTEGER);
     if (maxDays !== undefined) options.retention.maxAgeMs = Math.round(parsePositiveNumberFlag('serve', 'retention-days', maxDays) * 86_400_000);
   }
+
+  const redis = redisOptions(values, io.env);
+  if (redis !== undefined) options.redis = redis;
 
   if (!isLoopbackHost(options.host) && token === undefined) {
     io.stderr.write(
@@ -143,6 +159,38 @@ function serverToken(flag: string | undefined, env: NodeJS.ProcessEnv): string |
       : 'the token is empty (HERALD_TOKEN is set to ""): set a value, or unset HERALD_TOKEN to run without one');
   }
   throw new UsageError('serve', `${source}: ${problem}; choose another token`);
+}
+
+/**
+ * --redis (else HERALD_REDIS_URL) and its companions; undefined for SQLite. A URL that cannot be
+ * read is a usage error (exit 2) naming what is wrong; one that reads well but cannot be reached
+ * fails at startup (exit 1).
+ */
+function redisOptions(values: ParsedArgs['values'], env: NodeJS.ProcessEnv): RedisServerOptions | undefined {
+  const flag = stringFlag(values, 'redis');
+  const [url, source] = flag !== undefined ? [flag, '--redis'] : [env.HERALD_REDIS_URL, 'HERALD_REDIS_URL'];
+  const key = stringFlag(values, 'redis-key');
+  const wait = stringFlag(values, 'redis-wait');
+  const waitMs = stringFlag(values, 'redis-wait-ms');
+  if (url === undefined) {
+    const stray = key !== undefined ? '--redis-key' : wait !== undefined ? '--redis-wait' : waitMs !== undefined ? '--redis-wait-ms' : undefined;
+    if (stray) throw new UsageError('serve', `${stray} only means something with --redis URL (or HERALD_REDIS_URL)`);
+    return undefined;
+  }
+  try {
+    parseRedisUrl(url);
+  } catch (error) {
+    if (error instanceof RedisUrlError) throw new UsageError('serve', `${source}: ${error.message}`);
+    throw error;
+  }
+  const redis: RedisServerOptions = { url };
+  if (key !== undefined) {
+    if (key.trim() === '' || /\s/.test(key)) throw new UsageError('serve', '--redis-key must be a Redis key name without spaces, such as herald:events');
+    redis.key = key;
+  }
+  if (wait !== undefined) redis.waitReplicas = parseIntegerFlag('serve', 'redis-wait', wait, 0, 100);
+  if (waitMs !== undefined) redis.waitTimeoutMs = parseIntegerFlag('serve', 'redis-wait-ms', waitMs, 1, 60_000);
+  return redis;
 }
 
 /** The flag, else the environment; an empty value is a mistake, never "no secret" (that would open nothing, silently). */

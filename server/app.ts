@@ -18,7 +18,7 @@ import {
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS } from '../events/sse.ts';
 import { HttpError, StoreUnavailableError } from './errors.ts';
 import { answerPublish, claimFor, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } from './idempotency.ts';
-import { OriginPolicy, PublishRate, checkHost, checkToken } from './guard.ts';
+import { OriginPolicy, checkHost, checkToken, type PublishLimit } from './guard.ts';
 import { hookRoutes, type HookSecrets } from './hooks/routes.ts';
 import type { HeartbeatKind, Hub } from './hub.ts';
 import type { EventStore } from './store.ts';
@@ -35,7 +35,8 @@ export interface AppContext {
   /** CI webhook secrets; a hook without its secret answers 404. */
   hooks: HookSecrets;
   origins: OriginPolicy;
-  rate: PublishRate;
+  /** Publishes per client: in this process, or in Redis for the whole feed. */
+  rate: PublishLimit;
   maxStreams: number;
   retryMs: number;
   stallTimeoutMs: number;
@@ -126,8 +127,8 @@ export function createApp(context: AppContext): express.Express {
   });
 
   const rawBody = express.raw({ type: () => true, limit: LIMITS.bodyBytes, inflate: false });
-  const takeRate = (req: Request, _res: Response, next: NextFunction) => {
-    context.rate.take(clientAddress(req));
+  const takeRate = async (req: Request, _res: Response, next: NextFunction) => {
+    await context.rate.take(clientAddress(req));
     next();
   };
 
@@ -219,7 +220,8 @@ export function createApp(context: AppContext): express.Express {
 
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const http = toHttpError(error);
-    if (http.status >= 500) context.say(`error on ${req.method} ${req.path}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    // A store that cannot be reached is said once by the store, not with a stack per request.
+    if (http.status >= 500 && !(error instanceof StoreUnavailableError)) context.say(`error on ${req.method} ${req.path}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     context.say(`rejected ${req.method} ${req.path} from ${clientAddress(req)}: ${http.status} ${http.code}${http.field ? ` (${http.field})` : ''}`);
     if (res.headersSent) {
       res.destroy();

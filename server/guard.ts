@@ -133,8 +133,14 @@ export interface RateOptions {
 
 export const DEFAULT_PUBLISH_RATE: RateOptions = { capacity: 200, refillPerSecond: 50 };
 
+/** Who keeps the publish buckets: this process (PublishRate), or a store every server shares (SharedPublishRate). */
+export interface PublishLimit {
+  /** Takes one token for this client, or throws 429 with the seconds until one is back. */
+  take(client: string): void | Promise<void>;
+}
+
 /** A token bucket per client address. Idle, full buckets are forgotten so memory stays bounded. */
-export class PublishRate {
+export class PublishRate implements PublishLimit {
   private readonly capacity: number;
   private readonly refillPerMs: number;
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
@@ -166,10 +172,7 @@ export class PublishRate {
       bucket.tokens -= 1;
       return;
     }
-    const seconds = Math.max(1, Math.ceil((1 - bucket.tokens) / this.refillPerMs / 1000));
-    throw new HttpError(429, 'too_many_requests', `Too many publishes from ${client}: wait ${seconds} s and try again.`, {
-      headers: { 'Retry-After': String(seconds) },
-    });
+    throw tooManyPublishes(client, Math.max(1, Math.ceil((1 - bucket.tokens) / this.refillPerMs / 1000)));
   }
 
   private forgetFull(now: number): void {
@@ -182,4 +185,32 @@ export class PublishRate {
       if (!first.done) this.buckets.delete(first.value);
     }
   }
+}
+
+/**
+ * The same token bucket per client, kept where every server reads it (Redis, server/redis-store.ts),
+ * so the limit holds for the whole feed whichever server a client reaches. `bucket` takes a token
+ * and answers 0, or the seconds until one is back.
+ */
+export class SharedPublishRate implements PublishLimit {
+  private readonly options: RateOptions;
+  private readonly bucket: (client: string, capacity: number, refillPerSecond: number) => Promise<number>;
+
+  constructor(options: RateOptions, bucket: (client: string, capacity: number, refillPerSecond: number) => Promise<number>) {
+    if (!(options.capacity >= 1) || !(options.refillPerSecond > 0)) throw new Error('publishRate needs capacity >= 1 and refillPerSecond > 0');
+    this.options = options;
+    this.bucket = bucket;
+  }
+
+  async take(client: string): Promise<void> {
+    if (this.options.capacity === Infinity) return;
+    const waitSeconds = await this.bucket(client, this.options.capacity, this.options.refillPerSecond);
+    if (waitSeconds > 0) throw tooManyPublishes(client, waitSeconds);
+  }
+}
+
+function tooManyPublishes(client: string, seconds: number): HttpError {
+  return new HttpError(429, 'too_many_requests', `Too many publishes from ${client}: wait ${seconds} s and try again.`, {
+    headers: { 'Retry-After': String(seconds) },
+  });
 }

@@ -4,9 +4,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, defaultWebRoot, packageVersion } from './app.ts';
 import { defaultDataDir } from './data-dir.ts';
-import { DEFAULT_PUBLISH_RATE, OriginPolicy, PublishRate, tokenProblem } from './guard.ts';
+import { DEFAULT_PUBLISH_RATE, OriginPolicy, PublishRate, SharedPublishRate, tokenProblem, type PublishLimit } from './guard.ts';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BACKLOG_BYTES, Hub, type HubStats } from './hub.ts';
 import { PublishQueue } from './publish-queue.ts';
+import { RedisStore } from './redis-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import type { EventStore } from './store.ts';
 
@@ -45,8 +46,23 @@ export interface ServerOptions {
   webRoot?: string | null;
   /** Default false: a commit survives a killed process but not a power cut; true: fsync every commit (survives both, slower). */
   fsync?: boolean;
+  /** Keep the events on a Redis Stream shared by every server given the same URL and key, instead of SQLite in dataDir. Default: none (SQLite). */
+  redis?: RedisServerOptions;
   /** Default: stderr with an ISO timestamp. */
   log?: (line: string) => void;
+}
+
+export interface RedisServerOptions {
+  /** redis://[[user]:password@]host[:port][/db], rediss://… (TLS) or redis+sentinel://host:26379[,host…]/primary[/db]. */
+  url: string;
+  /** The stream's key, default 'herald:events'; the servers of one feed use the same. */
+  key?: string;
+  /** Replicas that must confirm each append (Redis WAIT) before the 201, default 0. */
+  waitReplicas?: number;
+  /** How long WAIT may take before the publish gets 503, default 1000. */
+  waitTimeoutMs?: number;
+  /** The reader's XREAD BLOCK, default 1000 (tests shorten it). */
+  readBlockMs?: number;
 }
 
 export interface RunningServer {
@@ -69,7 +85,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   if (tokenError) throw new Error(`${tokenError}: give a token of visible characters, or none to run without one.`);
   const host = options.host ?? '127.0.0.1';
   const dataDir = options.dataDir ?? defaultDataDir();
-  const store: EventStore = new SqliteStore({ dataDir, retention: options.retention ?? {}, fsync: options.fsync ?? false });
+  const store = await openStore(options, dataDir, say);
   const hub = new Hub({
     maxBacklogBytes: Math.max(64 * 1024, options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES),
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
@@ -89,7 +105,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         ...(options.gitlabToken !== undefined ? { gitlabToken: options.gitlabToken } : {}),
       },
       origins: new OriginPolicy(options.allowedOrigins ?? []),
-      rate: new PublishRate(options.publishRate ?? DEFAULT_PUBLISH_RATE),
+      rate: publishLimit(store, options.publishRate ?? DEFAULT_PUBLISH_RATE),
       maxStreams: options.maxStreams ?? 10_000,
       retryMs: options.retryMs ?? 3000,
       stallTimeoutMs: options.stallTimeoutMs ?? 10_000,
@@ -151,6 +167,31 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       return closing;
     },
   };
+}
+
+/** SQLite in the data directory (the default), or the Redis Stream named by options.redis. */
+async function openStore(options: ServerOptions, dataDir: string, say: (line: string) => void): Promise<EventStore> {
+  if (!options.redis) return new SqliteStore({ dataDir, retention: options.retention ?? {}, fsync: options.fsync ?? false });
+  const redis = options.redis;
+  return RedisStore.open({
+    url: redis.url,
+    ...(redis.key !== undefined ? { key: redis.key } : {}),
+    ...(redis.waitReplicas !== undefined ? { waitReplicas: redis.waitReplicas } : {}),
+    ...(redis.waitTimeoutMs !== undefined ? { waitTimeoutMs: redis.waitTimeoutMs } : {}),
+    ...(redis.readBlockMs !== undefined ? { readBlockMs: redis.readBlockMs } : {}),
+    retention: options.retention ?? {},
+    say,
+  });
+}
+
+/**
+ * [issue 12] Limits that must hold for the whole feed are kept in Redis when Redis is in use: a
+ * client's publish rate is one bucket whichever server it reaches. (Limits per server, such as
+ * maxStreams, stay in each process.)
+ */
+function publishLimit(store: EventStore, rate: { capacity: number; refillPerSecond: number }): PublishLimit {
+  if (store instanceof RedisStore) return new SharedPublishRate(rate, (client, capacity, refill) => store.takePublishToken(client, capacity, refill));
+  return new PublishRate(rate);
 }
 
 /**

@@ -4,7 +4,7 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { EventValidationError, TOPIC_PATTERN, parseEventInput } from '../../events/event.ts';
 import { HttpError } from '../errors.ts';
-import type { PublishRate } from '../guard.ts';
+import type { PublishLimit } from '../guard.ts';
 import { answerPublish, claimFor } from '../idempotency.ts';
 import type { PublishQueue } from '../publish-queue.ts';
 import { ciJobEvent, DEFAULT_CI_TOPIC, type CiRun, type HookResult } from './ci-job.ts';
@@ -26,7 +26,7 @@ export interface HookSecrets {
 
 export interface HookContext {
   queue: PublishQueue;
-  rate: PublishRate;
+  rate: PublishLimit;
   say(line: string): void;
   clientAddress(req: Request): string;
 }
@@ -38,8 +38,8 @@ export function hookRoutes(context: HookContext, secrets: HookSecrets): Router {
   const router = express.Router();
   const ends = new RememberedEnds(DEFAULT_REMEMBERED_ENDS);
   const readBody = express.raw({ type: () => true, limit: MAX_HOOK_BODY_BYTES, inflate: false });
-  const takeRate = (req: Request, _res: Response, next: NextFunction) => {
-    context.rate.take(context.clientAddress(req));
+  const takeRate = async (req: Request, _res: Response, next: NextFunction) => {
+    await context.rate.take(context.clientAddress(req));
     next();
   };
   const configured = (secret: string | undefined, provider: string, flag: string, env: string) => (_req: Request, _res: Response, next: NextFunction) => {
