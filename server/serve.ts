@@ -46,6 +46,8 @@ export interface ServerOptions {
   webRoot?: string | null;
   /** Default false: a commit survives a killed process but not a power cut; true: fsync every commit (survives both, slower). */
   fsync?: boolean;
+  /** An event store already open (tests, embedding); the server closes it when it closes. Default: opened from redis or dataDir. */
+  store?: EventStore;
   /** Keep the events on a Redis Stream shared by every server given the same URL and key, instead of SQLite in dataDir. Default: none (SQLite). */
   redis?: RedisServerOptions;
   /** Default: stderr with an ISO timestamp. */
@@ -171,6 +173,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 
 /** SQLite in the data directory (the default), or the Redis Stream named by options.redis. */
 async function openStore(options: ServerOptions, dataDir: string, say: (line: string) => void): Promise<EventStore> {
+  if (options.store) return options.store;
   if (!options.redis) return new SqliteStore({ dataDir, retention: options.retention ?? {}, fsync: options.fsync ?? false });
   const redis = options.redis;
   return RedisStore.open({

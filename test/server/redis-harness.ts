@@ -69,10 +69,10 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
   return redis;
 }
 
-async function waitForPort(port: number, exited: () => boolean, dir: string): Promise<void> {
+async function waitForPort(port: number, exited: () => boolean, dir: string, logName = 'redis.log'): Promise<void> {
   const start = Date.now();
   for (;;) {
-    if (exited()) throw new Error(`redis-server exited at start: ${fs.readFileSync(path.join(dir, 'redis.log'), 'utf8').slice(-800)}`);
+    if (exited()) throw new Error(`redis-server exited at start: ${fs.readFileSync(path.join(dir, logName), 'utf8').slice(-800)}`);
     try {
       if ((await redisCommand(port, ['PING'])) === 'PONG') return;
     } catch (error) {
@@ -141,6 +141,32 @@ function parseReply(buffer: Buffer, at: number): { value: unknown; end: number }
     return { value: count < 0 ? null : values, end };
   }
   throw new Error(`unexpected Redis reply type ${kind}`);
+}
+
+/**
+ * A Sentinel (redis-server --sentinel) watching a primary, on a free port in a temp dir: what
+ * `redis+sentinel://` URLs name.
+ */
+export async function startSentinel(primaryPort: number, name = 'mymaster'): Promise<{ port: number; stop(): Promise<void> }> {
+  const dir = tempDir('herald-sentinel-');
+  const port = await freePort();
+  const conf = path.join(dir, 'sentinel.conf');
+  fs.writeFileSync(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${name} 127.0.0.1 ${primaryPort} 1\n`);
+  const log = fs.openSync(path.join(dir, 'sentinel.log'), 'a');
+  const child = spawn(REDIS_SERVER, [conf, '--sentinel'], { stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  await waitForPort(port, () => child.exitCode !== null, dir, 'sentinel.log');
+  return {
+    port,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface RoundRobinProxy {

@@ -11,7 +11,7 @@ import type { HeraldEvent } from '../../events/event.ts';
 import { RedisStore } from '../../server/redis-store.ts';
 import type { ServerOptions } from '../../server/serve.ts';
 import { history, listen, publish, rawStream, startTestServer, waitFor, type TestServer } from './harness.ts';
-import { freePort, redisCommands, startRedis, type TestRedis } from './redis-harness.ts';
+import { freePort, redisCommands, startRedis, startSentinel, type TestRedis } from './redis-harness.ts';
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -239,6 +239,43 @@ describe('the replay/live seam across servers', () => {
       await waitFor(() => client.received.at(-1)?.lastEventId === String(last), `client from ${from} reached ${last}`, 20_000);
       expect(client.received.map((r) => r.lastEventId)).toEqual(range(from + 1, last));
     }
+  });
+});
+
+describe('--redis-wait', () => {
+  it('answers 201 once a replica confirmed the append (WAIT), and 503 saying so when too few did in time', async () => {
+    const replica = await startRedis(['--replicaof', '127.0.0.1', String(redis.port)]);
+    closers.push(() => replica.stop());
+    const online = async () => String(await redis.command('INFO', 'replication')).includes('state=online');
+    const start = Date.now();
+    while (!(await online())) {
+      if (Date.now() - start > 15_000) throw new Error('the replica did not come online within 15 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const { key, servers: [one] } = await feed(1, {}, redis.url);
+    await one!.cleanup();
+    servers.splice(servers.indexOf(one!), 1);
+    const waiting = await startTestServer({ redis: { url: redis.url, key, waitReplicas: 1, waitTimeoutMs: 3000 } });
+    servers.push(waiting);
+    const stored = await publish(waiting.url, { title: 'on the primary and its replica' });
+    expect(await replica.command('XLEN', key)).toBe(1);
+    const tooMany = await startTestServer({ redis: { url: redis.url, key, waitReplicas: 2, waitTimeoutMs: 200 } });
+    servers.push(tooMany);
+    const res = await fetch(`${tooMany.url}/events`, { method: 'POST', body: 'needs two replicas' });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('only 1 of the 2 replicas --redis-wait asks for confirmed it within 200 ms');
+    expect(Number(stored.id)).toBe(1);
+  });
+});
+
+describe('Sentinel', () => {
+  it('finds the primary through a Sentinel with a redis+sentinel:// URL and serves the feed there', async () => {
+    const sentinel = await startSentinel(redis.port);
+    closers.push(() => sentinel.stop());
+    const { key, servers: [a] } = await feed(1, {}, `redis+sentinel://127.0.0.1:${sentinel.port}/mymaster`);
+    const event = await publish(a!.url, { title: 'through the sentinel' });
+    expect(await redis.command('XLEN', key)).toBe(1);
+    expect((await history(a!.url)).events).toEqual([event]);
   });
 });
 
