@@ -6,6 +6,7 @@ import { startServer } from '../server/serve.ts';
 import type { RedisServerOptions, ServerOptions } from '../server/serve.ts';
 import { parseRedisUrl, RedisUrlError } from '../server/redis-url.ts';
 import { isLoopbackHost } from '../events/net.ts';
+import { LogOpenError } from '../server/errors.ts';
 import { tokenProblem } from '../server/guard.ts';
 import { CommandError, parseCommandArgs, parseIntegerFlag, parsePositiveNumberFlag, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec, ParsedArgs } from './options.ts';
@@ -37,6 +38,9 @@ Options:
   --redis-key K            the stream's key (default herald:events)
   --redis-wait N           answer a publish only once N replicas confirmed it (Redis WAIT)
   --redis-wait-ms MS       how long to wait for them before answering 503 (default 1000)
+  --new-log                when herald.db is empty, damaged or not Herald's, keep it
+                           aside (herald.db.broken-<time>) and start a new, empty
+                           log; without it, such a file stops the start
   -h, --help               show this help
 
 Example:
@@ -59,6 +63,7 @@ const OPTIONS = {
   'redis-key': { type: 'string' },
   'redis-wait': { type: 'string' },
   'redis-wait-ms': { type: 'string' },
+  'new-log': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpec;
 
@@ -90,6 +95,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   if (gitlabToken !== undefined) options.gitlabToken = gitlabToken;
   const origins = values['allow-origin'];
   if (Array.isArray(origins) && origins.length > 0) options.allowedOrigins = origins.map((o) => checkOrigin(String(o)));
+  if (values['new-log'] === true) options.newLog = true;
   const maxEvents = stringFlag(values, 'retention-events');
   const maxDays = stringFlag(values, 'retention-days');
   if (maxEvents !== undefined || maxDays !== undefined) {
@@ -218,6 +224,8 @@ function checkOrigin(value: string): string {
 }
 
 function startFailure(err: unknown, options: ServerOptions): string {
+  // The log's own startup errors already name the file and say what to do.
+  if (err instanceof LogOpenError) return err.message;
   const code = (err as { code?: unknown }).code ?? (err as { cause?: { code?: unknown } }).cause?.code;
   const where = `${options.host}:${options.port}`;
   if (code === 'EADDRINUSE') return `port ${options.port} on ${options.host} is already in use (another Herald server?); pick another with --port`;

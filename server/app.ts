@@ -362,6 +362,10 @@ function topicFilter(req: Request): ReadonlySet<string> | null {
       throw new HttpError(400, 'bad_request', `topic "${topic.slice(0, 80)}" must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-".`, { field: 'topic' });
     }
     topics.add(topic);
+    // A bound on the work and memory one filter costs (each topic is one index walk per page).
+    if (topics.size > LIMITS.filterTopics) {
+      throw new HttpError(400, 'bad_request', `topic: at most ${LIMITS.filterTopics} topics in one filter: subscribe to fewer, or leave topic out to get every topic.`, { field: 'topic' });
+    }
   }
   return topics.size > 0 ? topics : null;
 }

@@ -1,5 +1,5 @@
 // The one error shape every route answers with: { "error": { code, message, field? } }, and the
-// error the event store raises while serving (StoreUnavailableError).
+// errors the event store raises: at startup (LogOpenError) and while serving (StoreUnavailableError).
 
 export type ErrorCode =
   | 'bad_request'
@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'too_many_requests'
   | 'too_many_streams'
   | 'store_unavailable'
+  | 'expectation_failed'
+  | 'request_timeout'
   | 'internal_error';
 
 export class HttpError extends Error {
@@ -35,8 +37,9 @@ export class HttpError extends Error {
 }
 
 /**
- * The event store cannot take a write (or a read) now: for a networked store (Redis), the store
- * is unreachable. Answered 503 with Retry-After; nothing of the request was acknowledged.
+ * The event store cannot take a write (or a read) now: SQLite's write lock is held by another
+ * program, the log's files were removed under the running server; for a networked store, the
+ * store is unreachable. Answered 503 with Retry-After; nothing of the request was acknowledged.
  */
 export class StoreUnavailableError extends Error {
   /** Worth retrying within the same request (a lock held for a moment); false: not until the server is restarted. */
@@ -47,5 +50,20 @@ export class StoreUnavailableError extends Error {
     this.name = 'StoreUnavailableError';
     this.transient = extra.transient;
     this.retryAfterSeconds = extra.retryAfterSeconds;
+  }
+}
+
+export type LogOpenProblem = 'data_dir' | 'in_use' | 'locked' | 'empty' | 'not_sqlite' | 'not_herald' | 'damaged' | 'unreadable';
+
+/** Why the event log could not be opened at startup, in words that name the file and say what to do. */
+export class LogOpenError extends Error {
+  readonly problem: LogOpenProblem;
+  /** The file or directory at fault. */
+  readonly path: string;
+  constructor(problem: LogOpenProblem, path: string, message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'LogOpenError';
+    this.problem = problem;
+    this.path = path;
   }
 }

@@ -52,6 +52,11 @@ export interface ServerOptions {
   redis?: RedisServerOptions;
   /** Default: stderr with an ISO timestamp. */
   log?: (line: string) => void;
+  /** Default false: an existing herald.db that is empty, not SQLite or not Herald's stops the start with an error.
+   * true: it is moved aside (herald.db.broken-<time>) and a new, empty log is started. */
+  newLog?: boolean;
+  /** How long publishes wait for a log locked by another program before 503, default 1000 (see PublishQueue). */
+  storeWaitMs?: number;
 }
 
 export interface RedisServerOptions {
@@ -74,7 +79,7 @@ export interface RunningServer {
   /** Ends streams (clients reconnect), closes connections, closes the log. */
   close(): Promise<void>;
   /** Live fan-out numbers (streams, cut-off subscribers, largest backlog seen), for tests and benchmarks. */
-  stats(): HubStats & { lastId: string; batches: number; largestBatch: number };
+  stats(): HubStats & { lastId: string; batches: number; largestBatch: number; storeWaits: number };
 }
 
 function stderrLog(line: string): void {
@@ -93,7 +98,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
   });
   followStore(store, hub, say);
-  const queue = new PublishQueue(store);
+  const queue = new PublishQueue(store, options.storeWaitMs !== undefined ? { storeWaitMs: options.storeWaitMs } : {});
   let app;
   try {
     app = createApp({
@@ -152,6 +157,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       lastId: String(store.followedId),
       batches: queue.stats.batches,
       largestBatch: queue.stats.largestBatch,
+      storeWaits: queue.stats.storeWaits,
     }),
     close() {
       closing ??= (async () => {
@@ -174,7 +180,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 /** SQLite in the data directory (the default), or the Redis Stream named by options.redis. */
 async function openStore(options: ServerOptions, dataDir: string, say: (line: string) => void): Promise<EventStore> {
   if (options.store) return options.store;
-  if (!options.redis) return new SqliteStore({ dataDir, retention: options.retention ?? {}, fsync: options.fsync ?? false });
+  if (!options.redis) return new SqliteStore({ dataDir, retention: options.retention ?? {}, fsync: options.fsync ?? false, newLog: options.newLog ?? false, say });
   const redis = options.redis;
   return RedisStore.open({
     url: redis.url,

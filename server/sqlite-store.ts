@@ -60,8 +60,18 @@ export class SqliteStore implements EventStore {
   /** A SQLite log never changes epoch under a running server. */
   onReset(_listener: (epoch: string) => void): void {}
 
+  /** Down once the log's files were found replaced under it (it takes no more writes: see EventLog.checkFiles). */
   health(): Promise<StoreHealth> {
-    return Promise.resolve({ kind: 'sqlite', up: true, where: this.where, storedEvents: this.log.count, lastId: String(this.log.lastId), epoch: this.log.epoch });
+    const failure = this.log.failed;
+    return Promise.resolve({
+      kind: 'sqlite',
+      up: failure === undefined,
+      where: this.where,
+      ...(failure ? { error: failure.message } : {}),
+      storedEvents: this.log.count,
+      lastId: String(this.log.lastId),
+      epoch: this.log.epoch,
+    });
   }
 
   close(): Promise<void> {

@@ -106,6 +106,48 @@ describe('herald serve', () => {
     expect(spaced.stderr.toString()).toContain('--token: the token contains white space');
   });
 
+  it('a second herald serve on the same data directory refuses to start, naming the directory and the first one\'s pid', async () => {
+    const dataDir = tempDir();
+    const first = startHerald(['serve', '--port', '0', '--data-dir', dataDir]);
+    const url = await listeningUrl(first);
+    const second = await herald(['serve', '--port', '0', '--data-dir', dataDir]);
+    expect(second.code).toBe(1);
+    expect(second.stdout.toString()).toBe('');
+    expect(second.stderr.toString()).toContain(`herald: the data directory ${dataDir} is in use by another Herald server (pid ${first.child.pid}, since `);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    first.child.kill('SIGKILL');
+    await first.result;
+    // kill -9 leaves no stale lock behind: the OS dropped it with the process.
+    const third = startHerald(['serve', '--port', '0', '--data-dir', dataDir]);
+    await listeningUrl(third);
+    third.child.kill('SIGTERM');
+    expect((await third.result).code).toBe(0);
+  });
+
+  it('says what is wrong with the data directory or herald.db in words, and starts a new log only with --new-log', async () => {
+    const parent = tempDir();
+    const file = path.join(parent, 'file');
+    fs.writeFileSync(file, 'x');
+    const onFile = await herald(['serve', '--port', '0', '--data-dir', file]);
+    expect(onFile.code).toBe(1);
+    expect(onFile.stderr.toString()).toBe(`herald: the data directory is a file: ${file}. Move the file away, or pick another with --data-dir (or HERALD_DATA_DIR).\n`);
+
+    const dataDir = tempDir();
+    fs.writeFileSync(path.join(dataDir, 'herald.db'), '');
+    const empty = await herald(['serve', '--port', '0', '--data-dir', dataDir]);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr.toString()).toContain(`herald: the event log ${path.join(dataDir, 'herald.db')} is empty (0 bytes)`);
+    expect(empty.stderr.toString()).toContain('--new-log');
+    const fresh = startHerald(['serve', '--port', '0', '--data-dir', dataDir, '--new-log']);
+    const url = await listeningUrl(fresh);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    fresh.child.kill('SIGTERM');
+    const r = await fresh.result;
+    expect(r.code).toBe(0);
+    expect(r.stderr.toString()).toContain('started a new, empty log as asked (--new-log)');
+    expect(fs.readdirSync(dataDir).some((name) => name.startsWith('herald.db.broken-'))).toBe(true);
+  });
+
   it('refuses bad flags with exit 2', async () => {
     for (const args of [['--port', '99999'], ['--port', 'http'], ['--retention-days', '-1'], ['--retention-events', '0'], ['--allow-origin', 'not a url'], ['--verbose']]) {
       const r = await herald(['serve', '--data-dir', tempDir(), ...args]);

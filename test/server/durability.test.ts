@@ -1,12 +1,10 @@
 // A 201 means stored: the server process is killed (SIGKILL) right after the answer, started
 // again on the same data dir, and the event is there; ids keep growing and are never reused.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { history, publish, tempDir } from './harness.ts';
+import { history, killHard as killProcess, publish, spawnServerProcess, tempDir } from './harness.ts';
 
-const entry = fileURLToPath(new URL('./fixtures/serve-child.ts', import.meta.url));
 const children = new Set<ChildProcess>();
 const dirs: string[] = [];
 
@@ -16,32 +14,8 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function spawnServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [entry, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n')[0];
-      if (out.includes('\n') && line) resolve((JSON.parse(line) as { url: string }).url);
-    });
-    child.once('exit', (code) => reject(new Error(`server child exited (${code}): ${stderr}`)));
-  });
-  return { child, url };
-}
-
-function killHard(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.once('exit', () => {
-      children.delete(child);
-      resolve();
-    });
-    child.kill('SIGKILL');
-  });
-}
+const spawnServer = (dataDir: string) => spawnServerProcess(dataDir, children);
+const killHard = (child: ChildProcess) => killProcess(child, children);
 
 describe('durability', () => {
   it('keeps every acknowledged event across kill -9, and the next id is greater', async () => {

@@ -1,8 +1,10 @@
 // Shared setup for the server tests: a real server on an ephemeral port over a real SQLite file
 // in a temp dir, and small clients (fetch, the eventsource package, a raw stream reader).
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { EventSource } from 'eventsource';
 import type { HeraldEvent } from '../../events/event.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../server/serve.ts';
@@ -139,4 +141,42 @@ export async function rawStream(url: string, headers: Record<string, string> = {
       await pump;
     },
   };
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  /** What the server logged so far (its log lines go to stderr). */
+  stderr(): string;
+}
+
+const SERVE_CHILD = fileURLToPath(new URL('./fixtures/serve-child.ts', import.meta.url));
+
+/** A Herald server in a process of its own (test/server/fixtures/serve-child.ts), for tests that kill it. */
+export async function spawnServerProcess(dataDir: string, children: Set<ChildProcess>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [SERVE_CHILD, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    child.once('exit', (code) => reject(new Error(`server child exited (${code}): ${stderr}`)));
+  });
+  return { child, url, stderr: () => stderr };
+}
+
+/** kill -9, and wait until the process is gone. */
+export function killHard(child: ChildProcess, children?: Set<ChildProcess>): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => {
+      children?.delete(child);
+      resolve();
+    });
+    child.kill('SIGKILL');
+  });
 }

@@ -1,0 +1,93 @@
+// The WAL deleted (or herald.db replaced) under a running server, then kill -9: what was
+// acknowledged must not be lost with the deleted file. The server notices before its next
+// acknowledgement, or within its periodic check, copies what it holds into herald.db, and stops
+// taking events with a clear error. Real server processes, real files, SIGKILL.
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HeraldEvent } from '../../events/event.ts';
+import { history, killHard, publish, spawnServerProcess, tempDir, waitFor } from './harness.ts';
+
+const children = new Set<ChildProcess>();
+const dirs: string[] = [];
+afterEach(() => {
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function dataDir(): string {
+  const dir = tempDir();
+  dirs.push(dir);
+  return dir;
+}
+
+async function publishMany(url: string, n: number, label: string): Promise<HeraldEvent[]> {
+  const out: HeraldEvent[] = [];
+  for (let i = 0; i < n; i++) out.push(await publish(url, { title: `${label} ${i}` }));
+  return out;
+}
+
+async function postRaw(url: string, title: string): Promise<{ status: number; retryAfter: string | null; body: { error?: { code: string; message: string } } }> {
+  const res = await fetch(`${url}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ title }) });
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as never };
+}
+
+describe('the log files replaced under a running server', () => {
+  it('the WAL deleted, then kill -9: every acknowledged event survives, and later publishes are refused with a clear error', async () => {
+    const dir = dataDir();
+    const first = await spawnServerProcess(dir, children);
+    const acknowledged = await publishMany(first.url, 20, 'acknowledged');
+    const wal = path.join(dir, 'herald.db-wal');
+    expect(fs.statSync(wal).size).toBeGreaterThan(0); // they are in the WAL, not yet in herald.db
+    fs.rmSync(wal);
+
+    // The next publish finds it before writing anything: what the server holds is copied into
+    // herald.db, and this publish and every later one are refused.
+    const refused = await postRaw(first.url, 'refused');
+    expect(refused.status).toBe(503);
+    expect(refused.retryAfter).toBe('60');
+    expect(refused.body.error!.code).toBe('store_unavailable');
+    expect(refused.body.error!.message).toContain(`its WAL ${wal} was deleted`);
+    expect(refused.body.error!.message).toContain('Every event acknowledged so far was copied into herald.db');
+    expect(refused.body.error!.message).toContain('stop it and start it again');
+    const health = await fetch(`${first.url}/health`);
+    expect(health.status).toBe(503);
+    expect(((await health.json()) as { status: string }).status).not.toBe('ok');
+    expect(first.stderr()).toContain(`ERROR: The event log's files changed under the running server (its WAL ${wal} was deleted)`);
+
+    await killHard(first.child, children);
+    const second = await spawnServerProcess(dir, children);
+    const page = await history(second.url);
+    expect(page.events).toEqual(acknowledged);
+    expect((await publish(second.url, { title: 'after the restart' })).id).toBe(String(acknowledged.length + 1));
+  });
+
+  it('the periodic check finds a deleted WAL with no publish to notice it, before a crash loses it', async () => {
+    const dir = dataDir();
+    const first = await spawnServerProcess(dir, children);
+    const acknowledged = await publishMany(first.url, 10, 'quiet');
+    fs.rmSync(path.join(dir, 'herald.db-wal'));
+    await waitFor(() => first.stderr().includes("ERROR: The event log's files changed under the running server"), 'the periodic check', 15_000);
+    await killHard(first.child, children);
+    const second = await spawnServerProcess(dir, children);
+    expect((await history(second.url)).events).toEqual(acknowledged);
+  });
+
+  it('herald.db itself replaced: publishes are refused, and the error says what may be lost', async () => {
+    const dir = dataDir();
+    const first = await spawnServerProcess(dir, children);
+    await publishMany(first.url, 3, 'before');
+    const file = path.join(dir, 'herald.db');
+    fs.copyFileSync(file, `${file}.copy`);
+    fs.renameSync(`${file}.copy`, file); // same name, another file
+    const refused = await postRaw(first.url, 'refused');
+    expect(refused.status).toBe(503);
+    expect(refused.body.error!.message).toContain(`${file} was replaced`);
+    expect(refused.body.error!.message).toContain('Events acknowledged since the last checkpoint may be lost if the server stops now');
+    expect((await postRaw(first.url, 'refused again')).status).toBe(503);
+    // Nothing of the refused publishes was written; reads still work from what the server holds.
+    expect((await history(first.url)).events.map((e) => e.title)).toEqual(['before 0', 'before 1', 'before 2']);
+  });
+});
