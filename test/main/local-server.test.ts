@@ -173,7 +173,8 @@ describe('the server process entry (real server, Node fork)', () => {
       });
       const url = await ready;
       const exit = new Promise<number | null>((resolve) => {
-        forkServerProcess({ host: '127.0.0.1', port: Number(new URL(url).port), webRoot: null }, { ready: () => undefined, failed: (m) => failures.push(m), exited: resolve }, env);
+        // Its own data directory: on the same one, the first server's lock on it would be the reason given.
+        forkServerProcess({ host: '127.0.0.1', port: Number(new URL(url).port), webRoot: null }, { ready: () => undefined, failed: (m) => failures.push(m), exited: resolve }, { HERALD_DATA_DIR: path.join(dir!, 'data2') });
       });
       expect(await exit).toBe(1);
       expect(failures).toEqual([`Port ${new URL(url).port} is already in use: stop the other server there, or change the server address in the settings`]);
