@@ -7,6 +7,7 @@ import type { RedisServerOptions, ServerOptions } from '../server/serve.ts';
 import { parseRedisUrl, RedisUrlError } from '../server/redis-url.ts';
 import { isLoopbackHost } from '../events/net.ts';
 import { LogOpenError } from '../server/errors.ts';
+import { LineLog } from '../server/line-log.ts';
 import { tokenProblem } from '../server/guard.ts';
 import { CommandError, parseCommandArgs, parseIntegerFlag, parsePositiveNumberFlag, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec, ParsedArgs } from './options.ts';
@@ -114,6 +115,10 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     );
   }
 
+  // The server's log, and ours once it runs, go through a LineLog: stderr stopped by Ctrl-S or a
+  // pipe nobody reads must not stop the server (Node writes to both synchronously).
+  const log = new LineLog();
+  options.log = log.write;
   let server;
   try {
     server = await startServer(options);
@@ -130,8 +135,9 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       // A second Ctrl-C while closing: the user wants out now.
-      io.stderr.write('herald: stopping now, without waiting\n');
-      process.exit(1);
+      log.write('stopping now, without waiting');
+      void log.flush(200).then(() => process.exit(1));
+      return;
     }
     stopping = true;
     stop(signal);
@@ -140,9 +146,10 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     const signal = await stopped;
-    io.stderr.write(`herald: ${signal}: closing streams and the event log…\n`);
+    log.write(`${signal}: closing streams and the event log…`);
     await server.close();
-    io.stderr.write('herald: server stopped\n');
+    log.write('server stopped');
+    await log.flush(2000);
     return 0;
   } finally {
     process.off('SIGINT', onSignal);

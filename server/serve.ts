@@ -6,6 +6,7 @@ import { createApp, defaultWebRoot, packageVersion } from './app.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { DEFAULT_PUBLISH_RATE, OriginPolicy, PublishRate, SharedPublishRate, tokenProblem, type PublishLimit } from './guard.ts';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BACKLOG_BYTES, Hub, type HubStats } from './hub.ts';
+import { LineLog } from './line-log.ts';
 import { PublishQueue } from './publish-queue.ts';
 import { RedisStore } from './redis-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
@@ -50,7 +51,7 @@ export interface ServerOptions {
   store?: EventStore;
   /** Keep the events on a Redis Stream shared by every server given the same URL and key, instead of SQLite in dataDir. Default: none (SQLite). */
   redis?: RedisServerOptions;
-  /** Default: stderr with an ISO timestamp. */
+  /** Default: stderr with an ISO timestamp, through a LineLog (never blocks serving; drops and counts lines when stderr is stuck). */
   log?: (line: string) => void;
   /** Default false: an existing herald.db that is empty, not SQLite or not Herald's stops the start with an error.
    * true: it is moved aside (herald.db.broken-<time>) and a new, empty log is started. */
@@ -82,12 +83,9 @@ export interface RunningServer {
   stats(): HubStats & { lastId: string; batches: number; largestBatch: number; storeWaits: number };
 }
 
-function stderrLog(line: string): void {
-  process.stderr.write(`${new Date().toISOString()} herald: ${line}\n`);
-}
-
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  const say = options.log ?? stderrLog;
+  // Never process.stderr: a stopped terminal or an unread pipe would stop the server with it.
+  const say = options.log ?? new LineLog().write;
   const tokenError = options.token === undefined ? undefined : tokenProblem(options.token);
   if (tokenError) throw new Error(`${tokenError}: give a token of visible characters, or none to run without one.`);
   const host = options.host ?? '127.0.0.1';
