@@ -16,6 +16,7 @@ import {
   type EventInput,
 } from '../events/event.ts';
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS } from '../events/sse.ts';
+import { closeAfter } from './connections.ts';
 import { HttpError, StoreUnavailableError } from './errors.ts';
 import { answerPublish, claimFor, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } from './idempotency.ts';
 import { OriginPolicy, checkHost, checkToken, type PublishLimit } from './guard.ts';
@@ -23,7 +24,7 @@ import { hookRoutes, type HookSecrets } from './hooks/routes.ts';
 import type { HeartbeatKind, Hub } from './hub.ts';
 import type { EventStore } from './store.ts';
 import type { PublishQueue } from './publish-queue.ts';
-import { serveStream } from './stream.ts';
+import { serveStream, type StreamContext } from './stream.ts';
 
 export interface AppContext {
   store: EventStore;
@@ -38,6 +39,8 @@ export interface AppContext {
   /** Publishes per client: in this process, or in Redis for the whole feed. */
   rate: PublishLimit;
   maxStreams: number;
+  /** Told when a request becomes an event stream (its connection then stops counting as an idle one). */
+  connections?: StreamContext['connections'];
   retryMs: number;
   stallTimeoutMs: number;
   webRoot: string | null;
@@ -126,7 +129,14 @@ export function createApp(context: AppContext): express.Express {
     next();
   });
 
-  const rawBody = express.raw({ type: () => true, limit: LIMITS.bodyBytes, inflate: false });
+  // Not express.raw: past its limit it still reads the whole body before answering (and a
+  // declared 10^15 bytes is never all sent). This answers 413 as soon as the limit is passed.
+  const rawBody = (req: Request, _res: Response, next: NextFunction) => {
+    readBody(req, LIMITS.bodyBytes).then((body) => {
+      req.body = body;
+      next();
+    }, next);
+  };
   const takeRate = async (req: Request, _res: Response, next: NextFunction) => {
     await context.rate.take(clientAddress(req));
     next();
@@ -227,8 +237,12 @@ export function createApp(context: AppContext): express.Express {
       res.destroy();
       return;
     }
+    if (http.status === 413) {
+      // The rest of the body is not wanted: answer, then close (see closeAfter).
+      closeAfter(req, res, http);
+      return;
+    }
     for (const [name, value] of Object.entries(http.headers)) res.setHeader(name, value);
-    if (http.status === 413) res.setHeader('Connection', 'close');
     res.status(http.status).json(http.toJSON());
   });
 
@@ -243,9 +257,7 @@ function toHttpError(error: unknown): HttpError {
   }
   const status = (error as { status?: unknown; type?: unknown } | null)?.status;
   const type = (error as { type?: unknown } | null)?.type;
-  if (status === 413 || type === 'entity.too.large') {
-    return new HttpError(413, 'payload_too_large', `The body is larger than ${LIMITS.bodyBytes} bytes: shorten it (put bulky output in a file and link it with url).`);
-  }
+  if (status === 413 || type === 'entity.too.large') return tooLarge(LIMITS.bodyBytes);
   if (status === 415) return new HttpError(415, 'unsupported_media_type', 'Send the body uncompressed, as application/json or text/plain.');
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new HttpError(400, 'bad_request', `The request body could not be read: ${(error as Error).message}.`, { field: 'body' });
@@ -281,6 +293,40 @@ function mediaTypeCheck(accepted: Array<'json' | 'text'>) {
     }
     next();
   };
+}
+
+/** The request body, or HttpError 413 the moment it passes maxBytes (declared or sent), or 400 when it is cut off. */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > maxBytes) return Promise.reject(tooLarge(maxBytes));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (error?: unknown) => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+      if (error) reject(error);
+      else resolve(Buffer.concat(chunks, size));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) done(tooLarge(maxBytes));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => done();
+    const onError = () => done(new HttpError(400, 'bad_request', 'The request body was cut off: send it again.', { field: 'body' }));
+    const onAborted = onError;
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}
+
+function tooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, 'payload_too_large', `The body is larger than ${maxBytes} bytes: shorten it (put bulky output in a file and link it with url).`);
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });

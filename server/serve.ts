@@ -3,6 +3,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, defaultWebRoot, packageVersion } from './app.ts';
+import { LIMITS } from '../events/event.ts';
+import { CONNECTIONS_CHECKING_INTERVAL_MS, ConnectionGuard, type ConnectionLimits } from './connections.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { DEFAULT_PUBLISH_RATE, OriginPolicy, PublishRate, SharedPublishRate, tokenProblem, type PublishLimit } from './guard.ts';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BACKLOG_BYTES, Hub, type HubStats } from './hub.ts';
@@ -58,6 +60,8 @@ export interface ServerOptions {
   newLog?: boolean;
   /** How long publishes wait for a log locked by another program before 503, default 1000 (see PublishQueue). */
   storeWaitMs?: number;
+  /** Timeouts and the cap on connections that are not streams (server/connections.ts); the defaults suit a public port. */
+  connections?: ConnectionLimits;
 }
 
 export interface RedisServerOptions {
@@ -80,7 +84,7 @@ export interface RunningServer {
   /** Ends streams (clients reconnect), closes connections, closes the log. */
   close(): Promise<void>;
   /** Live fan-out numbers (streams, cut-off subscribers, largest backlog seen), for tests and benchmarks. */
-  stats(): HubStats & { lastId: string; batches: number; largestBatch: number; storeWaits: number };
+  stats(): HubStats & { lastId: string; batches: number; largestBatch: number; storeWaits: number; otherConnections: number; evicted: number; dropped: number };
 }
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
@@ -97,7 +101,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   });
   followStore(store, hub, say);
   const queue = new PublishQueue(store, options.storeWaitMs !== undefined ? { storeWaitMs: options.storeWaitMs } : {});
-  let app;
+  // The server first, the app once the guard has fitted the stream limit to the open-file limit.
+  let app: ReturnType<typeof createApp> | undefined;
+  const server = http.createServer({ connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS }, (req, res) => {
+    if (guard.refuseDeclaredBody(req, res)) return;
+    app!(req, res);
+  });
+  const guard = new ConnectionGuard(server, { ...options.connections, maxStreams: options.maxStreams ?? 10_000, maxBodyBytes: LIMITS.bodyBytes, say });
   try {
     app = createApp({
       store,
@@ -111,7 +121,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       },
       origins: new OriginPolicy(options.allowedOrigins ?? []),
       rate: publishLimit(store, options.publishRate ?? DEFAULT_PUBLISH_RATE),
-      maxStreams: options.maxStreams ?? 10_000,
+      maxStreams: guard.maxStreams,
+      connections: guard,
       retryMs: options.retryMs ?? 3000,
       stallTimeoutMs: options.stallTimeoutMs ?? 10_000,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,
@@ -124,7 +135,6 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     throw error;
   }
 
-  const server = http.createServer(app);
   // Idle keep-alive sockets must not hold close() up; streams are ended explicitly.
   server.keepAliveTimeout = 5000;
   try {
@@ -156,6 +166,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       batches: queue.stats.batches,
       largestBatch: queue.stats.largestBatch,
       storeWaits: queue.stats.storeWaits,
+      ...guard.stats(),
     }),
     close() {
       closing ??= (async () => {

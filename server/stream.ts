@@ -17,6 +17,7 @@
 // A store that cannot be reached (Redis down) does not end the stream: it stays open with its
 // heartbeats, and the plan or the page is asked for again until the store answers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { GAP_TYPE, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/event.ts';
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS, frameEvent, frameRetry } from '../events/sse.ts';
 import { StoreUnavailableError } from './errors.ts';
@@ -42,6 +43,8 @@ export interface StreamContext {
   retryMs: number;
   /** How long a stream whose backlog hit the bound may take to drain before it is cut off. */
   stallTimeoutMs: number;
+  /** Told that this connection is now an event stream (server/connections.ts counts the others). */
+  connections?: { promote(socket: Socket): void } | undefined;
   say(line: string): void;
 }
 
@@ -92,6 +95,7 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
   // closes the socket when it ends (STREAM_HEADERS leaves that to it). The body's bytes are then
   // plain bytes on the socket, so once the head is flushed the hub writes each frame straight to
   // the socket: one write per subscriber per event, not size + CRLF + frame + CRLF in a corked writev.
+  context.connections?.promote(req.socket);
   res.useChunkedEncodingByDefault = false;
   res.writeHead(200, { ...STREAM_HEADERS, [LAST_EVENT_ID_HEADER]: String(store.followedId), [LOG_EPOCH_HEADER]: store.epoch });
   res.flushHeaders();
