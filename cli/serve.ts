@@ -30,6 +30,8 @@ Options:
                            signed with S (env HERALD_GITHUB_SECRET); off without it
   --gitlab-token T         take GitLab webhooks at POST /hooks/gitlab with secret token T
                            (env HERALD_GITLAB_TOKEN); off without it
+  --allowed-host NAME      a host name that may reach the server besides this
+                           machine's own (a DNS name, a proxy's; repeatable)
   --retention-events N     keep at most N events (server default if not given)
   --retention-days D       drop events older than D days (decimals allowed)
   --redis URL              keep the events on a Redis Stream instead of SQLite: every
@@ -58,6 +60,7 @@ const OPTIONS = {
   'allow-origin': { type: 'string', multiple: true },
   'github-secret': { type: 'string' },
   'gitlab-token': { type: 'string' },
+  'allowed-host': { type: 'string', multiple: true },
   'retention-events': { type: 'string' },
   'retention-days': { type: 'string' },
   redis: { type: 'string' },
@@ -96,6 +99,8 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   if (gitlabToken !== undefined) options.gitlabToken = gitlabToken;
   const origins = values['allow-origin'];
   if (Array.isArray(origins) && origins.length > 0) options.allowedOrigins = origins.map((o) => checkOrigin(String(o)));
+  const hosts = values['allowed-host'];
+  if (Array.isArray(hosts) && hosts.length > 0) options.allowedHosts = hosts.map((h) => checkHostName(String(h)));
   if (values['new-log'] === true) options.newLog = true;
   const maxEvents = stringFlag(values, 'retention-events');
   const maxDays = stringFlag(values, 'retention-days');
@@ -111,7 +116,8 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   if (!isLoopbackHost(options.host) && token === undefined) {
     io.stderr.write(
       `herald: WARNING: listening on ${options.host} WITHOUT A TOKEN: anyone who can reach this machine can read\n` +
-        `herald: WARNING: every event and publish new ones. Pass --token T (or set HERALD_TOKEN), or bind to 127.0.0.1.\n`,
+        `herald: WARNING: every event and publish new ones, and so could any web page you visit, through your browser.\n` +
+        `herald: WARNING: Pass --token T (or set HERALD_TOKEN), or bind to 127.0.0.1.\n`,
     );
   }
 
@@ -212,6 +218,15 @@ function hookSecret(flag: string | undefined, env: string | undefined, name: str
   if (value === undefined) return undefined;
   if (value.trim() === '') throw new UsageError('serve', `${source} is empty: give the webhook's secret, or leave ${source} out to keep that hook endpoint off`);
   return value;
+}
+
+/** A host name for --allowed-host: a DNS name or an address, without scheme, port or path. */
+function checkHostName(value: string): string {
+  const name = value.trim().toLowerCase().replace(/\.$/, '');
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(name) && !/^[0-9a-f:.]+$/.test(name)) {
+    throw new UsageError('serve', `--allowed-host takes a host name like herald.example.com (no scheme, port or path), not "${value}"`);
+  }
+  return name;
 }
 
 function checkOrigin(value: string): string {

@@ -19,7 +19,7 @@ import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS } from '../events/s
 import { closeAfter } from './connections.ts';
 import { HttpError, StoreUnavailableError } from './errors.ts';
 import { answerPublish, claimFor, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } from './idempotency.ts';
-import { OriginPolicy, checkHost, checkToken, type PublishLimit } from './guard.ts';
+import { HostPolicy, OriginPolicy, checkToken, type PublishLimit } from './guard.ts';
 import { hookRoutes, type HookSecrets } from './hooks/routes.ts';
 import type { HeartbeatKind, Hub } from './hub.ts';
 import type { EventStore } from './store.ts';
@@ -30,8 +30,8 @@ export interface AppContext {
   store: EventStore;
   hub: Hub;
   queue: PublishQueue;
-  /** The address the server is bound to (for the Host check). */
-  boundHost: string;
+  /** Which Host headers are this server (against DNS rebinding). */
+  hosts: HostPolicy;
   token: string | undefined;
   /** CI webhook secrets; a hook without its secret answers 404. */
   hooks: HookSecrets;
@@ -67,7 +67,7 @@ export function createApp(context: AppContext): express.Express {
     res.setHeader('Vary', 'Origin');
     // CI hooks carry their own credential (a signature, a secret token) and reach a loopback
     // server through tunnels that send their own Host; a rebinding page cannot sign a body.
-    if (!req.path.startsWith('/hooks/')) checkHost(req, context.boundHost);
+    if (!req.path.startsWith('/hooks/')) context.hosts.check(req);
     const origin = context.origins.check(req);
     if (origin === 'listed') {
       res.setHeader('Access-Control-Allow-Origin', req.headers.origin!);

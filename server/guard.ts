@@ -3,6 +3,8 @@
 // publish rate and the stream count.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
 import { isLoopbackHost } from '../events/net.ts';
 import { HttpError } from './errors.ts';
 
@@ -64,16 +66,57 @@ export function hostName(hostHeader: string): string | undefined {
 }
 
 /**
- * When bound to loopback, only our own names are accepted: a DNS-rebinding page reaches us with
- * its own name (evil.example) in Host, which is refused here before anything else runs.
+ * Which Host headers are this server, against DNS rebinding: a page on evil.test whose name is made
+ * to resolve to this machine reaches us with "Host: evil.test", and is refused here before
+ * anything else runs, wherever the server listens.
+ *
+ * - Bound to loopback: only loopback names and addresses (localhost, 127.0.0.1, [::1]) and the
+ *   bound address.
+ * - Bound elsewhere (0.0.0.0, ::, a LAN address): those, plus the machine's own name (and
+ *   name.local), its addresses, and the names given with --allowed-host (a DNS name or a proxy's
+ *   name that reaches it). An IP address in Host is taken as is when not on loopback: rebinding
+ *   needs a name (the browser sends the name the page was loaded from), and a machine behind NAT
+ *   or in a container is reached at addresses it does not see on its own interfaces.
  */
-export function checkHost(req: IncomingMessage, boundHost: string): void {
-  if (!isLoopbackHost(boundHost)) return;
-  const header = req.headers.host;
-  const name = header ? hostName(header) : undefined;
-  const bound = boundHost.replace(/^\[|\]$/g, '').toLowerCase();
-  if (name !== undefined && (LOOPBACK_NAMES.has(name) || name === bound)) return;
-  throw new HttpError(403, 'forbidden', `Host "${header ?? ''}" is not this server: use http://127.0.0.1 or http://localhost.`);
+export class HostPolicy {
+  private readonly loopbackOnly: boolean;
+  private readonly names: Set<string>;
+
+  constructor(boundHost: string, allowedHosts: readonly string[] = [], machine: { hostname?: string } = {}) {
+    const bound = boundHost.replace(/^\[|\]$/g, '').toLowerCase();
+    this.loopbackOnly = isLoopbackHost(boundHost);
+    this.names = new Set([...LOOPBACK_NAMES, bound, ...allowedHosts.map((h) => normalizeHostName(h))]);
+    if (!this.loopbackOnly) {
+      const hostname = (machine.hostname ?? os.hostname()).toLowerCase();
+      if (hostname !== '') {
+        this.names.add(hostname);
+        this.names.add(`${hostname.split('.')[0]}.local`);
+      }
+    }
+  }
+
+  check(req: IncomingMessage): void {
+    const header = req.headers.host;
+    const name = header ? hostName(header) : undefined;
+    if (name !== undefined) {
+      const bare = name.replace(/\.$/, '');
+      if (this.names.has(bare)) return;
+      if (!this.loopbackOnly && isIpAddress(bare)) return;
+    }
+    const fix = this.loopbackOnly
+      ? 'use http://127.0.0.1 or http://localhost'
+      : 'use its address or its machine name, or start it with --allowed-host NAME for a name that is meant to reach it';
+    throw new HttpError(403, 'forbidden', `Host "${header ?? ''}" is not this server: ${fix}.`);
+  }
+}
+
+/** "Herald.Example.:5080" → "herald.example". */
+function normalizeHostName(value: string): string {
+  return (hostName(value) ?? value.trim().toLowerCase()).replace(/\.$/, '');
+}
+
+function isIpAddress(name: string): boolean {
+  return net.isIP(name) !== 0;
 }
 
 export function normalizeOrigin(origin: string): string {

@@ -6,7 +6,7 @@ import { createApp, defaultWebRoot, packageVersion } from './app.ts';
 import { LIMITS } from '../events/event.ts';
 import { CONNECTIONS_CHECKING_INTERVAL_MS, ConnectionGuard, type ConnectionLimits } from './connections.ts';
 import { defaultDataDir } from './data-dir.ts';
-import { DEFAULT_PUBLISH_RATE, OriginPolicy, PublishRate, SharedPublishRate, tokenProblem, type PublishLimit } from './guard.ts';
+import { DEFAULT_PUBLISH_RATE, HostPolicy, OriginPolicy, PublishRate, SharedPublishRate, tokenProblem, type PublishLimit } from './guard.ts';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BACKLOG_BYTES, Hub, type HubStats } from './hub.ts';
 import { LineLog } from './line-log.ts';
 import { PublishQueue } from './publish-queue.ts';
@@ -29,6 +29,8 @@ export interface ServerOptions {
   gitlabToken?: string;
   /** CORS origins allowed besides the server's own origin. */
   allowedOrigins?: string[];
+  /** Host names besides the machine's own that may reach the server (a DNS name, a proxy's name); see HostPolicy. */
+  allowedHosts?: string[];
   /** The longest a stream goes without a byte: idle streams get a comment heartbeat this often, default 15000. */
   heartbeatMs?: number;
   /** The `retry:` sent first, default 3000. */
@@ -113,7 +115,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       store,
       hub,
       queue,
-      boundHost: host,
+      hosts: new HostPolicy(host, options.allowedHosts ?? []),
       token: options.token,
       hooks: {
         ...(options.githubSecret !== undefined ? { githubSecret: options.githubSecret } : {}),

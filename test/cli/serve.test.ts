@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -146,6 +147,26 @@ describe('herald serve', () => {
     expect(r.code).toBe(0);
     expect(r.stderr.toString()).toContain('started a new, empty log as asked (--new-log)');
     expect(fs.readdirSync(dataDir).some((name) => name.startsWith('herald.db.broken-'))).toBe(true);
+  });
+
+  it('bound off loopback without a token: warns that any web page could reach it, and still refuses other names in Host', async () => {
+    const p = startHerald(['serve', '--host', '0.0.0.0', '--port', '0', '--data-dir', tempDir(), '--allowed-host', 'Herald.Example.com']);
+    const url = (await listeningUrl(p)).replace('0.0.0.0', '127.0.0.1');
+    const ask = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const u = new URL(url);
+        http.get({ host: u.hostname, port: u.port, path: '/history', headers: { Host: host }, setHost: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        }).on('error', reject);
+      });
+    expect(await ask('evil.test')).toBe(403);
+    expect(await ask('herald.example.com')).toBe(200);
+    p.child.kill('SIGTERM');
+    const r = await p.result;
+    expect(r.code).toBe(0);
+    expect(r.stderr.toString()).toContain('WITHOUT A TOKEN');
+    expect(r.stderr.toString()).toContain('and so could any web page you visit, through your browser.');
   });
 
   it('refuses bad flags with exit 2', async () => {

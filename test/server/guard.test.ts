@@ -2,6 +2,7 @@
 // check against DNS rebinding, the publish rate, the stream limit; and the web UI's headers.
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventSource } from 'eventsource';
@@ -163,6 +164,24 @@ describe('DNS rebinding', () => {
       expect(res.status, host).toBe(200);
     }
     expect((await history(t.url)).events).toEqual([]);
+  });
+});
+
+describe('DNS rebinding off loopback', () => {
+  it('bound to 0.0.0.0 without a token, a page on another name is refused; the machine\'s names, addresses and --allowed-host are served', async () => {
+    t = await startTestServer({ host: '0.0.0.0', allowedHosts: ['herald.example.com'] });
+    const url = `http://127.0.0.1:${t.server.port}`;
+    const port = t.server.port;
+    for (const host of ['evil.test', `evil.test:${port}`, `rebind.evil.test:${port}`, `${os.hostname()}.evil.test`]) {
+      expect((await rawRequest(url, { path: '/history', headers: { Host: host } })).status, host).toBe(403);
+      const post = await rawRequest(url, { method: 'POST', path: '/events', headers: { Host: host, 'Content-Type': 'text/plain' }, body: 'rebound' });
+      expect(post.status, host).toBe(403);
+      expect(JSON.parse(post.body).error.message).toContain('--allowed-host NAME');
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `${os.hostname()}:${port}`, os.hostname().toUpperCase(), `herald.example.com:${port}`, 'herald.example.com.', `10.1.2.3:${port}`, `[fd00::1]:${port}`]) {
+      expect((await rawRequest(url, { path: '/history', headers: { Host: host } })).status, host).toBe(200);
+    }
+    expect((await history(url)).events).toEqual([]);
   });
 });
 
