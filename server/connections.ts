@@ -11,9 +11,12 @@
 // Connections come in two kinds. Event streams are meant to stay open: they are counted and
 // capped by the app (maxStreams, 503 past it). Every other connection (a request on its way in,
 // one being answered, an idle keep-alive) counts against maxOtherConnections; when one more
-// arrives past that, the oldest other connection is closed. So idle or trickling sockets cannot
-// take the place of new clients, and streams always have their room. Both together stay below
-// the process's open-file limit (server.maxConnections is the last guard, logged when hit).
+// arrives past that, the oldest other connection is closed if it has been open a while (a burst
+// of clients reconnecting at once is not an attack: those may go past the cap, up to the room
+// left). When all connections together reach the hard cap, the oldest other one is closed
+// whatever its age. So idle or trickling sockets cannot take the place of new clients, streams
+// keep their room, and everything stays below the process's open-file limit
+// (server.maxConnections, one above the hard cap, is the last guard and logged when hit).
 import fs from 'node:fs';
 import type http from 'node:http';
 import type { Socket } from 'node:net';
@@ -39,43 +42,46 @@ const RESERVED_FDS = 64;
 /** After a 413 the client may still be sending; its bytes are read and dropped this long, so it can read the answer, then the socket closes. */
 const LINGER_MS = 2000;
 /** At most one log line about a limit per this long (an attack must not flood the log too). */
+/** Below the hard cap, a connection younger than this is not closed to make room (a burst of reconnecting clients). */
+const EVICT_MIN_AGE_MS = 1000;
 const LOG_EVERY_MS = 10_000;
-
-/** Where a connection's socket is: still one of the "other" connections, or an event stream. */
-const STREAM = Symbol('herald.stream');
 
 export class ConnectionGuard {
   /** The stream limit, lowered when the open-file limit cannot hold the one asked for. */
   readonly maxStreams: number;
   readonly maxOtherConnections: number;
-  readonly #server: http.Server;
   readonly #maxBodyBytes: number;
   readonly #say: (line: string) => void;
-  /** Connections that are not streams, oldest first (a Set keeps insertion order). */
-  readonly #others = new Set<Socket>();
+  /** Connections that are not streams, oldest first (a Set keeps insertion order), with when they opened. */
+  readonly #others = new Map<Socket, number>();
+  readonly #streams = new Set<Socket>();
+  /** All connections together may not pass this: the oldest other one is closed first. */
+  readonly #hardCap: number;
   #evicted = 0;
   #dropped = 0;
-  #lastSaid = new Map<string, number>();
+  readonly #lastSaid = new Map<string, number>();
 
   constructor(server: http.Server, options: ConnectionLimits & { maxStreams: number; maxBodyBytes: number; say: (line: string) => void; fileLimit?: number | undefined }) {
-    this.#server = server;
     this.#maxBodyBytes = options.maxBodyBytes;
     this.#say = options.say;
     let maxStreams = options.maxStreams;
     let maxOther = options.maxOtherConnections ?? DEFAULT_MAX_OTHER_CONNECTIONS;
     const fileLimit = options.fileLimit === undefined ? openFileLimit() : options.fileLimit;
+    // Room for every stream, the other connections, and as many again for bursts.
+    let hardCap = maxStreams + 2 * maxOther;
     if (fileLimit !== undefined) {
-      const usable = Math.max(8, fileLimit - RESERVED_FDS);
-      if (maxStreams + maxOther + 1 > usable) {
+      const usable = Math.max(16, fileLimit - RESERVED_FDS);
+      if (hardCap > usable) {
         maxOther = Math.max(4, Math.min(maxOther, Math.floor(usable / 4)));
-        maxStreams = Math.max(1, Math.min(maxStreams, usable - maxOther - 1));
+        maxStreams = Math.max(1, Math.min(maxStreams, usable - 2 * maxOther));
+        hardCap = usable;
         this.#say(`the open-file limit is ${fileLimit}: at most ${maxStreams} streams and ${maxOther} other connections (raise it with \`ulimit -n\` for more)`);
       }
     }
     this.maxStreams = maxStreams;
     this.maxOtherConnections = maxOther;
-    // One more than both kinds: the eviction below keeps "other" connections from ever reaching it.
-    server.maxConnections = maxStreams + maxOther + 1;
+    this.#hardCap = hardCap;
+    server.maxConnections = hardCap + 1;
     server.headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
     server.requestTimeout = Math.max(server.headersTimeout, options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS);
     server.on('connection', (socket: Socket) => this.#admit(socket));
@@ -93,10 +99,10 @@ export class ConnectionGuard {
 
   /** A request became an event stream: its connection no longer counts against maxOtherConnections. */
   promote(socket: Socket): void {
-    if (this.#others.delete(socket)) (socket as Socket & { [STREAM]?: true })[STREAM] = true;
+    if (this.#others.delete(socket)) this.#streams.add(socket);
   }
 
-  /** Streams and other connections open now (for tests and /health). */
+  /** Connections open now and closed to make room (for tests and benchmarks). */
   stats(): { otherConnections: number; evicted: number; dropped: number } {
     return { otherConnections: this.#others.size, evicted: this.#evicted, dropped: this.#dropped };
   }
@@ -114,16 +120,22 @@ export class ConnectionGuard {
   }
 
   #admit(socket: Socket): void {
-    this.#others.add(socket);
-    socket.once('close', () => this.#others.delete(socket));
+    const now = performance.now();
+    this.#others.set(socket, now);
+    socket.once('close', () => {
+      this.#others.delete(socket);
+      this.#streams.delete(socket);
+    });
     if (this.#others.size <= this.maxOtherConnections) return;
-    const oldest = this.#others.values().next().value!;
+    const [oldest, openedAt] = this.#others.entries().next().value!;
+    const full = this.#others.size + this.#streams.size > this.#hardCap;
+    if (!full && now - openedAt < EVICT_MIN_AGE_MS) return;
     this.#others.delete(oldest);
     oldest.destroy();
     this.#evicted += 1;
     this.#sayAtMostEvery(
       'evict',
-      `connection limit: ${this.maxOtherConnections} connections that are not streams are open; closed the oldest (from ${oldest.remoteAddress ?? 'unknown'}) to let a new one in (${this.#evicted} so far)`,
+      `connection limit: ${this.#others.size} connections that are not streams are open (limit ${this.maxOtherConnections}); closed the oldest (from ${oldest.remoteAddress ?? 'unknown'}) to let a new one in (${this.#evicted} so far)`,
     );
   }
 
