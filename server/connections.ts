@@ -50,7 +50,7 @@ export class ConnectionGuard {
   /** The stream limit, lowered when the open-file limit cannot hold the one asked for. */
   readonly maxStreams: number;
   readonly maxOtherConnections: number;
-  readonly #maxBodyBytes: number;
+  readonly #maxBodyBytes: (req: http.IncomingMessage) => number;
   readonly #say: (line: string) => void;
   /** Connections that are not streams, oldest first (a Set keeps insertion order), with when they opened. */
   readonly #others = new Map<Socket, number>();
@@ -61,7 +61,14 @@ export class ConnectionGuard {
   #dropped = 0;
   readonly #lastSaid = new Map<string, number>();
 
-  constructor(server: http.Server, options: ConnectionLimits & { maxStreams: number; maxBodyBytes: number; say: (line: string) => void; fileLimit?: number | undefined }) {
+  /**
+   * `maxBodyBytes`: the largest body the request's route takes (a declared Content-Length past it
+   * is refused here, unread).
+   */
+  constructor(
+    server: http.Server,
+    options: ConnectionLimits & { maxStreams: number; maxBodyBytes: (req: http.IncomingMessage) => number; say: (line: string) => void; fileLimit?: number | undefined },
+  ) {
     this.#maxBodyBytes = options.maxBodyBytes;
     this.#say = options.say;
     let maxStreams = options.maxStreams;
@@ -113,8 +120,10 @@ export class ConnectionGuard {
    */
   refuseDeclaredBody(req: http.IncomingMessage, res: http.ServerResponse): boolean {
     const declared = req.headers['content-length'];
-    if (declared === undefined || !/^\d+$/.test(declared) || Number(declared) <= this.#maxBodyBytes) return false;
-    const error = new HttpError(413, 'payload_too_large', `The body is larger than ${this.#maxBodyBytes} bytes (Content-Length: ${declared}): shorten it (put bulky output in a file and link it with url).`);
+    if (declared === undefined || !/^\d+$/.test(declared)) return false;
+    const maxBytes = this.#maxBodyBytes(req);
+    if (Number(declared) <= maxBytes) return false;
+    const error = new HttpError(413, 'payload_too_large', `The body is larger than ${maxBytes} bytes (Content-Length: ${declared}): shorten it (put bulky output in a file and link it with url).`);
     closeAfter(req, res, error);
     return true;
   }

@@ -6,6 +6,7 @@ import { createApp, defaultWebRoot, packageVersion } from './app.ts';
 import { LIMITS } from '../events/event.ts';
 import { CONNECTIONS_CHECKING_INTERVAL_MS, ConnectionGuard, type ConnectionLimits } from './connections.ts';
 import { defaultDataDir } from './data-dir.ts';
+import { MAX_HOOK_BODY_BYTES } from './hooks/routes.ts';
 import { DEFAULT_PUBLISH_RATE, HostPolicy, OriginPolicy, PublishRate, SharedPublishRate, tokenProblem, type PublishLimit } from './guard.ts';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BACKLOG_BYTES, Hub, type HubStats } from './hub.ts';
 import { LineLog } from './line-log.ts';
@@ -89,6 +90,11 @@ export interface RunningServer {
   stats(): HubStats & { lastId: string; batches: number; largestBatch: number; storeWaits: number; otherConnections: number; evicted: number; dropped: number };
 }
 
+/** The largest body a request's route takes: CI providers' webhooks are far larger than events. */
+function bodyLimitOf(req: http.IncomingMessage): number {
+  return req.url?.startsWith('/hooks/') ? MAX_HOOK_BODY_BYTES : LIMITS.bodyBytes;
+}
+
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   // Never process.stderr: a stopped terminal or an unread pipe would stop the server with it.
   const say = options.log ?? new LineLog().write;
@@ -109,7 +115,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (guard.refuseDeclaredBody(req, res)) return;
     app!(req, res);
   });
-  const guard = new ConnectionGuard(server, { ...options.connections, maxStreams: options.maxStreams ?? 10_000, maxBodyBytes: LIMITS.bodyBytes, say });
+  const guard = new ConnectionGuard(server, { ...options.connections, maxStreams: options.maxStreams ?? 10_000, maxBodyBytes: bodyLimitOf, say });
   try {
     app = createApp({
       store,

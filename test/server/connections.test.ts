@@ -181,6 +181,19 @@ describe('bodies refused from their declared size', () => {
     expect((await history(t.url)).events.map((e) => e.title)).toEqual(['continued']);
   });
 
+  it('takes the declared size a route allows: a CI hook up to 1 MiB, an event 64 KiB', async () => {
+    t = await startTestServer();
+    const ask = async (path: string, length: number) => {
+      const c = await raw(t!.server.port);
+      c.socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`);
+      await waitFor(() => /^HTTP\/1\.1 \d{3} /.test(c.text()), 'an answer');
+      return c.text().slice(9, 12);
+    };
+    expect(await ask('/hooks/github', 200 * 1024)).toBe('100');
+    expect(await ask('/hooks/github', 2 * 1024 * 1024)).toBe('413');
+    expect(await ask('/events', 200 * 1024)).toBe('413');
+  });
+
   it('answers 413 to a chunked body as soon as it passes the limit, without waiting for its end', async () => {
     t = await startTestServer();
     const c = await raw(t.server.port);
