@@ -79,7 +79,8 @@ export class ConnectionGuard {
     if (fileLimit !== undefined) {
       const usable = Math.max(16, fileLimit - RESERVED_FDS);
       if (hardCap > usable) {
-        maxOther = Math.max(4, Math.min(maxOther, Math.floor(usable / 4)));
+        // Streams first (they are what the server is for): the other kind keeps a sixteenth.
+        maxOther = Math.max(16, Math.min(maxOther, Math.floor(usable / 16)));
         maxStreams = Math.max(1, Math.min(maxStreams, usable - 2 * maxOther));
         hardCap = usable;
         this.#say(`the open-file limit is ${fileLimit}: at most ${maxStreams} streams and ${maxOther} other connections (raise it with \`ulimit -n\` for more)`);

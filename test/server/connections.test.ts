@@ -143,7 +143,7 @@ describe('slow and idle connections', () => {
       expect(res.status).toBe(200);
     }
     fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  }, 30_000); // a server process and 500 connections: slow on a loaded machine
 });
 
 describe('bodies refused from their declared size', () => {
