@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // Herald's command line. It runs the TypeScript sources directly: Node strips the types itself
-// (by default from 22.18 and 23.6; 22.12 to 22.17 need the flag, so we re-run with it).
+// (by default from 22.18 and 23.6; 22.12 to 22.17 need the flag, so we re-run with it). An
+// older Node gets one sentence saying which Node to install, and exit code 1.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { CLI_NODE, checkNode } from './node-version.js';
 
-if (!process.features.typescript) {
+if (!checkNode(CLI_NODE, 'the herald command')) {
+  process.exitCode = 1;
+} else if (!process.features.typescript) {
   await reRunWithTypeStripping();
 } else {
   const { main } = await import('../cli/main.ts');

@@ -464,15 +464,28 @@ function queryCount(req: Request, name: string): number | undefined {
   return Number(value);
 }
 
-/** The built window UI: `<repo>/dist/renderer` next to this module's folder. */
-export function defaultWebRoot(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'renderer');
+/**
+ * Herald's package folder: the nearest folder above this module with a package.json. That is the
+ * repository when run from source (server/app.ts), and the app's root (the asar) when run from
+ * the build (dist/server/app.js): the same answer from both depths.
+ */
+function packageRoot(): string {
+  const start = path.dirname(fileURLToPath(import.meta.url));
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(start, '..');
+  }
 }
 
+/** The built window UI: `dist/renderer` in Herald's package folder. */
+export function defaultWebRoot(): string {
+  return path.join(packageRoot(), 'dist', 'renderer');
+}
+
+/** Herald's version from its package.json ("unknown" only when that cannot be read). */
 export function packageVersion(): string {
   try {
-    const file = new URL('../package.json', import.meta.url);
-    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: string }).version ?? 'unknown';
+    return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
   } catch {
     return 'unknown';
   }
