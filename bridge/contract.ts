@@ -47,6 +47,17 @@ export type LocalServerState =
   | { status: 'crashed'; error: string; nextAttemptAt?: number }
   | { status: 'unavailable'; reason: string };
 
+/**
+ * How the desktop app keeps the server token on disk: `os`, encrypted by the system's keychain
+ * (Keychain, DPAPI, libsecret or KWallet); `weak`, Linux with no keyring, where Electron's
+ * basic_text fallback only obfuscates it; `plain`, no encryption available at all.
+ */
+export type TokenStorage = 'os' | 'weak' | 'plain';
+
+/** What the desktop app's getSettings shows for a stored token (it never leaves the main
+ * process); a patch that sends it back leaves the token as it is. */
+export const TOKEN_KEPT = '\u2022'.repeat(8);
+
 export interface AppStatus {
   /** Which host the window runs in: features marked "desktop only" are hidden on the web. */
   host: 'desktop' | 'web';
@@ -58,6 +69,8 @@ export interface AppStatus {
   unread: number;
   /** The last gap the server reported (events lost before the client came back), until dismissed. */
   gap: (GapInfo & { time: string }) | null;
+  /** Desktop only: how the token is kept on disk (the settings view warns unless `os`). */
+  tokenStorage?: TokenStorage;
 }
 
 /**

@@ -2,7 +2,7 @@
 // hosts (which re-check every patch: a renderer message is never trusted). Pure.
 
 import { TOPIC_PATTERN, isWebUrl } from '../events/event.ts';
-import type { DoNotDisturb, SaveSettingsResult, Settings, SettingsErrors, SettingsPatch } from './contract.ts';
+import { TOKEN_KEPT, type DoNotDisturb, type SaveSettingsResult, type Settings, type SettingsErrors, type SettingsPatch } from './contract.ts';
 
 export const DEFAULT_SERVER_URL = 'http://127.0.0.1:5080';
 
@@ -56,7 +56,7 @@ export function validateSettingsPatch(patch: unknown, now = Date.now()): Setting
   if ('token' in p) {
     const v = p.token;
     if (typeof v !== 'string') errors.token = 'must be text';
-    else if (v !== '' && !TOKEN_PATTERN.test(v)) errors.token = 'A token has no spaces or control characters (at most 512 characters)';
+    else if (v !== '' && v !== TOKEN_KEPT && !TOKEN_PATTERN.test(v)) errors.token = 'A token has no spaces or control characters (at most 512 characters)';
   }
   if ('topics' in p) {
     const e = topicList(p.topics, 'topics');
@@ -96,9 +96,21 @@ export function applySettingsPatch(current: Settings, patch: unknown, now = Date
   if (Object.keys(errors).length > 0) return { ok: false, errors };
   const p = patch as SettingsPatch;
   const next: Settings = { ...current, ...p };
+  // The desktop app shows a stored token as TOKEN_KEPT: sent back unchanged, it stays as it is.
+  if (p.token === TOKEN_KEPT) next.token = current.token;
   if (p.serverUrl !== undefined) next.serverUrl = p.serverUrl.trim().replace(/\/+$/, '');
   if (p.topics) next.topics = [...new Set(p.topics)];
   if (p.mutedTopics) next.mutedTopics = [...new Set(p.mutedTopics)];
   if (p.doNotDisturb) next.doNotDisturb = { ...p.doNotDisturb };
   return { ok: true, settings: next };
+}
+
+/** The longest pause the window or the tray may ask for (a year): anything further is a bug or an attack. */
+export const MAX_PAUSE_MS = 366 * 24 * 3600 * 1000;
+
+/** Why a pause until `until` (epoch ms) is refused at `now`, or undefined when it is fine. */
+export function pauseUntilError(until: number, now: number): string | undefined {
+  if (!Number.isFinite(until)) return 'the time must be a number (epoch ms)';
+  if (until <= now || until > now + MAX_PAUSE_MS) return 'the time must be in the future, within a year';
+  return undefined;
 }

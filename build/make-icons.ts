@@ -74,6 +74,27 @@ function trayIcon(state: TrayIconState): Layer[] {
   return layers;
 }
 
+const BLACK: RGBA = [0, 0, 0, 255];
+const CLEAR: RGBA = [0, 0, 0, 0];
+
+/**
+ * The macOS menu bar's template image for a state: black and transparent only (the system tints
+ * it), so each state has its own mark: a dot (connected), a ring (reconnecting), a struck-through
+ * dot (offline), two bars (paused), cut out of the bell's corner.
+ */
+function trayTemplate(state: TrayIconState): Layer[] {
+  const layers: Layer[] = [
+    { inside: placed(bell, 0.02, 0.0, 0.8), color: BLACK },
+    { inside: circle(0.76, 0.76, 0.25), color: CLEAR },
+  ];
+  const mark = circle(0.76, 0.76, 0.19);
+  if (state === 'connected') layers.push({ inside: mark, color: BLACK });
+  if (state === 'reconnecting') layers.push({ inside: mark, color: BLACK }, { inside: circle(0.76, 0.76, 0.11), color: CLEAR });
+  if (state === 'offline') layers.push({ inside: mark, color: BLACK }, { inside: rect(0.62, 0.72, 0.9, 0.8), color: CLEAR });
+  if (state === 'paused') layers.push({ inside: union(rect(0.64, 0.6, 0.71, 0.92), rect(0.81, 0.6, 0.88, 0.92)), color: BLACK });
+  return layers;
+}
+
 // ---- rasterizer and PNG writer -------------------------------------------------------------
 
 /** Renders layers at size×size with 4×4 supersampling (smooth edges), straight alpha. */
@@ -89,7 +110,7 @@ export function rasterize(layers: Layer[], size: number): Uint8Array {
           const y = (py + (sy + 0.5) / n) / size;
           let c: RGBA | null = null;
           for (const layer of layers) if (layer.inside(x, y)) c = layer.color;
-          if (c) {
+          if (c && c[3] > 0) {
             const alpha = c[3] / 255;
             r += c[0] * alpha; g += c[1] * alpha; b += c[2] * alpha; a += alpha;
           }
@@ -166,6 +187,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   for (const state of TRAY_STATES) {
     write(path.join(here, 'tray', `tray-${state}.png`), encodePng(rasterize(trayIcon(state), 16), 16, 16));
     write(path.join(here, 'tray', `tray-${state}@2x.png`), encodePng(rasterize(trayIcon(state), 32), 32, 32));
+    write(path.join(here, 'tray', `tray-${state}Template.png`), encodePng(rasterize(trayTemplate(state), 16), 16, 16));
+    write(path.join(here, 'tray', `tray-${state}Template@2x.png`), encodePng(rasterize(trayTemplate(state), 32), 32, 32));
   }
   process.stdout.write(`icons written under ${here}\n`);
 }

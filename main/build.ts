@@ -1,4 +1,6 @@
 // `npm run build:app`: the desktop app's JavaScript under dist/.
+//   0. Empty dist/ but dist/renderer (the renderer's build, which Vite empties itself, runs first):
+//      a deleted or renamed source must never linger there and be packed.
 //   1. tsc -p tsconfig.app.json: main process, core, feed client, companion server → dist/**.js
 //   2. Vite: the preload as ONE CommonJS file, dist/preload/preload.cjs (a sandboxed preload can
 //      neither use ES modules nor require local files; only `electron` stays external).
@@ -16,6 +18,11 @@ const dist = path.join(root, 'dist');
 
 function step(name: string): void {
   process.stdout.write(`build:app: ${name}\n`);
+}
+
+step('empty dist/ (all but dist/renderer)');
+for (const entry of fs.existsSync(dist) ? fs.readdirSync(dist) : []) {
+  if (entry !== 'renderer') fs.rmSync(path.join(dist, entry), { recursive: true, force: true });
 }
 
 step('tsc -p tsconfig.app.json');

@@ -3,6 +3,7 @@
 // these with ipcMain.
 
 import { InvokeChannel, type InvokeContract } from '../bridge/contract.ts';
+import { pauseUntilError } from '../bridge/settings.ts';
 import { isEventId, isWebUrl } from '../events/event.ts';
 import type { HeraldApp } from './wiring.ts';
 
@@ -45,9 +46,6 @@ function arity(args: unknown[], n: number, channel: string): void {
 
 /** The most event ids one deleteEvents may name (more than the bounded history holds). */
 const MAX_DELETE_IDS = 1000;
-
-/** The longest pause the window may ask for (a year): anything further is a bug or an attack. */
-const MAX_PAUSE_MS = 366 * 24 * 3600 * 1000;
 
 export function ipcHandlers(app: HostCommands, now: () => number = Date.now): IpcHandlers {
   return {
@@ -92,7 +90,8 @@ export function ipcHandlers(app: HostCommands, now: () => number = Date.now): Ip
       const until = args[0];
       if (until === null || until === false) return app.setPaused(until);
       if (typeof until !== 'number' || !Number.isFinite(until)) throw new IpcPayloadError('setPaused takes a time (epoch ms), null (until resumed) or false (resume)');
-      if (until <= now() || until > now() + MAX_PAUSE_MS) throw new IpcPayloadError('setPaused: the time must be in the future, within a year');
+      const error = pauseUntilError(until, now());
+      if (error) throw new IpcPayloadError(`setPaused: ${error}`);
       app.setPaused(until);
     },
     [InvokeChannel.SetLocalServer]: async (args) => {

@@ -65,6 +65,8 @@ export class LocalServerSupervisor {
   #crashes = 0;
   #readyAt = 0;
   #lastError = '';
+  /** Resolves when the process spawned last has exited (at once when there is none). */
+  #exited: Promise<void> = Promise.resolve();
 
   constructor(options: LocalServerSupervisorOptions) {
     this.#o = {
@@ -90,6 +92,11 @@ export class LocalServerSupervisor {
     this.#spawn();
   }
 
+  /** Resolves when the current server process has exited; at once when none is running. */
+  exited(): Promise<void> {
+    return this.#process ? this.#exited : Promise.resolve();
+  }
+
   /** Stops the server and any pending restart. */
   stop(): void {
     this.#wanted = false;
@@ -111,6 +118,8 @@ export class LocalServerSupervisor {
     const current = () => generation === this.#generation && this.#wanted;
     this.#lastError = '';
     this.#set({ status: 'starting' });
+    let exited!: () => void;
+    this.#exited = new Promise<void>((resolve) => (exited = resolve));
     this.#process = this.#o.spawn({
       ready: (url) => {
         if (!current()) return;
@@ -121,6 +130,7 @@ export class LocalServerSupervisor {
         if (current()) this.#lastError = message;
       },
       exited: (code) => {
+        exited();
         if (!current()) return;
         this.#process = null;
         const ranFor = this.#readyAt > 0 ? this.#o.now() - this.#readyAt : 0;

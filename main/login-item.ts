@@ -5,7 +5,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+/** The desktop id, as package.json's desktopName and the installed .desktop file (electron-builder.yml). */
 export const AUTOSTART_FILE = 'dev.herald.app.desktop';
+/** The icon name the deb and AppImage install (the executable's name, herald-desktop). */
+export const ICON_NAME = 'herald-desktop';
 
 export interface LoginItemOptions {
   platform: NodeJS.Platform;
@@ -32,7 +35,7 @@ export function autostartEntry(exec: string, args: string[] = []): string {
     'Name=Herald',
     'Comment=Desktop notifications when your long-running jobs finish',
     `Exec=${[exec, ...args].map(quoteExecArg).join(' ')}`,
-    'Icon=herald',
+    `Icon=${ICON_NAME}`,
     'Terminal=false',
     'X-GNOME-Autostart-enabled=true',
     '',

@@ -24,3 +24,16 @@ export function notificationOptions(spec: NotificationSpec, platform: NodeJS.Pla
     ...(icon ? { icon } : {}),
   };
 }
+
+/**
+ * What to do with a notification when an earlier one with the same tag is still shown:
+ * - `update`: a job's progress after its progress: change the shown one's text in place, with no
+ *   close and no new popup (a build reporting every few seconds must not flash a notification
+ *   each time, nor pile them up in the notification centre);
+ * - `replace`: anything else (started → progress, progress → completed): close it, show the new one;
+ * - `show`: nothing to replace.
+ */
+export function replacement(previous: { silent: boolean } | undefined, next: NotificationSpec): 'update' | 'replace' | 'show' {
+  if (!previous) return 'show';
+  return previous.silent && next.silent ? 'update' : 'replace';
+}

@@ -22,15 +22,21 @@ export interface TrayView {
   /** "Paused until 14:30", "Paused until resumed"; empty when not paused. */
   pausedLabel: string;
   localServer: { on: boolean; label: string };
+  /** Problems the user must hear about (notifications unsupported, settings file moved aside),
+   * shown first in the menu and in the tooltip. */
+  notices: string[];
 }
+
+/** The tray's pause choices; the time is computed when the item is clicked. */
+export type PauseChoice = 'hour' | 'tomorrow' | 'resumed';
 
 /** What the tray menu can ask of the core. */
 export interface TrayActions {
   openEvent(id: string): void;
   openHistory(): void;
   openSettings(): void;
-  /** Pause until a time (epoch ms) or until resumed (null). */
-  pause(until: number | null): void;
+  /** Pause for an hour, until tomorrow 08:00 or until resumed, from the moment of the click. */
+  pauseFor(choice: PauseChoice): void;
   resumeNotifications(): void;
   setLocalServer(on: boolean): void;
   quit(): void;
@@ -39,6 +45,8 @@ export interface TrayActions {
 export interface Platform {
   /** A native notification. One with the same tag replaces the earlier one. `onClick` runs when it is clicked. */
   notify(spec: NotificationSpec, onClick: () => void): void;
+  /** False where the desktop cannot show notifications at all (the tray then says so). */
+  notificationsSupported(): boolean;
   setTray(view: TrayView): void;
   /** To the history window, if one is open (dropped otherwise: the window loads state when it opens). */
   sendToRenderer<C extends PushChannel>(channel: C, payload: PushContract[C]): void;

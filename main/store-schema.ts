@@ -1,7 +1,9 @@
 // What the desktop app keeps on disk, and how: two electron-store files with their schemas,
 // defaults and migrations, and HeraldStore, the typed view the rest of the app uses.
-// - `config`: settings and the small per-event state (cursor per server, unread, pause, gap),
-//   written at once: the cursor is on disk after each handled event.
+// - `config`: settings and the small per-event state (cursor per server, unread, pause, gap):
+//   the cursor is on disk at the end of each batch of events handled in one turn of the event loop
+//   (one write for a catch-up's chunk, not one per event). The server token is kept sealed by
+//   the OS keychain (Electron's safeStorage, passed in as a SecretBox), never as plain text.
 // - `history`: the bounded list of recent events (~300 KB when full), written coalesced, since
 //   electron-store rewrites the whole file on every set.
 // No Electron import: the tests open the same options with `conf`, electron-store's own engine,
@@ -9,7 +11,7 @@
 
 import { compareEventIds, entryKey, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/event.ts';
 import { defaultSettings } from '../bridge/settings.ts';
-import type { Settings } from '../bridge/contract.ts';
+import type { Settings, TokenStorage } from '../bridge/contract.ts';
 import type { Options as ConfOptions, Schema } from 'conf';
 import type { Cursor, CursorStore } from '../feed/client.ts';
 
@@ -26,6 +28,8 @@ export interface StoreData {
   paused: { until: number | null } | null;
   /** The last gap the server reported, until the user dismisses it. */
   gap: (GapInfo & { time: string }) | null;
+  /** The server token sealed by the SecretBox (base64); `settings.token` is then empty on disk. */
+  sealedToken: string;
 }
 
 /** Everything in the `history` file. */
@@ -39,8 +43,9 @@ export interface HistoryData {
  * the layout of StoreData changes; a file written by an older app is migrated when it is opened.
  * 1.1.0: the recent history moved out to the `history` file.
  * 1.2.0: `epochs`, the server log's epoch beside each cursor.
+ * 1.3.0: `sealedToken`, the token sealed by the OS keychain (HeraldStore moves a plain one there).
  */
-export const STORE_VERSION = '1.2.0';
+export const STORE_VERSION = '1.3.0';
 /** The `history` file's format version. */
 export const HISTORY_VERSION = '1.0.0';
 export const DEFAULT_RECENT_LIMIT = 500;
@@ -48,7 +53,7 @@ export const DEFAULT_RECENT_LIMIT = 500;
 export const DEFAULT_HISTORY_WRITE_MS = 250;
 
 export function storeDefaults(): StoreData {
-  return { settings: defaultSettings(), cursors: {}, epochs: {}, unread: 0, paused: null, gap: null };
+  return { settings: defaultSettings(), cursors: {}, epochs: {}, unread: 0, paused: null, gap: null, sealedToken: '' };
 }
 
 export function historyDefaults(): HistoryData {
@@ -90,6 +95,7 @@ export const storeSchema = {
       { type: 'object', required: ['afterId', 'throughId', 'missed', 'time'], properties: { afterId: { type: 'string' }, throughId: { type: 'string' }, missed: { type: 'number' }, time: { type: 'string' } } },
     ],
   },
+  sealedToken: { type: 'string', maxLength: 8192, pattern: '^[A-Za-z0-9+/=]*$' },
 } as const;
 
 /** JSON schema of the `history` file. */
@@ -172,6 +178,12 @@ export function storeMigrations(history: HistoryBackend): Record<string, (store:
       const old = store.store as Record<string, unknown>;
       if (typeof old.epochs !== 'object' || old.epochs === null) store.set('epochs', {});
     },
+    // The sealing itself needs the keychain, which migrations do not have: HeraldStore moves a
+    // plain token into `sealedToken` when it opens the file.
+    '1.3.0': (store) => {
+      const old = store.store as Record<string, unknown>;
+      if (typeof old.sealedToken !== 'string') store.set('sealedToken', '');
+    },
   };
 }
 
@@ -230,6 +242,18 @@ export function openStore<B>(
   }
 }
 
+/**
+ * Seals the server token for the disk: Electron's safeStorage in the app (app.ts), a reversible
+ * double in tests. `storage` says how well (the settings view warns unless `os`).
+ */
+export interface SecretBox {
+  storage(): TokenStorage;
+  /** Text → sealed bytes, base64. */
+  seal(text: string): string;
+  /** Throws when the bytes cannot be opened (another machine's keychain, a changed keyring). */
+  open(sealed: string): string;
+}
+
 export interface HeraldStoreOptions {
   /** How many recent events the history keeps. Default DEFAULT_RECENT_LIMIT (500). */
   recentLimit?: number;
@@ -237,15 +261,22 @@ export interface HeraldStoreOptions {
   historyWriteMs?: number;
   /** Where a failed coalesced history write is reported (it is retried later). Default: stderr. */
   log?: (line: string) => void;
+  /** Seals the token on disk. Default: none (kept as plain text, storage 'plain'). */
+  secrets?: SecretBox;
 }
 
 /**
  * The app's typed view of the two files. Reads come from memory: the main process is the files'
  * only writer, and conf would otherwise read and parse the whole file on every access.
  *
- * Writes: `config` at once (the cursor after each event, the contract; an event's unread count
- * rides along with its cursor); `history` coalesced, at most one write per `historyWriteMs`, and
- * synchronously on flush() (quit). The history file therefore only ever lags the cursor.
+ * Writes: `config` once per turn of the event loop for what events change (the cursor, with
+ * the unread count riding along: a catch-up of thousands of events arrives in chunks that are
+ * handled in one turn each, so a 10k backlog costs tens of writes, not 10k), at once for what the
+ * user changes; `history` coalesced, at most one write per `historyWriteMs`. flush() (quit)
+ * writes both synchronously, cursor first: the history file only ever lags the cursor.
+ *
+ * The token: in memory as the user typed it; on disk sealed (`sealedToken`), with
+ * `settings.token` empty, whenever the SecretBox can seal.
  */
 export class HeraldStore {
   readonly config: StoreBackend;
@@ -260,6 +291,9 @@ export class HeraldStore {
   #recent: HeraldEvent[];
   #historyDirty = false;
   #historyTimer: NodeJS.Timeout | null = null;
+  readonly #secrets: SecretBox | undefined;
+  /** The token, opened once (the file holds it sealed). */
+  #token: string;
 
   constructor(backends: { config: StoreBackend; history: HistoryBackend }, options: HeraldStoreOptions = {}) {
     this.config = backends.config;
@@ -267,8 +301,30 @@ export class HeraldStore {
     this.recentLimit = options.recentLimit ?? DEFAULT_RECENT_LIMIT;
     this.#historyWriteMs = options.historyWriteMs ?? DEFAULT_HISTORY_WRITE_MS;
     this.#log = options.log ?? ((line) => process.stderr.write(`herald: ${line}\n`));
+    this.#secrets = options.secrets;
     this.#cache = structuredClone(backends.config.store);
     this.#recent = structuredClone(backends.history.store.recent).slice(-this.recentLimit);
+    this.#token = this.#openToken();
+    // A token written as plain text (before 1.3.0, or while the keychain could not seal) is sealed
+    // now and removed from the file.
+    if (this.#cache.settings.token !== '' && this.tokenStorage !== 'plain') this.settings = this.settings;
+  }
+
+  /** How the token is kept on disk. */
+  get tokenStorage(): TokenStorage {
+    return this.#secrets?.storage() ?? 'plain';
+  }
+
+  #openToken(): string {
+    const sealed = this.#cache.sealedToken ?? '';
+    if (sealed === '' || !this.#secrets) return this.#cache.settings.token;
+    try {
+      return this.#secrets.open(sealed);
+    } catch (err) {
+      // The feed then meets a 401 and says to check the token in the settings.
+      this.#log(`could not open the stored server token (${(err as Error).message}); enter it again in the settings`);
+      return this.#cache.settings.token;
+    }
   }
 
   #read<K extends keyof StoreData>(key: K): StoreData[K] {
@@ -339,15 +395,21 @@ export class HeraldStore {
   }
 
   get settings(): Settings {
-    return structuredClone(this.#read('settings'));
+    return { ...structuredClone(this.#read('settings')), token: this.#token };
   }
 
   set settings(value: Settings) {
-    this.#write({ settings: structuredClone(value) }, true);
+    const settings = structuredClone(value);
+    this.#token = settings.token;
+    if (settings.token !== '' && this.tokenStorage !== 'plain') {
+      this.#write({ settings: { ...settings, token: '' }, sealedToken: this.#secrets!.seal(settings.token) }, true);
+    } else {
+      this.#write({ settings, sealedToken: '' }, true);
+    }
   }
 
   /** The FeedClient's cursor for one server: the last handled id and its log's epoch, on disk
-   * (both in one write) when save() returns. */
+   * (both in one write) at the end of this turn of the event loop, or at flush(). */
   cursor(serverUrl: string): CursorStore {
     return {
       load: () => {
@@ -360,7 +422,10 @@ export class HeraldStore {
         const epochs = { ...this.#read('epochs') };
         if (cursor.epoch) epochs[serverUrl] = cursor.epoch;
         else delete epochs[serverUrl];
-        this.#write({ cursors: { ...this.#read('cursors'), [serverUrl]: cursor.lastEventId }, epochs }, true);
+        // [PRODUCT] The cursor is written after each event is handled. One write per batch: every
+        // event of a chunk is handled in this turn, and a crash inside it can only repeat events
+        // of that turn (never lose one: the cursor never gets ahead of what was handled).
+        this.#write({ cursors: { ...this.#read('cursors'), [serverUrl]: cursor.lastEventId }, epochs }, false);
       },
     };
   }

@@ -6,7 +6,18 @@ import type { FeedState } from '../feed/state.ts';
 import type { MenuItemConstructorOptions } from 'electron';
 import type { TrayActions, TrayState, TrayView } from './platform.ts';
 
+const NOTICE_MARK = '⚠ ';
+
 export const TRAY_LATEST = 5;
+
+/**
+ * The tray icon's file for a state (Electron finds the @2x beside it). macOS gets the black
+ * template image, which the menu bar tints for light and dark mode (a name ending in `Template`
+ * makes it one); the states differ there by shape, not colour.
+ */
+export function trayIconFile(state: TrayState, platform: NodeJS.Platform): string {
+  return platform === 'darwin' ? `tray-${state}Template.png` : `tray-${state}.png`;
+}
 const LABEL_LENGTH = 60;
 
 export function trayState(feed: FeedState, paused: { until: number | null } | null): TrayState {
@@ -85,14 +96,16 @@ export function trayView(input: {
   recent: readonly HeraldEvent[];
   localServer: LocalServerState;
   localServerWanted: boolean;
+  notices?: readonly string[];
 }): TrayView {
   const status = feedLine(input.feed, input.serverUrl);
   const paused = pausedLabel(input.paused);
   const unread = input.unread > 0 ? `${input.unread} unread` : '';
+  const notices = [...(input.notices ?? [])];
   return {
     state: trayState(input.feed, input.paused),
     // Tooltips are short everywhere and a single line on Windows.
-    tooltip: ['Herald', status, paused, unread].filter(Boolean).join(' · ').slice(0, 127),
+    tooltip: ['Herald', notices.length > 0 ? `${NOTICE_MARK}${notices[0]}` : '', status, paused, unread].filter(Boolean).join(' · ').slice(0, 127),
     status,
     unread: input.unread,
     latest: input.recent
@@ -102,6 +115,7 @@ export function trayView(input: {
     paused: input.paused,
     pausedLabel: paused,
     localServer: { on: input.localServerWanted, label: localServerLabel(input.localServer) },
+    notices,
   };
 }
 
@@ -113,25 +127,40 @@ export function tomorrowMorning(now: number): number {
   return d.getTime();
 }
 
+/**
+ * Text shown as a menu label as it is: on Windows and Linux a `&` marks the next letter as the
+ * item's access key (and disappears), so an event titled "R&D build" would read "RD build".
+ * `&&` shows one `&`. macOS shows labels as they are.
+ */
+export function menuLabel(text: string, platform: NodeJS.Platform): string {
+  return platform === 'darwin' ? text : text.replace(/&/g, '&&');
+}
+
 /** The tray's context menu for a view. Types only from Electron: the tray builds it with Menu.buildFromTemplate. */
-export function trayMenu(view: TrayView, actions: TrayActions, now: number): MenuItemConstructorOptions[] {
+export function trayMenu(view: TrayView, actions: TrayActions, platform: NodeJS.Platform): MenuItemConstructorOptions[] {
+  const text = (label: string) => menuLabel(label, platform);
   const latest: MenuItemConstructorOptions[] =
     view.latest.length > 0
-      ? view.latest.map((e) => ({ label: e.label, click: () => actions.openEvent(e.id) }))
+      ? view.latest.map((e) => ({ label: text(e.label), click: () => actions.openEvent(e.id) }))
       : [{ label: 'No events yet', enabled: false }];
+  // The pause time is computed by the core when the item is clicked: the menu may have been
+  // built hours earlier.
   const pause: MenuItemConstructorOptions = view.paused
     ? { label: 'Resume notifications', click: () => actions.resumeNotifications() }
     : {
         label: 'Pause notifications',
         submenu: [
-          { label: 'For 1 hour', click: () => actions.pause(now + 3_600_000) },
-          { label: 'Until tomorrow', click: () => actions.pause(tomorrowMorning(now)) },
-          { label: 'Until I resume', click: () => actions.pause(null) },
+          { label: 'For 1 hour', click: () => actions.pauseFor('hour') },
+          { label: 'Until tomorrow', click: () => actions.pauseFor('tomorrow') },
+          { label: 'Until I resume', click: () => actions.pauseFor('resumed') },
         ],
       };
+  const notices: MenuItemConstructorOptions[] = view.notices.map((n) => ({ label: text(`${NOTICE_MARK}${n}`), enabled: false }));
   return [
-    { label: view.status, enabled: false },
-    ...(view.paused ? [{ label: view.pausedLabel, enabled: false }] : []),
+    ...notices,
+    ...(notices.length > 0 ? [{ type: 'separator' } as const] : []),
+    { label: text(view.status), enabled: false },
+    ...(view.paused ? [{ label: text(view.pausedLabel), enabled: false }] : []),
     { type: 'separator' },
     ...latest,
     { type: 'separator' },
@@ -139,7 +168,7 @@ export function trayMenu(view: TrayView, actions: TrayActions, now: number): Men
     pause,
     { type: 'separator' },
     { label: 'Run local server', type: 'checkbox', checked: view.localServer.on, click: (item) => actions.setLocalServer(item.checked) },
-    ...(view.localServer.on ? [{ label: view.localServer.label, enabled: false }] : []),
+    ...(view.localServer.on ? [{ label: text(view.localServer.label), enabled: false }] : []),
     { label: 'Settings…', click: () => actions.openSettings() },
     { type: 'separator' },
     { label: 'Quit Herald', click: () => actions.quit() },

@@ -3,7 +3,7 @@
 import { Menu, Tray, nativeImage, type NativeImage } from 'electron';
 import path from 'node:path';
 import type { TrayActions, TrayState, TrayView } from './platform.ts';
-import { trayMenu } from './tray-view.ts';
+import { trayIconFile, trayMenu } from './tray-view.ts';
 
 const STATES: TrayState[] = ['connected', 'reconnecting', 'offline', 'paused'];
 
@@ -13,10 +13,10 @@ export class HeraldTray {
   readonly #actions: TrayActions;
   #state: TrayState | null = null;
 
-  /** `iconDir` holds tray-<state>.png and tray-<state>@2x.png (build/make-icons.ts). */
+  /** `iconDir` holds tray-<state>.png, tray-<state>Template.png and their @2x (build/make-icons.ts). */
   constructor(iconDir: string, actions: TrayActions) {
     this.#actions = actions;
-    this.#icons = Object.fromEntries(STATES.map((s) => [s, nativeImage.createFromPath(path.join(iconDir, `tray-${s}.png`))])) as Record<TrayState, NativeImage>;
+    this.#icons = Object.fromEntries(STATES.map((s) => [s, nativeImage.createFromPath(path.join(iconDir, trayIconFile(s, process.platform)))])) as Record<TrayState, NativeImage>;
     this.#tray = new Tray(this.#icons.reconnecting);
     // Windows and Linux: a left click opens the history; macOS always shows the menu.
     if (process.platform !== 'darwin') this.#tray.on('click', () => actions.openHistory());
@@ -28,7 +28,7 @@ export class HeraldTray {
       this.#tray.setImage(this.#icons[view.state]);
     }
     this.#tray.setToolTip(view.tooltip);
-    this.#tray.setContextMenu(Menu.buildFromTemplate(trayMenu(view, this.#actions, Date.now())));
+    this.#tray.setContextMenu(Menu.buildFromTemplate(trayMenu(view, this.#actions, process.platform)));
   }
 
   destroy(): void {

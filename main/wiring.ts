@@ -7,17 +7,17 @@
 // once, with the unread count); the history file follows within ~250 ms (store-schema.ts).
 
 import fs from 'node:fs';
-import { applySettingsPatch } from '../bridge/settings.ts';
-import { PushChannel, type AppStatus, type LocalServerState, type SaveSettingsResult, type Settings } from '../bridge/contract.ts';
+import { applySettingsPatch, pauseUntilError } from '../bridge/settings.ts';
+import { PushChannel, TOKEN_KEPT, type AppStatus, type LocalServerState, type SaveSettingsResult, type Settings } from '../bridge/contract.ts';
 import { GAP_TYPE, RESET_TYPE, isWebUrl, type HeraldEvent } from '../events/event.ts';
 import { isLoopbackUrl } from '../events/net.ts';
 import { FeedClient, type FeedClientOptions } from '../feed/client.ts';
 import type { FeedState } from '../feed/state.ts';
 import { NotificationPolicy, type NotificationPolicyOptions, type NotificationSpec } from './policy.ts';
 import { LocalServerSupervisor, localServerAddress, type LocalServerOptions, type LocalServerSupervisorOptions } from './local-server-supervisor.ts';
-import type { Platform, TrayActions } from './platform.ts';
+import type { PauseChoice, Platform, TrayActions } from './platform.ts';
 import type { HeraldStore } from './store-schema.ts';
-import { TRAY_LATEST, trayView } from './tray-view.ts';
+import { TRAY_LATEST, tomorrowMorning, trayView } from './tray-view.ts';
 
 /** The part of FeedClient the core uses (tests may pass their own). */
 export interface Feed {
@@ -50,9 +50,14 @@ export interface HeraldAppOptions {
   webRoot?: string | null;
   /** Reads the CA file named in the settings. Default fs.readFileSync. */
   readFile?: (path: string) => Buffer;
+  /** Problems found while starting (a settings file moved aside…), shown in the tray. Default none. */
+  notices?: string[];
   now?: () => number;
   log?: (line: string) => void;
 }
+
+/** How long quitting waits for the local server to close its streams and its log. */
+export const DEFAULT_SHUTDOWN_WAIT_MS = 3000;
 
 /** Settings whose change needs a new feed client. */
 const FEED_KEYS = ['serverUrl', 'token', 'topics', 'caFile'] as const;
@@ -72,6 +77,7 @@ export class HeraldApp implements TrayActions {
   #started = false;
   /** A refresh is scheduled for the next setImmediate turn (events coalesce into it). */
   #refreshPending = false;
+  readonly #notices: string[];
 
   constructor(options: HeraldAppOptions) {
     this.#o = options;
@@ -79,6 +85,7 @@ export class HeraldApp implements TrayActions {
     this.#store = options.store;
     this.#now = options.now ?? Date.now;
     this.#feedState = { status: 'stopped', since: this.#now() };
+    this.#notices = [...(options.notices ?? [])];
     const createPolicy = options.createPolicy ?? ((o) => new NotificationPolicy(o));
     this.#policy = createPolicy({
       ...options.policyOptions,
@@ -102,6 +109,9 @@ export class HeraldApp implements TrayActions {
   start(): void {
     if (this.#started) return;
     this.#started = true;
+    if (!this.#platform.notificationsSupported()) {
+      this.addNotice('This desktop cannot show notifications: events appear in the tray and the history window only');
+    }
     const settings = this.#store.settings;
     if (settings.runLocalServer) this.#startLocalServer();
     this.#startFeed();
@@ -121,6 +131,26 @@ export class HeraldApp implements TrayActions {
     // A pending event refresh is dropped: the app is quitting and the tray goes with it; start() refreshes anew.
     this.#refreshPending = false;
     this.#store.flush();
+  }
+
+  /**
+   * Stops everything like stop(), and resolves once the local server process has closed its
+   * streams and its log and exited, or after `waitMs` (quit must not hang on a stuck server).
+   */
+  async shutdown(waitMs = DEFAULT_SHUTDOWN_WAIT_MS): Promise<void> {
+    const exited = this.#supervisor.exited();
+    this.stop();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
+  }
+
+  /** Tells the user about a problem through the tray (menu and tooltip), once. */
+  addNotice(notice: string): void {
+    if (this.#notices.includes(notice)) return;
+    this.#notices.push(notice);
+    this.#o.log?.(notice);
+    this.#refresh();
   }
 
   /** Woken from sleep, or the network changed: reconnect now instead of after a timeout. */
@@ -216,6 +246,7 @@ export class HeraldApp implements TrayActions {
       localServer: this.#localServer,
       unread: this.#store.unread,
       gap: this.#store.gap,
+      tokenStorage: this.#store.tokenStorage,
     };
   }
 
@@ -245,6 +276,7 @@ export class HeraldApp implements TrayActions {
         recent: this.#store.history(TRAY_LATEST),
         localServer: status.localServer,
         localServerWanted: this.#store.settings.runLocalServer,
+        notices: this.#notices,
       }),
     );
     this.#platform.sendToRenderer(PushChannel.Status, status);
@@ -252,8 +284,10 @@ export class HeraldApp implements TrayActions {
 
   // ---- commands (IPC and tray) ------------------------------------------------------------
 
+  /** The settings for the window: a stored token shows as TOKEN_KEPT, never in full. */
   getSettings(): Settings {
-    return this.#store.settings;
+    const settings = this.#store.settings;
+    return settings.token === '' ? settings : { ...settings, token: TOKEN_KEPT };
   }
 
   /** Validates and applies a settings patch from the window; restarts what the change affects. */
@@ -330,16 +364,20 @@ export class HeraldApp implements TrayActions {
     this.#refresh();
   }
 
-  /** Opens an http/https URL in the browser; anything else is refused. */
+  /**
+   * Opens an http/https URL in the browser; anything else is refused. The browser gets the URL
+   * as parsed (`new URL(u).href`: normalised, percent-encoded), never the raw string, so what is
+   * opened is exactly what was checked.
+   */
   async openUrl(url: string): Promise<void> {
     if (typeof url !== 'string' || !isWebUrl(url)) throw new Error('Only http:// and https:// addresses can be opened.');
-    await this.#platform.openExternal(url);
+    await this.#platform.openExternal(new URL(url).href);
   }
 
   /** A notification was clicked: its web address in the browser, or else the history window. */
   notificationClicked(spec: NotificationSpec): void {
     if (spec.url && isWebUrl(spec.url)) {
-      this.#platform.openExternal(spec.url).catch((err) => this.#o.log?.(`could not open ${spec.url}: ${(err as Error).message}`));
+      this.openUrl(spec.url).catch((err) => this.#o.log?.(`could not open ${spec.url}: ${(err as Error).message}`));
     } else {
       this.#platform.showWindow('history');
     }
@@ -360,7 +398,15 @@ export class HeraldApp implements TrayActions {
     this.#platform.showWindow('settings');
   }
 
-  pause(until: number | null): void {
+  /** The tray's pause items: the time is taken now, at the click, and checked as IPC checks it. */
+  pauseFor(choice: PauseChoice): void {
+    const now = this.#now();
+    const until = choice === 'hour' ? now + 3_600_000 : choice === 'tomorrow' ? tomorrowMorning(now) : null;
+    const error = until === null ? undefined : pauseUntilError(until, now);
+    if (error) {
+      this.#o.log?.(`pause refused: ${error}`);
+      return;
+    }
     this.setPaused(until);
   }
 

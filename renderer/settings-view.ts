@@ -1,7 +1,7 @@
 // The settings form. Each field is checked with the same validateSettingsPatch the host runs, and
 // its message shows next to it; errors the host returns on save are shown the same way.
 
-import type { AppStatus, HeraldBridge, Settings, SettingsErrors, SettingsPatch } from '../bridge/contract.ts';
+import type { AppStatus, HeraldBridge, Settings, SettingsErrors, SettingsPatch, TokenStorage } from '../bridge/contract.ts';
 import { validateSettingsPatch } from '../bridge/settings.ts';
 import { h, setText } from './dom.ts';
 import { clockTime, parseTopicList, tomorrowMorning } from './history.ts';
@@ -31,6 +31,13 @@ interface Field {
   wrap: HTMLElement;
   input: HTMLElement;
   error: HTMLElement;
+}
+
+/** The desktop app says so when the token is not protected by a system keychain on disk. */
+function tokenStorageNote(storage: TokenStorage | undefined): string {
+  if (storage === 'weak') return ' This system has no keyring (GNOME Keyring or KWallet): the token is only obfuscated on disk, not encrypted.';
+  if (storage === 'plain') return ' No system keychain is available: the token is stored on disk as plain text.';
+  return '';
 }
 
 export function renderSettings(ctx: SettingsContext): SettingsView {
@@ -79,7 +86,7 @@ export function renderSettings(ctx: SettingsContext): SettingsView {
     desktop ? 'The companion server, e.g. http://127.0.0.1:5080 or a team server.' : 'This page always uses the server it was loaded from.',
     desktop ? { type: 'url', inputmode: 'url' } : { readonly: true },
   );
-  const token = textField('token', 'Token', s.token, 'Only for a server started with --token. Leave empty otherwise.', { type: 'password', autocomplete: 'off' });
+  const token = textField('token', 'Token', s.token, `Only for a server started with --token. Leave empty otherwise.${tokenStorageNote(ctx.status.tokenStorage)}`, { type: 'password', autocomplete: 'off' });
   const caFile = desktop ? textField('caFile', 'CA certificate file', s.caFile, "A PEM file with the CA that signed a private server's certificate. Empty: the system's CAs only.") : null;
   const topics = textField('topics', 'Topics', s.topics.join(', '), 'Separate with commas or spaces. Empty: every topic.');
 

@@ -31,7 +31,7 @@ describe('launch at login on Linux', () => {
     expect(file).toBe(path.join(configHome, 'autostart', 'dev.herald.app.desktop'));
     const text = fs.readFileSync(file, 'utf8');
     expect(text.split('\n')).toEqual(
-      expect.arrayContaining(['[Desktop Entry]', 'Type=Application', 'Name=Herald', 'Exec=/home/ana/Apps/Herald-0.1.0.AppImage', 'X-GNOME-Autostart-enabled=true']),
+      expect.arrayContaining(['[Desktop Entry]', 'Type=Application', 'Name=Herald', 'Exec=/home/ana/Apps/Herald-0.1.0.AppImage', 'X-GNOME-Autostart-enabled=true', 'Icon=herald-desktop']),
     );
     expect(fs.readdirSync(path.dirname(file))).toEqual(['dev.herald.app.desktop']); // no temp file left
     setLaunchAtLogin(false, options('linux'));

@@ -10,6 +10,7 @@ import { getConfig, validateConfiguration } from 'app-builder-lib/out/util/confi
 import { DebugLogger } from 'builder-util';
 import { describe, expect, it } from 'vitest';
 import { encodePng } from '../../build/make-icons.ts';
+import { AUTOSTART_FILE } from '../../main/login-item.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -48,11 +49,21 @@ describe('electron-builder.yml', () => {
       appId: 'dev.herald.app',
       productName: 'Herald',
       asar: true,
-      linux: { target: ['AppImage', 'deb'], category: 'Utility' },
-      mac: { target: 'dmg' },
+      linux: { target: ['AppImage', 'deb'], category: 'Utility', syncDesktopName: true, maintainer: expect.stringMatching(/^.+ <.+@.+>$/) },
+      mac: { target: [{ target: 'dmg', arch: ['arm64', 'x64'] }] },
       win: { target: 'nsis' },
     });
-    expect(config.asarUnpack).toContain('node_modules/better-sqlite3/**');
+    expect(config.asarUnpack).toEqual(['**/*.node']);
+  });
+
+  it('has what the deb target checks before it builds: a homepage, an author with an email, a desktop name', () => {
+    // app-builder-lib's FpmTarget.computeFpmMetaInfoOptions refuses to build without them.
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { homepage?: string; author?: { email?: string }; productName?: string; desktopName?: string };
+    expect(pkg.homepage).toMatch(/^https:\/\//);
+    expect(pkg.author?.email).toMatch(/@/);
+    expect(pkg.productName).toBe('Herald');
+    // One Linux identity: the app id (Wayland) / WM_CLASS, the .desktop file and the autostart entry.
+    expect(pkg.desktopName).toBe(`${AUTOSTART_FILE}`);
   });
 
   it('sets the fuses and packs only the built app', async () => {
@@ -65,7 +76,7 @@ describe('electron-builder.yml', () => {
       enableEmbeddedAsarIntegrityValidation: true,
       onlyLoadAppFromAsar: true,
     });
-    expect(config.files).toEqual([{ filter: ['dist/**', '!dist/**/*.map', 'package.json'] }]);
+    expect((config.files as { filter: string[] }[])[0]!.filter.slice(0, 3)).toEqual(['dist/**', '!dist/**/*.map', 'package.json']);
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { main: string };
     expect(pkg.main).toBe('dist/main/app.js'); // inside what is packed
   });
@@ -78,15 +89,26 @@ describe('electron-builder.yml', () => {
     expect(fs.readFileSync(path.join(root, 'build', 'icon.svg'), 'utf8')).toMatch(/^<\?xml[\s\S]*<svg[\s\S]*<\/svg>\s*$/);
   });
 
-  it('has a tray icon per state, at 1x and 2x, each one different', () => {
+  it('has a tray icon per state, at 1x and 2x, each one different; and a macOS template image per state, black and clear only', () => {
     const seen = new Set<string>();
+    const templates = new Set<string>();
     for (const state of ['connected', 'reconnecting', 'offline', 'paused']) {
       const one = readPng(path.join(root, 'build', 'tray', `tray-${state}.png`));
       const two = readPng(path.join(root, 'build', 'tray', `tray-${state}@2x.png`));
       expect([one.width, one.height, two.width, two.height]).toEqual([16, 16, 32, 32]);
       seen.add(one.pixels.toString('base64'));
+      const template = readPng(path.join(root, 'build', 'tray', `tray-${state}Template.png`));
+      const template2 = readPng(path.join(root, 'build', 'tray', `tray-${state}Template@2x.png`));
+      expect([template.width, template2.width]).toEqual([16, 32]);
+      for (let i = 0; i < template2.pixels.length; i += 4) {
+        // The menu bar tints it: colour is ignored, only the alpha draws; keep it black.
+        if (template2.pixels[i + 3]! > 0) expect([template2.pixels[i], template2.pixels[i + 1], template2.pixels[i + 2]]).toEqual([0, 0, 0]);
+      }
+      templates.add(template2.pixels.toString('base64'));
     }
     expect(seen.size).toBe(4);
+    // The states differ by shape there, not by colour.
+    expect(templates.size).toBe(4);
   });
 
   it("make-icons' PNG writer round-trips pixels", () => {

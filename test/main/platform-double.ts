@@ -29,6 +29,8 @@ export class PlatformDouble implements Platform {
   readonly loginItem: boolean[] = [];
   readonly spawned: LocalServerOptions[] = [];
   quits = 0;
+  /** What notificationsSupported() answers. */
+  canNotify = true;
   /** How spawnServer starts a server; default: the real server process entry under Node. */
   spawnImpl: (options: LocalServerOptions, events: ServerProcessEvents) => ServerProcess;
 
@@ -45,6 +47,9 @@ export class PlatformDouble implements Platform {
   notify(spec: NotificationSpec, onClick: () => void): void {
     for (const n of this.notifications) if (n.spec.tag === spec.tag) n.replaced = true;
     this.notifications.push({ spec, click: onClick, replaced: false });
+  }
+  notificationsSupported(): boolean {
+    return this.canNotify;
   }
   setTray(view: TrayView): void {
     this.trays.push(view);

@@ -5,7 +5,7 @@ import type { MenuItemConstructorOptions } from 'electron';
 import type { HeraldEvent } from '../../events/event.ts';
 import type { FeedState } from '../../feed/state.ts';
 import type { TrayActions } from '../../main/platform.ts';
-import { tomorrowMorning, trayMenu, trayState, trayView } from '../../main/tray-view.ts';
+import { menuLabel, tomorrowMorning, trayIconFile, trayMenu, trayState, trayView } from '../../main/tray-view.ts';
 
 const feed = (status: FeedState['status'], extra: Partial<FeedState> = {}): FeedState => ({ status, since: 0, ...extra });
 const event = (id: string, title: string): HeraldEvent => ({ id, type: 'notification', topic: 'default', time: '2025-01-01T00:00:00.000Z', title, priority: 3 });
@@ -16,7 +16,7 @@ function recordingActions() {
     openEvent: (id) => calls.push(`openEvent ${id}`),
     openHistory: () => calls.push('openHistory'),
     openSettings: () => calls.push('openSettings'),
-    pause: (until) => calls.push(`pause ${until}`),
+    pauseFor: (choice) => calls.push(`pause ${choice}`),
     resumeNotifications: () => calls.push('resume'),
     setLocalServer: (on) => calls.push(`localServer ${on}`),
     quit: () => calls.push('quit'),
@@ -73,12 +73,10 @@ describe('trayView', () => {
 });
 
 describe('trayMenu', () => {
-  const now = new Date(2025, 0, 15, 22, 30).getTime();
-
   it('offers latest events, history with unread, pause choices, local server, settings and quit', () => {
     const { calls, actions } = recordingActions();
     const view = trayView({ serverUrl: 'http://127.0.0.1:5080', feed: feed('open'), paused: null, unread: 2, recent: [event('1', 'build done')], localServer: { status: 'running', url: 'http://127.0.0.1:5080' }, localServerWanted: true });
-    const menu = trayMenu(view, actions, now);
+    const menu = trayMenu(view, actions, 'linux');
     click(find(menu, 'build done'));
     click(find(menu, 'Open history (2 unread)'));
     click(find(menu, 'For 1 hour'));
@@ -93,9 +91,10 @@ describe('trayMenu', () => {
     expect(calls).toEqual([
       'openEvent 1',
       'openHistory',
-      `pause ${now + 3_600_000}`,
-      `pause ${new Date(2025, 0, 16, 8, 0).getTime()}`,
-      'pause null',
+      // The time is the core's to compute, at the click (HeraldApp.pauseFor).
+      'pause hour',
+      'pause tomorrow',
+      'pause resumed',
       'localServer false',
       'openSettings',
       'quit',
@@ -105,11 +104,37 @@ describe('trayMenu', () => {
   it('offers resume while paused', () => {
     const { calls, actions } = recordingActions();
     const view = trayView({ serverUrl: 'http://127.0.0.1:5080', feed: feed('open'), paused: { until: null }, unread: 0, recent: [], localServer: { status: 'off' }, localServerWanted: false });
-    const menu = trayMenu(view, actions, now);
+    const menu = trayMenu(view, actions, 'linux');
     expect(() => find(menu, 'For 1 hour')).toThrow();
     expect(find(menu, 'No events yet').enabled).toBe(false);
     click(find(menu, 'Resume notifications'));
     expect(calls).toEqual(['resume']);
+  });
+
+  it('doubles & in labels on Windows and Linux (else it marks an access key and vanishes), not on macOS', () => {
+    const { actions } = recordingActions();
+    const view = trayView({ serverUrl: 'http://127.0.0.1:5080', feed: feed('open'), paused: null, unread: 0, recent: [event('1', 'R&D build & deploy')], localServer: { status: 'off' }, localServerWanted: false });
+    expect(find(trayMenu(view, actions, 'win32'), /^R/).label).toBe('R&&D build && deploy');
+    expect(find(trayMenu(view, actions, 'linux'), /^R/).label).toBe('R&&D build && deploy');
+    expect(find(trayMenu(view, actions, 'darwin'), /^R/).label).toBe('R&D build & deploy');
+    expect(menuLabel('a && b', 'win32')).toBe('a &&&& b');
+  });
+
+  it('shows problems the user must know about first, and the first one in the tooltip', () => {
+    const { actions } = recordingActions();
+    const notices = ['This desktop cannot show notifications: events appear in the tray and the history window only'];
+    const view = trayView({ serverUrl: 'http://127.0.0.1:5080', feed: feed('open'), paused: null, unread: 0, recent: [], localServer: { status: 'off' }, localServerWanted: false, notices });
+    const menu = trayMenu(view, actions, 'linux');
+    expect(menu[0]).toEqual({ label: `⚠ ${notices[0]}`, enabled: false });
+    expect(menu[1]).toEqual({ type: 'separator' });
+    expect(view.tooltip).toMatch(/^Herald · ⚠ This desktop cannot show notifications/);
+    expect(trayMenu(trayView({ serverUrl: 'http://127.0.0.1:5080', feed: feed('open'), paused: null, unread: 0, recent: [], localServer: { status: 'off' }, localServerWanted: false }), actions, 'linux')[0]!.label).toBe('Connected to 127.0.0.1:5080');
+  });
+
+  it('uses template images on macOS (tinted by the menu bar) and the coloured icons elsewhere', () => {
+    expect(trayIconFile('offline', 'darwin')).toBe('tray-offlineTemplate.png');
+    expect(trayIconFile('offline', 'linux')).toBe('tray-offline.png');
+    expect(trayIconFile('paused', 'win32')).toBe('tray-paused.png');
   });
 
   it('"until tomorrow" is 08:00 the next day, also across a month end', () => {

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PushChannel } from '../../bridge/contract.ts';
+import { PushChannel, TOKEN_KEPT } from '../../bridge/contract.ts';
 import type { HeraldEvent } from '../../events/event.ts';
 import type { FeedClientOptions } from '../../feed/client.ts';
 import type { NotificationSpec } from '../../main/policy.ts';
@@ -68,6 +68,7 @@ describe('the core, wired to a real server and feed client', () => {
     expect(shown.spec).toMatchObject({ title: 'Deploy <prod> & friends', body: 'rolled out 3 services', urgency: 'critical', url: 'https://ci.example.test/runs/7', eventIds: [sent.id] });
     expect(platform.pushed(PushChannel.Event)).toEqual([sent]);
     await until(() => store.cursor(server.url).load()?.lastEventId === sent.id, 5000, 'the cursor');
+    await nextTurn(); // the cursor is written once per batch, at the end of the turn
     // On disk, not only in memory: a fresh store over the same file sees it.
     expect(openTestStore(path.join(dir, 'app')).cursor(server.url).load()?.lastEventId).toBe(sent.id);
     await nextTurn(); // the tray follows events once per setImmediate turn
@@ -116,6 +117,9 @@ describe('the core, wired to a real server and feed client', () => {
     expect(platform.windows).toEqual(['history', 'history', 'history']);
     app.notificationClicked(spec('https://ci.example.test/runs/7'));
     expect(platform.opened).toEqual(['https://ci.example.test/runs/7']);
+    // The browser gets the URL as parsed and checked (new URL(u).href), not the raw string.
+    await app.openUrl('HTTPS://CI.example.test/a b/../runs?q=<x>');
+    expect(platform.opened.at(-1)).toBe('https://ci.example.test/runs?q=%3Cx%3E');
 
     // And a real notification's click: the event's https url.
     await until(() => platform.trays.at(-1)?.state === 'connected');
@@ -255,5 +259,88 @@ describe('the core, wired to a real server and feed client', () => {
     app.setLocalServer(false);
     expect(app.status().localServer).toEqual({ status: 'off' });
     expect(store.settings.runLocalServer).toBe(false);
+  });
+
+  it('shows a stored token to the window only as TOKEN_KEPT; sending that back keeps the token, a new one replaces it', () => {
+    const store = storeFor(server.url, { token: 'tok-123' });
+    const { app } = startApp(store);
+    expect(app.getSettings().token).toBe(TOKEN_KEPT);
+    expect(JSON.stringify(app.getSettings())).not.toContain('tok-123');
+    expect(app.saveSettings({ ...app.getSettings(), topics: ['ci'] })).toMatchObject({ ok: true });
+    expect(store.settings).toMatchObject({ token: 'tok-123', topics: ['ci'] });
+    expect(app.saveSettings({ token: 'tok-456' })).toMatchObject({ ok: true });
+    expect(store.settings.token).toBe('tok-456');
+    expect(app.saveSettings({ token: '' })).toMatchObject({ ok: true });
+    expect(app.getSettings().token).toBe('');
+    expect(app.status().tokenStorage).toBe('plain');
+  });
+
+  it("pauses from the tray from the moment of the click, not the menu's, with the checks IPC applies", () => {
+    let now = new Date(2025, 0, 15, 9, 0).getTime();
+    const platform = new PlatformDouble();
+    const app = new HeraldApp({ platform, store: storeFor(server.url), now: () => now });
+    apps.push(app);
+    app.start();
+    // The menu is built now; the user clicks three hours later.
+    const menuBuiltAt = now;
+    now += 3 * 3_600_000;
+    app.pauseFor('hour');
+    expect(app.status().paused).toEqual({ until: now + 3_600_000 });
+    expect(app.status().paused!.until).toBeGreaterThan(menuBuiltAt + 3_600_000);
+    app.pauseFor('tomorrow');
+    expect(app.status().paused).toEqual({ until: new Date(2025, 0, 16, 8, 0).getTime() });
+    app.pauseFor('resumed');
+    expect(app.status().paused).toEqual({ until: null });
+    app.resumeNotifications();
+    expect(app.status().paused).toBeNull();
+  });
+
+  it('says in the tray when this desktop cannot show notifications, and what it was told at start', async () => {
+    const platform = new PlatformDouble();
+    platform.canNotify = false;
+    const app = new HeraldApp({ platform, store: storeFor(server.url), notices: ['The settings file could not be read; it was moved to /x/config.broken-1.json and Herald started with default settings'] });
+    apps.push(app);
+    app.start();
+    const notices = platform.trays.at(-1)!.notices;
+    expect(notices[0]).toMatch(/^The settings file could not be read; it was moved to/);
+    expect(notices[1]).toMatch(/^This desktop cannot show notifications/);
+    expect(platform.trays.at(-1)!.tooltip).toMatch(/⚠ The settings file could not be read/);
+  });
+
+  it('quitting waits for the local server process to exit (it closes its streams and log first), at most the wait given', async () => {
+    const probe = await startServer({ port: 0, dataDir: path.join(dir, 'probe'), webRoot: null, log: () => undefined });
+    const port = probe.port;
+    await probe.close();
+    const store = storeFor(`http://127.0.0.1:${port}`, { runLocalServer: true });
+    const platform = new PlatformDouble({ serverDataDir: path.join(dir, 'local-server') });
+    let child: import('node:child_process').ChildProcess | undefined;
+    const spawnReal = platform.spawnImpl;
+    platform.spawnImpl = (o, events) => {
+      const p = spawnReal(o, events) as ReturnType<typeof spawnReal> & { child?: import('node:child_process').ChildProcess };
+      child = p.child;
+      return p;
+    };
+    const { app } = startApp(store, platform);
+    await until(() => app.status().localServer.status === 'running', 15_000, 'the local server');
+    await app.shutdown(3000);
+    // Exited by itself (its stop message), not killed, and its port is free again.
+    expect(child!.exitCode).toBe(0);
+    const again = await startServer({ port, dataDir: path.join(dir, 'again'), webRoot: null, log: () => undefined });
+    await again.close();
+
+    // A server that does not exit does not hold quitting up for longer than the wait.
+    const stuck = new PlatformDouble();
+    stuck.spawnImpl = (_o, events) => {
+      setImmediate(() => events.ready('http://127.0.0.1:1'));
+      return { stop: () => undefined };
+    };
+    const app2 = new HeraldApp({ platform: stuck, store: storeFor(server.url, { runLocalServer: true }) });
+    apps.push(app2);
+    app2.start();
+    await until(() => app2.status().localServer.status === 'running');
+    const t0 = Date.now();
+    await app2.shutdown(300);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - t0).toBeLessThan(3000);
   });
 });
