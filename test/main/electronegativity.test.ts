@@ -1,13 +1,17 @@
-// @doyensec/electronegativity over the Electron code (main/ sources, and the built dist/ when it
-// exists): every finding must be in electronegativity-allowlist.json with a reason. The tool exits
-// 0 with findings and writes its CSV racily, so this reads its SARIF report, never its exit code.
-// It runs offline: electronegativity-offline.cjs keeps it from fetching anything.
+// @doyensec/electronegativity over the Electron code (main/ sources and the built dist/): every
+// finding must be in electronegativity-allowlist.json with a reason. The tool exits 0 with
+// findings and writes its CSV racily, so this reads its SARIF report, never its exit code. It runs
+// offline: electronegativity-offline.cjs keeps it from fetching anything, and records every file
+// the tool could not parse or check (it skips those silently): any such file fails the test.
+// Its JavaScript parser predates class private fields (`#field`, used across main/): the built
+// files are scanned as lowered by oxc (Vite's transformer) to ES2021, calls and options intact.
 
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { transformWithOxc } from 'vite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from './platform-double.ts';
 
@@ -37,22 +41,68 @@ interface Finding {
 const work = tempDir('herald-electronegativity-');
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-async function scan(input: string): Promise<Finding[]> {
-  const report = path.join(work, `${path.basename(input)}-${Date.now()}.sarif`);
+/** A file the tool skipped: it could not parse or check it (so it reported nothing in it). */
+interface Skipped {
+  file: string;
+  stage: 'parse' | 'check';
+  message: string;
+}
+
+/**
+ * Scans `input`; `shownAs` is where its files are reported from (the repository path of a lowered
+ * copy). Returns the findings, and the files the tool could not read.
+ */
+async function scanWithSkips(input: string, shownAs = input): Promise<{ findings: Finding[]; skipped: Skipped[] }> {
+  const stamp = `${path.basename(input)}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const report = path.join(work, `${stamp}.sarif`);
+  const errors = path.join(work, `${stamp}.errors`);
   // Checks that need the network are excluded; the exit code says nothing either way.
   await promisify(execFile)(process.execPath, ['--require', offline, cli, '-i', input, '-o', report, '-x', 'AvailableSecurityFixesGlobalCheck', '-e', electronVersion, '-r'], {
     cwd: root,
     timeout: 120_000,
+    env: { ...process.env, HERALD_ELECTRONEGATIVITY_ERRORS: errors },
   }).catch((err: unknown) => err);
   expect(fs.existsSync(report), `electronegativity wrote no report for ${input}`).toBe(true);
+  const skipped = fs.existsSync(errors)
+    ? fs.readFileSync(errors, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Skipped).map((s) => ({ ...s, file: path.relative(root, path.join(shownAs, path.relative(input, s.file))) }))
+    : [];
+  return { findings: readReport(report, input, shownAs), skipped };
+}
+
+/** Scans and fails on any file the tool skipped. */
+async function scan(input: string, shownAs = input): Promise<Finding[]> {
+  const { findings, skipped } = await scanWithSkips(input, shownAs);
+  expect(skipped.map((s) => `${s.file} (${s.stage}): ${s.message}`), `electronegativity skipped files in ${path.relative(root, shownAs) || input}`).toEqual([]);
+  return findings;
+}
+
+/** dist/ lowered to ES2021 in `to` (same relative paths and file names; other files copied). */
+async function lowered(from: string, to: string): Promise<void> {
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name);
+    const target = path.join(to, entry.name);
+    if (entry.isDirectory()) {
+      fs.mkdirSync(target, { recursive: true });
+      await lowered(source, target);
+    } else if (/\.(c|m)?js$/.test(entry.name)) {
+      const { code } = await transformWithOxc(fs.readFileSync(source, 'utf8'), entry.name, { target: 'es2021', sourcemap: false });
+      fs.writeFileSync(target, code);
+    } else if (!entry.name.endsWith('.map')) {
+      fs.copyFileSync(source, target);
+    }
+  }
+}
+
+function readReport(report: string, input: string, shownAs: string): Finding[] {
   const sarif = JSON.parse(fs.readFileSync(report, 'utf8')) as {
     runs: { results: { ruleId: string; message: { text: string }; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] }[] }[];
   };
   return sarif.runs[0]!.results.map((r) => {
     const loc = r.locations[0]!.physicalLocation;
     const uri = loc.artifactLocation.uri;
-    const file = uri === 'file:///' ? 'N/A' : path.relative(root, path.resolve(input, uri));
-    const lines = file === 'N/A' ? [] : fs.readFileSync(path.join(root, file), 'utf8').split('\n');
+    const file = uri === 'file:///' ? 'N/A' : path.relative(root, path.resolve(shownAs, uri));
+    // The text the finding points at, in the file that was scanned (the lowered copy for dist/).
+    const lines = file === 'N/A' ? [] : fs.readFileSync(path.resolve(input, uri), 'utf8').split('\n');
     return { rule: r.ruleId, file, line: loc.region.startLine, message: r.message.text, text: lines.slice(loc.region.startLine - 1, loc.region.startLine + 3).join('\n') };
   });
 }
@@ -86,6 +136,19 @@ describe('electronegativity', () => {
     }
   });
 
+  it('reports a file it cannot parse instead of passing it silently (a class with #private fields, unlowered)', async () => {
+    const fixture = path.join(work, 'private-fields');
+    fs.mkdirSync(fixture);
+    fs.writeFileSync(path.join(fixture, 'window.js'), "import { BrowserWindow } from 'electron';\nexport class W {\n  #window = null;\n  open() { this.#window = new BrowserWindow({ webPreferences: { nodeIntegration: true } }); }\n}\n");
+    const { skipped } = await scanWithSkips(fixture);
+    expect(skipped).toEqual([{ file: path.relative(root, path.join(fixture, 'window.js')), stage: expect.any(String), message: expect.stringMatching(/ClassPrivateProperty|Unexpected|private/i) }]);
+    // Lowered to ES2021, the same file is read, and its finding reported.
+    const low = path.join(work, 'private-fields-lowered');
+    fs.mkdirSync(low);
+    await lowered(fixture, low);
+    expect((await scan(low)).map((f) => f.rule)).toContain('NODE_INTEGRATION_JS_CHECK');
+  });
+
   it('leaves no finding unexplained in main/', async () => {
     const findings = await scan(path.join(root, 'main'));
     // The scan saw the app: the one openExternal call site is reported (and explained).
@@ -93,9 +156,15 @@ describe('electronegativity', () => {
     expect(unexplained(findings)).toEqual([]);
   });
 
-  it.skipIf(!fs.existsSync(path.join(root, 'dist', 'main', 'app.js')))('leaves no finding unexplained in the built app (dist/)', async () => {
-    const findings = await scan(path.join(root, 'dist'));
+  // dist/ is built before the tests (test/main/built-app.ts, vitest's global setup).
+  it('leaves no finding unexplained in the built app (dist/), and skips none of its files', async () => {
+    const copy = path.join(work, 'dist-lowered', 'dist');
+    fs.mkdirSync(copy, { recursive: true });
+    await lowered(path.join(root, 'dist'), copy);
+    const findings = await scan(copy, path.join(root, 'dist'));
     expect(findings.some((f) => f.file === 'dist/main/app.js')).toBe(true);
+    // windows.js (the window's webPreferences) was among the files skipped before lowering.
+    expect(findings.some((f) => f.file === 'dist/main/windows.js')).toBe(true);
     expect(unexplained(findings)).toEqual([]);
   });
 });
