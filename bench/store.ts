@@ -1,5 +1,6 @@
-// The desktop store's per-event cost with a full history: `node bench/store.ts` (about 10 s;
-// `--events=N`, default 1000, the backlog after a long absence; `--history=N`, default 500).
+// The desktop store's per-event cost with a full history: `node bench/store.ts` (about 30 s;
+// `--events=N`, default 1000, the backlog after a long absence; `--history=N`, default 500;
+// `--catchup=N`, default 10000, the catch-up below).
 //
 // Each event does what the app does for it (main/wiring.ts + feed/client.ts): record it in the
 // history, then save the cursor, which must be on disk before the next event. Between events the
@@ -10,12 +11,24 @@
 // - after: HeraldStore with two files: the cursor in `config` per event, `history` at most once
 //   per 250 ms.
 // Uses `conf`, electron-store's own engine, against files in a temp dir (removed at the end).
+//
+// Then the catch-up after sleep, end to end: a real companion server in a child process holds a
+// backlog of --catchup events; the desktop app's core (HeraldApp: the real FeedClient, policy,
+// store and tray view, with a no-op Platform) connects from cursor 0 and handles all of them. The
+// figure is the main thread's busy time (event-loop utilisation, active ms) from start until the
+// last cursor is on disk — what would freeze the app's UI — for the cursor written per event
+// (before: store 1.2.0) and once per drained batch (after). Goal: under 300 ms for 10k events.
 
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import Conf, { type Options as ConfOptions, type Schema } from 'conf';
 import type { HeraldEvent } from '../events/event.ts';
+import type { Platform } from '../main/platform.ts';
+import { HeraldApp } from '../main/wiring.ts';
 import {
   DEFAULT_HISTORY_WRITE_MS,
   HeraldStore,
@@ -41,6 +54,9 @@ const arg = (name: string, fallback: number) => {
 };
 const EVENTS = arg('events', 1000);
 const HISTORY = arg('history', 500);
+const CATCHUP = arg('catchup', 10_000);
+// `--only=catchup`: the catch-up alone (for a profile: node --cpu-prof bench/store.ts --only=catchup).
+const ONLY_CATCHUP = process.argv.includes('--only=catchup');
 const WARMUP = 50;
 const SERVER = 'http://127.0.0.1:5080';
 
@@ -164,7 +180,9 @@ async function after(dir: string): Promise<Result> {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-store-'));
 try {
+  process.stderr.write(`bench/store: load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min)\n`);
   process.stderr.write(`bench/store: ${EVENTS} events (after ${WARMUP} not counted) with a full history of ${HISTORY}, in ${dir}\n`);
+  if (!ONLY_CATCHUP) {
   const b = await before(path.join(dir, 'before'));
   const a = await after(path.join(dir, 'after'));
   const row = (name: string, r: Result) =>
@@ -182,6 +200,115 @@ try {
       '',
     ].join('\n'),
   );
+  }
+  // ---- the catch-up, end to end ----
+  process.stderr.write(`bench/store: catch-up of ${CATCHUP} events from a server in a child process (publishing them first)\n`);
+  const backlog = await startBacklogServer(CATCHUP);
+  try {
+    const perBatch = await catchUp(path.join(dir, 'catchup-after'), backlog, 'batch');
+    // The baseline takes ~10 s; --only=catchup leaves it out (to profile the new path alone).
+    const perEvent = ONLY_CATCHUP ? perBatch : await catchUp(path.join(dir, 'catchup-before'), backlog, 'event');
+    const crow = (name: string, r: CatchUpResult) =>
+      `| ${name} | ${r.activeMs.toFixed(0)} | ${r.cpuMs.toFixed(0)} | ${r.wallMs.toFixed(0)} | ${r.configWrites} | ${r.historyWrites} | ${r.longestStallMs.toFixed(1)} |`;
+    process.stdout.write(
+      [
+        `Catch-up of ${CATCHUP} events after sleep: the desktop core (real FeedClient, policy, store, tray view) from cursor 0, ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+        '',
+        '| cursor written | main-thread busy ms (goal < 300) | main-thread CPU ms | wall ms | cursor-file writes | history-file writes | longest stall ms |',
+        '|---|---:|---:|---:|---:|---:|---:|',
+        crow('before: once per event (store 1.2.0)', perEvent),
+        crow('after: once per drained batch', perBatch),
+        '',
+        `after / before (busy ms): ${(perBatch.activeMs / perEvent.activeMs).toFixed(3)}; goal ${perBatch.activeMs < 300 ? 'met' : 'NOT met'} (${perBatch.activeMs.toFixed(0)} ms < 300 ms)`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    backlog.stop();
+  }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+interface Backlog {
+  url: string;
+  lastId: string;
+  stop(): void;
+}
+
+async function startBacklogServer(count: number): Promise<Backlog> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./backlog-server.ts', import.meta.url)), String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
+    child.once('exit', (code) => reject(new Error(`bench/store: the backlog server exited (${code}) before it was ready`)));
+  });
+  const { url, lastId } = JSON.parse(line) as { url: string; lastId: string };
+  return { url, lastId, stop: () => child.stdin.end() };
+}
+
+interface CatchUpResult {
+  activeMs: number;
+  /** The main thread's own CPU time (process.threadCpuUsage): busy time less waits (fsync) and
+   * less time the thread was ready but not scheduled (a loaded machine). */
+  cpuMs: number;
+  wallMs: number;
+  configWrites: number;
+  historyWrites: number;
+  longestStallMs: number;
+}
+
+/** The core catches up from cursor 0 to the backlog's last id; the main thread's busy time. */
+async function catchUp(dir: string, backlog: Backlog, cursorWrites: 'event' | 'batch'): Promise<CatchUpResult> {
+  const blocks: number[] = [];
+  const historyConf = new Conf<HistoryData>({ ...historyOptions(dir), configName: 'history' }) as unknown as HistoryBackend & { path: string };
+  const configConf = new Conf<StoreData>({ ...storeOptions({ cwd: dir, history: historyConf }), configName: 'config' }) as unknown as StoreBackend;
+  const config = timed(configConf, blocks);
+  const history = timed(historyConf, blocks);
+  const store = new HeraldStore({ config, history }, { cursorWrites });
+  store.settings = { ...store.settings, serverUrl: backlog.url, runLocalServer: false };
+  store.cursor(backlog.url).save({ lastEventId: '0' });
+  store.flush();
+  const platform: Platform = {
+    notify: () => undefined,
+    notificationsSupported: () => true,
+    setTray: () => undefined,
+    sendToRenderer: () => undefined,
+    openExternal: async () => undefined,
+    showWindow: () => undefined,
+    setLaunchAtLogin: () => undefined,
+    spawnServer: () => {
+      throw new Error('no local server in the bench');
+    },
+    quit: () => undefined,
+  };
+  const writesBefore = [config.writes, history.writes];
+  const stalls = monitorEventLoopDelay({ resolution: 1 });
+  // In memory first (cheap to poll: conf's `store` reads and parses the file), then on disk.
+  const handled = () => store.cursor(backlog.url).load()?.lastEventId === backlog.lastId;
+  const onDisk = () => (configConf.store as StoreData).cursors[backlog.url] === backlog.lastId;
+  const app = new HeraldApp({ platform, store });
+  const elu0 = performance.eventLoopUtilization();
+  const cpu0 = process.threadCpuUsage();
+  const t0 = performance.now();
+  stalls.enable();
+  app.start();
+  while (!handled()) await new Promise((r) => setTimeout(r, 5));
+  while (!onDisk()) await new Promise((r) => setImmediate(r));
+  const wallMs = performance.now() - t0;
+  const elu = performance.eventLoopUtilization(elu0);
+  const cpu = process.threadCpuUsage(cpu0);
+  stalls.disable();
+  app.stop();
+  return {
+    activeMs: elu.active,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    wallMs,
+    configWrites: config.writes - writesBefore[0]!,
+    historyWrites: history.writes - writesBefore[1]!,
+    longestStallMs: stalls.max / 1e6,
+  };
 }

@@ -90,10 +90,8 @@ export class HeraldApp implements TrayActions {
     this.#policy = createPolicy({
       ...options.policyOptions,
       now: this.#now,
-      settings: () => {
-        const s = this.#store.settings;
-        return { doNotDisturb: s.doNotDisturb, mutedTopics: s.mutedTopics, paused: this.#store.paused(this.#now()) };
-      },
+      // Read per event: the stored values, not a copy of all the settings.
+      settings: () => ({ ...this.#store.notificationSettings(), paused: this.#store.paused(this.#now()) }),
       onNotify: (spec) => this.#platform.notify(spec, () => this.notificationClicked(spec)),
     });
     this.#supervisor = new LocalServerSupervisor({
