@@ -35,8 +35,10 @@ const files = {
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} herald: ${line}\n`);
 
 // Tests and side-by-side profiles: a separate data directory (settings, cursor, history). Must be
-// set before the single-instance lock, which is per data directory.
-if (process.env.HERALD_USER_DATA_DIR) app.setPath('userData', path.resolve(process.env.HERALD_USER_DATA_DIR));
+// set before the single-instance lock, which is per data directory. Otherwise the folder keeps the
+// name it had before the product was named "Herald" (Electron names it after productName): on
+// Linux ~/.config/herald, not a new, empty ~/.config/Herald.
+app.setPath('userData', process.env.HERALD_USER_DATA_DIR ? path.resolve(process.env.HERALD_USER_DATA_DIR) : path.join(app.getPath('appData'), 'herald'));
 
 // Windows shows a toast only for an app with an AppUserModelID (the installer's shortcut has it too).
 app.setAppUserModelId(APP_ID);

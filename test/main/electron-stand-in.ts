@@ -6,6 +6,8 @@
 //   STANDIN_NO_NOTIFICATIONS=1  Notification.isSupported() is false
 //   STANDIN_NO_TRAY=1           new Tray() throws (a desktop without a status area)
 //   STANDIN_KEYRING=basic_text  safeStorage's Linux backend (default gnome_libsecret)
+//   STANDIN_APP_DATA=DIR        app.getPath('appData'); userData defaults to DIR/Herald, as Electron
+//                               names it after productName
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -22,7 +24,12 @@ function record(kind: string, data: unknown = null): void {
 // ---- app -----------------------------------------------------------------------------------
 
 class App extends EventEmitter {
-  #paths: Record<string, string> = { userData: path.join(os.tmpdir(), 'herald-standin-userdata'), appData: os.tmpdir(), home: os.homedir() };
+  // STANDIN_APP_DATA: the per-user application data folder (~/.config on Linux).
+  #paths: Record<string, string> = {
+    appData: process.env.STANDIN_APP_DATA ?? path.join(os.tmpdir(), 'herald-standin-appdata'),
+    userData: path.join(process.env.STANDIN_APP_DATA ?? path.join(os.tmpdir(), 'herald-standin-appdata'), 'Herald'),
+    home: os.homedir(),
+  };
   #ready = false;
   readonly isPackaged = true;
   readonly dock = { hide: () => record('dock-hide') };

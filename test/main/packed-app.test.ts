@@ -336,10 +336,18 @@ describe('the packed main process, run under Node with a recording electron', ()
   }, 60_000);
 
   it('opens the window on first start and when no tray can be shown, so the app is never invisible', async () => {
-    const first = launch({ HERALD_USER_DATA_DIR: path.join(work, 'user-data-first'), HERALD_DATA_DIR: path.join(work, 'server-data-3') });
+    // A user's first start, in the user's own folders (no HERALD_USER_DATA_DIR). With default
+    // settings it also starts its local server on 127.0.0.1:5080 for the moment it runs (if that
+    // port is taken, the server reports it and nothing here depends on it).
+    const appData = path.join(work, 'app-data');
+    const first = launch({ STANDIN_APP_DATA: appData, HERALD_DATA_DIR: path.join(work, 'server-data-3') });
     await first.waitFor('window-load');
     await first.command('quit');
     expect(await first.exited).toBe(0);
+    // The settings stay where Herald kept them before it was named "Herald" (Electron's default
+    // would now be app-data/Herald): on Linux ~/.config/herald.
+    expect(fs.readdirSync(appData)).toEqual(['herald']);
+    expect(fs.existsSync(path.join(appData, 'herald', 'config.json'))).toBe(true);
 
     const userData = path.join(work, 'user-data-no-tray');
     writeConfig(userData, { runLocalServer: false });
