@@ -10,7 +10,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const SOURCES = ['main', 'events', 'feed', 'bridge', 'server', 'renderer', 'build/tray', 'build/icons', 'package.json', 'tsconfig.app.json'];
 const OUTPUTS = ['dist/main/app.js', 'dist/preload/preload.cjs', 'dist/renderer/index.html', 'dist/server/serve.js'];
 
-function newestMtime(entry: string): number {
+/** The newest modification time under `entry` (a file or a folder), 0 when it does not exist. */
+export function newestMtime(entry: string): number {
   const stat = fs.statSync(entry, { throwIfNoEntry: false });
   if (!stat) return 0;
   if (!stat.isDirectory()) return stat.mtimeMs;
