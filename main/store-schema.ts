@@ -511,6 +511,7 @@ export class HeraldStore {
     const lostUnread = recent.slice(unreadFrom).filter((e) => doomed.has(e.id)).length;
     const kept = recent.filter((e) => !doomed.has(e.id));
     if (kept.length === recent.length) return;
+    for (const event of recent) if (doomed.has(event.id)) this.#seen.delete(deliveryKey(event));
     this.#recent = kept;
     this.#historyChanged(true);
     if (lostUnread > 0) this.#write({ unread: unread - lostUnread }, true);
