@@ -39,6 +39,8 @@ interface Finding {
 }
 
 const work = tempDir('herald-electronegativity-');
+/** One scan takes 5 to 15 s on a loaded two-core machine; a test runs up to two. */
+const SCAN_TEST_TIMEOUT_MS = 120_000;
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 /** A file the tool skipped: it could not parse or check it (so it reported nothing in it). */
@@ -134,7 +136,7 @@ describe('electronegativity', () => {
     for (const rule of ['CONTEXT_ISOLATION_JS_CHECK', 'SANDBOX_JS_CHECK', 'WEB_SECURITY_JS_CHECK', 'AUXCLICK_JS_CHECK', 'HTTP_RESOURCES_JS_CHECK', 'LIMIT_NAVIGATION_GLOBAL_CHECK', 'PERMISSION_REQUEST_HANDLER_GLOBAL_CHECK', 'CSP_GLOBAL_CHECK']) {
       expect(rules, rule).toContain(rule);
     }
-  });
+  }, SCAN_TEST_TIMEOUT_MS);
 
   it('reports a file it cannot parse instead of passing it silently (a class with #private fields, unlowered)', async () => {
     const fixture = path.join(work, 'private-fields');
@@ -147,14 +149,14 @@ describe('electronegativity', () => {
     fs.mkdirSync(low);
     await lowered(fixture, low);
     expect((await scan(low)).map((f) => f.rule)).toContain('NODE_INTEGRATION_JS_CHECK');
-  });
+  }, SCAN_TEST_TIMEOUT_MS);
 
   it('leaves no finding unexplained in main/', async () => {
     const findings = await scan(path.join(root, 'main'));
     // The scan saw the app: the one openExternal call site is reported (and explained).
     expect(findings.some((f) => f.rule === 'OPEN_EXTERNAL_JS_CHECK' && f.file === 'main/app.ts')).toBe(true);
     expect(unexplained(findings)).toEqual([]);
-  });
+  }, SCAN_TEST_TIMEOUT_MS);
 
   // dist/ is built before the tests (test/main/built-app.ts, vitest's global setup).
   it('leaves no finding unexplained in the built app (dist/), and skips none of its files', async () => {
@@ -166,5 +168,5 @@ describe('electronegativity', () => {
     // windows.js (the window's webPreferences) was among the files skipped before lowering.
     expect(findings.some((f) => f.file === 'dist/main/windows.js')).toBe(true);
     expect(unexplained(findings)).toEqual([]);
-  });
+  }, SCAN_TEST_TIMEOUT_MS);
 });
