@@ -1,4 +1,5 @@
 // `herald serve`: the companion server in the foreground, until Ctrl-C or SIGTERM.
+import { isIP } from 'node:net';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { defaultDataDir } from '../server/data-dir.ts';
@@ -44,6 +45,10 @@ Options:
   --new-log                when herald.db is empty, damaged or not Herald's, keep it
                            aside (herald.db.broken-<time>) and start a new, empty
                            log; without it, such a file stops the start
+  --trust-proxy ADDR       a load balancer in front: take the client's address from the
+                           X-Forwarded-For it sets (an IP, a CIDR or "loopback"; repeatable)
+  --reuse-port             share the port with other herald serve processes (one per core,
+                           each with the same --redis)
   -h, --help               show this help
 
 Example:
@@ -68,6 +73,8 @@ const OPTIONS = {
   'redis-wait': { type: 'string' },
   'redis-wait-ms': { type: 'string' },
   'new-log': { type: 'boolean' },
+  'trust-proxy': { type: 'string', multiple: true },
+  'reuse-port': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpec;
 
@@ -112,6 +119,9 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
 
   const redis = redisOptions(values, io.env);
   if (redis !== undefined) options.redis = redis;
+  const proxies = values['trust-proxy'];
+  if (Array.isArray(proxies) && proxies.length > 0) options.trustProxy = proxies.map((p) => checkProxy(String(p)));
+  if (values['reuse-port']) options.reusePort = true;
 
   if (!isLoopbackHost(options.host) && token === undefined) {
     io.stderr.write(
@@ -227,6 +237,17 @@ function checkHostName(value: string): string {
     throw new UsageError('serve', `--allowed-host takes a host name like herald.example.com (no scheme, port or path), not "${value}"`);
   }
   return name;
+}
+
+/** A --trust-proxy value: an IP address, a CIDR range, or one of Express's names for ranges. */
+function checkProxy(value: string): string {
+  const text = value.trim();
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(text)) return text;
+  const [address = '', bits, ...rest] = text.split('/');
+  const family = isIP(address);
+  const maxBits = family === 4 ? 32 : 128;
+  if (family !== 0 && rest.length === 0 && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits))) return text;
+  throw new UsageError('serve', `--trust-proxy takes the load balancer's address (10.0.0.10), a range (10.0.0.0/8) or loopback, not "${value}"`);
 }
 
 function checkOrigin(value: string): string {

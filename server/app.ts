@@ -41,6 +41,8 @@ export interface AppContext {
   maxStreams: number;
   /** Told when a request becomes an event stream (its connection then stops counting as an idle one). */
   connections?: StreamContext['connections'];
+  /** Proxies whose X-Forwarded-For names the client (Express's 'trust proxy': addresses, CIDRs, 'loopback'); default none. */
+  trustProxy?: readonly string[];
   retryMs: number;
   stallTimeoutMs: number;
   webRoot: string | null;
@@ -58,6 +60,9 @@ export function createApp(context: AppContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Behind a load balancer every client arrives from its address: with --trust-proxy, req.ip is
+  // the client that proxy names, so the publish rate is per client, not one bucket for all.
+  if (context.trustProxy && context.trustProxy.length > 0) app.set('trust proxy', [...context.trustProxy]);
   let streamCount = 0;
 
   app.use((req: Request, res: Response, next: NextFunction) => {
@@ -266,7 +271,8 @@ function toHttpError(error: unknown): HttpError {
 }
 
 function clientAddress(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? 'unknown';
+  // req.ip is the socket's address unless a trusted proxy sent X-Forwarded-For (see trustProxy).
+  return (req as Partial<Request>).ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 
 /** 'json', 'text', or undefined for anything else. curl -d sends x-www-form-urlencoded: that is text to us. */

@@ -52,6 +52,10 @@ export interface ServerOptions {
   webRoot?: string | null;
   /** Default false: a commit survives a killed process but not a power cut; true: fsync every commit (survives both, slower). */
   fsync?: boolean;
+  /** Proxies (load balancers) whose X-Forwarded-For names the client: addresses, CIDRs or 'loopback'. Default none: the socket's address is the client. */
+  trustProxy?: string[];
+  /** Share the port with other processes that set it too (Linux SO_REUSEPORT): several servers on one stream, one per core. Default false. */
+  reusePort?: boolean;
   /** An event store already open (tests, embedding); the server closes it when it closes. Default: opened from redis or dataDir. */
   store?: EventStore;
   /** Keep the events on a Redis Stream shared by every server given the same URL and key, instead of SQLite in dataDir. Default: none (SQLite). */
@@ -131,6 +135,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       rate: publishLimit(store, options.publishRate ?? DEFAULT_PUBLISH_RATE),
       maxStreams: guard.maxStreams,
       connections: guard,
+      ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
       retryMs: options.retryMs ?? 3000,
       stallTimeoutMs: options.stallTimeoutMs ?? 10_000,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,
@@ -148,7 +153,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.port ?? 5080, host, () => {
+      server.listen({ port: options.port ?? 5080, host, reusePort: options.reusePort ?? false }, () => {
         server.off('error', reject);
         resolve();
       });

@@ -23,6 +23,9 @@ describe('herald serve --redis', () => {
     expect(env.code).toBe(2);
     expect(env.stderr.toString()).toContain('herald serve: HERALD_REDIS_URL: redis://:***@host:70000: port 70000 is out of range');
     expect(env.stderr.toString()).not.toContain('s3cret');
+    const proxy = await herald(['serve', '--port', '0', '--trust-proxy', 'my-balancer']);
+    expect(proxy.code).toBe(2);
+    expect(proxy.stderr.toString()).toContain('--trust-proxy takes the load balancer\'s address (10.0.0.10), a range (10.0.0.0/8) or loopback, not "my-balancer"');
     const stray = await herald(['serve', '--port', '0', '--redis-key', 'x']);
     expect(stray.code).toBe(2);
     expect(stray.stderr.toString()).toContain('--redis-key only means something with --redis URL');

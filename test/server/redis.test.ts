@@ -127,6 +127,26 @@ describe('one feed on several servers', () => {
     expect(statuses).toEqual([201, 201, 201, 429]);
   });
 
+  it('with --trust-proxy, keeps the rate per client behind a load balancer (X-Forwarded-For), not one bucket for the balancer', async () => {
+    const rate = { capacity: 1, refillPerSecond: 0.01 };
+    const { servers: [trusting] } = await feed(1, { publishRate: rate, trustProxy: ['loopback'] });
+    const send = (server: TestServer, client: string) => fetch(`${server.url}/events`, { method: 'POST', headers: { 'X-Forwarded-For': client }, body: 'x' }).then((r) => r.status);
+    expect([await send(trusting!, '203.0.113.1'), await send(trusting!, '203.0.113.2'), await send(trusting!, '203.0.113.1')]).toEqual([201, 201, 429]);
+    // Without it the header is not believed (anyone could send it): every request is the socket's address.
+    const { servers: [plain] } = await feed(1, { publishRate: rate });
+    expect([await send(plain!, '203.0.113.1'), await send(plain!, '203.0.113.2')]).toEqual([201, 429]);
+  });
+
+  it('with reusePort, runs two servers of one feed on the same port (one per core)', async () => {
+    const first = await startTestServer({ redis: { url: redis.url, key: `test${++feeds}:events` }, reusePort: true });
+    servers.push(first);
+    const second = await startTestServer({ redis: { url: redis.url, key: `test${feeds}:events` }, port: first.server.port, reusePort: true });
+    servers.push(second);
+    expect(second.server.port).toBe(first.server.port);
+    const event = await publish(second.url, { title: 'either process' });
+    expect((await history(first.url)).events).toEqual([event]);
+  });
+
   it('says in /health which store it uses, where, and that it is up', async () => {
     const { key, servers: [a] } = await feed(1);
     await publish(a!.url, { title: 'one' });
@@ -168,6 +188,20 @@ describe('retention on Redis', () => {
     expect(page.events.map((e) => e.title)).toEqual(['fresh']);
     expect(page.gap).toEqual({ afterId: '2', throughId: '5', missed: 3 });
     expect(fresh.id).toBe('6');
+  });
+});
+
+describe('a Redis that lost acknowledged writes', () => {
+  it('moves the counter past every id the server handed out, so that none is handed out twice', async () => {
+    const { key, servers: [a] } = await feed(1);
+    for (let i = 0; i < 3; i++) await publish(a!.url, { title: `kept ${i}` });
+    // What a Redis without its append-only file looks like after a crash: the last events and the
+    // counter's last steps are gone.
+    await redis.command('XDEL', key, '2-0', '3-0');
+    await redis.command('HSET', `${key}:meta`, 'seq', '1');
+    await waitFor(() => a!.lines.some((line) => line.includes('had lost the newest 2 acknowledged event(s)')), 'the warning', 5000);
+    const next = await publish(a!.url, { title: 'after the loss' });
+    expect(next.id).toBe('4');
   });
 });
 
