@@ -1,5 +1,5 @@
 // One server under test in its own process, so the runner can read its memory and CPU from /proc.
-// Usage: node --expose-gc bench/server-child.ts <herald|seed|better-sse>
+// Usage: node --expose-gc bench/server-child.ts <herald|seed|better-sse> [herald's options as JSON, e.g. '{"fsync":true}' or '{"redis":{"url":"redis://…"}}']
 // Prints {"ready":true,"url":...} on stdout, then answers `gc`, `loopWatch`/`loopDelay`, `stats` (Herald) and `exit` (see protocol.ts).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,6 +27,7 @@ async function start(kind: string): Promise<{ running: Running; dataDir?: string
     const logLines: string[] = [];
     const options = {
       ...HERALD_BENCH_OPTIONS,
+      ...(JSON.parse(process.argv[3] ?? '{}') as Record<string, unknown>),
       port: 0,
       host: '127.0.0.1',
       dataDir,

@@ -173,9 +173,13 @@ return { epoch, tostring(seq), oldest, redis.call('XLEN', stream), rewound }
  * One publish token from a client's bucket, kept in Redis so that the limit holds for the whole
  * feed, whichever server the client reaches. KEYS[1]: the bucket. ARGV: capacity, tokens per
  * second. Time is Redis's own (TIME), so servers' clocks do not matter. Returns { 1 or 0, seconds
- * until a token is back }. An idle bucket expires once it would be full again.
+ * until a token is back }. An idle bucket expires once it would be full again. Not persisted.
  */
 export const RATE_SCRIPT = `
+-- A bucket is not worth a disk write: kept out of the AOF and the replicas (with appendfsync
+-- always, a replicated bucket would cost every publish a second fsync). A bucket lost in a Redis
+-- restart or a failover starts full again.
+redis.set_repl(redis.REPL_NONE)
 local capacity, perSecond = tonumber(ARGV[1]), tonumber(ARGV[2])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)

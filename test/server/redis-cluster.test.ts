@@ -157,7 +157,6 @@ async function finish(run: Run): Promise<void> {
   run.stopCutting();
   const expected = [...run.acknowledged].sort((a, b) => Number(a) - Number(b));
   const last = expected.at(-1)!;
-  expect(expected.length).toBeGreaterThan(50);
   // Nothing was stored that no publisher holds an answer for: each was retried until answered.
   expect(expected).toEqual(Array.from({ length: expected.length }, (_, i) => String(i + 1)));
   for (const subscriber of run.subscribers) {
@@ -168,10 +167,17 @@ async function finish(run: Run): Promise<void> {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Lets the load run for at least `ms`, and until `more` events more were acknowledged (a loaded machine is slower). */
+async function runFor(run: Run, ms: number, more: number): Promise<void> {
+  const target = run.acknowledged.size + more;
+  await pause(ms);
+  await waitFor(() => run.acknowledged.size >= target, `${target} acknowledged events (have ${run.acknowledged.size})`, 60_000);
+}
+
 describe('two servers behind a round-robin proxy', () => {
   it('gives 20 subscribers reconnecting at random moments, landing on either server, every acknowledged event exactly once, in order', async () => {
     const run = await startRun();
-    await pause(4000);
+    await runFor(run, 4000, 60);
     await finish(run);
     // The cuts spread the reconnections over both servers.
     expect(Math.min(...run.proxy.counts)).toBeGreaterThan(20);
@@ -179,17 +185,17 @@ describe('two servers behind a round-robin proxy', () => {
 
   it('loses nothing when one server is killed (-9) mid-run: its subscribers resume on the other', async () => {
     const run = await startRun();
-    await pause(2000);
+    await runFor(run, 2000, 30);
     const [dying, surviving] = run.heralds;
     run.proxy.setTargets([undefined, surviving!.port]);
     await killHard(dying!.child);
-    await pause(2500);
+    await runFor(run, 2500, 30);
     await finish(run);
   });
 
   it('keeps every acknowledged event when Redis is killed (-9) and started again mid-run; publishes meanwhile get 503; subscribers resume', async () => {
     const run = await startRun();
-    await pause(1500);
+    await runFor(run, 1500, 30);
     await run.redis.kill();
     const downAt = Date.now();
     await waitFor(() => (run.refusals.get(503) ?? 0) >= 4, 'publishes refused with 503 while Redis is down', 15_000);
@@ -201,7 +207,7 @@ describe('two servers behind a round-robin proxy', () => {
     }
     await pause(Math.max(0, 1000 - (Date.now() - downAt)));
     await run.redis.restart();
-    await pause(2500);
+    await runFor(run, 2500, 30);
     await finish(run);
     for (const herald of run.heralds) {
       expect(herald.child.exitCode).toBeNull();
