@@ -11,8 +11,8 @@ import { DEFAULT_PUBLISH_RATE, HostPolicy, OriginPolicy, PublishRate, SharedPubl
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BACKLOG_BYTES, Hub, type HubStats } from './hub.ts';
 import { LineLog } from './line-log.ts';
 import { PublishQueue } from './publish-queue.ts';
-import { RedisStore } from './redis-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
+import type { RedisStore } from './redis-store.ts';
 import type { EventStore } from './store.ts';
 
 export interface ServerOptions {
@@ -204,6 +204,9 @@ async function openStore(options: ServerOptions, dataDir: string, say: (line: st
   if (options.store) return options.store;
   if (!options.redis) return new SqliteStore({ dataDir, retention: options.retention ?? {}, fsync: options.fsync ?? false, newLog: options.newLog ?? false, say });
   const redis = options.redis;
+  // Loaded only when asked for: a SQLite server (the desktop app's, `herald serve` by default)
+  // does not pay for ioredis at start-up.
+  const { RedisStore } = await import('./redis-store.ts');
   return RedisStore.open({
     url: redis.url,
     ...(redis.key !== undefined ? { key: redis.key } : {}),
@@ -221,8 +224,12 @@ async function openStore(options: ServerOptions, dataDir: string, say: (line: st
  * maxStreams, stay in each process.)
  */
 function publishLimit(store: EventStore, rate: { capacity: number; refillPerSecond: number }): PublishLimit {
-  if (store instanceof RedisStore) return new SharedPublishRate(rate, (client, capacity, refill) => store.takePublishToken(client, capacity, refill));
+  if (isRedisStore(store)) return new SharedPublishRate(rate, (client, capacity, refill) => store.takePublishToken(client, capacity, refill));
   return new PublishRate(rate);
+}
+
+function isRedisStore(store: EventStore): store is RedisStore {
+  return store.kind === 'redis';
 }
 
 /**
