@@ -4,6 +4,7 @@ import type { MachineInfo } from './proc.ts';
 import type { FileLimit } from './child.ts';
 import type { Plan } from './plan.ts';
 import { SERVERS } from './plan.ts';
+import { median } from './stats.ts';
 import { fmt, type ClientResult, type SessionResult, type StallFigure } from './scenarios.ts';
 
 export interface Figure {
@@ -24,13 +25,6 @@ export interface GoalCheck {
   value: string;
   met: boolean | null;
   margin: string;
-}
-
-function median(values: number[]): number {
-  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return NaN;
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 }
 
 export function collectFigures(sessions: SessionResult[]): Figure[] {

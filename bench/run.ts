@@ -16,6 +16,7 @@ import { fileLimit, killAllChildren } from './child.ts';
 import { machineInfo } from './proc.ts';
 import { FULL, HERALD_BENCH_OPTIONS, QUICK, SERVERS, type ServerAdapter } from './plan.ts';
 import { runClientScenario, runSession, type ClientResult, type RunContext, type SessionResult } from './scenarios.ts';
+import { shuffled } from './stats.ts';
 import { checkGoals, clientSection, collectFigures, figuresTable, goalsTable, renderMarkdown, type RunReport } from './report.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -66,15 +67,6 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 function progress(line: string): void {
   const s = Math.floor((performance.now() - started) / 1000);
   process.stderr.write(`[${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}] ${line}\n`);
-}
-
-function shuffled<T>(items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 if (process.platform !== 'linux') {

@@ -87,3 +87,67 @@ export function quantileOf(values: ArrayLike<number>, q: number): number {
   const sorted = Float64Array.from(values).sort();
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
+
+/**
+ * Enough samples for quantile q: at least MIN_TAIL_SAMPLES of them lie beyond it. A p99 needs
+ * 1,000 samples, a p99.9 10,000; with fewer, the "p99" of 40 events is their maximum, and is said so.
+ */
+export const MIN_TAIL_SAMPLES = 10;
+export function backs(count: number, q: number): boolean {
+  return count * (1 - q) >= MIN_TAIL_SAMPLES - 1e-9;
+}
+
+/** The noise assumed for a figure from one repetition (there is no spread to read it from). */
+export const SINGLE_RUN_NOISE = 0.1;
+
+export type Verdict = 'met' | 'within noise' | 'missed' | 'not measured';
+
+export interface Judgement {
+  verdict: Verdict;
+  /** The median over repetitions (or paired rounds). */
+  value: number;
+  /** The spread the verdict used: quartiles from 5 values on, else the range; ±10% of one value. */
+  low: number;
+  high: number;
+  count: number;
+}
+
+/**
+ * Counts a goal honestly from the figure of each repetition (or each paired round): met only when
+ * its whole spread meets the limit, missed only when its whole spread misses it, "within noise"
+ * when the spread straddles it (a median on the right side of the limit is not enough).
+ */
+export function judge(values: readonly number[], limit: number, better: 'lower' | 'higher'): Judgement {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return { verdict: 'not measured', value: NaN, low: NaN, high: NaN, count: 0 };
+  const at = (q: number) => v[Math.min(v.length - 1, Math.max(0, Math.round(q * (v.length - 1))))]!;
+  const value = v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  let low: number;
+  let high: number;
+  if (v.length === 1) [low, high] = [value * (1 - SINGLE_RUN_NOISE), value * (1 + SINGLE_RUN_NOISE)];
+  else if (v.length < 5) [low, high] = [v[0]!, v.at(-1)!];
+  else [low, high] = [at(0.25), at(0.75)];
+  const worst = better === 'lower' ? high : low;
+  const best = better === 'lower' ? low : high;
+  const meets = (x: number) => (better === 'lower' ? x <= limit : x >= limit);
+  const verdict: Verdict = meets(worst) ? 'met' : meets(best) ? 'within noise' : 'missed';
+  return { verdict, value, low, high, count: v.length };
+}
+
+/** The median of the finite values (NaN when there are none). */
+export function median(values: readonly number[]): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+/** A shuffled copy (Fisher–Yates): the order servers or commands run in, new each repetition. */
+export function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
