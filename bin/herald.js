@@ -1,19 +1,30 @@
 #!/usr/bin/env node
-// Herald's command line. It runs the TypeScript sources directly: Node strips the types itself
-// (by default from 22.18 and 23.6; 22.12 to 22.17 need the flag, so we re-run with it). An
-// older Node gets one sentence saying which Node to install, and exit code 1.
-import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
-import { fileURLToPath } from 'node:url';
+// Herald's command line. Installed (`npm ci` and `npm install` run `npm run build`), it runs the
+// prebuilt JavaScript in dist/cli; in a checkout whose TypeScript changed since that build, it
+// runs the sources directly: Node strips the types itself (by default from 22.18 and 23.6; 22.12
+// to 22.17 need the flag, so we re-run with it). Either way V8's compiled code is cached on disk
+// (module.enableCompileCache), so a start after the first skips compiling it again. An older Node
+// gets one sentence saying which Node to install, and exit code 1.
+// HERALD_CLI_FROM_SOURCE=1 runs the sources even when the build is fresh (tests of that path).
+import module from 'node:module';
 import { CLI_NODE, checkNode } from './node-version.js';
 
 if (!checkNode(CLI_NODE, 'the herald command')) {
   process.exitCode = 1;
-} else if (!process.features.typescript) {
-  await reRunWithTypeStripping();
 } else {
-  const { main } = await import('../cli/main.ts');
-  process.exitCode = await main(process.argv.slice(2));
+  module.enableCompileCache?.();
+  // Imported after the check: it uses what only a Node that passes it has (process.getBuiltinModule).
+  const { prebuiltEntry } = await import('./prebuilt.js');
+  const prebuilt = process.env.HERALD_CLI_FROM_SOURCE === '1' ? undefined : prebuiltEntry();
+  if (prebuilt !== undefined) {
+    const { main } = await import(prebuilt);
+    process.exitCode = await main(process.argv.slice(2));
+  } else if (!process.features.typescript) {
+    await reRunWithTypeStripping();
+  } else {
+    const { main } = await import('../cli/main.ts');
+    process.exitCode = await main(process.argv.slice(2));
+  }
 }
 
 /**
@@ -24,6 +35,9 @@ if (!checkNode(CLI_NODE, 'the herald command')) {
  * is passed on only when no terminal is ours.
  */
 async function reRunWithTypeStripping() {
+  const { spawn } = await import('node:child_process');
+  const { constants } = await import('node:os');
+  const { fileURLToPath } = await import('node:url');
   const child = spawn(
     process.execPath,
     ['--experimental-strip-types', '--disable-warning=ExperimentalWarning', fileURLToPath(import.meta.url), ...process.argv.slice(2)],

@@ -1,7 +1,6 @@
 // Herald's command line: picks the command, runs it, turns its errors into a message and an exit
 // code (0 done, 1 failed, 2 bad command line; `run` passes on its command's own code).
 // Commands are imported when used, so `herald send` does not load the server's SQLite and Express.
-import { readFileSync } from 'node:fs';
 import { CommandError, EXIT_FAILURE, EXIT_USAGE, nearest, UsageError } from './options.ts';
 
 export const USAGE = `Usage: herald <command> [options]
@@ -35,7 +34,21 @@ const COMMANDS = ['send', 'run', 'serve', 'listen', 'help'] as const;
 
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
-  const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
+  // Getters: Node makes process.stdin/stdout/stderr on first use, and a file or a terminal there
+  // loads fs streams (and fs/promises, readline…) or tty: several ms that `herald send MESSAGE`,
+  // which never reads stdin, need not pay.
+  const io = {
+    get stdin() {
+      return process.stdin;
+    },
+    get stdout() {
+      return process.stdout;
+    },
+    get stderr() {
+      return process.stderr;
+    },
+    env: process.env,
+  };
   if (first === undefined) {
     process.stderr.write(USAGE);
     return EXIT_USAGE;
@@ -89,7 +102,14 @@ function unknownCommand(name: string): number {
   return EXIT_USAGE;
 }
 
+/** From Herald's package.json: the nearest one above this module, which runs from cli/ or, built, from dist/cli/. */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-  return pkg.version ?? 'unknown';
+  const { existsSync, readFileSync } = process.getBuiltinModule('node:fs');
+  for (let dir = new URL('.', import.meta.url); ; ) {
+    const file = new URL('package.json', dir);
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? 'unknown';
+    const parent = new URL('..', dir);
+    if (parent.href === dir.href) return 'unknown';
+    dir = parent;
+  }
 }

@@ -1,9 +1,9 @@
 // Publishing that survives a flaky network: every try of one event carries the same
 // Idempotency-Key, so a try whose answer was lost (a timeout, a reset connection) can be made again
 // without the server storing the event twice. What `herald send` and `herald run` use.
-import { randomUUID } from 'node:crypto';
 import type { HeraldEvent } from '../events/event.ts';
 import { reconnectDelay } from '../feed/backoff.ts';
+import { monotonicMs, randomUuid } from './lean.ts';
 import type { ServerTarget } from './options.ts';
 import { DEFAULT_PUBLISH_TIMEOUT_MS, publish, PublishError } from './publish.ts';
 import type { EventDraft } from './publish.ts';
@@ -66,10 +66,10 @@ export function isRetryable(err: unknown): boolean {
 export async function publishWithRetry(target: ServerTarget, event: EventDraft, options: RetryingPublishOptions = {}): Promise<HeraldEvent> {
   const attempts = Math.max(1, options.attempts ?? DEFAULT_PUBLISH_ATTEMPTS);
   const timeoutMs = options.timeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
-  const key = options.idempotencyKey ?? randomUUID();
-  const endsAt = options.budgetMs === undefined ? Infinity : performance.now() + options.budgetMs;
+  const key = options.idempotencyKey ?? randomUuid();
+  const endsAt = options.budgetMs === undefined ? Infinity : monotonicMs() + options.budgetMs;
   for (let attempt = 1; ; attempt++) {
-    const leftMs = endsAt - performance.now();
+    const leftMs = endsAt - monotonicMs();
     // Share what is left of the budget between the tries still to come, a second at least each.
     const tryMs = Math.round(Math.min(timeoutMs, Math.max(1000, leftMs / (attempts - attempt + 1)), leftMs));
     try {
@@ -79,7 +79,7 @@ export async function publishWithRetry(target: ServerTarget, event: EventDraft, 
       if (!isRetryable(err) || attempt >= attempts) throw triedTimes(err, attempt);
       const delayMs = reconnectDelay(attempt - 1, { minMs: options.retryMinMs ?? DEFAULT_RETRY_MIN_MS, maxMs: options.retryMaxMs ?? DEFAULT_RETRY_MAX_MS });
       // No time left for a try after the wait: the failure stands.
-      if (performance.now() + delayMs + 100 > endsAt) throw triedTimes(err, attempt);
+      if (monotonicMs() + delayMs + 100 > endsAt) throw triedTimes(err, attempt);
       options.onRetry?.({ attempt: attempt + 1, attempts, detail: (err as PublishError).detail, delayMs });
       if (!(await sleep(delayMs, options.signal))) throw new PublishError('aborted', 'publishing was cancelled', 'cancelled');
     }

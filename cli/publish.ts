@@ -42,72 +42,127 @@ export class PublishError extends Error {
   }
 }
 
+// Not `import http from 'node:http'`: building an ES module namespace for node:http reads every
+// export, and its lazy WebSocket/EventSource getters load undici, the very cost this file avoids
+// (seen in a CPU profile of `herald send`: 170 ms of undici, http2, tls and crypto).
+const http = process.getBuiltinModule('node:http') as typeof import('node:http');
+
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 10_000;
 /** A Herald answer is one stored event (at most a few KiB) or an error: 64 KiB is plenty, and a
  * server that sends more (an endless body) is not read into memory. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
 
-/** POSTs the event as JSON to `<server>/events`; resolves with the stored event (201). */
+/**
+ * POSTs the event as JSON to `<server>/events`; resolves with the stored event (201).
+ *
+ * Over node:http (node:https for an https:// server), not fetch(): the first fetch() in a process
+ * loads undici, which cost `herald send` 80-150 ms of its start-up (bench/cli.ts). Node's own
+ * client reads NODE_EXTRA_CA_CERTS as fetch() does, so a private CA works the same way.
+ */
 export async function publish(target: ServerTarget, event: EventDraft, options: PublishOptions = {}): Promise<HeraldEvent> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  const body = JSON.stringify(event);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+  };
   if (target.token) headers.authorization = `Bearer ${target.token}`;
   if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
 
-  let response: Response;
-  let text: string;
-  try {
-    response = await fetch(`${target.url}/events`, { method: 'POST', headers, body: JSON.stringify(event), signal });
-    // The timeout's signal covers the body too: a body that trickles forever ends with the timeout.
-    text = await readCapped(target.url, response, options.maxResponseBytes ?? MAX_RESPONSE_BYTES);
-  } catch (err) {
-    if (err instanceof PublishError) throw err;
-    throw networkError(target.url, err, timeout.aborted, timeoutMs);
-  }
-
-  if (response.status === 201 || response.status === 200) {
+  const response = await post(target.url, `${target.url}/events`, headers, body, {
+    timeoutMs,
+    maxBytes: options.maxResponseBytes ?? MAX_RESPONSE_BYTES,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const { status, text } = response;
+  if (status === 201 || status === 200) {
     let stored: unknown;
     try {
       stored = JSON.parse(text);
     } catch {
-      throw new PublishError('server', `the server at ${target.url} answered ${response.status} but not with JSON; is --server pointing at a Herald server?`, `answered ${response.status} without JSON`, { status: response.status });
+      throw new PublishError('server', `the server at ${target.url} answered ${status} but not with JSON; is --server pointing at a Herald server?`, `answered ${status} without JSON`, { status });
     }
     const id = (stored as { id?: unknown } | null)?.id;
     if (typeof id !== 'string' || !isEventId(id)) {
-      throw new PublishError('server', `the server at ${target.url} answered ${response.status} without a stored event; is --server pointing at a Herald server?`, `answered ${response.status} without an event id`, { status: response.status });
+      throw new PublishError('server', `the server at ${target.url} answered ${status} without a stored event; is --server pointing at a Herald server?`, `answered ${status} without an event id`, { status });
     }
     return stored as HeraldEvent;
   }
-  throw httpError(target, response, text);
+  throw httpError(target, response);
 }
 
-/** The body as text, or a PublishError once it passes maxBytes (the rest is not read: the connection is dropped). */
-async function readCapped(url: string, response: Response, maxBytes: number): Promise<string> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      const detail = `answered ${response.status} with more than ${Math.round(maxBytes / 1024)} KiB`;
-      throw new PublishError('server', `the server at ${url} ${detail}; is --server pointing at a Herald server?`, detail, { status: response.status });
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, size).toString('utf8');
+/** What post() read: the status and at most maxBytes of the body. */
+interface Answer {
+  status: number;
+  statusText: string;
+  retryAfter: string | undefined;
+  text: string;
+}
+
+/**
+ * One POST, settled once: the answer (head and whole body) within timeoutMs, or a PublishError
+ * (timeout, cancelled, unreachable, or a body past maxBytes: the rest is not read, the connection
+ * is dropped). The timeout covers the body too: a body that trickles forever ends with it.
+ */
+function post(
+  baseUrl: string,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  options: { timeoutMs: number; maxBytes: number; signal?: AbortSignal },
+): Promise<Answer> {
+  const { timeoutMs, maxBytes, signal } = options;
+  // https is loaded only for an https:// server: it costs start-up time a plain-http publish does not need.
+  const client: Pick<typeof http, 'request'> = url.startsWith('https:') ? (process.getBuiltinModule('node:https') as typeof import('node:https')) : http;
+  if (signal?.aborted) return Promise.reject(new PublishError('aborted', 'publishing was cancelled', 'cancelled'));
+  return new Promise<Answer>((resolve, reject) => {
+    let settled = false;
+    const request = client.request(url, { method: 'POST', headers });
+    const finish = (error: PublishError | undefined, answer?: Answer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (error) {
+        request.destroy();
+        reject(error);
+      } else resolve(answer!);
+    };
+    const timer = setTimeout(() => finish(timeoutError(baseUrl, timeoutMs)), timeoutMs);
+    const onAbort = () => finish(new PublishError('aborted', 'publishing was cancelled', 'cancelled'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    request.on('error', (err) => finish(networkError(baseUrl, err)));
+    request.on('response', (response) => {
+      const status = response.statusCode ?? 0;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > maxBytes) {
+          const detail = `answered ${status} with more than ${Math.round(maxBytes / 1024)} KiB`;
+          finish(new PublishError('server', `the server at ${baseUrl} ${detail}; is --server pointing at a Herald server?`, detail, { status }));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      // A connection reset in the middle of the body: the answer is lost (a retry may help).
+      response.on('error', (err) => finish(networkError(baseUrl, err)));
+      response.on('end', () => {
+        const retryAfter = response.headers['retry-after'];
+        finish(undefined, { status, statusText: response.statusMessage ?? '', retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined, text: Buffer.concat(chunks, size).toString('utf8') });
+      });
+    });
+    request.end(body);
+  });
 }
 
 interface ErrorBody {
   error?: { code?: string; message?: string; field?: string };
 }
 
-function httpError(target: ServerTarget, response: Response, text: string): PublishError {
+function httpError(target: ServerTarget, response: Answer): PublishError {
+  const text = response.text;
   let body: ErrorBody = {};
   try {
     body = JSON.parse(text) as ErrorBody;
@@ -132,7 +187,7 @@ function httpError(target: ServerTarget, response: Response, text: string): Publ
     return new PublishError('unauthorized', message, target.token ? 'token refused (401)' : 'token required (401)', extra);
   }
   if (status === 429) {
-    const after = response.headers.get('retry-after');
+    const after = response.retryAfter;
     const detail = `too many events (429)${after ? `; try again in ${after} s` : ''}`;
     return new PublishError('rejected', `the server at ${target.url} refused the event: ${detail}`, detail, extra);
   }
@@ -145,17 +200,14 @@ function httpError(target: ServerTarget, response: Response, text: string): Publ
   return new PublishError('server', `the server at ${target.url} ${detail}${hint}`, detail, extra);
 }
 
-function networkError(url: string, err: unknown, timedOut: boolean, timeoutMs: number): PublishError {
-  if (timedOut) {
-    const detail = `no answer within ${Number((timeoutMs / 1000).toFixed(1))} s`;
-    return new PublishError('timeout', `the Herald server at ${url} gave ${detail}; check that it is running and reachable`, detail);
-  }
-  if (err instanceof Error && err.name === 'AbortError') {
-    return new PublishError('aborted', 'publishing was cancelled', 'cancelled');
-  }
-  const cause = (err as { cause?: { message?: unknown } } | undefined)?.cause;
+function timeoutError(url: string, timeoutMs: number): PublishError {
+  const detail = `no answer within ${Number((timeoutMs / 1000).toFixed(1))} s`;
+  return new PublishError('timeout', `the Herald server at ${url} gave ${detail}; check that it is running and reachable`, detail);
+}
+
+function networkError(url: string, err: unknown): PublishError {
   const code = networkErrorCode(err);
-  const detail = describeNetworkCode(code) ?? (typeof cause?.message === 'string' ? cause.message : err instanceof Error ? err.message : String(err));
+  const detail = describeNetworkCode(code) ?? (err instanceof Error ? err.message : String(err));
   if (isCertificateError(code)) {
     return new PublishError('unreachable', `cannot reach the Herald server at ${url} (${detail}). For a private CA, set NODE_EXTRA_CA_CERTS=/path/to/ca.pem.`, detail, { code });
   }

@@ -2,15 +2,14 @@
 // exit code), and report it as a job: job.started when it starts, then job.completed or job.failed.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { fstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { constants as osConstants, hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { EventValidationError, LIMITS, parseEventInput } from '../events/event.ts';
 import type { JobInfo } from '../events/event.ts';
+import { monotonicMs, randomUuid } from './lean.ts';
 import { OutputTail } from './output-tail.ts';
 import { parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec, ServerTarget } from './options.ts';
@@ -18,6 +17,10 @@ import { PublishError } from './publish.ts';
 import type { EventDraft } from './publish.ts';
 import { publishWithRetry, retryLine } from './publish-retry.ts';
 import { priorityFlag } from './send.ts';
+
+// Not an import: the ES module namespace of node:fs reads its lazy fs.promises getter, which loads
+// readline and more at every start (see cli/options.ts).
+const { fstatSync, mkdtempSync, readFileSync, rmSync } = process.getBuiltinModule('node:fs');
 
 export const RUN_USAGE = `Usage: herald run [options] -- CMD [ARGS...]
 
@@ -107,7 +110,7 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
   const priority = priorityValue === undefined ? undefined : priorityFlag('run', priorityValue);
   const topic = stringFlag(values, 'topic');
   const job: JobInfo = {
-    id: randomUUID(),
+    id: randomUuid(),
     name: stringFlag(values, 'name') ?? displayCommand(command),
     status: 'running',
     host: hostname().slice(0, LIMITS.jobHostLength),
@@ -145,7 +148,7 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
 
   const detach: Array<() => void> = [];
   try {
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     child = startChild(command, shared?.commandEnd ?? (tail ? 'pipe' : 'inherit'));
     // The command has its copies of the channel; ours must go, or its end never comes.
     shared?.commandEnd.destroy();
@@ -168,7 +171,7 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
     if (shared) await drained(shared.ours);
     childDone = true;
     // The event model takes durations up to a year: a longer job is reported as lasting a year rather than refused.
-    const durationMs = Math.min(LIMITS.jobDurationMs, Math.round(performance.now() - t0));
+    const durationMs = Math.min(LIMITS.jobDurationMs, Math.round(monotonicMs() - t0));
 
     let exitCode: number;
     let body: string | undefined;
@@ -202,14 +205,14 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
     if (topic !== undefined) final.topic = topic;
 
     // job.started first, so the server's ids keep the order; both within one bounded wait.
-    const doneAt = performance.now();
+    const doneAt = monotonicMs();
     const deadline = AbortSignal.any([AbortSignal.timeout(FINAL_REPORT_MS), finalAbort.signal]);
     await Promise.race([startedReport, aborted(deadline)]);
     if (deadline.aborted) {
       startedAbort.abort();
       if (!finalAbort.signal.aborted) reporter.warn(`no answer within ${FINAL_REPORT_MS / 1000} s`);
     } else {
-      const left = Math.max(100, FINAL_REPORT_MS - (performance.now() - doneAt));
+      const left = Math.max(100, FINAL_REPORT_MS - (monotonicMs() - doneAt));
       await reporter.report(final, { timeoutMs: Math.round(left), budgetMs: Math.round(left), signal: finalAbort.signal });
     }
     return exitCode;

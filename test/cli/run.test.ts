@@ -201,7 +201,9 @@ describe('herald run: cancel and failures to report', () => {
         // `--return`, script's exit status is herald's own.
         const topic = nodeArgs ? 'tty-rerun' : 'tty';
         const line = `exec ${q(process.execPath)} ${nodeArgs}${q(HERALD_BIN)} run --server ${q(srv.url)} --topic ${topic} -- ${q(process.execPath)} ${q(childScript)}`;
-        const term = spawn('script', ['--quiet', '--return', '--command', line, '/dev/null'], { env: cleanEnv({ SHELL: '/bin/sh' }), stdio: ['pipe', 'pipe', 'pipe'] });
+        // The re-run happens only on the TypeScript sources (the prebuilt dist/cli needs no flag).
+        const env = cleanEnv({ SHELL: '/bin/sh', ...(nodeArgs ? { HERALD_CLI_FROM_SOURCE: '1' } : {}) });
+        const term = spawn('script', ['--quiet', '--return', '--command', line, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
         let out = '';
         let sent = false;
         term.stdout!.on('data', (d: Buffer) => {
@@ -237,12 +239,14 @@ describe('herald run: cancel and failures to report', () => {
     });
   }
 
-  // Node 22.12 to 22.17 strip types only with a flag, so bin/herald.js runs itself again in a child
-  // Node; --no-experimental-strip-types puts today's Node on that path.
+  // Node 22.12 to 22.17 strip types only with a flag, so bin/herald.js runs its sources in a child
+  // Node (when the prebuilt dist/cli is stale or missing); --no-experimental-strip-types puts
+  // today's Node on that path, HERALD_CLI_FROM_SOURCE=1 skips the prebuilt JavaScript.
   it('on a Node that needs the type-stripping flag, the re-run passes SIGTERM on and keeps exit codes', async () => {
     const nodeArgs = ['--no-experimental-strip-types'];
+    const env = { HERALD_CLI_FROM_SOURCE: '1' };
     const script = 'process.on("SIGTERM", () => { console.log("cleaning up"); process.exit(7) }); console.log("ready"); setTimeout(() => {}, 60000)';
-    const p = startHerald(['run', '--server', srv.url, '--topic', 'wrapped', '--', ...node(script)], { detached: true, nodeArgs });
+    const p = startHerald(['run', '--server', srv.url, '--topic', 'wrapped', '--', ...node(script)], { detached: true, nodeArgs, env });
     await waitUntil(() => p.stdoutText().includes('ready'));
     p.child.kill('SIGTERM'); // the outer process: what a service manager or `kill` reaches
     const r = await p.result;
@@ -251,10 +255,10 @@ describe('herald run: cancel and failures to report', () => {
     const [, cancelled] = await jobEvents('wrapped');
     expect(cancelled).toMatchObject({ type: 'job.failed', body: 'stopped by SIGTERM', job: { status: 'cancelled', exitCode: 7 } });
 
-    const plain = await startHerald(['run', '--server', srv.url, '--topic', 'wrapped-exit', '--', ...node('process.exit(5)')], { nodeArgs, input: '' }).result;
+    const plain = await startHerald(['run', '--server', srv.url, '--topic', 'wrapped-exit', '--', ...node('process.exit(5)')], { nodeArgs, env, input: '' }).result;
     expect(plain.code).toBe(5);
     // A command killed by a signal: herald's 128+N comes through the re-run unchanged.
-    const killed = await startHerald(['run', '--server', srv.url, '--topic', 'wrapped-kill', '--', ...node('process.kill(process.pid, "SIGKILL")')], { nodeArgs, input: '' }).result;
+    const killed = await startHerald(['run', '--server', srv.url, '--topic', 'wrapped-kill', '--', ...node('process.kill(process.pid, "SIGKILL")')], { nodeArgs, env, input: '' }).result;
     expect(killed.code).toBe(137);
   });
 

@@ -38,7 +38,16 @@ describe.skipIf(!OPENSSL)('FeedClient over https with a private CA', () => {
     fs.writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n');
     ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '1', '-extfile', f('san.ext'));
     ca = fs.readFileSync(f('ca.pem'));
-    server = https.createServer({ key: fs.readFileSync(f('server.key')), cert: fs.readFileSync(f('server.pem')) }, (_req, res) => {
+    server = https.createServer({ key: fs.readFileSync(f('server.key')), cert: fs.readFileSync(f('server.pem')) }, (req, res) => {
+      if (req.method === 'POST') {
+        // What `herald send` gets from a Herald server: the stored event.
+        req.resume();
+        req.on('end', () => {
+          res.writeHead(201, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ id: '7', type: 'notification', topic: 'tls', time: new Date().toISOString(), title: 'sent over tls', priority: 3 }));
+        });
+        return;
+      }
       res.writeHead(200, SSE_HEADERS);
       res.write(frameRetry(20));
       const event: HeraldEvent = { id: '1', type: 'notification', topic: 'tls', time: new Date().toISOString(), title: 'over tls', priority: 3 };
@@ -79,6 +88,23 @@ describe.skipIf(!OPENSSL)('FeedClient over https with a private CA', () => {
     } finally {
       client.stop();
     }
+  });
+
+  it('herald send trusts the CA named by NODE_EXTRA_CA_CERTS, and without it says why and what to set', async () => {
+    const send = (env: Record<string, string>) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [path.resolve('bin/herald.js'), 'send', '--server', url, 'over tls'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+    const trusted = await send({ NODE_EXTRA_CA_CERTS: path.join(dir, 'ca.pem') });
+    expect(trusted).toMatchObject({ code: 0, stdout: '7\n', stderr: '' });
+    const untrusted = await send({});
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toBe(`herald: cannot reach the Herald server at ${url} (certificate not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE)). For a private CA, set NODE_EXTRA_CA_CERTS=/path/to/ca.pem.\n`);
   });
 
   it('herald listen --ca FILE trusts that CA', async () => {

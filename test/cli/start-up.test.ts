@@ -1,0 +1,165 @@
+// What keeps `herald send` and `herald run` quick to start (bench/cli.ts measures how quick):
+// the prebuilt JavaScript in dist/cli while it matches the sources, and a publish that never
+// loads undici (fetch), TLS or node:crypto for a plain-http server. Checked by what the real
+// process loads, read by a hook that records every module it resolves.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PREBUILT_ENTRY, prebuiltEntry, SOURCES_FILE } from '../../bin/prebuilt.js';
+import { monotonicMs, randomUuid } from '../../cli/lean.ts';
+import { cleanEnv, HERALD_BIN, testServer } from './harness.ts';
+import type { TestServer } from './harness.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Imported into the herald process: at exit, writes what it loaded (Node's own modules and every URL it resolved) to fd 3. */
+const RECORDER = `
+import { registerHooks } from 'node:module';
+import { writeSync } from 'node:fs';
+const urls = [];
+registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); urls.push(r.url); return r; } });
+process.on('exit', () => writeSync(3, JSON.stringify({ builtins: process.moduleLoadList, urls })));
+`;
+
+let srv: TestServer;
+let recorder: string;
+beforeAll(async () => {
+  srv = await testServer();
+  recorder = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'herald-start-up-')), 'recorder.mjs');
+  fs.writeFileSync(recorder, RECORDER);
+});
+afterAll(async () => {
+  await srv.close();
+  fs.rmSync(path.dirname(recorder), { recursive: true, force: true });
+});
+
+/** Runs herald with the recorder; resolves with its exit code and what it loaded. */
+function heraldLoads(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; builtins: string[]; urls: string[] }> {
+  const child = spawn(process.execPath, ['--import', pathToFileURL(recorder).href, HERALD_BIN, ...args], {
+    env: cleanEnv(env),
+    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  let loaded = '';
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  (child.stdio[3] as NodeJS.ReadableStream).setEncoding('utf8').on('data', (c: string) => (loaded += c));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const { builtins, urls } = JSON.parse(loaded || '{"builtins":[],"urls":[]}') as { builtins: string[]; urls: string[] };
+      resolve({ code, stderr, builtins, urls });
+    });
+  });
+}
+
+const inRepo = (urls: string[]) => urls.filter((u) => u.startsWith(pathToFileURL(root).href) && !u.includes('/node_modules/')).map((u) => path.relative(root, fileURLToPath(u)));
+
+describe('herald send and run start-up', () => {
+  it('publish over node:http: no undici (fetch), no TLS, no node:crypto for an http:// server', async () => {
+    for (const args of [['send', '--server', srv.url, 'lean start'], ['run', '--server', srv.url, '--', 'true']]) {
+      const r = await heraldLoads(args);
+      expect(r.stderr, args[0]).toBe('');
+      expect(r.code, args[0]).toBe(0);
+      const loaded = r.builtins.join('\n');
+      // Each of these cost `herald send` its start-up: undici ~150 ms, crypto ~12 ms (bench/cli.ts).
+      expect(loaded, args[0]).not.toMatch(/undici|NativeModule tls|NativeModule http2|NativeModule crypto$/m);
+      expect(loaded, args[0]).toContain('NativeModule http');
+    }
+    const stored = await srv.events('after=0');
+    expect(stored.some((e) => e.body === 'lean start')).toBe(true);
+    expect(stored.filter((e) => e.type === 'job.completed')).toHaveLength(1);
+  });
+
+  it('runs the prebuilt JavaScript in dist/cli while it matches the sources', async () => {
+    // npm ci builds it (prepare → npm run build); run `npm run build:cli` after editing cli/.
+    expect(prebuiltEntry(root), `${PREBUILT_ENTRY} is missing or older than the sources: run npm run build:cli`).toBe(pathToFileURL(path.join(root, PREBUILT_ENTRY)).href);
+    const r = await heraldLoads(['send', '--server', srv.url, 'prebuilt']);
+    expect(r.code).toBe(0);
+    const files = inRepo(r.urls);
+    expect(files).toContain(path.normalize('dist/cli/main.js'));
+    expect(files).toContain(path.normalize('dist/cli/publish.js'));
+    expect(files.filter((f) => f.endsWith('.ts'))).toEqual([]);
+  });
+
+  it('runs the TypeScript sources with HERALD_CLI_FROM_SOURCE=1', async () => {
+    const r = await heraldLoads(['send', '--server', srv.url, 'from source'], { HERALD_CLI_FROM_SOURCE: '1' });
+    expect(r.code).toBe(0);
+    const files = inRepo(r.urls);
+    expect(files).toContain(path.normalize('cli/main.ts'));
+    expect(files.filter((f) => f.startsWith('dist'))).toEqual([]);
+  });
+});
+
+describe('prebuiltEntry', () => {
+  let dir = '';
+  const write = (file: string, text: string) => {
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.writeFileSync(path.join(dir, file), text);
+  };
+  /** A fake Herald folder: two sources, the built entry and the manifest, as build:cli writes them. */
+  const build = () => {
+    write('cli/main.ts', 'export const a = 1;\n');
+    write('events/x.ts', 'export const b = 2;\n');
+    write(PREBUILT_ENTRY, 'export const a = 1;\n');
+    const sources = ['cli/main.ts', 'events/x.ts'].map((file) => {
+      const stat = fs.statSync(path.join(dir, file));
+      const sha256 = createHash('sha256').update(fs.readFileSync(path.join(dir, file))).digest('hex');
+      return [file, stat.size, stat.mtimeMs, sha256];
+    });
+    write(SOURCES_FILE, JSON.stringify({ sources }));
+  };
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-prebuilt-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('is the built entry when every source is as the build saw it', () => {
+    build();
+    expect(prebuiltEntry(dir)).toBe(pathToFileURL(path.join(dir, PREBUILT_ENTRY)).href);
+  });
+
+  it('still is when only a modification time changed (a checkout, a copy, an npm tarball)', () => {
+    build();
+    const later = new Date(Date.now() + 60_000);
+    fs.utimesSync(path.join(dir, 'events/x.ts'), later, later);
+    expect(prebuiltEntry(dir)).toBe(pathToFileURL(path.join(dir, PREBUILT_ENTRY)).href);
+  });
+
+  it('is undefined once a source is edited (even to the same size), deleted, or nothing was built', () => {
+    build();
+    write('events/x.ts', 'export const b = 3;\n');
+    expect(prebuiltEntry(dir)).toBeUndefined();
+    build();
+    fs.rmSync(path.join(dir, 'cli/main.ts'));
+    expect(prebuiltEntry(dir)).toBeUndefined();
+    build();
+    fs.rmSync(path.join(dir, PREBUILT_ENTRY));
+    expect(prebuiltEntry(dir)).toBeUndefined();
+    fs.rmSync(path.join(dir, SOURCES_FILE));
+    expect(prebuiltEntry(dir)).toBeUndefined();
+  });
+});
+
+describe('lean helpers', () => {
+  it('randomUuid makes version-4 UUIDs, none repeated', () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const id = randomUuid();
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      ids.add(id);
+    }
+    expect(ids.size).toBe(2000);
+  });
+
+  it('monotonicMs keeps step with performance.now()', async () => {
+    const a = [monotonicMs(), performance.now()] as const;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const b = [monotonicMs(), performance.now()] as const;
+    expect(b[0] - a[0]).toBeGreaterThanOrEqual(45);
+    expect(Math.abs(b[0] - a[0] - (b[1] - a[1]))).toBeLessThan(5);
+  });
+});
