@@ -2,6 +2,11 @@
 // publishers, driven by the runner over stdin/stdout (protocol.ts). It publishes and reads the
 // deliveries itself, so one monotonic clock (performance.now()) stamps both ends of every latency.
 //
+// No coordinated omission: an open-loop publish is due at start + i / rate, and its latencies (to
+// each subscriber, and its acknowledgement) run from when it was due, not from when the generator
+// got round to sending it. A generator that falls behind (its own pause, a busy pool) adds that
+// delay to the figures instead of hiding it, and says how late it was (loadgenLateMaxMs).
+//
 // Subscribers are raw `net` sockets (the eventsource package would measure itself): a hand-written
 // GET, the chunked transfer coding undone, SSE frames found by their blank line and the event's
 // sequence number read from its `data:` line (`seq=<n>` in the body). Connections are spread over
@@ -11,7 +16,7 @@
 import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { serveCommands } from './protocol.ts';
-import { LatencyHistogram, quantileOf, type LatencySummary } from './stats.ts';
+import { LatencyHistogram, type LatencySummary } from './stats.ts';
 import { RawHttpConnection } from './http-raw.ts';
 
 export interface LoadTarget {
@@ -42,7 +47,8 @@ export interface BroadcastArgs {
   drainMs?: number;
 }
 
-export interface BroadcastResult {
+/** What every timed run reports (Deliveries.counts and .end). */
+export interface DeliveryCounts {
   subscribers: number;
   published: number;
   publishErrors: number;
@@ -50,15 +56,39 @@ export interface BroadcastResult {
   delivered: number;
   /** Deliveries to healthy subscribers that never came within the drain time. */
   missing: number;
+  /** From when each publish was due (open loop) or sent (closed loop) to each delivery. */
   latency: LatencySummary;
-  /** Per event: the time until the last healthy subscriber had it. Only complete events. */
-  lastSubscriber: { events: number; p50: number; p99: number; max: number };
-  deliveriesPerSecond: number;
+  /** From the same moment until the publish's answer was read. */
   ack: LatencySummary;
   durationMs: number;
   loadgenCpuMs: number;
   /** The longest the load generator's own event loop was blocked during the run (ms). */
   loadgenLoopMaxMs: number;
+}
+
+export interface BroadcastResult extends DeliveryCounts {
+  /** Per event: the time until the last healthy subscriber had it. Only complete events. */
+  lastSubscriber: LatencySummary;
+  deliveriesPerSecond: number;
+  /** The most a publish was sent after it was due (the generator's own lateness, ms). */
+  loadgenLateMaxMs: number;
+}
+
+export interface SustainedArgs {
+  /** Events to publish, as fast as `concurrency` publishers get answers (closed loop). */
+  count: number;
+  /** Publishes in flight at once (default 4). */
+  concurrency?: number;
+  padBytes?: number;
+  /** How long to wait for the last deliveries after the last answer (default 20000 ms). */
+  drainMs?: number;
+}
+
+export interface SustainedResult extends DeliveryCounts {
+  /** Events per second every subscriber received: count / (first publish → last delivery). */
+  eventsPerSecond: number;
+  /** Publishes answered per second (a server may answer faster than it delivers). */
+  publishesPerSecond: number;
 }
 
 export interface PublishLoadArgs {
@@ -305,10 +335,11 @@ class PublisherPool {
     }
   }
 
-  async publish(body: string): Promise<{ status: number; body: string; ms: number }> {
+  /** Resolves with the answer and when it was read (performance.now()); waits for a free connection first. */
+  async publish(body: string): Promise<{ status: number; body: string; ms: number; at: number }> {
     const conn = this.idle.pop() ?? (await new Promise<RawHttpConnection>((resolve) => this.waiting.push(resolve)));
     try {
-      return await conn.request('POST', target.publishPath, body, JSON_HEADERS);
+      return { ...(await conn.request('POST', target.publishPath, body, JSON_HEADERS)), at: performance.now() };
     } finally {
       const waiter = this.waiting.shift();
       if (waiter) waiter(conn);
@@ -361,91 +392,188 @@ async function warmup(args: { timeoutMs?: number }): Promise<{ confirmed: number
   return { confirmed: got.size, of: live.length, ms: performance.now() - started };
 }
 
-async function broadcast(args: BroadcastArgs): Promise<BroadcastResult> {
-  const healthy = liveSubscribers().filter((s) => !s.stalled);
-  const count = args.count;
-  const firstSeq = nextSeq;
-  nextSeq += count;
-  const sentAt = new Float64Array(count).fill(NaN);
-  const lastAt = new Float64Array(count);
-  const received = new Uint32Array(count);
-  const latency = new LatencyHistogram();
-  const ack = new LatencyHistogram();
-  const expected = healthy.length * count;
-  let delivered = 0;
-  let published = 0;
-  let publishErrors = 0;
-  let lastDeliveryAt = 0;
-  let allDone: (() => void) | null = null;
-  const onFrame = (_sub: Subscriber, seq: number) => {
-    const i = seq - firstSeq;
-    if (i < 0 || i >= count) return; // a heartbeat-like or earlier event
-    const ms = now - sentAt[i]!;
-    latency.record(ms);
-    if (ms > lastAt[i]!) lastAt[i] = ms;
-    received[i]!++;
-    delivered++;
-    lastDeliveryAt = now;
-    if (delivered === expected) allDone?.();
+/**
+ * Counts the deliveries of events firstSeq … firstSeq + count - 1 to the given subscribers, each
+ * latency from `from[i]` (when event i was due, or sent), and per event the latest of them; and
+ * the publishers' answers, each acknowledgement from the same `from[i]`.
+ */
+class Deliveries {
+  readonly firstSeq = nextSeq;
+  readonly from: Float64Array;
+  readonly lastAt: Float64Array;
+  readonly received: Uint32Array;
+  readonly latency = new LatencyHistogram();
+  readonly expected: number;
+  readonly ack = new LatencyHistogram();
+  delivered = 0;
+  lastDeliveryAt = 0;
+  published = 0;
+  publishErrors = 0;
+  #allDone: (() => void) | null = null;
+  readonly #subscribers: Subscriber[];
+
+  readonly count: number;
+  /** The publishers' connections. */
+  readonly pool: PublisherPool;
+  readonly startedAt: number;
+  readonly #watch = generatorWatch();
+
+  constructor(subscribers: Subscriber[], count: number, connections: number) {
+    this.count = count;
+    this.pool = new PublisherPool(connections);
+    nextSeq += count;
+    this.#subscribers = subscribers;
+    this.from = new Float64Array(count).fill(NaN);
+    this.lastAt = new Float64Array(count);
+    this.received = new Uint32Array(count);
+    this.expected = subscribers.length * count;
+    for (const s of subscribers) s.onFrame = this.#onFrame;
+    this.startedAt = performance.now();
+  }
+
+  readonly #onFrame = (_sub: Subscriber, seq: number): void => {
+    const i = seq - this.firstSeq;
+    if (i < 0 || i >= this.count) return; // a heartbeat-like or earlier event
+    const ms = now - this.from[i]!;
+    this.latency.record(ms);
+    if (ms > this.lastAt[i]!) this.lastAt[i] = ms;
+    this.received[i]!++;
+    this.delivered++;
+    this.lastDeliveryAt = now;
+    if (this.delivered === this.expected) this.#allDone?.();
   };
-  for (const s of healthy) s.onFrame = onFrame;
-  const pool = new PublisherPool(4);
+
+  /** Publishes event i and counts its answer. */
+  async publish(i: number, padBytes: number | undefined): Promise<void> {
+    try {
+      const r = await this.pool.publish(eventBody(this.firstSeq + i, padBytes ?? 100));
+      if (r.status >= 200 && r.status < 300) {
+        this.published++;
+        this.ack.record(r.at - this.from[i]!);
+      } else this.publishErrors++;
+    } catch {
+      this.publishErrors++;
+    }
+  }
+
+  /** The figures every run reports. */
+  counts(): Omit<DeliveryCounts, 'durationMs' | 'loadgenCpuMs' | 'loadgenLoopMaxMs'> {
+    return {
+      subscribers: this.#subscribers.length,
+      published: this.published,
+      publishErrors: this.publishErrors,
+      expected: this.expected,
+      delivered: this.delivered,
+      missing: this.expected - this.delivered,
+      latency: this.latency.summary(),
+      ack: this.ack.summary(),
+    };
+  }
+
+  /** Resolves once every expected delivery came, or after drainMs. */
+  async drain(drainMs: number): Promise<void> {
+    if (this.delivered >= this.expected) return;
+    await new Promise<void>((resolve) => {
+      this.#allDone = resolve;
+      setTimeout(resolve, drainMs);
+    });
+  }
+
+  /** Per event every subscriber had: the time until the last of them had it. */
+  lastSubscriber(): LatencySummary {
+    const last = new LatencyHistogram();
+    for (let i = 0; i < this.count; i++) if (this.received[i] === this.#subscribers.length && this.#subscribers.length > 0) last.record(this.lastAt[i]!);
+    return last.summary();
+  }
+
+  /** Stops counting and publishing; the generator's own CPU and longest pause, and the time from the start to the last delivery. */
+  end(): { loadgenCpuMs: number; loadgenLoopMaxMs: number; spanMs: number } {
+    const generator = this.#watch.stop();
+    this.pool.close();
+    for (const s of this.#subscribers) s.onFrame = null;
+    return { ...generator, spanMs: (this.lastDeliveryAt || performance.now()) - this.startedAt };
+  }
+}
+
+/** What every timed run measures of the generator itself: its CPU and its longest event-loop pause. */
+function generatorWatch(): { stop(): { loadgenCpuMs: number; loadgenLoopMaxMs: number } } {
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   const cpu = process.cpuUsage();
-  const started = performance.now();
+  return {
+    stop: () => {
+      loop.disable();
+      return { loadgenCpuMs: cpuMs(cpu), loadgenLoopMaxMs: loop.max / 1e6 };
+    },
+  };
+}
+
+async function broadcast(args: BroadcastArgs): Promise<BroadcastResult> {
+  const d = new Deliveries(liveSubscribers().filter((s) => !s.stalled), args.count, 4);
+  const started = d.startedAt;
   const interval = 1000 / args.rate;
   const publishes: Promise<void>[] = [];
+  let lateMax = 0;
+  let ended: ReturnType<Deliveries['end']>;
   try {
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < args.count; i++) {
       const due = started + i * interval;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-      const body = eventBody(firstSeq + i, args.padBytes ?? 100);
-      sentAt[i] = performance.now();
-      publishes.push(
-        pool.publish(body).then(
-          (r) => {
-            if (r.status >= 200 && r.status < 300) {
-              published++;
-              ack.record(r.ms);
-            } else publishErrors++;
-          },
-          () => {
-            publishErrors++;
-          },
-        ),
-      );
+      d.from[i] = due;
+      lateMax = Math.max(lateMax, performance.now() - due);
+      publishes.push(d.publish(i, args.padBytes));
     }
     await Promise.all(publishes);
-    if (delivered < expected) {
-      await new Promise<void>((resolve) => {
-        allDone = resolve;
-        setTimeout(resolve, args.drainMs ?? 5000);
-      });
-    }
+    await d.drain(args.drainMs ?? 5000);
   } finally {
-    loop.disable();
-    pool.close();
-    for (const s of healthy) s.onFrame = null;
+    ended = d.end();
   }
-  const complete: number[] = [];
-  for (let i = 0; i < count; i++) if (received[i] === healthy.length) complete.push(lastAt[i]!);
-  const span = (lastDeliveryAt || performance.now()) - started;
+  const { spanMs, ...generator } = ended;
   return {
-    subscribers: healthy.length,
-    published,
-    publishErrors,
-    expected,
-    delivered,
-    missing: expected - delivered,
-    latency: latency.summary(),
-    lastSubscriber: { events: complete.length, p50: quantileOf(complete, 0.5), p99: quantileOf(complete, 0.99), max: quantileOf(complete, 1) },
-    deliveriesPerSecond: span > 0 ? (delivered / span) * 1000 : 0,
-    ack: ack.summary(),
+    ...d.counts(),
+    lastSubscriber: d.lastSubscriber(),
+    deliveriesPerSecond: spanMs > 0 ? (d.delivered / spanMs) * 1000 : 0,
+    loadgenLateMaxMs: lateMax,
     durationMs: performance.now() - started,
-    loadgenCpuMs: cpuMs(cpu),
-    loadgenLoopMaxMs: loop.max / 1e6,
+    ...generator,
+  };
+}
+
+/**
+ * The sustained rate: `count` events published as fast as the publishers are answered, to every
+ * healthy subscriber; the rate is how soon the last subscriber has the last event. Nothing may be
+ * missing at the end (a server that is behind may catch a subscriber up from its log: that counts).
+ */
+async function sustained(args: SustainedArgs): Promise<SustainedResult> {
+  const count = args.count;
+  const concurrency = args.concurrency ?? 4;
+  const d = new Deliveries(liveSubscribers().filter((s) => !s.stalled), count, concurrency);
+  const started = d.startedAt;
+  let next = 0;
+  let answeredAt = started;
+  let ended: ReturnType<Deliveries['end']>;
+  try {
+    const worker = async () => {
+      while (next < count) {
+        const i = next++;
+        d.from[i] = performance.now();
+        await d.publish(i, args.padBytes);
+      }
+      answeredAt = performance.now();
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    await d.drain(args.drainMs ?? 20_000);
+  } finally {
+    ended = d.end();
+  }
+  const { spanMs, ...generator } = ended;
+  return {
+    ...d.counts(),
+    eventsPerSecond: d.delivered === d.expected && spanMs > 0 ? (count / spanMs) * 1000 : 0,
+    publishesPerSecond: (d.published / Math.max(1, answeredAt - started)) * 1000,
+    durationMs: performance.now() - started,
+    ...generator,
   };
 }
 
@@ -586,6 +714,7 @@ serveCommands(
     open,
     warmup,
     broadcast,
+    sustained,
     publishLoad,
     replay,
     stall,

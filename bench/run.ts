@@ -1,60 +1,72 @@
-// The benchmark runner: `npm run bench` (quick pass, about two minutes) or
-// `npm run bench -- --full` (every scenario, three repetitions). Add `--profile` to write a CPU
-// profile of each Herald server process into bench/results/profiles/ (open it in Chrome DevTools),
-// `--only=herald,seed` to run some of the servers (while working on one), `--report-only` to
-// rewrite bench/RESULTS.md from bench/results/latest.json (after editing bench/ANALYSIS.md).
+// The benchmark runner: `npm run bench` (quick pass) or `npm run bench -- --full` (every scenario,
+// three repetitions). Options:
+//   --scenarios=cli,idle,…   only these scenarios (plan.ts SCENARIOS); the results go to
+//                            bench/results/partial.md, never over RESULTS.md
+//   --only=herald,floor      only these servers (same: partial)
+//   --profile                a CPU profile of each Herald server process in bench/results/profiles/
+//   --herald-node-flags=…    Node flags for Herald's process only (e.g. --max-semi-space-size=1), to
+//                            measure a setting before adopting it; the report lists them (partial)
+//   --report-only            rewrite the results from bench/results/latest.json
 //
-// Herald and the two baselines (bench/baselines/) each run in a child process of their own, the
-// load generator (bench/loadgen.ts) in another; the order of the servers is shuffled on every
-// repetition. Progress goes to stderr, the table to stdout; the results go to
+// Herald, the floor and the two peers (bench/baselines/) each run in a child process of their own,
+// the load generator (bench/loadgen.ts) in another; the order of the servers is shuffled on every
+// repetition. Progress goes to stderr, the tables to stdout; the results go to
 // bench/results/latest.json and bench/RESULTS.md (bench/RESULTS-full.md for --full).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fileLimit, killAllChildren } from './child.ts';
+import { cliTable, runCliScenario, type CliResult } from './cli.ts';
+import { describeLoad, LoadWatch, loadNow } from './load.ts';
 import { machineInfo } from './proc.ts';
-import { FULL, HERALD_BENCH_OPTIONS, QUICK, SERVERS, type ServerAdapter } from './plan.ts';
+import { FULL, QUICK, SCENARIOS, SERVERS, type ScenarioName, type ServerAdapter } from './plan.ts';
 import { runClientScenario, runSession, type ClientResult, type RunContext, type SessionResult } from './scenarios.ts';
+import { runStartupScenario, type StartupResult } from './startup.ts';
 import { shuffled } from './stats.ts';
-import { checkGoals, clientSection, collectFigures, figuresTable, goalsTable, renderMarkdown, type RunReport } from './report.ts';
+import { checkGoals, clientSection, collectFigures, figuresTable, goalCount, goalsTable, renderMarkdown, startupTable, type RunReport } from './report.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const unknown = args.filter((a) => !['--full', '--profile', '--report-only'].includes(a) && !a.startsWith('--only='));
-const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
-if (unknown.length || only?.some((k) => !SERVERS.some((s) => s.kind === k))) {
-  process.stderr.write(`bench: unknown option ${unknown.join(' ')}; use --full (every scenario), --profile (CPU profile of Herald), --only=${SERVERS.map((s) => s.kind).join(',')}, --report-only\n`);
+const valued = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const known = ['--full', '--profile', '--report-only'];
+const unknown = args.filter((a) => !known.includes(a) && !/^--(only|scenarios|herald-node-flags)=/.test(a));
+const only = valued('only')?.split(',');
+const scenarioList = valued('scenarios')?.split(',');
+const heraldNodeFlags = valued('herald-node-flags')?.split(' ').filter(Boolean) ?? [];
+if (unknown.length || only?.some((k) => !SERVERS.some((s) => s.kind === k)) || scenarioList?.some((s) => !(SCENARIOS as readonly string[]).includes(s))) {
+  process.stderr.write(
+    `bench: unknown option or name in ${args.join(' ')}; use --full, --profile, --only=${SERVERS.map((s) => s.kind).join(',')}, --scenarios=${SCENARIOS.join(',')}, --herald-node-flags="--flag …", --report-only\n`,
+  );
   process.exit(2);
 }
 /** Herald's default per-subscriber backlog bound (server/hub.ts), which the benchmark leaves as is. */
 const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
-const analysisFile = path.join(here, 'ANALYSIS.md');
 /** Each pass keeps its own committed file, so a quick pass never replaces the full figures. */
 const resultsFile = (planName: string) => path.join(here, planName === 'full' ? 'RESULTS-full.md' : 'RESULTS.md');
-const readAnalysis = () => (fs.existsSync(analysisFile) ? fs.readFileSync(analysisFile, 'utf8') : null);
+const resultsDir = path.join(here, 'results');
+/** Only a run of every server and scenario, in the shipped configuration, may write RESULTS*.md. */
+const partialOf = (report: Pick<RunReport, 'only' | 'scenarios' | 'heraldNodeFlags'>) =>
+  Boolean(report.only) || report.scenarios.length < SCENARIOS.length || report.heraldNodeFlags.length > 0;
+
 if (args.includes('--report-only')) {
-  const latest = path.join(here, 'results', 'latest.json');
+  const latest = path.join(resultsDir, 'latest.json');
   if (!fs.existsSync(latest)) {
     process.stderr.write('bench: no bench/results/latest.json yet: run `npm run bench` first\n');
     process.exit(2);
   }
-  const report = JSON.parse(fs.readFileSync(latest, 'utf8')) as RunReport & { only?: string[] };
-  if (report.only) {
-    process.stderr.write(`bench: the last run was partial (--only=${report.only.join(',')}); RESULTS.md is only written from a run of every server\n`);
-    process.exit(2);
-  }
+  const report = JSON.parse(fs.readFileSync(latest, 'utf8')) as RunReport;
   report.figures = collectFigures(report.sessions);
-  report.goals = checkGoals(report.figures, report.sessions, MAX_BACKLOG_BYTES);
-  const file = resultsFile(report.plan.name);
-  fs.writeFileSync(file, renderMarkdown(report, readAnalysis()));
+  report.goals = checkGoals({ figures: report.figures, sessions: report.sessions, maxBacklogBytes: MAX_BACKLOG_BYTES, cli: report.cli, startup: report.startup });
+  const file = partialOf(report) ? path.join(resultsDir, 'partial.md') : resultsFile(report.plan.name);
+  fs.writeFileSync(file, renderMarkdown(report));
   process.stderr.write(`bench: ${path.relative(process.cwd(), file)} rewritten from bench/results/latest.json\n`);
   process.exit(0);
 }
+
 const plan = args.includes('--full') ? FULL : QUICK;
-const resultsDir = path.join(here, 'results');
+const scenarios = new Set<ScenarioName>((scenarioList as ScenarioName[] | undefined) ?? SCENARIOS);
 const started = performance.now();
-const loadBefore = os.loadavg()[0]!;
+const load = new LoadWatch();
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.once(signal, () => {
@@ -75,24 +87,36 @@ if (process.platform !== 'linux') {
 }
 const limit = fileLimit(plan.openFiles);
 const machine = machineInfo();
-progress(`${plan.name} pass: ${plan.repetitions} repetition(s) of ${SERVERS.map((s) => s.label).join(', ')}; ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
+const servers = SERVERS.filter((s) => !only || only.includes(s.kind));
+progress(`${plan.name} pass: ${plan.repetitions} repetition(s) of ${servers.map((s) => s.label).join(', ')}; scenarios ${[...scenarios].join(', ')}; ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${loadNow()}`);
 progress(limit.note);
+if (heraldNodeFlags.length) progress(`Herald runs with Node flags ${heraldNodeFlags.join(' ')} (not the shipped configuration: results go to bench/results/partial.md)`);
 
 const context: RunContext = {
   plan,
+  scenarios,
   limit,
-  profileDir: args.includes('--profile') ? path.join(resultsDir, 'profiles') : undefined,
+  heraldNodeFlags,
+  ...(args.includes('--profile') ? { profileDir: path.join(resultsDir, 'profiles') } : {}),
   progress,
 };
 
 const sessions: SessionResult[] = [];
 const order: string[][] = [];
 let client: ClientResult | { skipped: string } | null = null;
+let cli: CliResult | undefined;
+let startup: StartupResult | undefined;
+const heraldRuns = !only || only.includes('herald');
+const perServer = SCENARIOS.filter((s) => !['cli', 'startup', 'client'].includes(s) && scenarios.has(s));
 try {
-  for (let rep = 1; rep <= plan.repetitions; rep++) {
-    const servers: ServerAdapter[] = shuffled(SERVERS.filter((s) => !only || only.includes(s.kind)));
-    order.push(servers.map((s) => s.kind));
-    for (const adapter of servers) {
+  if (scenarios.has('cli') && heraldRuns) {
+    progress(`command-line start-up: ${plan.cli.rounds} rounds`);
+    cli = await runCliScenario({ rounds: plan.cli.rounds, progress });
+  }
+  for (let rep = 1; rep <= plan.repetitions && perServer.length > 0; rep++) {
+    const round: ServerAdapter[] = shuffled(servers);
+    order.push(round.map((s) => s.kind));
+    for (const adapter of round) {
       progress(`run ${rep}/${plan.repetitions}: ${adapter.label}`);
       try {
         sessions.push(await runSession(adapter, rep, context));
@@ -102,7 +126,11 @@ try {
       }
     }
   }
-  if (!only || only.includes('herald')) {
+  if (scenarios.has('startup') && heraldRuns) {
+    progress(`start-up and replay with a large log: ${plan.startup.rounds} rounds`);
+    startup = await runStartupScenario(context);
+  }
+  if (scenarios.has('client') && heraldRuns) {
     progress("client side: Herald's FeedClient");
     try {
       client = await runClientScenario(context);
@@ -116,30 +144,49 @@ try {
 }
 
 const figures = collectFigures(sessions);
-const goals = checkGoals(figures, sessions, MAX_BACKLOG_BYTES);
+const goals = checkGoals({ figures, sessions, maxBacklogBytes: MAX_BACKLOG_BYTES, cli, startup });
 const report: RunReport = {
   machine,
   plan,
   limit,
   durationSeconds: (performance.now() - started) / 1000,
   order,
+  scenarios: [...scenarios],
   sessions,
+  cli,
+  startup,
   client,
   figures,
   goals,
-  heraldOptions: HERALD_BENCH_OPTIONS,
-  loadAverage: { before: loadBefore, after: os.loadavg()[0]! },
+  heraldNodeFlags,
+  load: load.stop(),
   ...(only ? { only } : {}),
 };
 
 fs.mkdirSync(resultsDir, { recursive: true });
 fs.writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-const analysis = readAnalysis();
-// A partial run (--only) must not replace the committed side-by-side results.
-const markdownFile = only ? path.join(resultsDir, 'partial.md') : resultsFile(plan.name);
-fs.writeFileSync(markdownFile, renderMarkdown(report, analysis));
+// A partial run must not replace the committed side-by-side results.
+const markdownFile = partialOf(report) ? path.join(resultsDir, 'partial.md') : resultsFile(plan.name);
+fs.writeFileSync(markdownFile, renderMarkdown(report));
 
-process.stdout.write(`\n${figuresTable(figures)}\n\nClient side:\n${clientSection(client)}\n\nGoals:\n${goalsTable(goals)}\n\n`);
+const loadLine = describeLoad(report.load);
+process.stdout.write(
+  [
+    '',
+    figuresTable(figures),
+    ...(cli ? ['', 'Command-line start-up:', cliTable(cli)] : []),
+    ...(startup ? ['', 'Server start-up:', startupTable(startup)] : []),
+    '',
+    'Client side:',
+    clientSection(client),
+    '',
+    `Goals (${goalCount(goals)}):`,
+    goalsTable(goals),
+    '',
+    `${loadLine.quiet ? '' : 'WARNING: the machine was not quiet: read the ratios, not the milliseconds. '}Load: ${loadLine.line}`,
+    '',
+  ].join('\n'),
+);
 progress(`done in ${Math.round(report.durationSeconds)} s: bench/results/latest.json, ${path.relative(process.cwd(), markdownFile)}`);
 const failed = sessions.some((s) => s.errors.length > 0);
 process.exitCode = failed ? 1 : 0;

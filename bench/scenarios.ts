@@ -4,19 +4,26 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BenchChild, type FileLimit } from './child.ts';
-import type { BroadcastResult, PublishLoadResult, ReplayResult, SubscriberCounts, LoadTarget } from './loadgen.ts';
+import type { BroadcastResult, PublishLoadResult, ReplayResult, SubscriberCounts, LoadTarget, SustainedResult } from './loadgen.ts';
 import type { LatencySummary } from './stats.ts';
 import { ProcessSampler, sampleProcess, type ProcessSample } from './proc.ts';
-import type { Plan, ServerAdapter, StallStep } from './plan.ts';
+import { loadNow } from './load.ts';
+import { backs } from './stats.ts';
+import type { Plan, ScenarioName, ServerAdapter, StallStep } from './plan.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface RunContext {
   plan: Plan;
+  /** The scenarios this run includes (`--scenarios=`; all by default). */
+  scenarios: ReadonlySet<ScenarioName>;
   limit: FileLimit;
   /** Write a CPU profile of the Herald server child into this directory. */
   profileDir?: string;
+  /** Node flags for Herald's process only (`--herald-node-flags=`, e.g. --max-semi-space-size=1): to
+   * measure a V8 setting before adopting it. Listed in the report as a changed setting. */
+  heraldNodeFlags: readonly string[];
   progress(line: string): void;
 }
 
@@ -78,8 +85,11 @@ export interface SessionResult {
   broadcast: BroadcastFigure[];
   slow?: StallFigure;
   stallPressure?: StallFigure;
+  /** Acknowledgements while fanning out to plan.ack.subscribers, and with no subscriber. */
+  ack?: { subscribers: number; rate: number; withSubscribers: BroadcastResult; without: BroadcastResult; serverLoopMaxMs: number };
+  sustained?: SustainedResult & { serverCpuPercent: number; serverLoopMaxMs: number };
   durable?: PublishLoadResult & { serverCpuPercent: number; concurrency: number };
-  replay?: ReplayResult & { firstId: string | null };
+  replay?: ReplayResult & { firstId: string | null; events: number };
   errors: string[];
 }
 
@@ -89,6 +99,7 @@ async function startServer(adapter: ServerAdapter, context: RunContext): Promise
     fs.mkdirSync(context.profileDir, { recursive: true });
     flags.push('--cpu-prof', `--cpu-prof-dir=${context.profileDir}`);
   }
+  if (adapter.kind === 'herald') flags.push(...context.heraldNodeFlags);
   return BenchChild.spawn({ name: adapter.kind, script: path.join(here, 'server-child.ts'), args: [adapter.kind], nodeFlags: flags, limit: context.limit });
 }
 
@@ -199,7 +210,7 @@ async function stallScenario(server: BenchChild, loadgen: BenchChild, adapter: S
     maxBacklogSeen: watch.herald ? watch.herald.maxBacklogSeen : null,
   };
   context.progress(
-    `  stall ${step.stalled} of ${step.healthy + step.stalled} at ${step.rate}/s: healthy p99 ${fmt(healthy.latency.p99)} ms (longest pause: server ${fmt(serverLoopMaxMs)}, loadgen ${fmt(healthy.loadgenLoopMaxMs)} ms), RSS ${mb(figure.rssBefore)} → peak ${mb(figure.rssPeak)} MB, ` +
+    `  stall ${step.stalled} of ${step.healthy + step.stalled} at ${step.rate}/s: healthy ${tail(healthy.latency, 0.99)} ms (longest pause: server ${fmt(serverLoopMaxMs)}, loadgen ${fmt(healthy.loadgenLoopMaxMs)} ms), RSS ${mb(figure.rssBefore)} → peak ${mb(figure.rssPeak)} MB, ` +
       (adapter.kind === 'herald'
         ? `at the bound ${figure.overflowCount}/${step.stalled}${figure.overflowSeconds !== null ? ` after ${figure.overflowSeconds.toFixed(1)} s` : ''}, cut off ${figure.cutOffCount}/${step.stalled}${cutOffSeconds !== null ? ` after ${cutOffSeconds.toFixed(1)} s` : ''}`
         : `ended by server ${counts.stalledEnded}/${counts.stalled}`),
@@ -234,94 +245,163 @@ async function stage(adapter: ServerAdapter, context: RunContext, result: Sessio
 }
 
 export async function runSession(adapter: ServerAdapter, repetition: number, context: RunContext): Promise<SessionResult> {
-  const { plan } = context;
+  const { plan, scenarios } = context;
   const result: SessionResult = { kind: adapter.kind, label: adapter.label, repetition, pid: 0, idle: [], broadcast: [], errors: [] };
 
-  await stage(adapter, context, result, 'idle and broadcast', async (server, lg) => {
-    const base = await retained(server);
-    let have = 0;
-    for (const streams of plan.idle.streams) {
-      const open = await openTo(lg, streams, have);
-      have = open.opened;
-      await sleep(plan.idle.settleMs);
-      const now = await retained(server);
-      const a = sampleProcess(server.pid);
-      if (streams === Math.max(...plan.idle.streams)) await sleep(plan.idle.cpuWindowMs);
-      else await sleep(Math.min(2000, plan.idle.cpuWindowMs));
-      const b = sampleProcess(server.pid);
-      const figure: IdleFigure = {
-        streams,
-        opened: open.opened,
-        confirmed: open.confirmed,
-        openMs: open.ms,
-        baseRss: base.rss,
-        rss: now.rss,
-        bytesPerStream: (now.rss - base.rss) / open.confirmed,
-        heapBytesPerStream: (now.heap - base.heap) / open.confirmed,
-        cpuPercent: cpuPercent(a, b),
-        wakeupsPerMinute: ((b.voluntarySwitches - a.voluntarySwitches) * 60_000) / (b.at - a.at),
-      };
-      result.idle.push(figure);
-      context.progress(
-        `  idle ${streams} streams (${open.confirmed} confirmed, opened in ${(open.ms / 1000).toFixed(1)} s): ${kb(figure.bytesPerStream)} KB RSS/stream, ${kb(figure.heapBytesPerStream)} KB heap+buffers/stream, idle CPU ${figure.cpuPercent.toFixed(2)}%`,
-      );
-    }
-    // Largest first, closing down to each size: 10k connects cost seconds, so they are made once.
-    for (const b of [...plan.broadcast].sort((x, y) => y.subscribers - x.subscribers || x.rate - y.rate)) {
-      if (b.subscribers < have) {
-        await lg.call('closeTo', { keep: b.subscribers });
-        have = b.subscribers;
-        await sleep(1000); // let the server finish with the closed streams
-      }
-      if (b.subscribers > have) have = (await openTo(lg, b.subscribers, have)).opened;
-      else await lg.call('warmup', { timeoutMs: 20_000 }, 60_000);
-      await server.call('loopWatch');
-      const sa = sampleProcess(server.pid);
-      const la = sampleProcess(lg.pid);
-      const r = await lg.call<BroadcastResult>('broadcast', { rate: b.rate, count: Math.round(b.rate * b.seconds), drainMs: b.drainMs ?? 5000 }, 120_000);
-      const sb = sampleProcess(server.pid);
-      const lb = sampleProcess(lg.pid);
-      const figure: BroadcastFigure = {
-        ...r,
-        rate: b.rate,
-        serverCpuPercent: cpuPercent(sa, sb),
-        serverKernelShare: ((sb.systemCpuMs - sa.systemCpuMs) / Math.max(1, sb.cpuMs - sa.cpuMs)) * 100,
-        serverLoopMaxMs: (await server.call<{ max: number }>('loopDelay')).max,
-        loadgenCpuPercent: cpuPercent(la, lb),
-      };
-      result.broadcast.push(figure);
-      context.progress(
-        `  broadcast ${r.subscribers} subs × ${b.rate}/s: p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} p99.9 ${fmt(r.latency.p999)} ms, last subscriber p99 ${fmt(r.lastSubscriber.p99)} ms, ${Math.round(r.deliveriesPerSecond)} deliveries/s, missing ${r.missing}, server CPU ${figure.serverCpuPercent.toFixed(0)}% (${figure.serverKernelShare.toFixed(0)}% of it in the kernel), loadgen CPU ${figure.loadgenCpuPercent.toFixed(0)}%, longest pause: server ${fmt(figure.serverLoopMaxMs)} ms, loadgen ${fmt(r.loadgenLoopMaxMs)} ms`,
-      );
-      await sleep(300);
-    }
-  });
-
-  await stage(adapter, context, result, 'slow subscribers', async (server, lg) => {
-    result.slow = await stallScenario(server, lg, adapter, plan.slow, context);
-  });
-  await stage(adapter, context, result, 'stall pressure', async (server, lg) => {
-    result.stallPressure = await stallScenario(server, lg, adapter, plan.stallPressure, context);
-  });
-
-  if (adapter.kind === 'better-sse') return result; // publishing figures: Herald, and the seed server for the reader
-  await stage(adapter, context, result, 'publishing', async (server, lg) => {
-    const a = sampleProcess(server.pid);
-    const r = await lg.call<PublishLoadResult>('publishLoad', { concurrency: plan.durable.concurrency, durationMs: plan.durable.seconds * 1000 }, 60_000);
-    const b = sampleProcess(server.pid);
-    result.durable = { ...r, serverCpuPercent: cpuPercent(a, b), concurrency: plan.durable.concurrency };
-    context.progress(
-      `  publishing (${plan.durable.concurrency} connections${adapter.durable ? '' : ', NOT durable'}): ${Math.round(r.perSecond)}/s, ack p50 ${fmt(r.ack.p50)} p99 ${fmt(r.ack.p99)} ms, errors ${r.errors}, server CPU ${result.durable.serverCpuPercent.toFixed(0)}%`,
-    );
-    if (!adapter.durable) return;
-    const published = await lg.call<PublishLoadResult>('publishLoad', { concurrency: 32, durationMs: 60_000, count: plan.replay.events }, 90_000);
-    if (published.completed !== plan.replay.events || published.firstId === null) throw new Error(`published ${published.completed} of ${plan.replay.events} events for the replay`);
-    await sleep(300);
-    const replay = await lg.call<ReplayResult>('replay', { lastEventId: String(BigInt(published.firstId) - 1n), expect: plan.replay.events, timeoutMs: 20_000 }, 30_000);
-    result.replay = { ...replay, firstId: published.firstId };
-    context.progress(`  replay of ${plan.replay.events} missed events: ${replay.frames} frames, first after ${fmt(replay.firstFrameMs)} ms, all after ${fmt(replay.allFramesMs)} ms`);
-  });
+  if (scenarios.has('idle') || scenarios.has('broadcast')) {
+    await stage(adapter, context, result, 'idle and broadcast', async (server, lg) => {
+      let have = 0;
+      if (scenarios.has('idle')) have = await idleScenario(server, lg, result, context);
+      if (scenarios.has('broadcast')) await broadcastScenario(server, lg, have, result, context);
+    });
+  }
+  if (scenarios.has('slow')) {
+    await stage(adapter, context, result, 'slow subscribers', async (server, lg) => {
+      result.slow = await stallScenario(server, lg, adapter, plan.slow, context);
+    });
+  }
+  if (scenarios.has('pressure')) {
+    await stage(adapter, context, result, 'stall pressure', async (server, lg) => {
+      result.stallPressure = await stallScenario(server, lg, adapter, plan.stallPressure, context);
+    });
+  }
+  if (scenarios.has('ack')) {
+    await stage(adapter, context, result, 'acknowledgements under fan-out', async (server, lg) => {
+      result.ack = await ackScenario(server, lg, context);
+    });
+  }
+  if (scenarios.has('sustained')) {
+    await stage(adapter, context, result, 'sustained rate', async (server, lg) => {
+      result.sustained = await sustainedScenario(server, lg, context);
+    });
+  }
+  if (scenarios.has('publishing') || scenarios.has('replay')) {
+    await stage(adapter, context, result, 'publishing and replay', async (server, lg) => {
+      if (scenarios.has('publishing')) await publishingScenario(server, lg, adapter, result, context);
+      if (scenarios.has('replay') && adapter.durable) await replayScenario(lg, result, context);
+    });
+  }
   return result;
+}
+
+/** Memory per stream at each count (after a GC), idle CPU and wake-ups; returns the streams left open. */
+async function idleScenario(server: BenchChild, lg: BenchChild, result: SessionResult, context: RunContext): Promise<number> {
+  const { plan } = context;
+  const base = await retained(server);
+  let have = 0;
+  for (const streams of plan.idle.streams) {
+    const open = await openTo(lg, streams, have);
+    have = open.opened;
+    await sleep(plan.idle.settleMs);
+    const now = await retained(server);
+    const a = sampleProcess(server.pid);
+    if (streams === Math.max(...plan.idle.streams)) await sleep(plan.idle.cpuWindowMs);
+    else await sleep(Math.min(2000, plan.idle.cpuWindowMs));
+    const b = sampleProcess(server.pid);
+    const figure: IdleFigure = {
+      streams,
+      opened: open.opened,
+      confirmed: open.confirmed,
+      openMs: open.ms,
+      baseRss: base.rss,
+      rss: now.rss,
+      bytesPerStream: (now.rss - base.rss) / open.confirmed,
+      heapBytesPerStream: (now.heap - base.heap) / open.confirmed,
+      cpuPercent: cpuPercent(a, b),
+      wakeupsPerMinute: ((b.voluntarySwitches - a.voluntarySwitches) * 60_000) / (b.at - a.at),
+    };
+    result.idle.push(figure);
+    context.progress(
+      `  idle ${streams} streams (${open.confirmed} confirmed, opened in ${(open.ms / 1000).toFixed(1)} s): ${kb(figure.bytesPerStream)} KB RSS/stream, ${kb(figure.heapBytesPerStream)} KB heap+buffers/stream, idle CPU ${figure.cpuPercent.toFixed(2)}% (${loadNow()})`,
+    );
+  }
+  return have;
+}
+
+async function broadcastScenario(server: BenchChild, lg: BenchChild, open: number, result: SessionResult, context: RunContext): Promise<void> {
+  let have = open;
+  // Largest first, closing down to each size: 10k connects cost seconds, so they are made once.
+  for (const b of [...context.plan.broadcast].sort((x, y) => y.subscribers - x.subscribers || x.rate - y.rate)) {
+    if (b.subscribers < have) {
+      await lg.call('closeTo', { keep: b.subscribers });
+      have = b.subscribers;
+      await sleep(1000); // let the server finish with the closed streams
+    }
+    if (b.subscribers > have) have = (await openTo(lg, b.subscribers, have)).opened;
+    else await lg.call('warmup', { timeoutMs: 20_000 }, 60_000);
+    await server.call('loopWatch');
+    const sa = sampleProcess(server.pid);
+    const la = sampleProcess(lg.pid);
+    const r = await lg.call<BroadcastResult>('broadcast', { rate: b.rate, count: Math.round(b.rate * b.seconds), drainMs: b.drainMs ?? 5000 }, 120_000);
+    const sb = sampleProcess(server.pid);
+    const lb = sampleProcess(lg.pid);
+    const figure: BroadcastFigure = {
+      ...r,
+      rate: b.rate,
+      serverCpuPercent: cpuPercent(sa, sb),
+      serverKernelShare: ((sb.systemCpuMs - sa.systemCpuMs) / Math.max(1, sb.cpuMs - sa.cpuMs)) * 100,
+      serverLoopMaxMs: (await server.call<{ max: number }>('loopDelay')).max,
+      loadgenCpuPercent: cpuPercent(la, lb),
+    };
+    result.broadcast.push(figure);
+    context.progress(
+      `  broadcast ${r.subscribers} subs × ${b.rate}/s: p50 ${fmt(r.latency.p50)} ${tail(r.latency, 0.99)} ms, last subscriber ${tail(r.lastSubscriber, 0.99)} ms, ${Math.round(r.deliveriesPerSecond)} deliveries/s, missing ${r.missing}, server CPU ${figure.serverCpuPercent.toFixed(0)}% (${figure.serverKernelShare.toFixed(0)}% of it in the kernel), loadgen CPU ${figure.loadgenCpuPercent.toFixed(0)}%, longest pause: server ${fmt(figure.serverLoopMaxMs)} ms, loadgen ${fmt(r.loadgenLoopMaxMs)} ms, publishes sent up to ${fmt(r.loadgenLateMaxMs)} ms late (${loadNow()})`,
+    );
+    await sleep(300);
+  }
+}
+
+/** Acknowledgements while the server fans out to many subscribers, then with none (same rate). */
+async function ackScenario(server: BenchChild, lg: BenchChild, context: RunContext): Promise<NonNullable<SessionResult['ack']>> {
+  const { subscribers, rate, seconds } = context.plan.ack;
+  const count = Math.round(rate * seconds);
+  await openTo(lg, subscribers, 0);
+  await server.call('loopWatch');
+  const withSubscribers = await lg.call<BroadcastResult>('broadcast', { rate, count, drainMs: 10_000 }, 180_000);
+  const serverLoopMaxMs = (await server.call<{ max: number }>('loopDelay')).max;
+  await lg.call('closeAll');
+  await sleep(1000);
+  const without = await lg.call<BroadcastResult>('broadcast', { rate, count, drainMs: 0 }, 180_000);
+  context.progress(
+    `  acks at ${rate}/s: with ${withSubscribers.subscribers} subscribers p50 ${fmt(withSubscribers.ack.p50)} ${tail(withSubscribers.ack, 0.99)} ms (${withSubscribers.missing} deliveries missing); with none p50 ${fmt(without.ack.p50)} ${tail(without.ack, 0.99)} ms (${loadNow()})`,
+  );
+  return { subscribers, rate, withSubscribers, without, serverLoopMaxMs };
+}
+
+/** plan.sustained.events to plan.sustained.subscribers, published as fast as they are answered. */
+async function sustainedScenario(server: BenchChild, lg: BenchChild, context: RunContext): Promise<NonNullable<SessionResult['sustained']>> {
+  const { subscribers, events, concurrency } = context.plan.sustained;
+  await openTo(lg, subscribers, 0);
+  await server.call('loopWatch');
+  const a = sampleProcess(server.pid);
+  const r = await lg.call<SustainedResult>('sustained', { count: events, concurrency, drainMs: 30_000 }, 300_000);
+  const b = sampleProcess(server.pid);
+  const serverLoopMaxMs = (await server.call<{ max: number }>('loopDelay')).max;
+  context.progress(
+    `  sustained: ${events} events to ${r.subscribers} subscribers at ${Math.round(r.eventsPerSecond)} events/s (publishes answered at ${Math.round(r.publishesPerSecond)}/s), missing ${r.missing}, delivery p50 ${fmt(r.latency.p50)} ${tail(r.latency, 0.99)} ms, longest pause: server ${fmt(serverLoopMaxMs)} ms (${loadNow()})`,
+  );
+  return { ...r, serverCpuPercent: cpuPercent(a, b), serverLoopMaxMs };
+}
+
+async function publishingScenario(server: BenchChild, lg: BenchChild, adapter: ServerAdapter, result: SessionResult, context: RunContext): Promise<void> {
+  const { plan } = context;
+  const a = sampleProcess(server.pid);
+  const r = await lg.call<PublishLoadResult>('publishLoad', { concurrency: plan.durable.concurrency, durationMs: plan.durable.seconds * 1000 }, 60_000);
+  const b = sampleProcess(server.pid);
+  result.durable = { ...r, serverCpuPercent: cpuPercent(a, b), concurrency: plan.durable.concurrency };
+  context.progress(
+    `  publishing (${plan.durable.concurrency} connections${adapter.durable ? '' : ', NOT durable'}): ${Math.round(r.perSecond)}/s, ack p50 ${fmt(r.ack.p50)} ${tail(r.ack, 0.99)} ms, errors ${r.errors}, server CPU ${result.durable.serverCpuPercent.toFixed(0)}% (${loadNow()})`,
+  );
+}
+
+async function replayScenario(lg: BenchChild, result: SessionResult, context: RunContext): Promise<void> {
+  const { events } = context.plan.replay;
+  const published = await lg.call<PublishLoadResult>('publishLoad', { concurrency: 32, durationMs: 60_000, count: events }, 90_000);
+  if (published.completed !== events || published.firstId === null) throw new Error(`published ${published.completed} of ${events} events for the replay`);
+  await sleep(300);
+  const replay = await lg.call<ReplayResult>('replay', { lastEventId: String(BigInt(published.firstId) - 1n), expect: events, timeoutMs: 20_000 }, 30_000);
+  result.replay = { ...replay, firstId: published.firstId, events };
+  context.progress(`  replay of ${events} missed events: ${replay.frames} frames, first after ${fmt(replay.firstFrameMs)} ms, all after ${fmt(replay.allFramesMs)} ms (${loadNow()})`);
 }
 
 export interface ClientResult {
@@ -347,7 +427,7 @@ export async function runClientScenario(context: RunContext): Promise<ClientResu
     feed = await BenchChild.spawn({ name: 'feed client', script: path.join(here, 'feed-child.ts'), args: [String(server.ready.url)] });
     const open = await feed.call<{ ms: number }>('start', { timeoutMs: 10_000 });
     const r = await feed.call<{ delivered: number; latency: LatencySummary }>('latency', { count: plan.client.events, rate: plan.client.rate }, 60_000);
-    context.progress(`  feed client: ${r.delivered}/${plan.client.events} delivered, p50 ${fmt(r.latency.p50)} p99 ${fmt(r.latency.p99)} ms; now idle for ${plan.client.idleSeconds} s`);
+    context.progress(`  feed client: ${r.delivered}/${plan.client.events} delivered, p50 ${fmt(r.latency.p50)} ${tail(r.latency, 0.99)} ms; now idle for ${plan.client.idleSeconds} s`);
     await sleep(5500); // let fetch's keep-alive sockets to the server time out: only the stream stays
     const a = sampleProcess(feed.pid);
     await sleep(plan.client.idleSeconds * 1000);
@@ -370,6 +450,12 @@ export async function runClientScenario(context: RunContext): Promise<ClientResu
     await feed?.kill();
     await server.kill();
   }
+}
+
+/** "p99 12.3" when the samples back a p99, else "max 12.3 (n=40)": a p99 of 40 events is their maximum. */
+export function tail(summary: LatencySummary, q: number): string {
+  const name = `p${Math.round(q * 1000) / 10}`;
+  return backs(summary.count, q) ? `${name} ${fmt(q >= 0.999 ? summary.p999 : summary.p99)}` : `max ${fmt(summary.max)} (n=${summary.count})`;
 }
 
 export function fmt(v: number | null | undefined): string {

@@ -1,5 +1,10 @@
 // One server under test in its own process, so the runner can read its memory and CPU from /proc.
-// Usage: node --expose-gc bench/server-child.ts <herald|seed|better-sse> [herald's options as JSON, e.g. '{"fsync":true}' or '{"redis":{"url":"redis://…"}}']
+// Usage: node --expose-gc bench/server-child.ts <herald|floor|seed|better-sse> [options as JSON]
+//   herald: merged into its startServer options, e.g. '{"fsync":true}', '{"redis":{"url":"redis://…"}}',
+//           '{"dataDir":"/a/prepared/log"}' (default: a temp dir, removed at exit)
+//   floor:  '{"replayFrom":"/path/herald.db"}' replays from that log, read-only
+// Herald runs as shipped but for plan.ts's HERALD_CHANGED_SETTINGS and those options: its log lines
+// go to stderr, which the runner reads (a tail is kept for errors).
 // Prints {"ready":true,"url":...} on stdout, then answers `gc`, `loopWatch`/`loopDelay`, `stats` (Herald) and `exit` (see protocol.ts).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,8 +13,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { serveCommands } from './protocol.ts';
 import { startSeedServer } from './baselines/seed-server.ts';
 import { startBetterSseServer } from './baselines/better-sse-server.ts';
+import { startFloorServer } from './baselines/floor-server.ts';
 import { HERALD_BENCH_OPTIONS } from './plan.ts';
-
 
 interface Running {
   url: string;
@@ -18,40 +23,33 @@ interface Running {
   stats?(): unknown;
 }
 
-async function start(kind: string): Promise<{ running: Running; dataDir?: string; options?: unknown }> {
+/** The options JSON: Herald's own options (a prepared dataDir among them), or the floor's replayFrom. */
+type ChildOptions = Record<string, unknown> & { dataDir?: string; replayFrom?: string };
+
+async function start(kind: string, extra: ChildOptions): Promise<{ running: Running; dataDir?: string; options?: unknown }> {
   if (kind === 'seed') return { running: await startSeedServer({ port: 0, host: '127.0.0.1' }) };
   if (kind === 'better-sse') return { running: await startBetterSseServer({ port: 0, host: '127.0.0.1' }) };
-  if (kind === 'herald') {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-'));
-    const { startServer } = await import('../server/serve.ts');
-    const logLines: string[] = [];
-    const options = {
-      ...HERALD_BENCH_OPTIONS,
-      ...(JSON.parse(process.argv[3] ?? '{}') as Record<string, unknown>),
-      port: 0,
-      host: '127.0.0.1',
-      dataDir,
-      webRoot: null,
-      // Kept in memory, not on stderr: a line per request would be the benchmark's bottleneck.
-      log: (line: string) => {
-        logLines.push(line);
-        if (logLines.length > 200) logLines.shift();
-      },
-    };
-    const running = await startServer(options);
-    process.on('exit', () => {
-      if (logLines.length) process.stderr.write(`herald log tail:\n${logLines.slice(-20).join('\n')}\n`);
-    });
-    return { running, dataDir, options: { ...options, log: undefined } };
+  if (kind === 'floor') {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-floor-'));
+    return { running: await startFloorServer({ port: 0, host: '127.0.0.1', dataDir, ...(extra.replayFrom ? { replayFrom: extra.replayFrom } : {}) }), dataDir };
   }
-  throw new Error(`unknown server kind "${kind}": use herald, seed or better-sse`);
+  if (kind === 'herald') {
+    const own = extra.dataDir === undefined;
+    const dataDir = extra.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-'));
+    const { startServer } = await import('../server/serve.ts');
+    const options = { ...HERALD_BENCH_OPTIONS, ...extra, port: 0, host: '127.0.0.1', dataDir };
+    const running = await startServer(options);
+    return { running, ...(own ? { dataDir } : {}), options };
+  }
+  throw new Error(`unknown server kind "${kind}": use herald, floor, seed or better-sse`);
 }
 
 const kind = process.argv[2] ?? '';
+const extra = JSON.parse(process.argv[3] ?? '{}') as ChildOptions;
 // How long the server's event loop was blocked: tells a server pause from a load-generator one.
 // On only while the runner measures a flow of events: its 5 ms timer would be the idle wake-ups.
 const loop = monitorEventLoopDelay({ resolution: 5 });
-const { running, dataDir, options } = await start(kind);
+const { running, dataDir, options } = await start(kind, extra);
 serveCommands(
   { kind, url: running.url, pid: process.pid, options },
   {

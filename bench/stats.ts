@@ -81,13 +81,6 @@ function valueOf(bucket: number): number {
   return (sub + 0.5) * 2 ** exponent;
 }
 
-/** Quantile of a small plain array (ms), for per-event figures. */
-export function quantileOf(values: ArrayLike<number>, q: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = Float64Array.from(values).sort();
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
 /**
  * Enough samples for quantile q: at least MIN_TAIL_SAMPLES of them lie beyond it. A p99 needs
  * 1,000 samples, a p99.9 10,000; with fewer, the "p99" of 40 events is their maximum, and is said so.

@@ -1,12 +1,14 @@
 // The load generator is itself tested: against the seed baseline (its own child process, as in the
 // benchmark), 5 raw-socket subscribers and 3 published events must be counted as 15 deliveries
-// with real latencies.
+// with real latencies; against a slow server, latency must run from when each publish was due.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BenchChild } from '../../bench/child.ts';
 import type { BroadcastResult } from '../../bench/loadgen.ts';
-import { LatencyHistogram } from '../../bench/stats.ts';
+import { backs, judge, LatencyHistogram } from '../../bench/stats.ts';
 
 const bench = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bench');
 
@@ -47,7 +49,7 @@ describe('load generator against the seed baseline', () => {
     expect(r.latency.p50).toBeGreaterThan(0);
     expect(r.latency.p99).toBeGreaterThanOrEqual(r.latency.p50);
     expect(r.latency.max).toBeLessThan(3000);
-    expect(r.lastSubscriber.events).toBe(3);
+    expect(r.lastSubscriber.count).toBe(3);
     expect(r.lastSubscriber.p99).toBeGreaterThanOrEqual(r.latency.p50);
     expect(r.deliveriesPerSecond).toBeGreaterThan(0);
 
@@ -67,5 +69,78 @@ describe('LatencyHistogram', () => {
     expect(Math.abs(s.p999 - 99.9) / 99.9).toBeLessThan(0.005);
     expect(s.max).toBe(100);
     expect(s.min).toBe(0.1);
+  });
+});
+
+describe('load generator: no coordinated omission', () => {
+  // A server that takes 300 ms to store each publish, then delivers it: with 4 publisher
+  // connections and 40 publishes due over one second, the later ones wait for a free connection.
+  // Measured from when each was sent, every latency would look like ~300 ms; from when each was due,
+  // the queueing shows, as a user publishing on that schedule would see it.
+  let fake: http.Server | undefined;
+  let loadgen: BenchChild | undefined;
+  afterAll(async () => {
+    await loadgen?.kill();
+    fake?.closeAllConnections();
+    await new Promise((resolve) => fake?.close(resolve));
+  });
+
+  it('counts latency and acks from when each publish was due, so a slow server shows its queue', async () => {
+    const streams = new Set<http.ServerResponse>();
+    let id = 0;
+    fake = http.createServer((req, res) => {
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        res.write(':\n\n');
+        streams.add(res);
+        res.on('close', () => streams.delete(res));
+        return;
+      }
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c));
+      req.on('end', () =>
+        setTimeout(() => {
+          const event = JSON.stringify({ id: String(++id), ...JSON.parse(body) });
+          res.writeHead(201, { 'Content-Type': 'application/json' }).end(event);
+          for (const s of streams) s.write(`id: ${id}\ndata: ${event}\n\n`);
+        }, 300),
+      );
+    });
+    await new Promise<void>((resolve) => fake!.listen(0, '127.0.0.1', resolve));
+    const port = (fake.address() as AddressInfo).port;
+    loadgen = await BenchChild.spawn({ name: 'loadgen', script: path.join(bench, 'loadgen.ts'), args: [JSON.stringify({ host: '127.0.0.1', port, streamPath: '/events', publishPath: '/events' })] });
+    expect(await loadgen.call<{ opened: number }>('open', { count: 2, perAddress: 2 })).toMatchObject({ opened: 2 });
+    const r = await loadgen.call<BroadcastResult>('broadcast', { rate: 40, count: 40, drainMs: 5000 }, 60_000);
+    expect(r.delivered).toBe(80);
+    // 40 publishes through 4 connections at 300 ms each take 3 s; the last was due at 0.975 s.
+    expect(r.ack.min).toBeGreaterThanOrEqual(290);
+    expect(r.ack.max).toBeGreaterThan(1700);
+    expect(r.latency.max).toBeGreaterThan(1700);
+    expect(r.lastSubscriber.max).toBeGreaterThan(1700);
+  });
+});
+
+describe('judge: goals counted honestly', () => {
+  it('is met only when the whole spread meets the limit, missed when all of it misses, else within noise', () => {
+    expect(judge([1.0, 1.1, 1.2], 1.6, 'lower').verdict).toBe('met');
+    expect(judge([1.5, 1.55, 1.7], 1.6, 'lower').verdict).toBe('within noise');
+    expect(judge([1.7, 1.8, 1.9], 1.6, 'lower').verdict).toBe('missed');
+    expect(judge([1.3, 1.25, 1.4], 1.2, 'higher').verdict).toBe('met');
+    expect(judge([1.15, 1.25], 1.2, 'higher').verdict).toBe('within noise');
+    // One run: ±10% is assumed, so a 5% margin is not enough to call it met.
+    expect(judge([1.52], 1.6, 'lower').verdict).toBe('within noise');
+    expect(judge([1.2], 1.6, 'lower').verdict).toBe('met');
+    // From five values on, the quartiles: one outlier does not decide.
+    expect(judge([1.1, 1.2, 1.2, 1.3, 9], 1.6, 'lower')).toMatchObject({ verdict: 'met', value: 1.2 });
+    expect(judge([NaN], 1, 'lower').verdict).toBe('not measured');
+  });
+
+  it('backs a percentile only with at least 10 samples beyond it', () => {
+    expect(backs(40, 0.99)).toBe(false);
+    expect(backs(999, 0.99)).toBe(false);
+    expect(backs(1000, 0.99)).toBe(true);
+    expect(backs(9999, 0.999)).toBe(false);
+    expect(backs(10_000, 0.999)).toBe(true);
+    expect(backs(20, 0.5)).toBe(true);
   });
 });
