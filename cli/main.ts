@@ -63,7 +63,9 @@ export async function main(argv: string[]): Promise<number> {
     return main([topic, '--help']);
   }
   if (first === '--version' || first === '-v' || first === 'version') {
-    process.stdout.write(`herald ${version()}\n`);
+    // Loaded here only: node:fs as an ES module costs every other command its start-up (see options.ts).
+    const { packageVersion } = await import('../server/package.ts');
+    process.stdout.write(`herald ${packageVersion()}\n`);
     return 0;
   }
 
@@ -100,16 +102,4 @@ function unknownCommand(name: string): number {
   const hint = name.startsWith('-') ? `unknown option "${name}"` : `unknown command "${name}"${meant ? ` (did you mean ${meant}?)` : ''}`;
   process.stderr.write(`herald: ${hint}. Commands: ${COMMANDS.join(', ')}.\nRun 'herald --help' for usage.\n`);
   return EXIT_USAGE;
-}
-
-/** From Herald's package.json: the nearest one above this module, which runs from cli/ or, built, from dist/cli/. */
-function version(): string {
-  const { existsSync, readFileSync } = process.getBuiltinModule('node:fs');
-  for (let dir = new URL('.', import.meta.url); ; ) {
-    const file = new URL('package.json', dir);
-    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? 'unknown';
-    const parent = new URL('..', dir);
-    if (parent.href === dir.href) return 'unknown';
-    dir = parent;
-  }
 }

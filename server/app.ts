@@ -1,8 +1,5 @@
 // The HTTP app: routes, request checks and the one error shape. Storage is an EventStore (SQLite
 // or Redis, server/store.ts), live fan-out the Hub, who-may-talk the guard; this file only wires requests to them.
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { IncomingMessage } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import {
@@ -468,31 +465,4 @@ function queryCount(req: Request, name: string): number | undefined {
     throw new HttpError(400, 'bad_request', `${name} must be a whole number from 1 to 1000.`, { field: name });
   }
   return Number(value);
-}
-
-/**
- * Herald's package folder: the nearest folder above this module with a package.json. That is the
- * repository when run from source (server/app.ts), and the app's root (the asar) when run from
- * the build (dist/server/app.js): the same answer from both depths.
- */
-function packageRoot(): string {
-  const start = path.dirname(fileURLToPath(import.meta.url));
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) return path.resolve(start, '..');
-  }
-}
-
-/** The built window UI: `dist/renderer` in Herald's package folder. */
-export function defaultWebRoot(): string {
-  return path.join(packageRoot(), 'dist', 'renderer');
-}
-
-/** Herald's version from its package.json ("unknown" only when that cannot be read). */
-export function packageVersion(): string {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }

@@ -2,7 +2,8 @@
 // benchmarks and the desktop app's utility process. Plain Node APIs only (no Electron).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp, defaultWebRoot, packageVersion } from './app.ts';
+import { createApp } from './app.ts';
+import { defaultWebRoot, packageVersion } from './package.ts';
 import { LIMITS } from '../events/event.ts';
 import { CONNECTIONS_CHECKING_INTERVAL_MS, ConnectionGuard, type ConnectionLimits } from './connections.ts';
 import { defaultDataDir } from './data-dir.ts';

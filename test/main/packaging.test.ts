@@ -77,6 +77,8 @@ describe('electron-builder.yml', () => {
       onlyLoadAppFromAsar: true,
     });
     expect((config.files as { filter: string[] }[])[0]!.filter.slice(0, 3)).toEqual(['dist/**', '!dist/**/*.map', 'package.json']);
+    // dist/cli is the command line's (npm run build:cli), not the app's.
+    expect((config.files as { filter: string[] }[])[0]!.filter).toContain('!dist/cli{,/**}');
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { main: string };
     expect(pkg.main).toBe('dist/main/app.js'); // inside what is packed
   });
