@@ -19,8 +19,10 @@ import { answerPublish, claimFor, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } fro
 import { HostPolicy, OriginPolicy, checkToken, type PublishLimit } from './guard.ts';
 import { hookRoutes, type HookSecrets } from './hooks/routes.ts';
 import type { HeartbeatKind, Hub } from './hub.ts';
-import type { EventStore } from './store.ts';
+import type { EventStore, ResumeAnswer, StoredEvent } from './store.ts';
 import type { PublishQueue } from './publish-queue.ts';
+import type { ReadTurns } from './read-turns.ts';
+import type { HeldReader, ReaderMemory } from './reader-memory.ts';
 import { serveStream, type StreamContext } from './stream.ts';
 
 export interface AppContext {
@@ -36,6 +38,12 @@ export interface AppContext {
   /** Publishes per client: in this process, or in Redis for the whole feed. */
   rate: PublishLimit;
   maxStreams: number;
+  /** Where reader work (replay pages, /history pages) waits its turn. */
+  turns: ReadTurns;
+  /** The server-wide bound on bytes held for readers (the hub's too). */
+  readers: ReaderMemory;
+  /** The most a /history page carries past its first event. */
+  maxHistoryPageBytes: number;
   /** Told when a request becomes an event stream (its connection then stops counting as an idle one). */
   connections?: StreamContext['connections'];
   /** Proxies whose X-Forwarded-For names the client (Express's 'trust proxy': addresses, CIDRs, 'loopback'); default none. */
@@ -191,33 +199,18 @@ export function createApp(context: AppContext): express.Express {
 
   app.get('/history', async (req: Request, res: Response) => {
     const topics = topicFilter(req);
-    const list = topics ? [...topics] : null;
-    const after = queryId(req, 'after');
-    const last = queryCount(req, 'last');
-    const limit = queryCount(req, 'limit') ?? 100;
-    if (last !== undefined && after !== undefined) throw new HttpError(400, 'bad_request', 'Send either after or last, not both.', { field: 'last' });
+    const query: HistoryQuery = {
+      topics: topics ? [...topics] : null,
+      after: queryId(req, 'after'),
+      last: queryCount(req, 'last'),
+      limit: queryCount(req, 'limit') ?? 100,
+    };
+    if (query.last !== undefined && query.after !== undefined) throw new HttpError(400, 'bad_request', 'Send either after or last, not both.', { field: 'last' });
     // The plan first: it says the newest id and the epoch the page belongs to.
-    const { plan, epoch, lastId: newest } = await context.store.planResume(after ?? 0, resumeEpoch(req));
-    const lastId = String(newest);
-    let rows;
-    let more = false;
-    let extra = '';
-    if (last !== undefined) {
-      rows = await context.store.readLast(last, list);
-    } else {
-      const from = after ?? 0;
-      if (plan.kind === 'gap') extra = `,"gap":${JSON.stringify(plan.gap)}`;
-      if (plan.kind === 'reset') extra = ',"reset":true';
-      rows = (await context.store.readAfter(plan.kind === 'reset' ? 0 : from, { topics: list, limit: limit + 1 })).events;
-      more = rows.length > limit;
-      if (more) rows = rows.slice(0, limit);
-    }
-    const next = rows.length > 0 ? String(rows.at(-1)!.id) : last !== undefined ? lastId : String(after ?? 0);
-    // The stored JSON is spliced in as is: no parse and re-serialize per event.
-    res
-      .status(200)
-      .type('application/json')
-      .send(`{"events":[${rows.map((r) => r.json).join(',')}],"next":"${next}","more":${more},"lastId":"${lastId}","epoch":"${epoch}"${extra}}`);
+    const answer = await context.store.planResume(query.after ?? 0, resumeEpoch(req));
+    const body = await historyPage(context, query, answer);
+    res.status(200).type('application/json').send(body);
+    holdUntilSent(res, context.readers);
   });
 
   for (const route of ['/events', '/message', '/connect', '/history', '/health']) {
@@ -249,6 +242,82 @@ export function createApp(context: AppContext): express.Express {
   });
 
   return app;
+}
+
+interface HistoryQuery {
+  topics: string[] | null;
+  after: number | undefined;
+  last: number | undefined;
+  limit: number;
+}
+
+/** The most a /history page carries past its first event: a reader that never reads holds the server to this much. */
+export const DEFAULT_MAX_HISTORY_PAGE_BYTES = 256 * 1024;
+/** Bytes of events read in one piece of reader work while filling a /history page (rows adapted to their size). */
+const HISTORY_READ_BYTES = 64 * 1024;
+const HISTORY_FIRST_READ_ROWS = 16;
+
+/**
+ * One /history page as JSON: at most `limit` events and, past the first, at most
+ * maxHistoryPageBytes of them (`more: true` and `next` say where to go on). Reads and the page
+ * itself are pieces of reader work (server/read-turns.ts): many large pages at once must not hold
+ * publishes up. The stored JSON is spliced in as is: no parse and re-serialize per event.
+ */
+async function historyPage(context: AppContext, query: HistoryQuery, answer: ResumeAnswer): Promise<string> {
+  const { store, turns, maxHistoryPageBytes: maxBytes } = context;
+  const lastId = String(answer.lastId);
+  let rows: StoredEvent[] = [];
+  let more = false;
+  let extra = '';
+  let bytes = 0;
+  if (query.last !== undefined) {
+    // The newest that fit, oldest first.
+    const newest = await turns.run(() => store.readLast(query.last!, query.topics));
+    let first = newest.length;
+    while (first > 0 && (first === newest.length || bytes + newest[first - 1]!.json.length <= maxBytes)) {
+      first -= 1;
+      bytes += newest[first]!.json.length;
+    }
+    rows = newest.slice(first);
+  } else {
+    const { plan } = answer;
+    if (plan.kind === 'gap') extra = `,"gap":${JSON.stringify(plan.gap)}`;
+    if (plan.kind === 'reset') extra = ',"reset":true';
+    let after = plan.kind === 'reset' ? 0 : (query.after ?? 0);
+    // limit + 1 rows at most, a chunk of about HISTORY_READ_BYTES at a time: a row past the limit or
+    // the byte bound means more.
+    let chunkRows = HISTORY_FIRST_READ_ROWS;
+    for (;;) {
+      const asked = Math.min(chunkRows, query.limit + 1 - rows.length);
+      const from = after;
+      const chunk = await turns.run(() => store.readAfter(from, { topics: query.topics, limit: asked }));
+      for (const row of chunk.events) {
+        if (rows.length === query.limit || (rows.length > 0 && bytes + row.json.length > maxBytes)) {
+          more = true;
+          break;
+        }
+        rows.push(row);
+        bytes += row.json.length;
+      }
+      if (more || !chunk.full) break;
+      after = chunk.throughId;
+      const perRow = rows.length > 0 ? bytes / rows.length : HISTORY_READ_BYTES;
+      chunkRows = Math.max(8, Math.min(500, Math.ceil(HISTORY_READ_BYTES / perRow)));
+    }
+  }
+  const next = rows.length > 0 ? String(rows.at(-1)!.id) : query.last !== undefined ? lastId : String(query.after ?? 0);
+  return turns.run(() => `{"events":[${rows.map((r) => r.json).join(',')}],"next":"${next}","more":${more},"lastId":"${lastId}","epoch":"${answer.epoch}"${extra}}`);
+}
+
+/** Counts a response against the bound on bytes held for readers until the socket has taken it. */
+function holdUntilSent(res: Response, readers: ReaderMemory): void {
+  const socket = res.socket;
+  if (!socket) return;
+  const reader: HeldReader = { out: socket, cut: () => res.destroy() };
+  readers.wrote(reader);
+  const done = () => readers.forget(reader);
+  res.once('finish', done);
+  res.once('close', done);
 }
 
 function toHttpError(error: unknown): HttpError {

@@ -7,7 +7,9 @@
 // leaves live delivery instead ("overflow") and its owner catches it up from the log once the
 // socket drains, or cuts it off if it does not drain in time (a client that stopped reading).
 // Either way memory per subscriber is bounded and nothing is lost: the log has every event, and
-// a cut-off client comes back with Last-Event-ID.
+// a cut-off client comes back with Last-Event-ID. All subscribers together are bounded too: every
+// write is reported to the server's ReaderMemory, which cuts the ones holding the most when the
+// total passes its bound (server/reader-memory.ts).
 //
 // One heartbeat timer serves every stream (a timer per stream woke the process thousands of times
 // a minute at 10k idle streams). It ticks every heartbeatMs / 2 and writes the heartbeat comment
@@ -19,6 +21,7 @@ import type { Writable } from 'node:stream';
 import { frameComment, frameEvent } from '../events/sse.ts';
 import type { StoredEvent } from './log.ts';
 import { HEARTBEAT_TYPE } from '../events/event.ts';
+import { ReaderMemory, type HeldReader } from './reader-memory.ts';
 
 /** 'typed' = GET /events (`event: <type>`); 'message' = the founding note's GET /connect (no `event:` line). */
 export type StreamFlavour = 'typed' | 'message';
@@ -30,6 +33,8 @@ export interface HubOptions {
   maxBacklogBytes?: number;
   /** The longest a stream goes without a byte: idle streams get a comment heartbeat this often (default 15000). */
   heartbeatMs?: number;
+  /** The server-wide bound on bytes held for readers, shared with /history. Default: a ReaderMemory of its own. */
+  readers?: ReaderMemory;
 }
 
 /** An event's frame as a stream of that flavour carries it. */
@@ -44,7 +49,7 @@ const HEARTBEAT = Buffer.from(frameComment('heartbeat'));
 const HEARTBEAT_BATCH = 250;
 
 /** One open event stream (a response), from its first byte to its close. */
-export class Subscription {
+export class Subscription implements HeldReader {
   readonly res: ServerResponse;
   /** Where the body goes: the response's socket (the head is already on it). */
   readonly out: Writable;
@@ -60,13 +65,18 @@ export class Subscription {
   onOverflow: (() => void) | undefined;
   closed = false;
   cutOff = false;
+  /** Why it was cut off, for the log line. */
+  cutReason: string | undefined;
   /** The most unsent bytes ever held for it, for tests and /health. */
   maxBacklogSeen = 0;
   /** The hub's heartbeat tick during which bytes were last written to it. */
   wroteInTick = 0;
   /** What its heartbeat is: the shared comment, or the shared herald.heartbeat event. */
   readonly heartbeat: Buffer;
-  constructor(res: ServerResponse, topics: ReadonlySet<string> | null, flavour: StreamFlavour, label: string, heartbeat: Buffer) {
+  /** ReaderMemory's way to cut it: the hub's cut. */
+  readonly cut: (heldBytes: number) => void;
+  constructor(res: ServerResponse, topics: ReadonlySet<string> | null, flavour: StreamFlavour, label: string, heartbeat: Buffer, cut: (stream: Subscription, heldBytes: number) => void) {
+    this.cut = (heldBytes) => cut(this, heldBytes);
     this.res = res;
     this.out = res.socket ?? res;
     this.topics = topics;
@@ -94,6 +104,14 @@ export interface HubStats {
   heartbeatRunning: boolean;
   /** Heartbeat comments written, all streams together. */
   heartbeats: number;
+  /** Bytes Node holds for all streams now, each socket asked (for tests: what ReaderMemory bounds). */
+  streamBytesNow: number;
+  /** Streams for which Node holds bytes now. */
+  streamsHolding: number;
+  /** ReaderMemory's figures (streams and /history answers together). */
+  readerBytes: number;
+  readerBytesPeak: number;
+  cutForMemory: number;
 }
 
 export class Hub {
@@ -101,6 +119,7 @@ export class Hub {
   readonly heartbeatMs: number;
   /** The newest id handed to publish(): the replay/live seam compares its reads with it. */
   publishedId = 0;
+  readonly readers: ReaderMemory;
   private readonly streams = new Set<Subscription>();
   private cutOffCount = 0;
   private overflowCount = 0;
@@ -117,13 +136,16 @@ export class Hub {
   constructor(options: HubOptions = {}) {
     this.maxBacklogBytes = options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES;
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.readers = options.readers ?? new ReaderMemory();
     this.heartbeatEvent = Buffer.from(frameEvent({ event: HEARTBEAT_TYPE, data: JSON.stringify({ intervalMs: this.heartbeatMs }) }));
   }
 
   /** Registers a stream; it gets live events after goLive(). `heartbeat: 'event'` sends it
    * herald.heartbeat events instead of comments, the first one at once. */
   open(res: ServerResponse, options: { topics: ReadonlySet<string> | null; flavour: StreamFlavour; label: string; heartbeat?: HeartbeatKind }): Subscription {
-    const stream = new Subscription(res, options.topics, options.flavour, options.label, options.heartbeat === 'event' ? this.heartbeatEvent : HEARTBEAT);
+    const stream = new Subscription(res, options.topics, options.flavour, options.label, options.heartbeat === 'event' ? this.heartbeatEvent : HEARTBEAT, (s, held) =>
+      this.cut(s, `the server holds its limit of ${this.readers.maxBytes} bytes for slow readers, and this one held the most (${held} bytes unsent)`),
+    );
     stream.wroteInTick = this.tick;
     this.streams.add(stream);
     if (this.heartbeatTimer === undefined) {
@@ -142,6 +164,7 @@ export class Hub {
     stream.closed = true;
     stream.live = false;
     this.streams.delete(stream);
+    this.readers.forget(stream);
     if (this.streams.size === 0 && this.heartbeatTimer !== undefined) {
       clearInterval(this.heartbeatTimer);
       this.heartbeatTimer = undefined;
@@ -183,23 +206,25 @@ export class Hub {
   /**
    * Writes a chunk outside live delivery (retry, notices, heartbeats, replay pages) unless that
    * would take the stream's unsent bytes past the bound, in which case the stream is cut off.
-   * Returns false when the stream is gone.
+   * Returns false when the stream is gone. `onWritten` is called once the socket has handed the
+   * chunk to the OS (or failed to).
    */
-  deliver(stream: Subscription, chunk: Buffer | string): boolean {
+  deliver(stream: Subscription, chunk: Buffer | string, onWritten?: () => void): boolean {
     if (stream.closed) return false;
     const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
     if (stream.out.writableLength + size > this.maxBacklogBytes) {
-      this.cut(stream);
+      this.cut(stream, `it stopped reading (over ${this.maxBacklogBytes} bytes unsent)`);
       return false;
     }
-    this.write(stream, chunk);
+    this.write(stream, chunk, onWritten);
     return true;
   }
 
   /** Cuts a stream off: its socket is destroyed (it would never read what is queued anyway). */
-  cut(stream: Subscription): void {
+  cut(stream: Subscription, reason = `it stopped reading (over ${this.maxBacklogBytes} bytes unsent)`): void {
     if (stream.closed) return;
     stream.cutOff = true;
+    stream.cutReason = reason;
     this.cutOffCount += 1;
     this.remove(stream);
     stream.res.destroy();
@@ -226,8 +251,17 @@ export class Hub {
 
   stats(): HubStats {
     let live = 0;
-    for (const stream of this.streams) if (stream.live) live += 1;
+    let streamBytesNow = 0;
+    let streamsHolding = 0;
+    for (const stream of this.streams) {
+      if (stream.live) live += 1;
+      streamBytesNow += stream.out.writableLength;
+      if (stream.out.writableLength > 0) streamsHolding += 1;
+    }
     return {
+      ...this.readers.stats(),
+      streamBytesNow,
+      streamsHolding,
       streams: this.streams.size,
       live,
       cutOff: this.cutOffCount,
@@ -266,11 +300,15 @@ export class Hub {
     setImmediate(this.continueSweep);
   };
 
-  private write(stream: Subscription, chunk: Buffer | string): void {
+  private write(stream: Subscription, chunk: Buffer | string, onWritten?: () => void): void {
     // The client half-closed and the socket ended before its 'close': writing now only raises errors.
-    if (!stream.out.writable) return;
+    if (!stream.out.writable) {
+      onWritten?.();
+      return;
+    }
     stream.wroteInTick = this.tick;
-    stream.out.write(chunk);
+    stream.out.write(chunk, onWritten);
+    this.readers.wrote(stream);
     const backlog = stream.out.writableLength;
     if (backlog > stream.maxBacklogSeen) stream.maxBacklogSeen = backlog;
     if (backlog > this.maxBacklogSeen) this.maxBacklogSeen = backlog;

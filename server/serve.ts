@@ -2,7 +2,7 @@
 // benchmarks and the desktop app's utility process. Plain Node APIs only (no Electron).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app.ts';
+import { createApp, DEFAULT_MAX_HISTORY_PAGE_BYTES } from './app.ts';
 import { defaultWebRoot, packageVersion } from './package.ts';
 import { LIMITS } from '../events/event.ts';
 import { CONNECTIONS_CHECKING_INTERVAL_MS, ConnectionGuard, type ConnectionLimits } from './connections.ts';
@@ -11,6 +11,8 @@ import { MAX_HOOK_BODY_BYTES } from './hooks/routes.ts';
 import { DEFAULT_PUBLISH_RATE, HostPolicy, OriginPolicy, PublishRate, SharedPublishRate, tokenProblem, type PublishLimit } from './guard.ts';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BACKLOG_BYTES, Hub, type HubStats } from './hub.ts';
 import { LineLog } from './line-log.ts';
+import { ReadTurns } from './read-turns.ts';
+import { DEFAULT_MAX_READER_BYTES, ReaderMemory } from './reader-memory.ts';
 import { PublishQueue } from './publish-queue.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import type { RedisStore } from './redis-store.ts';
@@ -70,6 +72,12 @@ export interface ServerOptions {
   storeWaitMs?: number;
   /** Timeouts and the cap on connections that are not streams (server/connections.ts); the defaults suit a public port. */
   connections?: ConnectionLimits;
+  /** Bytes held for slow readers, all streams and /history answers together, before the ones holding the most are cut; default 64 MiB. */
+  maxReaderBytes?: number;
+  /** The most a /history page carries past its first event, default 256 KiB (then `more: true`). */
+  maxHistoryPageBytes?: number;
+  /** Reader work (replay and /history pages) per turn of the event loop, default 4 ms (see ReadTurns). */
+  readTurnBudgetMs?: number;
 }
 
 export interface RedisServerOptions {
@@ -92,7 +100,17 @@ export interface RunningServer {
   /** Ends streams (clients reconnect), closes connections, closes the log. */
   close(): Promise<void>;
   /** Live fan-out numbers (streams, cut-off subscribers, largest backlog seen), for tests and benchmarks. */
-  stats(): HubStats & { lastId: string; batches: number; largestBatch: number; storeWaits: number; otherConnections: number; evicted: number; dropped: number };
+  stats(): HubStats & {
+    lastId: string;
+    batches: number;
+    largestBatch: number;
+    storeWaits: number;
+    otherConnections: number;
+    evicted: number;
+    dropped: number;
+    readTurns: number;
+    readPieces: number;
+  };
 }
 
 /** The largest body a request's route takes: CI providers' webhooks are far larger than events. */
@@ -108,7 +126,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const host = options.host ?? '127.0.0.1';
   const dataDir = options.dataDir ?? defaultDataDir();
   const store = await openStore(options, dataDir, say);
+  const readers = new ReaderMemory(options.maxReaderBytes ?? DEFAULT_MAX_READER_BYTES);
+  const turns = new ReadTurns(options.readTurnBudgetMs !== undefined ? { turnBudgetMs: options.readTurnBudgetMs } : {});
   const hub = new Hub({
+    readers,
     maxBacklogBytes: Math.max(64 * 1024, options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES),
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
   });
@@ -137,6 +158,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       maxStreams: guard.maxStreams,
       connections: guard,
       ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
+      turns,
+      readers,
+      maxHistoryPageBytes: options.maxHistoryPageBytes ?? DEFAULT_MAX_HISTORY_PAGE_BYTES,
       retryMs: options.retryMs ?? 3000,
       stallTimeoutMs: options.stallTimeoutMs ?? 10_000,
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,
@@ -181,6 +205,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       largestBatch: queue.stats.largestBatch,
       storeWaits: queue.stats.storeWaits,
       ...guard.stats(),
+      readTurns: turns.stats().turns,
+      readPieces: turns.stats().pieces,
     }),
     close() {
       closing ??= (async () => {

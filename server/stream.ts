@@ -16,13 +16,21 @@
 //
 // A store that cannot be reached (Redis down) does not end the stream: it stays open with its
 // heartbeats, and the plan or the page is asked for again until the store answers.
+//
+// What a replay costs others: each page (at most REPLAY_PAGE_BYTES) is read in one piece of the
+// server's ReadTurns and framed and written in another; ReadTurns runs reader work a few
+// milliseconds at a time and lets publishes through in between (a replay to a fast reader never
+// waits for 'drain', and awaiting a settled promise does not let the event loop read sockets).
+// The next page goes out once the socket has handed the last one to the OS, so a reader that
+// does not read holds the server to one page, not to the log.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { GAP_TYPE, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/event.ts';
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS, frameEvent, frameRetry } from '../events/sse.ts';
 import { StoreUnavailableError } from './errors.ts';
 import { frameStored, type HeartbeatKind, type Hub, type StreamFlavour, type Subscription } from './hub.ts';
-import type { EventStore } from './store.ts';
+import type { ReadTurns } from './read-turns.ts';
+import type { EventStore, ReadPage } from './store.ts';
 
 export interface StreamRequest {
   flavour: StreamFlavour;
@@ -45,10 +53,16 @@ export interface StreamContext {
   stallTimeoutMs: number;
   /** Told that this connection is now an event stream (server/connections.ts counts the others). */
   connections?: { promote(socket: Socket): void } | undefined;
+  /** Where replay pages wait their turn (see server/read-turns.ts). */
+  turns: ReadTurns;
   say(line: string): void;
 }
 
-const REPLAY_PAGE_EVENTS = 500;
+/** The most a replay page holds: what a reader that stops reading keeps the server holding for it. */
+export const REPLAY_PAGE_BYTES = 64 * 1024;
+/** Rows read for a page: adapted to the events' size (most pages are full, few rows are read for nothing). */
+const FIRST_PAGE_ROWS = 64;
+const MAX_PAGE_ROWS = 500;
 /** While the store cannot be reached: the first wait before asking again, and the longest. */
 const STORE_RETRY_FIRST_MS = 200;
 const STORE_RETRY_LONGEST_MS = 5000;
@@ -104,7 +118,7 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
 
   res.on('close', () => {
     const seconds = ((Date.now() - stream.openedAt) / 1000).toFixed(1);
-    const why = stream.cutOff ? `cut off: it stopped reading (over ${hub.maxBacklogBytes} bytes unsent)` : stream.closed ? 'server closing' : 'client left';
+    const why = stream.cutOff ? `cut off: ${stream.cutReason ?? 'it stopped reading'}` : stream.closed ? 'server closing' : 'client left';
     hub.remove(stream);
     context.say(`stream closed ${request.label} after ${seconds} s (${why})`);
   });
@@ -154,47 +168,92 @@ async function catchUp(stream: Subscription, request: StreamRequest, context: St
 }
 
 async function replay(stream: Subscription, afterId: number, request: StreamRequest, context: StreamContext): Promise<void> {
-  const { hub, store } = context;
-  // Half the bound per page: after a drain the socket holds < 16 KiB, so a page always fits.
-  const pageBytes = Math.max(16 * 1024, Math.floor(hub.maxBacklogBytes / 2));
+  const { store, turns } = context;
   const topics = request.topics ? [...request.topics] : null;
-  let after = afterId;
-  stream.lastId = after;
+  const page: ReplayPage = { after: afterId, rows: FIRST_PAGE_ROWS, bytes: replayPageBytes(context.hub.maxBacklogBytes), done: false, again: false, written: Promise.resolve() };
+  stream.lastId = afterId;
   for (;;) {
     if (stream.closed) return;
-    const from = after;
-    const page = await whenStoreAnswers(stream, request, context, () => store.readAfter(from, { topics, limit: REPLAY_PAGE_EVENTS }));
-    if (page === undefined || stream.closed) return;
-    let chunk = '';
-    let bytes = 0;
-    let used = 0;
-    for (const row of page.events) {
-      const frame = frameStored(row, request.flavour);
-      const size = Buffer.byteLength(frame);
-      if (used > 0 && bytes + size > pageBytes) break;
-      chunk += frame;
-      bytes += size;
-      used += 1;
-      after = row.id;
-    }
-    if (chunk !== '' && !hub.deliver(stream, chunk)) return;
-    const whole = used === page.events.length;
-    if (whole) after = Math.max(after, page.throughId);
-    stream.lastId = after;
-    if (whole && !page.full) {
-      // The seam (see the note at the top): this read covers everything up to `after`. If the hub
-      // has published nothing newer, going live now misses nothing; else read what it has.
-      if (hub.publishedId <= after) {
-        hub.goLive(stream);
-        return;
-      }
-      continue;
-    }
-    if (!(await drained(stream, context.stallTimeoutMs))) {
-      hub.cut(stream);
+    const from = page.after;
+    const limit = page.rows;
+    const read = await whenStoreAnswers(stream, request, context, () => turns.run(() => store.readAfter(from, { topics, limit })));
+    if (read === undefined || stream.closed) return;
+    await turns.run(() => deliverPage(stream, read, page, request, context));
+    if (page.done) return;
+    if (page.again) continue;
+    // The next page once the socket has handed this one to the OS: a reader that stops reading
+    // holds one page here, whatever the socket's high-water mark (64 KiB on Node 22+).
+    if (!(await settled(stream, page.written, context.stallTimeoutMs))) {
+      context.hub.cut(stream);
       return;
     }
   }
+}
+
+interface ReplayPage {
+  /** The last id written (or known to hold nothing for this stream). */
+  after: number;
+  /** Rows to read for the next page. */
+  rows: number;
+  bytes: number;
+  /** Live, cut off or gone. */
+  done: boolean;
+  /** Read again at once (the hub had published past the read: see the seam note at the top). */
+  again: boolean;
+  /** Settles once the page last written has left for the OS. */
+  written: Promise<void>;
+}
+
+/** Half the per-stream bound, at most REPLAY_PAGE_BYTES: after a drain the socket holds < 16 KiB, so a page always fits. */
+function replayPageBytes(maxBacklogBytes: number): number {
+  return Math.max(16 * 1024, Math.min(REPLAY_PAGE_BYTES, Math.floor(maxBacklogBytes / 2)));
+}
+
+/** Frames and writes what a read returned, up to a page, in one step; goes live when the read saw everything and the hub nothing newer. */
+function deliverPage(stream: Subscription, read: ReadPage, page: ReplayPage, request: StreamRequest, context: StreamContext): void {
+  const { hub } = context;
+  page.again = false;
+  if (stream.closed) {
+    page.done = true;
+    return;
+  }
+  let chunk = '';
+  let bytes = 0;
+  let used = 0;
+  for (const row of read.events) {
+    const frame = frameStored(row, request.flavour);
+    const size = Buffer.byteLength(frame);
+    if (used > 0 && bytes + size > page.bytes) break;
+    chunk += frame;
+    bytes += size;
+    used += 1;
+    page.after = row.id;
+  }
+  if (chunk !== '') {
+    let written: () => void = () => {};
+    page.written = new Promise((resolve) => (written = resolve));
+    if (!hub.deliver(stream, chunk, written)) {
+      page.done = true;
+      return;
+    }
+  }
+  const whole = used === read.events.length;
+  if (whole) page.after = Math.max(page.after, read.throughId);
+  stream.lastId = page.after;
+  if (whole && !read.full) {
+    // The seam (see the note at the top): this read covers everything up to `after`. If the hub
+    // has published nothing newer, going live now misses nothing; else read what it has.
+    if (hub.publishedId <= page.after) {
+      hub.goLive(stream);
+      page.done = true;
+      return;
+    }
+    page.again = true;
+    return;
+  }
+  // Enough rows next time to fill a page of this size, not many more.
+  const perRow = used > 0 ? bytes / used : page.bytes;
+  page.rows = Math.max(8, Math.min(MAX_PAGE_ROWS, Math.ceil(page.bytes / perRow) + 1));
 }
 
 /**
@@ -216,6 +275,23 @@ async function whenStoreAnswers<T>(stream: Subscription, request: StreamRequest,
     await new Promise((resolve) => setTimeout(resolve, waitMs));
     waitMs = Math.min(STORE_RETRY_LONGEST_MS, waitMs * 2);
   }
+}
+
+/** Resolves true once `written` settles, false if that takes longer than timeoutMs or the stream closes first. */
+function settled(stream: Subscription, written: Promise<void>, timeoutMs: number): Promise<boolean> {
+  if (stream.closed) return Promise.resolve(false);
+  const out = stream.out;
+  return new Promise((resolve) => {
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      out.off('close', onClose);
+      resolve(ok && !stream.closed);
+    };
+    const onClose = () => finish(false);
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    out.on('close', onClose);
+    void written.then(() => finish(true));
+  });
 }
 
 /** Resolves true once the socket has drained (at once if it needs no drain), false if it stays full for timeoutMs or closes. */
