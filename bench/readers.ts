@@ -17,20 +17,20 @@
 // this tree). Both servers get the same log: N events with 4 KB bodies (a 1000-event /history
 // page is ~4 MB). Figures go to stdout with the load average before and after each part: the
 // machine is shared (2 cores here), so read them next to it.
-import { execFileSync, execSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BenchChild, killAllChildren } from './child.ts';
+import { type BenchChild, killAllChildren } from './child.ts';
 import { RawHttpConnection } from './http-raw.ts';
 import { sampleProcess } from './proc.ts';
+import { REPO as repo, startTreeServer, treeOf } from './trees.ts';
 import { backs, LatencyHistogram } from './stats.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..');
 const args = process.argv.slice(2);
 const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 /** The server before the reader bounds: main as it was when they were written. */
@@ -78,20 +78,10 @@ interface Figures {
   publishing: { p50: number; p99: number; max: number; acked: number; failed: number; loopMax: number; loopP99: number; gcMaxMs: number; gcTotalMs: number; readers: ReaderFigures; load: string };
 }
 
-/** A tree to run: this one, or the baseline unpacked into a temp dir. */
-function treeOf(name: string): { root: string; cleanup(): void } {
-  if (name === 'current') return { root: repo, cleanup: () => {} };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `herald-baseline-${baseline}-`));
-  execSync(`git -C ${JSON.stringify(repo)} archive ${baseline} | tar -x -C ${JSON.stringify(dir)}`);
-  fs.symlinkSync(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'));
-  return { root: dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
-}
-
-async function startServer(root: string, dataDir: string): Promise<{ child: BenchChild; url: URL; dataDir: string }> {
+async function startServer(root: string, dataDir: string): Promise<{ child: BenchChild; url: URL }> {
   // --profile: a CPU profile of each server into bench/results/profiles/ (open it in Chrome DevTools).
   const profile = args.includes('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${path.join(here, 'results', 'profiles')}`] : [];
-  const child = await BenchChild.spawn({ name: 'server', script: path.join(here, 'readers-server.ts'), args: [root, dataDir], nodeFlags: ['--expose-gc', ...profile], cwd: root });
-  return { child, url: new URL(String(child.ready.url)), dataDir };
+  return startTreeServer(root, dataDir, profile);
 }
 
 async function fill(url: URL): Promise<void> {
@@ -265,7 +255,7 @@ async function publishingUnderReaders(server: { child: BenchChild; url: URL }): 
 }
 
 async function measure(name: string): Promise<Figures> {
-  const tree = treeOf(name);
+  const tree = treeOf(name === 'baseline' ? baseline : undefined);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-readers-'));
   try {
     // Each part on a server of its own (the same log): what one part leaves behind is not the next one's cost.

@@ -1,6 +1,7 @@
-// One Herald server for bench/readers.ts, from any Herald tree (this one, or a baseline revision
-// unpacked elsewhere), in a process of its own so the runner can read its memory from /proc.
-// Usage: node --expose-gc bench/readers-server.ts <herald-root> <data-dir>
+// One Herald server for the targeted benchmarks (bench/readers.ts, bench/topic-filters.ts), from
+// any Herald tree (this one, or a baseline revision unpacked elsewhere), in a process of its own
+// so the runner can read its memory from /proc.
+// Usage: node --expose-gc bench/tree-server.ts <herald-root> <data-dir>
 // Prints {"ready":true,"url":...} on stdout, then answers `gc`, `stats`, `held`, `loopWatch`/`loopDelay` and `exit` (protocol.ts).
 import net from 'node:net';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { serveCommands } from './protocol.ts';
 
 const [root, dataDir] = process.argv.slice(2);
-if (!root || !dataDir) throw new Error('usage: readers-server.ts <herald-root> <data-dir>');
+if (!root || !dataDir) throw new Error('usage: tree-server.ts <herald-root> <data-dir>');
 const { startServer } = (await import(pathToFileURL(path.join(root, 'server', 'serve.ts')).href)) as typeof import('../server/serve.ts');
 const lines: string[] = [];
 const running = await startServer({
