@@ -4,7 +4,7 @@
 // channel name as a bare string. Pure: no Node, no DOM, no Electron.
 
 import type { GapInfo, HeraldEvent } from '../events/event.ts';
-import type { FeedState } from '../feed/state.ts';
+import type { FeedState } from '../events/feed-state.ts';
 
 export interface DoNotDisturb {
   /** Do-not-disturb is on. */

@@ -10,7 +10,7 @@ import type { HeraldEvent } from '../events/event.ts';
 import { jsonLine } from '../events/terminal.ts';
 import { FeedClient } from '../feed/client.ts';
 import { FileCursorStore } from '../feed/cursor-file.ts';
-import type { FeedState } from '../feed/state.ts';
+import type { FeedState } from '../events/feed-state.ts';
 import { CommandError, DEFAULT_SERVER, EXIT_FAILURE, parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec } from './options.ts';
 

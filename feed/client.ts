@@ -14,7 +14,7 @@ import { EventSource } from 'eventsource';
 import type { FetchLike, FetchLikeResponse } from 'eventsource';
 import { RESET_TYPE, compareEventIds, isEpoch, isEventId } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
-import type { FeedState, FeedStatus } from './state.ts';
+import type { FeedState, FeedStatus } from '../events/feed-state.ts';
 import { reconnectDelay } from './backoff.ts';
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER } from '../events/sse.ts';
 import { describeNetworkCode, isCertificateError, networkErrorCode } from '../events/net.ts';

@@ -2,7 +2,7 @@
 
 import type { LocalServerState } from '../bridge/contract.ts';
 import type { HeraldEvent } from '../events/event.ts';
-import type { FeedState } from '../feed/state.ts';
+import type { FeedState } from '../events/feed-state.ts';
 import type { MenuItemConstructorOptions } from 'electron';
 import type { TrayActions, TrayState, TrayView } from './platform.ts';
 

@@ -12,7 +12,7 @@ import { PushChannel, TOKEN_KEPT, type AppStatus, type LocalServerState, type Sa
 import { GAP_TYPE, RESET_TYPE, isWebUrl, type HeraldEvent } from '../events/event.ts';
 import { isLoopbackUrl } from '../events/net.ts';
 import { FeedClient, type FeedClientOptions } from '../feed/client.ts';
-import type { FeedState } from '../feed/state.ts';
+import type { FeedState } from '../events/feed-state.ts';
 import { NotificationPolicy, type NotificationPolicyOptions, type NotificationSpec } from './policy.ts';
 import { LocalServerSupervisor, localServerAddress, type LocalServerOptions, type LocalServerSupervisorOptions } from './local-server-supervisor.ts';
 import type { PauseChoice, Platform, TrayActions } from './platform.ts';

@@ -7,7 +7,7 @@ import type { AppStatus, HeraldBridge, SaveSettingsResult, Settings, SettingsPat
 import { applySettingsPatch, defaultSettings } from '../bridge/settings.ts';
 import { GAP_TYPE, HEARTBEAT_TYPE, RESET_TYPE, compareEventIds, isEpoch, isEventId, isWebUrl } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
-import type { FeedState } from '../feed/state.ts';
+import type { FeedState } from '../events/feed-state.ts';
 import { reconnectDelay } from '../feed/backoff.ts';
 import { isNotice } from './history.ts';
 

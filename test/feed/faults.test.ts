@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FeedClient } from '../../feed/client.ts';
 import type { FeedClientOptions } from '../../feed/client.ts';
 import { FileCursorStore } from '../../feed/cursor-file.ts';
-import type { FeedState } from '../../feed/state.ts';
+import type { FeedState } from '../../events/feed-state.ts';
 import type { HeraldEvent } from '../../events/event.ts';
 import type { RunningServer } from '../../server/serve.ts';
 import { FaultProxy } from './proxy.ts';

@@ -6,7 +6,7 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeedClient } from '../../feed/client.ts';
-import type { FeedState } from '../../feed/state.ts';
+import type { FeedState } from '../../events/feed-state.ts';
 import type { HeraldEvent } from '../../events/event.ts';
 import { SSE_HEADERS, frameEvent, frameRetry } from '../../events/sse.ts';
 import { tempDir, waitFor } from './support.ts';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MenuItemConstructorOptions } from 'electron';
 import type { HeraldEvent } from '../../events/event.ts';
-import type { FeedState } from '../../feed/state.ts';
+import type { FeedState } from '../../events/feed-state.ts';
 import type { TrayActions } from '../../main/platform.ts';
 import { menuLabel, tomorrowMorning, trayIconFile, trayMenu, trayState, trayView } from '../../main/tray-view.ts';
 

@@ -1,5 +1,5 @@
-// The feed client's state, as the tray, the window and `herald listen` show it. Pure types and
-// helpers: imported by the feed client (Node), the Electron main process and the renderer.
+// The feed client's state, as the tray, the window and `herald listen` show it. Pure types: the
+// feed client (Node) reports it, and the window<->host contract (bridge/contract.ts) carries it.
 
 export type FeedStatus =
   /** First connection attempt in progress. */
