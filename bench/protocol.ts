@@ -2,6 +2,7 @@
 // the runner over their stdin/stdout: one JSON object per line. stdout carries nothing else, so
 // children log to stderr only.
 import { createInterface } from 'node:readline';
+import { describeError } from '../events/errors.ts';
 
 export interface CommandMessage {
   id: number;
@@ -50,7 +51,7 @@ export function serveCommands(ready: unknown, handlers: CommandHandlers, onExit?
       .then(() => handler(message.args))
       .then(
         (result) => send({ id: message.id, ok: true, result }),
-        (error: unknown) => send({ id: message.id, ok: false, error: error instanceof Error ? error.stack ?? error.message : String(error) }),
+        (error: unknown) => send({ id: message.id, ok: false, error: describeError(error, { stack: true }) }),
       );
   });
   lines.on('close', () => void exit());

@@ -24,6 +24,7 @@ import { runClientScenario, runSession, type ClientResult, type RunContext, type
 import { runStartupScenario, type StartupResult } from './startup.ts';
 import { shuffled } from './stats.ts';
 import { checkGoals, clientSection, collectFigures, figuresTable, goalCount, goalsTable, renderMarkdown, startupTable, type RunReport } from './report.ts';
+import { describeError } from '../events/errors.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -121,7 +122,7 @@ try {
       try {
         sessions.push(await runSession(adapter, rep, context));
       } catch (error) {
-        progress(`  ${adapter.label} failed: ${error instanceof Error ? error.message : String(error)}`);
+        progress(`  ${adapter.label} failed: ${describeError(error)}`);
         sessions.push({ kind: adapter.kind, label: adapter.label, repetition: rep, pid: 0, idle: [], broadcast: [], errors: [String(error)] });
       }
     }
@@ -135,8 +136,8 @@ try {
     try {
       client = await runClientScenario(context);
     } catch (error) {
-      progress(`  feed client failed: ${error instanceof Error ? error.message : String(error)}`);
-      client = { skipped: `failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` };
+      progress(`  feed client failed: ${describeError(error)}`);
+      client = { skipped: `failed: ${describeError(error).split('\n')[0]}` };
     }
   }
 } finally {

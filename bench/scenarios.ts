@@ -10,6 +10,7 @@ import { ProcessSampler, sampleProcess, type ProcessSample } from './proc.ts';
 import { loadNow } from './load.ts';
 import { backs } from './stats.ts';
 import type { Plan, ScenarioName, ServerAdapter, StallStep } from './plan.ts';
+import { describeError } from '../events/errors.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -231,7 +232,7 @@ async function stage(adapter: ServerAdapter, context: RunContext, result: Sessio
     await sleep(300);
     await body(server, loadgen);
   } catch (error) {
-    const message = `${name}: ${error instanceof Error ? error.message : String(error)}`;
+    const message = `${name}: ${describeError(error)}`;
     result.errors.push(message);
     context.progress(`  ${adapter.label}: ${message.split('\n')[0]}`);
   } finally {

@@ -13,6 +13,7 @@ import { FileCursorStore } from '../feed/cursor-file.ts';
 import type { FeedState } from '../events/feed-state.ts';
 import { CommandError, DEFAULT_SERVER, EXIT_FAILURE, parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec } from './options.ts';
+import { describeError } from '../events/errors.ts';
 
 export const LISTEN_USAGE = `Usage: herald listen [options]
 
@@ -257,14 +258,14 @@ export async function listen(argv: string[], io: ListenIo = { stdout: process.st
     try {
       ca = fs.readFileSync(caFile);
     } catch (err) {
-      throw new CommandError(`cannot read the CA file ${caFile}: ${(err as Error).message}`);
+      throw new CommandError(`cannot read the CA file ${caFile}: ${describeError(err)}`);
     }
   }
   const cursor = new FileCursorStore(stateFile);
   try {
     cursor.load();
   } catch (err) {
-    throw new CommandError((err as Error).message);
+    throw new CommandError(describeError(err));
   }
 
   const json = values.json === true;

@@ -2,6 +2,7 @@
 // code (0 done, 1 failed, 2 bad command line; `run` passes on its command's own code).
 // Commands are imported when used, so `herald send` does not load the server's SQLite and Express.
 import { CommandError, EXIT_FAILURE, EXIT_USAGE, nearest, UsageError } from './options.ts';
+import { describeError } from '../events/errors.ts';
 
 export const USAGE = `Usage: herald <command> [options]
 
@@ -92,7 +93,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`herald: ${err.message}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`herald: unexpected error, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`herald: unexpected error, please report it: ${describeError(err, { stack: true })}\n`);
     return EXIT_FAILURE;
   }
 }

@@ -3,6 +3,7 @@
 // Not `import … from 'node:util'`: an ES module namespace of a built-in reads every export, and
 // util's lazy getters load modules the command line never uses (~9 ms of every start, measured
 // under load); process.getBuiltinModule hands over the module object as it is.
+import { describeError } from '../events/errors.ts';
 const { parseArgs } = process.getBuiltinModule('node:util');
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:5080';
@@ -90,7 +91,7 @@ function editDistance(a: string, b: string): number {
 }
 
 function usageMessage(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = describeError(err);
   // parseArgs' messages are long and end with advice about `--` that rarely applies; keep the first sentence.
   return message.split('. To specify')[0]!.replace(/\.$/, '');
 }

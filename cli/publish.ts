@@ -1,6 +1,7 @@
 // Publishing one event to a Herald server: the one HTTP call `herald send` and `herald run` make.
 // Every way it can fail becomes a PublishError whose message says what to do next.
-import { isEventId, type EventInput, type HeraldEvent } from '../events/event.ts';
+import { isHeraldEvent, type EventInput, type HeraldEvent } from '../events/event.ts';
+import { describeError, isErrorBody } from '../events/errors.ts';
 import type { ServerTarget } from './options.ts';
 import { describeNetworkCode, isCertificateError, networkErrorCode } from '../events/net.ts';
 import { terminalLine } from '../events/terminal.ts';
@@ -83,11 +84,10 @@ export async function publish(target: ServerTarget, event: EventDraft, options: 
     } catch {
       throw new PublishError('server', `the server at ${target.url} answered ${status} but not with JSON; is --server pointing at a Herald server?`, `answered ${status} without JSON`, { status });
     }
-    const id = (stored as { id?: unknown } | null)?.id;
-    if (typeof id !== 'string' || !isEventId(id)) {
+    if (!isHeraldEvent(stored)) {
       throw new PublishError('server', `the server at ${target.url} answered ${status} without a stored event; is --server pointing at a Herald server?`, `answered ${status} without an event id`, { status });
     }
-    return stored as HeraldEvent;
+    return stored;
   }
   throw httpError(target, response);
 }
@@ -157,21 +157,18 @@ function post(
   });
 }
 
-interface ErrorBody {
-  error?: { code?: string; message?: string; field?: string };
-}
-
 function httpError(target: ServerTarget, response: Answer): PublishError {
   const text = response.text;
-  let body: ErrorBody = {};
+  let body: unknown;
   try {
-    body = JSON.parse(text) as ErrorBody;
+    body = JSON.parse(text);
   } catch {
     // Not a Herald error body; fall through with the status alone.
   }
   const status = response.status;
-  const field = typeof body.error?.field === 'string' ? body.error.field : undefined;
-  let said = typeof body.error?.message === 'string' ? body.error.message : '';
+  const error = isErrorBody(body) ? body.error : undefined;
+  const field = error?.field;
+  let said = error?.message ?? '';
   // The server's message usually starts with the field already ("priority: must be …").
   if (field && said && !said.startsWith(`${field}:`) && !said.startsWith(`${field} `)) said = `${field}: ${said}`;
   const extra = field === undefined ? { status } : { status, field };
@@ -207,7 +204,7 @@ function timeoutError(url: string, timeoutMs: number): PublishError {
 
 function networkError(url: string, err: unknown): PublishError {
   const code = networkErrorCode(err);
-  const detail = describeNetworkCode(code) ?? (err instanceof Error ? err.message : String(err));
+  const detail = describeNetworkCode(code) ?? describeError(err);
   if (isCertificateError(code)) {
     return new PublishError('unreachable', `cannot reach the Herald server at ${url} (${detail}). For a private CA, set NODE_EXTRA_CA_CERTS=/path/to/ca.pem.`, detail, { code });
   }

@@ -17,6 +17,7 @@ import { PublishError } from './publish.ts';
 import type { EventDraft } from './publish.ts';
 import { publishWithRetry, retryLine } from './publish-retry.ts';
 import { priorityFlag } from './send.ts';
+import { describeError } from '../events/errors.ts';
 
 // Not an import: the ES module namespace of node:fs reads its lazy fs.promises getter, which loads
 // readline and more at every start (see cli/options.ts).
@@ -311,7 +312,7 @@ class JobReporter {
       });
     } catch (err) {
       if (err instanceof PublishError && err.reason === 'aborted') return;
-      this.warn(err instanceof PublishError ? err.detail : err instanceof Error ? err.message : String(err));
+      this.warn(err instanceof PublishError ? err.detail : describeError(err));
     }
   }
 
@@ -332,7 +333,7 @@ function startChild(command: string[], output: 'pipe' | 'inherit' | Socket): Chi
     return spawn(command[0]!, command.slice(1), { stdio: ['inherit', output, output] });
   } catch (err) {
     // spawn() throws synchronously only for arguments it cannot pass (e.g. a NUL byte).
-    throw new UsageError('run', `cannot start ${command[0]}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UsageError('run', `cannot start ${command[0]}: ${describeError(err)}`);
   }
 }
 

@@ -12,6 +12,7 @@ import { LineLog } from '../server/line-log.ts';
 import { tokenProblem } from '../server/guard.ts';
 import { CommandError, parseCommandArgs, parseIntegerFlag, parsePositiveNumberFlag, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec, ParsedArgs } from './options.ts';
+import { describeError } from '../events/errors.ts';
 
 export const SERVE_USAGE = `Usage: herald serve [options]
 
@@ -274,5 +275,5 @@ function startFailure(err: unknown, options: ServerOptions): string {
   if (code === 'EADDRINUSE') return `port ${options.port} on ${options.host} is already in use (another Herald server?); pick another with --port`;
   if (code === 'EACCES') return `not allowed to listen on ${where}; ports below 1024 need privileges, pick another with --port`;
   if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: this machine has no such address; check --host`;
-  return `could not start the server on ${where}: ${err instanceof Error ? err.message : String(err)}`;
+  return `could not start the server on ${where}: ${describeError(err)}`;
 }

@@ -90,6 +90,24 @@ export const RESERVED_TYPE_PREFIX = 'herald.';
  */
 export const HEARTBEAT_TYPE = 'herald.heartbeat';
 
+/**
+ * Is this an event as the server sends it? For what a client reads from the network or from a
+ * file it did not write alone: /history, the stream, a stored history, a publish's answer.
+ */
+export function isHeraldEvent(value: unknown): value is HeraldEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  const event = value as Record<string, unknown>;
+  return (
+    typeof event.id === 'string' &&
+    isEventId(event.id) &&
+    typeof event.type === 'string' &&
+    typeof event.topic === 'string' &&
+    typeof event.time === 'string' &&
+    typeof event.title === 'string' &&
+    typeof event.priority === 'number'
+  );
+}
+
 /** The server's own notices (gap, reset): shown as banners, never as history entries. */
 export function isNotice(event: HeraldEvent): boolean {
   return event.type === GAP_TYPE || event.type === RESET_TYPE;

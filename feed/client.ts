@@ -12,12 +12,13 @@ import * as https from 'node:https';
 import * as tls from 'node:tls';
 import { EventSource } from 'eventsource';
 import type { FetchLike, FetchLikeResponse } from 'eventsource';
-import { RESET_TYPE, compareEventIds, isEpoch, isEventId } from '../events/event.ts';
+import { RESET_TYPE, compareEventIds, isEpoch, isEventId, isHeraldEvent } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import type { FeedState, FeedStatus } from '../events/feed-state.ts';
 import { reconnectDelay } from './backoff.ts';
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER } from '../events/sse.ts';
 import { describeNetworkCode, isCertificateError, networkErrorCode } from '../events/net.ts';
+import { describeError } from '../events/errors.ts';
 
 /** The client's place in one server's event log. */
 export interface Cursor {
@@ -105,7 +106,7 @@ export function describeNetworkError(err: unknown): Failure {
   }
   const words = describeNetworkCode(code);
   if (words !== undefined) return { reason: words, network: true };
-  return { reason: (err as Error | undefined)?.message || String(err), network: code !== '' };
+  return { reason: describeError(err), network: code !== '' };
 }
 
 /** eventsource dispatches each frame as a DOM event named by its `event:` field and has no
@@ -349,15 +350,15 @@ export class FeedClient {
   }
 
   #onMessage(conn: Connection, message: MessageEvent): void {
-    let event: HeraldEvent;
+    let event: unknown;
     try {
-      event = JSON.parse(String(message.data)) as HeraldEvent;
+      event = JSON.parse(String(message.data));
     } catch {
       this.#o.log?.(`ignored a frame that is not JSON (id ${message.lastEventId || 'none'})`);
       return;
     }
-    if (typeof event !== 'object' || event === null || typeof event.id !== 'string' || !isEventId(event.id)) {
-      this.#o.log?.(`ignored an event without a valid id (id ${message.lastEventId || 'none'})`);
+    if (!isHeraldEvent(event)) {
+      this.#o.log?.(`ignored a frame that is not a Herald event (id ${message.lastEventId || 'none'})`);
       return;
     }
     if (event.type === RESET_TYPE) {
@@ -380,7 +381,7 @@ export class FeedClient {
     try {
       this.#o.cursor.save(cursor);
     } catch (err) {
-      this.#o.log?.(`could not save the cursor (${cursor.lastEventId}): ${(err as Error)?.message ?? String(err)}`);
+      this.#o.log?.(`could not save the cursor (${cursor.lastEventId}): ${describeError(err)}`);
     }
   }
 
@@ -394,7 +395,7 @@ export class FeedClient {
           await this.#o.onEvent(event);
         } catch (err) {
           // Still advance: a handler bug must not replay the same event forever.
-          this.#o.log?.(`the event handler failed on event ${event.id}: ${(err as Error)?.stack ?? String(err)}`);
+          this.#o.log?.(`the event handler failed on event ${event.id}: ${describeError(err, { stack: true })}`);
         }
         this.#saveCursor({ lastEventId: event.id, ...(epoch ? { epoch } : {}) });
         this.#state = { ...this.#state, lastEventId: event.id };

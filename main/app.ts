@@ -21,6 +21,7 @@ import { HeraldStore, historyOptions, openStore, storeOptions, type HistoryData,
 import { HeraldTray } from './tray.ts';
 import { HistoryWindow } from './windows.ts';
 import { HeraldApp } from './wiring.ts';
+import { describeError } from '../events/errors.ts';
 
 const APP_ID = 'dev.herald.app';
 // dist/main → dist: everything the app loads at run time is under dist/ (packed into the asar).
@@ -48,11 +49,11 @@ if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   void start().catch((err: unknown) => {
-    log(`could not start: ${(err as Error).stack ?? String(err)}`);
+    log(`could not start: ${describeError(err, { stack: true })}`);
     // A tray app that dies at start shows nothing at all: say so where the user looks.
     dialog.showErrorBox(
       'Herald could not start',
-      `${(err as Error).message ?? String(err)}\n\nStart Herald again; if this repeats, start it from a terminal (herald-desktop on Linux) to see the details, and report them.`,
+      `${describeError(err)}\n\nStart Herald again; if this repeats, start it from a terminal (herald-desktop on Linux) to see the details, and report them.`,
     );
     app.exit(1);
   });
@@ -113,7 +114,7 @@ async function start(): Promise<void> {
       } catch (err) {
         // No tray (a desktop without a status area): the window is then the only way in.
         trayGone = true;
-        log(`no tray icon could be shown (${(err as Error).message}); opening the window instead`);
+        log(`no tray icon could be shown (${describeError(err)}); opening the window instead`);
         historyWindow.show('history');
       }
     },

@@ -9,11 +9,12 @@
 // No Electron import: the tests open the same options with `conf`, electron-store's own engine,
 // against real files.
 
-import { compareEventIds, entryKey, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/event.ts';
+import { compareEventIds, entryKey, isHeraldEvent, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/event.ts';
 import { defaultSettings } from '../bridge/settings.ts';
 import type { Settings, TokenStorage } from '../bridge/contract.ts';
 import type { Options as ConfOptions, Schema } from 'conf';
 import type { Cursor, CursorStore } from '../feed/client.ts';
+import { describeError } from '../events/errors.ts';
 
 /** Everything in the `config` file. */
 export interface StoreData {
@@ -111,13 +112,6 @@ function deliveryKey(event: HeraldEvent): string {
   return `${event.id}\n${event.time}`;
 }
 
-/** An entry the history schema accepts (a migrated file may hold anything). */
-function isStoredEvent(value: unknown): value is HeraldEvent {
-  if (!value || typeof value !== 'object') return false;
-  const e = value as Record<string, unknown>;
-  return ['id', 'type', 'topic', 'time', 'title'].every((k) => typeof e[k] === 'string') && e.priority !== undefined;
-}
-
 /** The minimal surface of a conf / electron-store instance that migrations use. */
 export interface MigratingStore {
   readonly store: object;
@@ -139,7 +133,7 @@ export type HistoryBackend = StoreBackend<HistoryData>;
  * already hold from an interrupted earlier move (same id and time: kept once), bounded.
  */
 function adoptHistory(history: HistoryBackend, events: unknown[], limit: number): void {
-  const moved = events.filter(isStoredEvent);
+  const moved = events.filter(isHeraldEvent);
   const kept = history.store.recent.filter((e) => !moved.some((m) => m.id === e.id && m.time === e.time));
   history.set({ recent: [...moved, ...kept].slice(-limit) });
 }
@@ -243,7 +237,7 @@ export function openStore<B>(
     if (!io.exists(file)) throw err;
     const aside = file.replace(/\.json$/, '') + `.broken-${(io.now ?? Date.now)()}.json`;
     io.rename(file, aside);
-    return { store: open(), movedAside: aside, error: (err as Error).message };
+    return { store: open(), movedAside: aside, error: describeError(err) };
   }
 }
 
@@ -336,7 +330,7 @@ export class HeraldStore {
       return this.#secrets.open(sealed);
     } catch (err) {
       // The feed then meets a 401 and says to check the token in the settings.
-      this.#log(`could not open the stored server token (${(err as Error).message}); enter it again in the settings`);
+      this.#log(`could not open the stored server token (${describeError(err)}); enter it again in the settings`);
       return this.#cache.settings.token;
     }
   }
@@ -356,7 +350,7 @@ export class HeraldStore {
           this.#flushConfig();
         } catch (err) {
           // No caller to throw to (it would kill the main process); the values stay pending and the next write retries.
-          this.#log(`could not write the config file ${this.config.path}: ${(err as Error).message}; it will be retried (check the disk space and permissions)`);
+          this.#log(`could not write the config file ${this.config.path}: ${describeError(err)}; it will be retried (check the disk space and permissions)`);
         }
       });
     }
@@ -383,7 +377,7 @@ export class HeraldStore {
           this.#flushHistory();
         } catch (err) {
           // A timer has no caller to throw to; the data stays in memory and the next change retries.
-          this.#log(`could not write the history file ${this.historyBackend.path}: ${(err as Error).message}; it will be retried (check the disk space and permissions)`);
+          this.#log(`could not write the history file ${this.historyBackend.path}: ${describeError(err)}; it will be retried (check the disk space and permissions)`);
         }
       }, this.#historyWriteMs);
       // Never keeps a process alive by itself: quitting flushes (flush()).

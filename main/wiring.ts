@@ -18,6 +18,7 @@ import { LocalServerSupervisor, localServerAddress, type LocalServerOptions, typ
 import type { PauseChoice, Platform, TrayActions } from './platform.ts';
 import type { HeraldStore } from './store-schema.ts';
 import { TRAY_LATEST, tomorrowMorning, trayView } from './tray-view.ts';
+import { describeError } from '../events/errors.ts';
 
 /** The part of FeedClient the core uses (tests may pass their own). */
 export interface Feed {
@@ -169,7 +170,7 @@ export class HeraldApp implements TrayActions {
         ca = (this.#o.readFile ?? fs.readFileSync)(s.caFile);
       } catch (err) {
         // Never fall back to ignoring certificate errors: say what to fix and stay offline.
-        const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        const code = (err as NodeJS.ErrnoException).code ?? describeError(err);
         this.#feedChanged({ status: 'offline', since: this.#now(), reason: `cannot read the CA file ${s.caFile} (${code}): choose it again in the settings` });
         return;
       }
@@ -375,7 +376,7 @@ export class HeraldApp implements TrayActions {
   /** A notification was clicked: its web address in the browser, or else the history window. */
   notificationClicked(spec: NotificationSpec): void {
     if (spec.url && isWebUrl(spec.url)) {
-      this.openUrl(spec.url).catch((err) => this.#o.log?.(`could not open ${spec.url}: ${(err as Error).message}`));
+      this.openUrl(spec.url).catch((err) => this.#o.log?.(`could not open ${spec.url}: ${describeError(err)}`));
     } else {
       this.#platform.showWindow('history');
     }

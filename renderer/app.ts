@@ -12,6 +12,7 @@ import type { RenderedRow, RowAction } from './rows.ts';
 import { renderSettings } from './settings-view.ts';
 import type { SettingsView } from './settings-view.ts';
 import { describeFeed, describeLocalServer, describePause } from './status.ts';
+import { describeError } from '../events/errors.ts';
 
 export interface WindowOptions {
   /** Default Date.now. */
@@ -667,7 +668,7 @@ export class HeraldWindow {
     try {
       await this.#bridge.deleteEvents(ids);
     } catch (err) {
-      this.#announce(`Could not delete: ${err instanceof Error ? err.message : String(err)}`);
+      this.#announce(`Could not delete: ${describeError(err)}`);
       return;
     }
     for (const id of ids) this.#events.delete(id);

@@ -5,6 +5,7 @@ import { BRIDGE_GLOBAL } from '../bridge/contract.ts';
 import type { HeraldBridge } from '../bridge/contract.ts';
 import { mountWindow } from './app.ts';
 import { WebBridge } from './web-bridge.ts';
+import { describeError } from '../events/errors.ts';
 
 function pickBridge(): HeraldBridge {
   const provided = (window as unknown as Record<string, HeraldBridge | undefined>)[BRIDGE_GLOBAL];
@@ -16,5 +17,5 @@ function pickBridge(): HeraldBridge {
 
 const root = document.getElementById('app')!;
 mountWindow(root, pickBridge()).catch((err: unknown) => {
-  root.textContent = `Herald could not start: ${err instanceof Error ? err.message : String(err)}. Reload the page to try again.`;
+  root.textContent = `Herald could not start: ${describeError(err)}. Reload the page to try again.`;
 });

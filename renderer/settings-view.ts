@@ -6,6 +6,7 @@ import { validateSettingsPatch } from '../bridge/settings.ts';
 import { h, setText } from './dom.ts';
 import { clockTime, parseTopicList, tomorrowMorning } from './history.ts';
 import { describeLocalServer } from './status.ts';
+import { describeError } from '../events/errors.ts';
 
 export interface SettingsContext {
   bridge: HeraldBridge;
@@ -190,7 +191,7 @@ export function renderSettings(ctx: SettingsContext): SettingsView {
         () => showErrors({}, ['runLocalServer']),
         (err: unknown) => {
           runLocal.checked = !runLocal.checked;
-          showErrors({ runLocalServer: err instanceof Error ? err.message : String(err) }, ['runLocalServer']);
+          showErrors({ runLocalServer: describeError(err) }, ['runLocalServer']);
         },
       ).finally(() => (runLocal.disabled = false));
     });

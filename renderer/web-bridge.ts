@@ -5,8 +5,9 @@
 
 import type { AppStatus, HeraldBridge, SaveSettingsResult, Settings, SettingsPatch } from '../bridge/contract.ts';
 import { applySettingsPatch, defaultSettings } from '../bridge/settings.ts';
-import { GAP_TYPE, HEARTBEAT_TYPE, RESET_TYPE, compareEventIds, isEpoch, isEventId, isWebUrl } from '../events/event.ts';
+import { GAP_TYPE, HEARTBEAT_TYPE, RESET_TYPE, compareEventIds, isEpoch, isEventId, isHeraldEvent, isWebUrl } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
+import { isHistoryPage, pageEvents } from '../events/http.ts';
 import type { FeedState } from '../events/feed-state.ts';
 import { reconnectDelay } from '../feed/backoff.ts';
 import { isNotice } from './history.ts';
@@ -63,22 +64,18 @@ class SilentStream extends Error {
   }
 }
 
-class HttpError extends Error {
+/** /history did not answer with a page: its status says why (401, 503), or it is not a Herald server. */
+class HistoryRefused extends Error {
   readonly status: number;
-  constructor(status: number) {
-    super(`HTTP ${status}`);
+  constructor(status: number, why = `the server answered HTTP ${status}`) {
+    super(why);
+    this.name = 'HistoryRefused';
     this.status = status;
   }
 }
 
 function maxId(a: string, b: string): string {
   return compareEventIds(a, b) >= 0 ? a : b;
-}
-
-function looksLikeEvent(value: unknown): value is HeraldEvent {
-  if (typeof value !== 'object' || value === null) return false;
-  const e = value as Record<string, unknown>;
-  return typeof e.id === 'string' && isEventId(e.id) && typeof e.type === 'string' && typeof e.topic === 'string' && typeof e.title === 'string' && typeof e.time === 'string' && typeof e.priority === 'number';
 }
 
 export class WebBridge implements HeraldBridge {
@@ -138,7 +135,7 @@ export class WebBridge implements HeraldBridge {
 
     this.#settings = { ...defaultSettings(), ...this.#read<Partial<Settings>>(KEY.settings, {}), serverUrl: this.#origin };
     const stored = this.#read<unknown[]>(KEY.history, []);
-    this.#events = Array.isArray(stored) ? stored.filter(looksLikeEvent) : [];
+    this.#events = Array.isArray(stored) ? stored.filter(isHeraldEvent) : [];
     for (const e of this.#events) this.#ids.add(e.id);
     const cursor = this.#storage.getItem(KEY.cursor);
     this.#cursor = cursor !== null && isEventId(cursor) ? cursor : undefined;
@@ -366,10 +363,11 @@ export class WebBridge implements HeraldBridge {
     url.searchParams.set('last', String(this.#firstLoad));
     if (this.#settings.topics.length > 0) url.searchParams.set('topic', this.#settings.topics.join(','));
     const res = await fetch(url, { headers: this.#authHeaders(), cache: 'no-store', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-    if (!res.ok) throw new HttpError(res.status);
-    const page = (await res.json()) as { events?: unknown[]; lastId?: string; epoch?: string };
-    const events = Array.isArray(page.events) ? page.events.filter(looksLikeEvent) : [];
-    const lastId = typeof page.lastId === 'string' && isEventId(page.lastId) ? page.lastId : '0';
+    if (!res.ok) throw new HistoryRefused(res.status);
+    const page: unknown = await res.json();
+    if (!isHistoryPage(page)) throw new HistoryRefused(res.status, 'the server did not answer with a Herald history page');
+    const events = pageEvents(page);
+    const lastId = page.lastId;
     this.#serverEpoch = isEpoch(page.epoch) ? page.epoch : undefined;
     const replaced =
       this.#cursor !== undefined &&
@@ -396,7 +394,7 @@ export class WebBridge implements HeraldBridge {
     } catch {
       return;
     }
-    if (!looksLikeEvent(event)) return;
+    if (!isHeraldEvent(event)) return;
     if (event.type === RESET_TYPE) {
       // The server's log was replaced: ids start again, so the old history and cursor mean nothing.
       this.#cursor = '0';
@@ -449,8 +447,8 @@ export class WebBridge implements HeraldBridge {
 
   async #failed(generation: number, err: unknown): Promise<void> {
     // Ask the server directly what went wrong: EventSource never tells the status code.
-    let status: number | undefined = err instanceof HttpError ? err.status : undefined;
-    let reason = err instanceof HttpError ? `the server answered HTTP ${err.status}` : err instanceof SilentStream ? `the stream went silent (${err.message})` : 'the server cannot be reached';
+    let status: number | undefined = err instanceof HistoryRefused && err.status !== 200 ? err.status : undefined;
+    let reason = err instanceof HistoryRefused ? err.message : err instanceof SilentStream ? `the stream went silent (${err.message})` : 'the server cannot be reached';
     if (err === undefined) {
       try {
         // Bounded: on a network that swallows packets this would otherwise wait for minutes.

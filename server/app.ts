@@ -12,6 +12,7 @@ import {
   priorityFromWord,
   type EventInput,
 } from '../events/event.ts';
+import type { HealthReport, HistoryPage } from '../events/http.ts';
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS } from '../events/sse.ts';
 import { closeAfter } from './connections.ts';
 import { HttpError, StoreUnavailableError } from './errors.ts';
@@ -24,6 +25,7 @@ import type { PublishQueue } from './publish-queue.ts';
 import type { ReadTurns } from './read-turns.ts';
 import type { HeldReader, ReaderMemory } from './reader-memory.ts';
 import { serveStream, type StreamContext } from './stream.ts';
+import { describeError } from '../events/errors.ts';
 
 export interface AppContext {
   store: EventStore;
@@ -104,7 +106,7 @@ export function createApp(context: AppContext): express.Express {
     // A store that cannot be reached (Redis down) is a server that cannot take publishes: 503, so
     // a load balancer sends new clients to a server that can (open streams stay open meanwhile).
     if (!store.up) res.status(503);
-    res.json({
+    const report: HealthReport = {
       status: store.up ? 'ok' : 'store_unreachable',
       ...(store.up ? {} : { error: { code: 'store_unavailable', message: `The event store cannot be reached: ${store.error ?? 'no answer'}.` } }),
       version: context.version,
@@ -114,7 +116,8 @@ export function createApp(context: AppContext): express.Express {
       lastId: store.lastId,
       epoch: store.epoch,
       store: { kind: store.kind, up: store.up, where: store.where },
-    });
+    };
+    res.json(report);
   });
 
   // The window UI is static code with no data in it: it is served without the token (the page
@@ -175,7 +178,7 @@ export function createApp(context: AppContext): express.Express {
     const epoch = resumeEpoch(req);
     const heartbeat = heartbeatKind(req);
     if (streamCount >= context.maxStreams) {
-      throw new HttpError(503, 'too_many_streams', `This server holds its limit of ${context.maxStreams} streams: try again shortly.`, {
+      throw new HttpError('too_many_streams', `This server holds its limit of ${context.maxStreams} streams: try again shortly.`, {
         headers: { 'Retry-After': '10' },
       });
     }
@@ -205,7 +208,7 @@ export function createApp(context: AppContext): express.Express {
       last: queryCount(req, 'last'),
       limit: queryCount(req, 'limit') ?? 100,
     };
-    if (query.last !== undefined && query.after !== undefined) throw new HttpError(400, 'bad_request', 'Send either after or last, not both.', { field: 'last' });
+    if (query.last !== undefined && query.after !== undefined) throw new HttpError('bad_request', 'Send either after or last, not both.', { field: 'last' });
     // The plan first: it says the newest id and the epoch the page belongs to.
     const answer = await context.store.planResume(query.after ?? 0, resumeEpoch(req));
     const body = await historyPage(context, query, answer);
@@ -215,18 +218,18 @@ export function createApp(context: AppContext): express.Express {
 
   for (const route of ['/events', '/message', '/connect', '/history', '/health']) {
     app.all(route, (req: Request) => {
-      throw new HttpError(405, 'method_not_allowed', `${req.method} ${route} is not supported.`);
+      throw new HttpError('method_not_allowed', `${req.method} ${route} is not supported.`);
     });
   }
 
   app.use((req: Request) => {
-    throw new HttpError(404, 'not_found', `No such route: ${req.method} ${req.path}. The API is POST /events, GET /events, GET /history, GET /health.`);
+    throw new HttpError('not_found', `No such route: ${req.method} ${req.path}. The API is POST /events, GET /events, GET /history, GET /health.`);
   });
 
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const http = toHttpError(error);
     // A store that cannot be reached is said once by the store, not with a stack per request.
-    if (http.status >= 500 && !(error instanceof StoreUnavailableError)) context.say(`error on ${req.method} ${req.path}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    if (http.status >= 500 && !(error instanceof StoreUnavailableError)) context.say(`error on ${req.method} ${req.path}: ${describeError(error, { stack: true })}`);
     context.say(`rejected ${req.method} ${req.path} from ${clientAddress(req)}: ${http.status} ${http.code}${http.field ? ` (${http.field})` : ''}`);
     if (res.headersSent) {
       res.destroy();
@@ -268,7 +271,7 @@ async function historyPage(context: AppContext, query: HistoryQuery, answer: Res
   const lastId = String(answer.lastId);
   let rows: StoredEvent[] = [];
   let more = false;
-  let extra = '';
+  let notice: Pick<HistoryPage, 'gap' | 'reset'> = {};
   let bytes = 0;
   if (query.last !== undefined) {
     // The newest that fit, oldest first.
@@ -281,8 +284,8 @@ async function historyPage(context: AppContext, query: HistoryQuery, answer: Res
     rows = newest.slice(first);
   } else {
     const { plan } = answer;
-    if (plan.kind === 'gap') extra = `,"gap":${JSON.stringify(plan.gap)}`;
-    if (plan.kind === 'reset') extra = ',"reset":true';
+    if (plan.kind === 'gap') notice = { gap: plan.gap };
+    if (plan.kind === 'reset') notice = { reset: true };
     let after = plan.kind === 'reset' ? 0 : (query.after ?? 0);
     // limit + 1 rows at most, a chunk of about HISTORY_READ_BYTES at a time: a row past the limit or
     // the byte bound means more.
@@ -306,7 +309,10 @@ async function historyPage(context: AppContext, query: HistoryQuery, answer: Res
     }
   }
   const next = rows.length > 0 ? String(rows.at(-1)!.id) : query.last !== undefined ? lastId : String(query.after ?? 0);
-  return turns.run(() => `{"events":[${rows.map((r) => r.json).join(',')}],"next":"${next}","more":${more},"lastId":"${lastId}","epoch":"${answer.epoch}"${extra}}`);
+  const page: Omit<HistoryPage, 'events'> = { next, more, lastId, epoch: answer.epoch, ...notice };
+  // The page's typed rest follows the spliced events (test/server/wire-shapes.test.ts reads the
+  // whole as a HistoryPage).
+  return turns.run(() => `{"events":[${rows.map((r) => r.json).join(',')}],${JSON.stringify(page).slice(1)}`);
 }
 
 /** Counts a response against the bound on bytes held for readers until the socket has taken it. */
@@ -322,18 +328,18 @@ function holdUntilSent(res: Response, readers: ReaderMemory): void {
 
 function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
-  if (error instanceof EventValidationError) return new HttpError(400, 'bad_request', error.message, { field: error.field });
+  if (error instanceof EventValidationError) return new HttpError('bad_request', error.message, { field: error.field });
   if (error instanceof StoreUnavailableError) {
-    return new HttpError(503, 'store_unavailable', error.message, { headers: { 'Retry-After': String(error.retryAfterSeconds) } });
+    return new HttpError('store_unavailable', error.message, { headers: { 'Retry-After': String(error.retryAfterSeconds) } });
   }
   const status = (error as { status?: unknown; type?: unknown } | null)?.status;
   const type = (error as { type?: unknown } | null)?.type;
   if (status === 413 || type === 'entity.too.large') return tooLarge(LIMITS.bodyBytes);
-  if (status === 415) return new HttpError(415, 'unsupported_media_type', 'Send the body uncompressed, as application/json or text/plain.');
+  if (status === 415) return new HttpError('unsupported_media_type', 'Send the body uncompressed, as application/json or text/plain.');
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new HttpError(400, 'bad_request', `The request body could not be read: ${(error as Error).message}.`, { field: 'body' });
+    return new HttpError('bad_request', `The request body could not be read: ${describeError(error)}.`, { field: 'body' });
   }
-  return new HttpError(500, 'internal_error', 'The server failed to handle this request; see its log. Try again.');
+  return new HttpError('internal_error', 'The server failed to handle this request; see its log. Try again.');
 }
 
 function clientAddress(req: IncomingMessage): string {
@@ -358,10 +364,10 @@ function mediaTypeCheck(accepted: Array<'json' | 'text'>) {
     const kind = mediaKind(req);
     if (kind === undefined || !accepted.includes(kind)) {
       const want = accepted.includes('text') ? 'application/json or text/plain (UTF-8)' : 'application/json (UTF-8)';
-      throw new HttpError(415, 'unsupported_media_type', `Content-Type ${req.headers['content-type'] ?? '(none)'} is not accepted here: send ${want}.`);
+      throw new HttpError('unsupported_media_type', `Content-Type ${req.headers['content-type'] ?? '(none)'} is not accepted here: send ${want}.`);
     }
     if (req.headers['content-encoding'] && req.headers['content-encoding'] !== 'identity') {
-      throw new HttpError(415, 'unsupported_media_type', 'Send the body uncompressed (no Content-Encoding).');
+      throw new HttpError('unsupported_media_type', 'Send the body uncompressed (no Content-Encoding).');
     }
     next();
   };
@@ -388,7 +394,7 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
       else chunks.push(chunk);
     };
     const onEnd = () => done();
-    const onError = () => done(new HttpError(400, 'bad_request', 'The request body was cut off: send it again.', { field: 'body' }));
+    const onError = () => done(new HttpError('bad_request', 'The request body was cut off: send it again.', { field: 'body' }));
     const onAborted = onError;
     req.on('data', onData);
     req.on('end', onEnd);
@@ -398,7 +404,7 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
 }
 
 function tooLarge(maxBytes: number): HttpError {
-  return new HttpError(413, 'payload_too_large', `The body is larger than ${maxBytes} bytes: shorten it (put bulky output in a file and link it with url).`);
+  return new HttpError('payload_too_large', `The body is larger than ${maxBytes} bytes: shorten it (put bulky output in a file and link it with url).`);
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -409,17 +415,17 @@ function bodyText(req: Request): string {
   try {
     return UTF8.decode(body);
   } catch {
-    throw new HttpError(400, 'bad_request', 'The body is not valid UTF-8: send UTF-8 text.', { field: 'body' });
+    throw new HttpError('bad_request', 'The body is not valid UTF-8: send UTF-8 text.', { field: 'body' });
   }
 }
 
 function jsonBody(req: Request): unknown {
   const text = bodyText(req);
-  if (text.trim() === '') throw new HttpError(400, 'bad_request', 'The body is empty: send a JSON object such as {"title":"Build done"}.', { field: 'body' });
+  if (text.trim() === '') throw new HttpError('bad_request', 'The body is empty: send a JSON object such as {"title":"Build done"}.', { field: 'body' });
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new HttpError(400, 'bad_request', `The body is not valid JSON (${(error as Error).message}).`, { field: 'body' });
+    throw new HttpError('bad_request', `The body is not valid JSON (${describeError(error)}).`, { field: 'body' });
   }
 }
 
@@ -440,7 +446,7 @@ function headerText(req: Request, ...names: string[]): string | undefined {
 function queryText(req: Request, name: string): string | undefined {
   const value = req.query[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new HttpError(400, 'bad_request', `Send ${name} once.`, { field: name });
+  if (typeof value !== 'string') throw new HttpError('bad_request', `Send ${name} once.`, { field: name });
   return value;
 }
 
@@ -477,12 +483,12 @@ function topicFilter(req: Request): ReadonlySet<string> | null {
     const topic = value.trim();
     if (topic === '') continue;
     if (!TOPIC_PATTERN.test(topic)) {
-      throw new HttpError(400, 'bad_request', `topic "${topic.slice(0, 80)}" must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-".`, { field: 'topic' });
+      throw new HttpError('bad_request', `topic "${topic.slice(0, 80)}" must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-".`, { field: 'topic' });
     }
     topics.add(topic);
     // A bound on the work and memory one filter costs (each topic is one index walk per page).
     if (topics.size > LIMITS.filterTopics) {
-      throw new HttpError(400, 'bad_request', `topic: at most ${LIMITS.filterTopics} topics in one filter: subscribe to fewer, or leave topic out to get every topic.`, { field: 'topic' });
+      throw new HttpError('bad_request', `topic: at most ${LIMITS.filterTopics} topics in one filter: subscribe to fewer, or leave topic out to get every topic.`, { field: 'topic' });
     }
   }
   return topics.size > 0 ? topics : null;
@@ -499,7 +505,7 @@ function heartbeatKind(req: Request): HeartbeatKind {
   const value = queryText(req, 'heartbeat');
   if (value === undefined || value === '' || value === 'comment') return 'comment';
   if (value === 'event') return 'event';
-  throw new HttpError(400, 'bad_request', 'heartbeat must be "comment" (the default) or "event".', { field: 'heartbeat' });
+  throw new HttpError('bad_request', 'heartbeat must be "comment" (the default) or "event".', { field: 'heartbeat' });
 }
 
 /** The log epoch the client's cursor came from: the Herald-Log-Epoch header, else the `epoch` query. */
@@ -509,7 +515,7 @@ function resumeEpoch(req: Request): string | undefined {
   const value = fromHeader ? header.trim() : queryText(req, 'epoch');
   if (value === undefined || value === '') return undefined;
   if (!isEpoch(value)) {
-    throw new HttpError(400, 'bad_request', `${fromHeader ? LOG_EPOCH_HEADER : 'epoch'} must be a log epoch as the server sent it (16 hex digits), or left out.`, {
+    throw new HttpError('bad_request', `${fromHeader ? LOG_EPOCH_HEADER : 'epoch'} must be a log epoch as the server sent it (16 hex digits), or left out.`, {
       field: fromHeader ? LOG_EPOCH_HEADER : 'epoch',
     });
   }
@@ -523,7 +529,7 @@ function queryId(req: Request, name: string): number | undefined {
 }
 
 function parseId(value: string, field: string): number {
-  if (!isEventId(value)) throw new HttpError(400, 'bad_request', `${field} must be an event id (decimal digits, 0 for everything kept).`, { field });
+  if (!isEventId(value)) throw new HttpError('bad_request', `${field} must be an event id (decimal digits, 0 for everything kept).`, { field });
   return Number(value);
 }
 
@@ -531,7 +537,7 @@ function queryCount(req: Request, name: string): number | undefined {
   const value = queryText(req, name);
   if (value === undefined || value === '') return undefined;
   if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > 1000) {
-    throw new HttpError(400, 'bad_request', `${name} must be a whole number from 1 to 1000.`, { field: name });
+    throw new HttpError('bad_request', `${name} must be a whole number from 1 to 1000.`, { field: name });
   }
   return Number(value);
 }

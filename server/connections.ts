@@ -124,7 +124,7 @@ export class ConnectionGuard {
     if (declared === undefined || !/^\d+$/.test(declared)) return false;
     const maxBytes = this.#maxBodyBytes(req);
     if (Number(declared) <= maxBytes) return false;
-    const error = new HttpError(413, 'payload_too_large', `The body is larger than ${maxBytes} bytes (Content-Length: ${declared}): shorten it (put bulky output in a file and link it with url).`);
+    const error = new HttpError('payload_too_large', `The body is larger than ${maxBytes} bytes (Content-Length: ${declared}): shorten it (put bulky output in a file and link it with url).`);
     closeAfter(req, res, error);
     return true;
   }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LogOpenError } from './errors.ts';
+import { describeError } from '../events/errors.ts';
 
 export interface DataDirContext {
   env?: NodeJS.ProcessEnv;
@@ -43,7 +44,7 @@ export function prepareDataDir(dir: string): void {
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
       throw new LogOpenError('data_dir', dir, `cannot create the data directory ${dir}: ${code === 'EROFS' ? 'the file system is read-only' : 'permission denied'}. Create it yourself, or ${fix}.`, error);
     }
-    throw new LogOpenError('data_dir', dir, `cannot create the data directory ${dir} (${(error as Error).message}); ${fix}.`, error);
+    throw new LogOpenError('data_dir', dir, `cannot create the data directory ${dir} (${describeError(error)}); ${fix}.`, error);
   }
   try {
     fs.accessSync(dir, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);

@@ -1,37 +1,31 @@
-// The one error shape every route answers with: { "error": { code, message, field? } }, and the
-// errors the event store raises: at startup (LogOpenError) and while serving (StoreUnavailableError).
+// The server's errors: HttpError, the one every route answers with (its body and status are
+// typed in events/errors.ts), and the event store's: at startup (LogOpenError) and while serving
+// (StoreUnavailableError).
 
-export type ErrorCode =
-  | 'bad_request'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'conflict'
-  | 'too_many_requests'
-  | 'too_many_streams'
-  | 'store_unavailable'
-  | 'expectation_failed'
-  | 'request_timeout'
-  | 'internal_error';
+import { ERROR_STATUS } from '../events/errors.ts';
+import type { ErrorBody, ErrorCode } from '../events/errors.ts';
 
+export type { ErrorCode };
+
+/**
+ * The error every route answers with: its code decides its status (ERROR_STATUS in
+ * events/errors.ts, the one table), its body is an ErrorBody.
+ */
 export class HttpError extends Error {
   readonly status: number;
   readonly code: ErrorCode;
   readonly field: string | undefined;
   readonly headers: Record<string, string>;
-  constructor(status: number, code: ErrorCode, message: string, extra: { field?: string; headers?: Record<string, string> } = {}) {
+  constructor(code: ErrorCode, message: string, extra: { field?: string; headers?: Record<string, string> } = {}) {
     super(message);
     this.name = 'HttpError';
-    this.status = status;
+    this.status = ERROR_STATUS[code];
     this.code = code;
     this.field = extra.field;
     this.headers = extra.headers ?? {};
   }
 
-  toJSON(): { error: { code: ErrorCode; message: string; field?: string } } {
+  toJSON(): ErrorBody {
     return { error: { code: this.code, message: this.message, ...(this.field !== undefined ? { field: this.field } : {}) } };
   }
 }

@@ -42,10 +42,10 @@ export function checkToken(req: IncomingMessage, expected: string | undefined): 
   const given = requestToken(req);
   const headers = { 'WWW-Authenticate': 'Bearer realm="herald"' };
   if (given === undefined) {
-    throw new HttpError(401, 'unauthorized', 'This server needs a token: send "Authorization: Bearer <token>" (or ?token=<token> for EventSource).', { headers });
+    throw new HttpError('unauthorized', 'This server needs a token: send "Authorization: Bearer <token>" (or ?token=<token> for EventSource).', { headers });
   }
   if (!tokenMatches(given, expected)) {
-    throw new HttpError(401, 'unauthorized', 'Wrong token: use the one the server was started with (--token or HERALD_TOKEN).', { headers });
+    throw new HttpError('unauthorized', 'Wrong token: use the one the server was started with (--token or HERALD_TOKEN).', { headers });
   }
 }
 
@@ -106,7 +106,7 @@ export class HostPolicy {
     const fix = this.loopbackOnly
       ? 'use http://127.0.0.1 or http://localhost'
       : 'use its address or its machine name, or start it with --allowed-host NAME for a name that is meant to reach it';
-    throw new HttpError(403, 'forbidden', `Host "${header ?? ''}" is not this server: ${fix}.`);
+    throw new HttpError('forbidden', `Host "${header ?? ''}" is not this server: ${fix}.`);
   }
 }
 
@@ -154,7 +154,7 @@ export class OriginPolicy {
       // A browser marks what another site makes it fetch (img, script, no-cors fetch); only a
       // top-level navigation (the user following a link) may come from elsewhere without an Origin.
       if ((site === 'cross-site' || site === 'same-site') && req.headers['sec-fetch-mode'] !== 'navigate') {
-        throw new HttpError(403, 'forbidden', 'Requests made by another site are refused: start the server with --allow-origin for that site.');
+        throw new HttpError('forbidden', 'Requests made by another site are refused: start the server with --allow-origin for that site.');
       }
       return 'none';
     }
@@ -163,7 +163,7 @@ export class OriginPolicy {
     // Our own page's POSTs carry "Origin: null" under "Referrer-Policy: no-referrer"; the browser-set Sec-Fetch-Site tells them apart.
     if (origin === 'null' && site === 'same-origin') return 'same';
     if (this.allowed.has(origin)) return 'listed';
-    throw new HttpError(403, 'forbidden', `Origin ${origin} is not allowed: start the server with --allow-origin ${origin} to let that page in.`);
+    throw new HttpError('forbidden', `Origin ${origin} is not allowed: start the server with --allow-origin ${origin} to let that page in.`);
   }
 }
 
@@ -253,7 +253,7 @@ export class SharedPublishRate implements PublishLimit {
 }
 
 function tooManyPublishes(client: string, seconds: number): HttpError {
-  return new HttpError(429, 'too_many_requests', `Too many publishes from ${client}: wait ${seconds} s and try again.`, {
+  return new HttpError('too_many_requests', `Too many publishes from ${client}: wait ${seconds} s and try again.`, {
     headers: { 'Retry-After': String(seconds) },
   });
 }

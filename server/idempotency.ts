@@ -58,14 +58,12 @@ export function answerPublish(res: Response, outcome: AppendOutcome, keyName = I
 /** 409 naming the key: the same key was used for a different event. */
 export function keyConflict(key: string, keyName = IDEMPOTENCY_KEY_HEADER): HttpError {
   const shown = key.length > 80 ? `${key.slice(0, 79)}…` : key;
-  return new HttpError(
-    409,
-    'conflict',
+  return new HttpError('conflict',
     `${keyName} ${JSON.stringify(shown)} was already used for a different event: a retry must send the same event, and a new event needs a new key.`,
     { field: keyName },
   );
 }
 
 function badKey(why: string): HttpError {
-  return new HttpError(400, 'bad_request', `${IDEMPOTENCY_KEY_HEADER}: ${why}.`, { field: IDEMPOTENCY_KEY_HEADER });
+  return new HttpError('bad_request', `${IDEMPOTENCY_KEY_HEADER}: ${why}.`, { field: IDEMPOTENCY_KEY_HEADER });
 }

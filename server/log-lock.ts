@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { LogOpenError } from './errors.ts';
+import { describeError } from '../events/errors.ts';
 
 export const LOCK_FILE = 'herald.lock';
 
@@ -40,7 +41,7 @@ export class LogLock {
     try {
       db = new Database(file, { timeout: 0 });
     } catch (error) {
-      throw new LogOpenError('unreadable', file, `cannot open ${file} (${(error as Error).message}): check that the data directory ${dataDir} is writable.`, error);
+      throw new LogOpenError('unreadable', file, `cannot open ${file} (${describeError(error)}): check that the data directory ${dataDir} is writable.`, error);
     }
     let wroteOurs = false;
     try {
@@ -56,7 +57,7 @@ export class LogLock {
       // After our own row was written, the row says us, not the one that slipped in.
       const holder = isBusy(error) && !wroteOurs ? readHolder(db) : undefined;
       db.close();
-      if (!isBusy(error)) throw new LogOpenError('unreadable', file, `cannot use ${file} (${(error as Error).message}): remove it (it holds no events) and start again.`, error);
+      if (!isBusy(error)) throw new LogOpenError('unreadable', file, `cannot use ${file} (${describeError(error)}): remove it (it holds no events) and start again.`, error);
       throw new LogOpenError('in_use', dataDir, inUseMessage(dataDir, holder), error);
     }
     return new LogLock(file, db);

@@ -30,6 +30,7 @@ import {
   type StoreHealth,
   type StoredEvent,
 } from './store.ts';
+import { describeError } from '../events/errors.ts';
 
 export const DEFAULT_REDIS_KEY = 'herald:events';
 /** How long the reader's XREAD blocks before it checks the feed's epoch (and applies age retention). */
@@ -225,7 +226,7 @@ export class RedisStore implements EventStore {
       const state = await this.#state();
       return { ...base, up: true, storedEvents: state.count, lastId: String(state.lastId), epoch: state.epoch };
     } catch (error) {
-      return { ...base, up: false, error: error instanceof Error ? error.message : String(error) };
+      return { ...base, up: false, error: describeError(error) };
     }
   }
 
@@ -302,7 +303,7 @@ export class RedisStore implements EventStore {
     try {
       state = await this.#state();
     } catch (error) {
-      throw new Error(`Redis at ${this.target.shown} refused Herald's first read of ${this.#keys[0]}: ${error instanceof Error ? error.message : String(error)}. Is that key used by something else? Pick another with --redis-key.`, { cause: error });
+      throw new Error(`Redis at ${this.target.shown} refused Herald's first read of ${this.#keys[0]}: ${describeError(error)}. Is that key used by something else? Pick another with --redis-key.`, { cause: error });
     }
     this.#epoch = state.epoch;
     this.#followedId = state.lastId;

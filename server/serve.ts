@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp, DEFAULT_MAX_HISTORY_PAGE_BYTES } from './app.ts';
 import { defaultWebRoot, packageVersion } from './package.ts';
 import { LIMITS } from '../events/event.ts';
+import { describeError } from '../events/errors.ts';
 import { CONNECTIONS_CHECKING_INTERVAL_MS, ConnectionGuard, type ConnectionLimits } from './connections.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { MAX_HOOK_BODY_BYTES } from './hooks/routes.ts';
@@ -269,7 +270,7 @@ function followStore(store: EventStore, hub: Hub, say: (line: string) => void): 
     try {
       hub.publish(events);
     } catch (error) {
-      say(`fan-out failed: ${error instanceof Error ? error.message : String(error)}`);
+      say(`fan-out failed: ${describeError(error)}`);
     }
   });
   // A new epoch (a Redis stream deleted and created again): every cursor our streams hold is

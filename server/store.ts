@@ -11,6 +11,7 @@
 //   blocking reader, so events other servers stored arrive too);
 // - what is kept is one contiguous run of ids [oldest, last], so a resume plan can name a gap;
 // - the epoch names the log: a cursor from another epoch gets a reset.
+import type { StoreKind } from '../events/http.ts';
 import type { GapInfo } from '../events/event.ts';
 import type { AppendEntry, AppendOutcome, ResumePlan, StoredEvent } from './log.ts';
 
@@ -53,7 +54,7 @@ export interface StoreHealth {
   epoch: string;
 }
 
-export type StoreKind = 'sqlite' | 'redis';
+export type { StoreKind };
 
 /** Receives every stored event once, in id order. */
 export type FollowListener = (events: readonly StoredEvent[]) => void;

@@ -27,6 +27,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { GAP_TYPE, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/event.ts';
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS, frameEvent, frameRetry } from '../events/sse.ts';
+import { describeError } from '../events/errors.ts';
 import { StoreUnavailableError } from './errors.ts';
 import { frameStored, type HeartbeatKind, type Hub, type StreamFlavour, type Subscription } from './hub.ts';
 import type { ReadTurns } from './read-turns.ts';
@@ -127,7 +128,7 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
   req.socket.setNoDelay(true);
 
   const fail = (error: unknown) => {
-    context.say(`stream ${request.label} replay failed: ${error instanceof Error ? error.message : String(error)}`);
+    context.say(`stream ${request.label} replay failed: ${describeError(error)}`);
     res.destroy();
   };
   stream.onOverflow = () => {

@@ -10,6 +10,7 @@ import type { PublishQueue } from '../publish-queue.ts';
 import { ciJobEvent, DEFAULT_CI_TOPIC, type CiRun, type HookResult } from './ci-job.ts';
 import { githubDelivery, githubEventName, mapGithubEvent, verifyGithubSignature } from './github.ts';
 import { gitlabDelivery, mapGitlabEvent, verifyGitlabToken } from './gitlab.ts';
+import { describeError } from '../../events/errors.ts';
 
 /** Largest hook body: providers' payloads carry whole repository objects and, for GitLab
  * pipelines, every job, so they are far larger than a Herald event (GitHub's run about 20 KB). */
@@ -44,16 +45,16 @@ export function hookRoutes(context: HookContext, secrets: HookSecrets): Router {
   };
   const configured = (secret: string | undefined, provider: string, flag: string, env: string) => (_req: Request, _res: Response, next: NextFunction) => {
     // [issue 11] An open server does not accept forged CI events: no secret, no endpoint.
-    if (secret === undefined) throw new HttpError(404, 'not_found', `${provider} hooks are off on this server: start it with ${flag} (or ${env}) to take them.`);
+    if (secret === undefined) throw new HttpError('not_found', `${provider} hooks are off on this server: start it with ${flag} (or ${env}) to take them.`);
     next();
   };
 
   router.post('/hooks/github', configured(secrets.githubSecret, 'GitHub', '--github-secret', 'HERALD_GITHUB_SECRET'), takeRate, readBody, async (req: Request, res: Response) => {
     const raw = rawBodyOf(req);
     const check = verifyGithubSignature(req.headers, raw, secrets.githubSecret!);
-    if (!check.ok) throw new HttpError(401, 'unauthorized', `Signature refused: ${check.reason}.`);
+    if (!check.ok) throw new HttpError('unauthorized', `Signature refused: ${check.reason}.`);
     const eventName = githubEventName(req.headers);
-    if (eventName === undefined) throw new HttpError(400, 'bad_request', 'No X-GitHub-Event header: this endpoint takes GitHub, Gitea and Forgejo webhooks.', { field: 'X-GitHub-Event' });
+    if (eventName === undefined) throw new HttpError('bad_request', 'No X-GitHub-Event header: this endpoint takes GitHub, Gitea and Forgejo webhooks.', { field: 'X-GitHub-Event' });
     const payload = githubPayload(req, raw);
     if (eventName === 'ping') {
       res.status(200).json({ status: 'ok', message: 'Herald is listening: workflow_run and check_suite events become job events.' });
@@ -65,13 +66,13 @@ export function hookRoutes(context: HookContext, secrets: HookSecrets): Router {
   router.post('/hooks/gitlab', configured(secrets.gitlabToken, 'GitLab', '--gitlab-token', 'HERALD_GITLAB_TOKEN'), takeRate, readBody, async (req: Request, res: Response) => {
     const raw = rawBodyOf(req);
     const check = verifyGitlabToken(req.headers, secrets.gitlabToken!);
-    if (!check.ok) throw new HttpError(401, 'unauthorized', `Token refused: ${check.reason}.`);
+    if (!check.ok) throw new HttpError('unauthorized', `Token refused: ${check.reason}.`);
     await publishResult(req, res, mapGitlabEvent(parseJson(raw)), gitlabDelivery(req.headers), 'gitlab');
   });
 
   for (const path of ['/hooks/github', '/hooks/gitlab']) {
     router.all(path, (req: Request) => {
-      throw new HttpError(405, 'method_not_allowed', `${req.method} ${path} is not supported: CI providers POST their webhooks here.`);
+      throw new HttpError('method_not_allowed', `${req.method} ${path} is not supported: CI providers POST their webhooks here.`);
     });
   }
 
@@ -92,7 +93,7 @@ export function hookRoutes(context: HookContext, secrets: HookSecrets): Router {
     try {
       input = parseEventInput(ciJobEvent(run, topic));
     } catch (error) {
-      if (error instanceof EventValidationError) throw new HttpError(400, 'bad_request', `The payload does not make a valid job event: ${error.message}.`, { field: error.field });
+      if (error instanceof EventValidationError) throw new HttpError('bad_request', `The payload does not make a valid job event: ${error.message}.`, { field: error.field });
       throw error;
     }
     const claim = delivery ? claimFor(`${provider}:${delivery.id}`, input) : undefined;
@@ -118,7 +119,7 @@ function hookTopic(req: Request): string {
   const value = req.query.topic;
   if (value === undefined || value === '') return DEFAULT_CI_TOPIC;
   if (typeof value !== 'string' || !TOPIC_PATTERN.test(value)) {
-    throw new HttpError(400, 'bad_request', 'topic must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-": fix the ?topic= in the webhook URL.', { field: 'topic' });
+    throw new HttpError('bad_request', 'topic must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-": fix the ?topic= in the webhook URL.', { field: 'topic' });
   }
   return value;
 }
@@ -132,7 +133,7 @@ function githubPayload(req: Request, raw: Buffer): unknown {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/x-www-form-urlencoded') {
     const payload = new URLSearchParams(raw.toString('utf8')).get('payload');
-    if (payload === null) throw new HttpError(400, 'bad_request', 'A form-encoded hook needs a payload field (or set the webhook\'s content type to application/json).', { field: 'payload' });
+    if (payload === null) throw new HttpError('bad_request', 'A form-encoded hook needs a payload field (or set the webhook\'s content type to application/json).', { field: 'payload' });
     return parseJson(Buffer.from(payload, 'utf8'));
   }
   return parseJson(raw);
@@ -142,7 +143,7 @@ function parseJson(raw: Buffer): unknown {
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch (error) {
-    throw new HttpError(400, 'bad_request', `The hook's body is not valid JSON (${(error as Error).message}).`, { field: 'body' });
+    throw new HttpError('bad_request', `The hook's body is not valid JSON (${describeError(error)}).`, { field: 'body' });
   }
 }
 

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventSource } from 'eventsource';
-import type { HeraldEvent } from '../../events/event.ts';
+import { isHeraldEvent, type HeraldEvent } from '../../events/event.ts';
+import { isHistoryPage, type HistoryPage } from '../../events/http.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../server/serve.ts';
 
 export interface TestServer {
@@ -56,10 +57,13 @@ export async function publish(url: string, event: Record<string, unknown>, heade
   return JSON.parse(text) as HeraldEvent;
 }
 
-export async function history(url: string, query = 'after=0&limit=1000', headers: Record<string, string> = {}): Promise<{ events: HeraldEvent[]; next: string; more: boolean; lastId: string; epoch: string; gap?: unknown; reset?: boolean }> {
+/** GET /history, read as the web app reads it: a HistoryPage (events/http.ts) or a thrown error. */
+export async function history(url: string, query = 'after=0&limit=1000', headers: Record<string, string> = {}): Promise<HistoryPage> {
   const res = await fetch(`${url}/history?${query}`, { headers });
   if (res.status !== 200) throw new Error(`history answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as never;
+  const page: unknown = await res.json();
+  if (!isHistoryPage(page) || !page.events.every(isHeraldEvent)) throw new Error(`history answered 200 with no HistoryPage: ${JSON.stringify(page)}`);
+  return page;
 }
 
 export interface Received {
