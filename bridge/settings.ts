@@ -3,8 +3,15 @@
 
 import { TOPIC_PATTERN, isWebUrl } from '../events/event.ts';
 import { TOKEN_KEPT, type DoNotDisturb, type SaveSettingsResult, type Settings, type SettingsErrors, type SettingsPatch } from './contract.ts';
+import { DEFAULT_SERVER_URL } from '../events/net.ts';
 
-export const DEFAULT_SERVER_URL = 'http://127.0.0.1:5080';
+/** When "until tomorrow" ends (a pause, do-not-disturb): 08:00 local time on the next calendar day. */
+export function tomorrowMorning(now: number): number {
+  const d = new Date(now);
+  d.setDate(d.getDate() + 1);
+  d.setHours(8, 0, 0, 0);
+  return d.getTime();
+}
 
 export function defaultSettings(): Settings {
   return {
@@ -49,7 +56,7 @@ export function validateSettingsPatch(patch: unknown, now = Date.now()): Setting
   }
   if ('serverUrl' in p) {
     const v = p.serverUrl;
-    if (typeof v !== 'string' || v.trim() === '') errors.serverUrl = 'Enter the server address, e.g. http://127.0.0.1:5080';
+    if (typeof v !== 'string' || v.trim() === '') errors.serverUrl = `Enter the server address, e.g. ${DEFAULT_SERVER_URL}`;
     else if (v.length > 2048 || !isWebUrl(v)) errors.serverUrl = 'Must be an http:// or https:// address';
     else if (new URL(v).username || new URL(v).password) errors.serverUrl = 'Put the token in the token field, not in the address';
   }

@@ -3,17 +3,19 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { PRIORITY_NAMES, TOPIC_PATTERN } from '../events/event.ts';
+import { PRIORITY_NAMES, TOPIC_PATTERN, clip } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import { jsonLine } from '../events/terminal.ts';
 import { FeedClient } from '../feed/client.ts';
 import { FileCursorStore } from '../feed/cursor-file.ts';
 import type { FeedState } from '../events/feed-state.ts';
-import { CommandError, DEFAULT_SERVER, EXIT_FAILURE, parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
+import { CommandError, EXIT_FAILURE, parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec } from './options.ts';
 import { describeError } from '../events/errors.ts';
+import { DEFAULT_SERVER_URL } from '../events/net.ts';
+import { userDir } from '../server/data-dir.ts';
+import { nextStopSignal } from '../server/signals.ts';
 
 export const LISTEN_USAGE = `Usage: herald listen [options]
 
@@ -28,7 +30,7 @@ set. A refused token (401) or an address with no event stream (404) ends it
 with exit status 1; network errors and server errors (5xx) are retried.
 
 Options:
-  --server URL     Herald server (env HERALD_SERVER, default http://127.0.0.1:5080)
+  --server URL     Herald server (env HERALD_SERVER, default ${DEFAULT_SERVER_URL})
   --token T        bearer token, if the server has one (env HERALD_TOKEN)
   --topic T        only these topics (repeat the flag or separate with commas)
   --state FILE     where the last handled event id is kept (default: a file per
@@ -67,20 +69,11 @@ export interface ListenIo {
   stopSignal?: Promise<unknown>;
 }
 
-/** The user's state directory for Herald: XDG_STATE_HOME (~/.local/state) on Linux,
- * ~/Library/Application Support on macOS, %LOCALAPPDATA% on Windows. */
-export function stateDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home = os.homedir()): string {
-  if (platform === 'win32') return path.win32.join(env.LOCALAPPDATA || path.win32.join(home, 'AppData', 'Local'), 'herald');
-  if (platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'herald');
-  const xdg = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(home, '.local', 'state');
-  return path.join(xdg, 'herald');
-}
-
 /** One state file per server and topic set: a cursor for topic "a" would skip events of "b". */
 export function defaultStateFile(serverUrl: string, topics: string[], env: NodeJS.ProcessEnv = process.env): string {
   const key = `${serverUrl}\n${[...topics].sort().join(',')}`;
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 16);
-  return path.join(stateDir(env), `listen-${hash}.json`);
+  return path.join(userDir('state', { env }), `listen-${hash}.json`);
 }
 
 /** The environment a --exec command gets for one event. */
@@ -133,7 +126,7 @@ export function eventLine(event: HeraldEvent, options: EventLineOptions = {}): s
     ? clean(event.time)
     : `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())} ${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
   const width = options.topicWidth ?? event.topic.length;
-  const topic = event.topic.length > width ? `${event.topic.slice(0, width - 1)}…` : event.topic.padEnd(width);
+  const topic = clip(event.topic, width).padEnd(width);
   // High and urgent stand out in a scrolling terminal; the rest need no label.
   const mark = event.priority >= 4 ? `${paint(PRIORITY_COLOUR[event.priority], `[${PRIORITY_NAMES[event.priority]}]`)} ` : '';
   const type = event.type !== 'notification' ? `${paint(ANSI.dim, `${clean(event.type)}:`)} ` : '';
@@ -153,7 +146,7 @@ function bodyPreview(body: string | undefined, title: string): string | undefine
   if (lines[0] === title.trim()) lines.shift();
   const first = lines[0];
   if (first === undefined) return undefined;
-  if (first.length > BODY_PREVIEW_CHARS) return `${first.slice(0, BODY_PREVIEW_CHARS - 1)}…`;
+  if (first.length > BODY_PREVIEW_CHARS) return clip(first, BODY_PREVIEW_CHARS);
   return lines.length > 1 ? `${first} …` : first;
 }
 
@@ -175,7 +168,7 @@ export function fatalLine(state: FeedState, url: string, hasToken: boolean): str
     case 403:
       return `the server at ${url} refused this client (HTTP 403): check --server and --token`;
     case 404:
-      return `there is no Herald event stream at ${url}/events (HTTP 404): --server takes the server's base address, e.g. ${DEFAULT_SERVER}`;
+      return `there is no Herald event stream at ${url}/events (HTTP 404): --server takes the server's base address, e.g. ${DEFAULT_SERVER_URL}`;
     default:
       return undefined;
   }
@@ -218,23 +211,6 @@ function runExec(command: string, event: HeraldEvent, env: NodeJS.ProcessEnv, st
       resolve();
     });
   });
-}
-
-function signalled(): { promise: Promise<string>; dispose(): void } {
-  let onSignal: (s: string) => void = () => {};
-  const promise = new Promise<string>((resolve) => {
-    onSignal = resolve;
-  });
-  const handler = (signal: string) => onSignal(signal);
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return {
-    promise,
-    dispose: () => {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-    },
-  };
 }
 
 export async function listen(argv: string[], io: ListenIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
@@ -321,10 +297,10 @@ export async function listen(argv: string[], io: ListenIo = { stdout: process.st
     else say(`cannot write the output: ${err.message}`);
   };
   io.stdout.on('error', onOutputError);
-  const signals = io.stopSignal ? undefined : signalled();
+  const signals = io.stopSignal ? undefined : nextStopSignal();
   try {
     client.start();
-    await Promise.race([serverStop, pipeClosed, io.stopSignal ?? signals!.promise]);
+    await Promise.race([serverStop, pipeClosed, io.stopSignal ?? signals!.signal]);
   } finally {
     io.stdout.off('error', onOutputError);
     signals?.dispose();

@@ -3,6 +3,7 @@
 // Commands are imported when used, so `herald send` does not load the server's SQLite and Express.
 import { CommandError, EXIT_FAILURE, EXIT_USAGE, nearest, UsageError } from './options.ts';
 import { describeError } from '../events/errors.ts';
+import { DEFAULT_SERVER_URL } from '../events/net.ts';
 
 export const USAGE = `Usage: herald <command> [options]
 
@@ -12,7 +13,7 @@ Commands:
   send MESSAGE         publish one event
   run -- CMD [ARGS]    run a command and report it as a job (started, then
                        completed or failed, with exit code and output tail)
-  serve                run the companion server (http://127.0.0.1:5080)
+  serve                run the companion server (${DEFAULT_SERVER_URL})
   listen               print events from the server as they arrive
   help [COMMAND]       show a command's help (same as herald COMMAND --help)
 
@@ -21,7 +22,7 @@ Options:
   --version            print Herald's version
 
 Environment:
-  HERALD_SERVER        server URL for send, run and listen (default http://127.0.0.1:5080)
+  HERALD_SERVER        server URL for send, run and listen (default ${DEFAULT_SERVER_URL})
   HERALD_TOKEN         bearer token (same as --token)
   HERALD_DATA_DIR      where \`herald serve\` keeps its event log
 

@@ -4,9 +4,10 @@
 // util's lazy getters load modules the command line never uses (~9 ms of every start, measured
 // under load); process.getBuiltinModule hands over the module object as it is.
 import { describeError } from '../events/errors.ts';
+import { DEFAULT_SERVER_URL } from '../events/net.ts';
+import { priorityFromWord, type Priority } from '../events/event.ts';
 const { parseArgs } = process.getBuiltinModule('node:util');
 
-export const DEFAULT_SERVER = 'http://127.0.0.1:5080';
 
 /** Exit codes: 0 done, 1 the work failed (server refused, unreachable…), 2 the command line was wrong. */
 export const EXIT_FAILURE = 1;
@@ -115,7 +116,7 @@ export interface ServerTarget {
  */
 export function resolveServer(flags: { server?: unknown; token?: unknown }, env: NodeJS.ProcessEnv = process.env): ServerTarget {
   const fromFlag = typeof flags.server === 'string' && flags.server !== '';
-  const raw = fromFlag ? (flags.server as string) : env.HERALD_SERVER || DEFAULT_SERVER;
+  const raw = fromFlag ? (flags.server as string) : env.HERALD_SERVER || DEFAULT_SERVER_URL;
   const source = fromFlag ? '--server' : env.HERALD_SERVER ? 'HERALD_SERVER' : 'the default server';
   const url = normalizeServerUrl(raw, source);
   const token = typeof flags.token === 'string' && flags.token !== '' ? flags.token : env.HERALD_TOKEN || undefined;
@@ -130,7 +131,7 @@ function normalizeServerUrl(raw: string, source: string): string {
   try {
     url = new URL(withScheme);
   } catch {
-    throw new UsageError('herald', `${source} is not a URL: "${raw}" (expected e.g. http://127.0.0.1:5080)`);
+    throw new UsageError('herald', `${source} is not a URL: "${raw}" (expected e.g. ${DEFAULT_SERVER_URL})`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError('herald', `${source} must be an http:// or https:// URL, not "${raw}"`);
@@ -158,4 +159,20 @@ export function parsePositiveNumberFlag(command: string, flag: string, value: st
 export function stringFlag(values: ParsedArgs['values'], name: string): string | undefined {
   const v = values[name];
   return typeof v === 'string' ? v : undefined;
+}
+
+export function parsePriority(value: string): Priority | undefined {
+  const v = value.trim().toLowerCase();
+  if (/^[1-5]$/.test(v)) return Number(v) as Priority;
+  return priorityFromWord(v);
+}
+
+/**
+ * `--priority` for send and run, checked before anything is sent or run (exit 2), in the same
+ * words for both commands.
+ */
+export function priorityFlag(command: string, value: string): Priority {
+  const priority = parsePriority(value);
+  if (priority === undefined) throw new UsageError(command, `--priority must be 1 to 5 or min, low, default, high, urgent; not "${value}"`);
+  return priority;
 }

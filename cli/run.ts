@@ -7,17 +7,17 @@ import { createServer, connect, type Socket } from 'node:net';
 import { constants as osConstants, hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { EventValidationError, LIMITS, parseEventInput } from '../events/event.ts';
+import { EventValidationError, LIMITS, clip, parseEventInput } from '../events/event.ts';
 import type { JobInfo } from '../events/event.ts';
 import { monotonicMs, randomUuid } from './lean.ts';
 import { OutputTail } from './output-tail.ts';
-import { parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
+import { parseCommandArgs, priorityFlag, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec, ServerTarget } from './options.ts';
 import { PublishError } from './publish.ts';
 import type { EventDraft } from './publish.ts';
 import { publishWithRetry, retryLine } from './publish-retry.ts';
-import { priorityFlag } from './send.ts';
 import { describeError } from '../events/errors.ts';
+import { DEFAULT_SERVER_URL } from '../events/net.ts';
 
 // Not an import: the ES module namespace of node:fs reads its lazy fs.promises getter, which loads
 // readline and more at every start (see cli/options.ts).
@@ -46,7 +46,7 @@ Idempotency-Key, so the job's end is stored once; the final report gives up
 after 5 s in all.
 
 Options:
-  --server URL     Herald server (env HERALD_SERVER, default http://127.0.0.1:5080)
+  --server URL     Herald server (env HERALD_SERVER, default ${DEFAULT_SERVER_URL})
   --token T        bearer token, if the server has one (env HERALD_TOKEN)
   --topic T        topic, [A-Za-z0-9_-], default "default"
   --name NAME      the job's name (default: the command line)
@@ -422,5 +422,5 @@ export function displayCommand(command: string[]): string {
     .map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`))
     .join(' ')
     .replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
-  return line.length > LIMITS.jobNameLength ? `${line.slice(0, LIMITS.jobNameLength - 1)}…` : line;
+  return clip(line, LIMITS.jobNameLength);
 }

@@ -1,12 +1,12 @@
 // `herald send`: publish one event and print its id.
-import { LIMITS, priorityFromWord } from '../events/event.ts';
+import { LIMITS } from '../events/event.ts';
 import { jsonLine } from '../events/terminal.ts';
-import type { Priority } from '../events/event.ts';
-import { CommandError, parseCommandArgs, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
+import { CommandError, parseCommandArgs, priorityFlag, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec } from './options.ts';
 import { PublishError } from './publish.ts';
 import type { EventDraft } from './publish.ts';
 import { publishWithRetry, retryLine } from './publish-retry.ts';
+import { DEFAULT_SERVER_URL } from '../events/net.ts';
 
 export const SEND_USAGE = `Usage: herald send [options] MESSAGE
        some-command | herald send [options] [-]
@@ -17,7 +17,7 @@ body (several words are joined with spaces); it is read from stdin when it is
 the message's first line.
 
 Options:
-  --server URL     Herald server (env HERALD_SERVER, default http://127.0.0.1:5080)
+  --server URL     Herald server (env HERALD_SERVER, default ${DEFAULT_SERVER_URL})
   --token T        bearer token, if the server has one (env HERALD_TOKEN)
   --topic T        topic, [A-Za-z0-9_-], default "default"
   --title T        title (default: the message's first line)
@@ -51,22 +51,6 @@ const OPTIONS = {
 } as const satisfies OptionSpec;
 
 /** "4" → 4, "high" → 4; anything else is undefined. */
-export function parsePriority(value: string): Priority | undefined {
-  const v = value.trim().toLowerCase();
-  if (/^[1-5]$/.test(v)) return Number(v) as Priority;
-  return priorityFromWord(v);
-}
-
-/**
- * `--priority` for send and run, checked before anything is sent or run (exit 2), in the same
- * words for both commands.
- */
-export function priorityFlag(command: string, value: string): Priority {
-  const priority = parsePriority(value);
-  if (priority === undefined) throw new UsageError(command, `--priority must be 1 to 5 or min, low, default, high, urgent; not "${value}"`);
-  return priority;
-}
-
 export interface SendIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: NodeJS.WritableStream;

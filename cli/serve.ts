@@ -9,10 +9,12 @@ import { parseRedisUrl, RedisUrlError } from '../server/redis-url.ts';
 import { isLoopbackHost } from '../events/net.ts';
 import { LogOpenError } from '../server/errors.ts';
 import { LineLog } from '../server/line-log.ts';
+import { onStopSignals } from '../server/signals.ts';
 import { tokenProblem } from '../server/guard.ts';
 import { CommandError, parseCommandArgs, parseIntegerFlag, parsePositiveNumberFlag, stringFlag, UsageError } from './options.ts';
 import type { OptionSpec, ParsedArgs } from './options.ts';
 import { describeError } from '../events/errors.ts';
+import { DEFAULT_HOST, DEFAULT_PORT } from '../events/net.ts';
 
 export const SERVE_USAGE = `Usage: herald serve [options]
 
@@ -21,7 +23,7 @@ durably in SQLite (or on a Redis Stream that several servers share) and streams
 them to the desktop app and \`herald listen\`. Stops cleanly on Ctrl-C or SIGTERM.
 
 Options:
-  --port N                 port to listen on (default 5080; 0 = any free port)
+  --port N                 port to listen on (default ${DEFAULT_PORT}; 0 = any free port)
   --host H                 address to bind (default 127.0.0.1, this machine only)
   --data-dir DIR           where the event log lives (env HERALD_DATA_DIR,
                            default ~/.local/share/herald or the OS equivalent)
@@ -53,7 +55,7 @@ Options:
   -h, --help               show this help
 
 Example:
-  herald serve --port 5080 --data-dir ~/.herald
+  herald serve --port ${DEFAULT_PORT} --data-dir ~/.herald
   HERALD_GITHUB_SECRET="$(cat ~/.herald-hook-secret)" herald serve --host 0.0.0.0 --token "$T"
   herald serve --host 0.0.0.0 --token "$T" --redis redis://redis.internal:6379/0
 `;
@@ -95,8 +97,8 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
 
   const options: ServerOptions = {};
   const port = stringFlag(values, 'port');
-  options.port = port === undefined ? 5080 : parseIntegerFlag('serve', 'port', port, 0, 65535);
-  options.host = stringFlag(values, 'host') ?? '127.0.0.1';
+  options.port = port === undefined ? DEFAULT_PORT : parseIntegerFlag('serve', 'port', port, 0, 65535);
+  options.host = stringFlag(values, 'host') ?? DEFAULT_HOST;
   const dataDir = path.resolve(stringFlag(values, 'data-dir') ?? defaultDataDir({ env: io.env }));
   options.dataDir = dataDir;
   const token = serverToken(stringFlag(values, 'token'), io.env);
@@ -146,21 +148,14 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   // the server's own log line (address, data file) on stderr for people.
   io.stdout.write(`${server.url}\n`);
 
-  let stopping = false;
   let stop: (signal: NodeJS.Signals) => void = () => {};
   const stopped = new Promise<NodeJS.Signals>((resolve) => (stop = resolve));
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      // A second Ctrl-C while closing: the user wants out now.
-      log.write('stopping now, without waiting');
-      void log.flush(200).then(() => process.exit(1));
-      return;
-    }
-    stopping = true;
-    stop(signal);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stopListening = onStopSignals((signal, count) => {
+    if (count === 1) return stop(signal);
+    // A second Ctrl-C while closing: the user wants out now.
+    log.write('stopping now, without waiting');
+    void log.flush(200).then(() => process.exit(1));
+  });
   try {
     const signal = await stopped;
     log.write(`${signal}: closing streams and the event log…`);
@@ -169,8 +164,7 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     await log.flush(2000);
     return 0;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopListening();
   }
 }
 

@@ -273,7 +273,7 @@ export function parseEventInput(raw: unknown): EventInput {
   let title = text(input, 'title', LIMITS.titleLength);
   if (title === undefined) {
     if (job) title = jobTitle(type, job);
-    else if (body !== undefined) title = firstLine(body, LIMITS.titleLength);
+    else if (body !== undefined) title = clip(firstLine(body) ?? body.trim(), LIMITS.titleLength);
     else throw new EventValidationError('title', 'is required (or send a body to take it from)');
   }
 
@@ -327,10 +327,14 @@ function parseJob(raw: unknown): JobInfo {
   return job;
 }
 
-function firstLine(value: string, max: number): string {
-  const line = value.split(/\r\n|\r|\n/).find((l) => l.trim() !== '') ?? value;
-  const trimmed = line.trim();
-  return trimmed.length > max ? `${trimmed.slice(0, max - 1)}…` : trimmed;
+/** The first line of a text that is not blank, trimmed; undefined when there is none. */
+export function firstLine(text: string | null | undefined): string | undefined {
+  return text?.split(/\r\n|\r|\n/).find((line) => line.trim() !== '')?.trim();
+}
+
+/** At most `max` characters: a longer text is cut and ends with "…". */
+export function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /** "1.2 s", "3 min 5 s", "2 h 4 min": a duration written for people. */
@@ -367,7 +371,7 @@ export function jobTitle(type: string, job: JobInfo): string {
       title = `⊘ ${name} was cancelled${took}`;
       break;
   }
-  return title.length > LIMITS.titleLength ? `${title.slice(0, LIMITS.titleLength - 1)}…` : title;
+  return clip(title, LIMITS.titleLength);
 }
 
 /** Ids are decimal digit strings; they compare as numbers ("10" follows "9"). */

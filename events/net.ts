@@ -2,6 +2,11 @@
 // are this machine, and how a failed connection is said to a person. No Node imports: the app's
 // main process and the CLI share it as it is.
 
+/** [PRODUCT] The server's address unless told otherwise: `http://127.0.0.1:5080`, loopback only. */
+export const DEFAULT_PORT = 5080;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_SERVER_URL = `http://${DEFAULT_HOST}:${DEFAULT_PORT}`;
+
 /**
  * A host only this machine can reach: localhost, 127.0.0.0/8 (also IPv4-mapped, ::ffff:127.x.y.z)
  * and ::1, as a bare name or address, or bracketed IPv6 as URLs and Host headers write it.

@@ -3,6 +3,8 @@
 // (utilityProcess in the app, child_process.fork in the tests), so this logic runs under Node.
 
 import type { LocalServerState } from '../bridge/contract.ts';
+import { DEFAULT_HOST, DEFAULT_PORT } from '../events/net.ts';
+import { backoffCeiling } from '../feed/backoff.ts';
 
 /** Parent → server process. */
 export type ToServerMessage =
@@ -51,8 +53,7 @@ export interface LocalServerSupervisorOptions {
 
 /** The delay before restart number `attempt` (1-based): doubling from min, capped at max. */
 export function restartDelay(attempt: number, minMs: number, maxMs: number): number {
-  if (attempt < 1) return minMs;
-  return Math.min(maxMs, minMs * 2 ** Math.min(attempt - 1, 30));
+  return backoffCeiling(attempt - 1, { minMs, maxMs });
 }
 
 export class LocalServerSupervisor {
@@ -149,7 +150,7 @@ export class LocalServerSupervisor {
   }
 }
 
-/** The port and host the local server binds: the port of a loopback server URL, else 5080. */
+/** The port and host the local server binds: the port of a loopback server URL, else DEFAULT_PORT. */
 export function localServerAddress(serverUrl: string): { host: string; port: number } {
   try {
     const url = new URL(serverUrl);
@@ -160,5 +161,5 @@ export function localServerAddress(serverUrl: string): { host: string; port: num
   } catch {
     // fall through to the default
   }
-  return { host: '127.0.0.1', port: 5080 };
+  return { host: DEFAULT_HOST, port: DEFAULT_PORT };
 }

@@ -2,7 +2,7 @@
 // time is injected so the rules are tested without sleeping. The Electron layer shows what
 // onNotify hands it (escaping markup where the platform reads it) and replaces by tag.
 
-import { GAP_TYPE, RESET_TYPE, isWebUrl, jobTitle, lastOutputLine } from '../events/event.ts';
+import { GAP_TYPE, RESET_TYPE, firstLine, isWebUrl, jobTitle, lastOutputLine } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import type { DoNotDisturb } from '../bridge/contract.ts';
 
@@ -56,10 +56,6 @@ export function urgencyOf(priority: number): Urgency {
   if (priority >= 5) return 'critical';
   if (priority <= 2) return 'low';
   return 'normal';
-}
-
-function firstLine(text: string | undefined): string | undefined {
-  return text?.split(/\r\n|\r|\n/).find((l) => l.trim() !== '')?.trim();
 }
 
 function plural(n: number, one: string, many: string): string {

@@ -1,7 +1,7 @@
 // What the tray shows for a given state of the app: icon, tooltip, menu labels. Pure.
 
 import type { LocalServerState } from '../bridge/contract.ts';
-import type { HeraldEvent } from '../events/event.ts';
+import { clip, type HeraldEvent } from '../events/event.ts';
 import type { FeedState } from '../events/feed-state.ts';
 import type { MenuItemConstructorOptions } from 'electron';
 import type { TrayActions, TrayState, TrayView } from './platform.ts';
@@ -85,7 +85,7 @@ function localServerLabel(state: LocalServerState): string {
 
 function shorten(text: string): string {
   const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > LABEL_LENGTH ? `${line.slice(0, LABEL_LENGTH - 1)}…` : line;
+  return clip(line, LABEL_LENGTH);
 }
 
 export function trayView(input: {
@@ -117,14 +117,6 @@ export function trayView(input: {
     localServer: { on: input.localServerWanted, label: localServerLabel(input.localServer) },
     notices,
   };
-}
-
-/** "Pause until tomorrow": 08:00 local time on the next day. */
-export function tomorrowMorning(now: number): number {
-  const d = new Date(now);
-  d.setDate(d.getDate() + 1);
-  d.setHours(8, 0, 0, 0);
-  return d.getTime();
 }
 
 /**

@@ -7,7 +7,7 @@
 // once, with the unread count); the history file follows within ~250 ms (store-schema.ts).
 
 import fs from 'node:fs';
-import { applySettingsPatch, pauseUntilError } from '../bridge/settings.ts';
+import { applySettingsPatch, pauseUntilError, tomorrowMorning } from '../bridge/settings.ts';
 import { PushChannel, TOKEN_KEPT, type AppStatus, type LocalServerState, type SaveSettingsResult, type Settings } from '../bridge/contract.ts';
 import { GAP_TYPE, RESET_TYPE, isWebUrl, type HeraldEvent } from '../events/event.ts';
 import { isLoopbackUrl } from '../events/net.ts';
@@ -17,7 +17,7 @@ import { NotificationPolicy, type NotificationPolicyOptions, type NotificationSp
 import { LocalServerSupervisor, localServerAddress, type LocalServerOptions, type LocalServerSupervisorOptions } from './local-server-supervisor.ts';
 import type { PauseChoice, Platform, TrayActions } from './platform.ts';
 import type { HeraldStore } from './store-schema.ts';
-import { TRAY_LATEST, tomorrowMorning, trayView } from './tray-view.ts';
+import { TRAY_LATEST, trayView } from './tray-view.ts';
 import { describeError } from '../events/errors.ts';
 
 /** The part of FeedClient the core uses (tests may pass their own). */

@@ -44,7 +44,6 @@ export interface EventRow {
 
 export type HistoryRow = JobRow | EventRow;
 
-export { isJobEvent, isNotice } from '../events/event.ts';
 
 /** Groups events (any order) into rows, newest first (a job sorts by its newest event). */
 export function buildRows(events: readonly HeraldEvent[]): HistoryRow[] {
@@ -309,14 +308,6 @@ export function clockTime(at: number, now: number): string {
   if (new Date(now).toDateString() === d.toDateString()) return time;
   if (at - now < 6 * 86_400_000) return `${d.toLocaleDateString(undefined, { weekday: 'short' })} ${time}`;
   return `${d.toLocaleDateString()} ${time}`;
-}
-
-/** The moment "until tomorrow" ends: 08:00 on the next calendar day. */
-export function tomorrowMorning(now: number): number {
-  const d = new Date(now);
-  d.setDate(d.getDate() + 1);
-  d.setHours(8, 0, 0, 0);
-  return d.getTime();
 }
 
 /** Splits "build, deploy ci" into topics. */

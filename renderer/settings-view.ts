@@ -2,11 +2,12 @@
 // its message shows next to it; errors the host returns on save are shown the same way.
 
 import type { AppStatus, HeraldBridge, Settings, SettingsErrors, SettingsPatch, TokenStorage } from '../bridge/contract.ts';
-import { validateSettingsPatch } from '../bridge/settings.ts';
+import { tomorrowMorning, validateSettingsPatch } from '../bridge/settings.ts';
 import { h, setText } from './dom.ts';
-import { clockTime, parseTopicList, tomorrowMorning } from './history.ts';
+import { clockTime, parseTopicList } from './history.ts';
 import { describeLocalServer } from './status.ts';
 import { describeError } from '../events/errors.ts';
+import { DEFAULT_SERVER_URL } from '../events/net.ts';
 
 export interface SettingsContext {
   bridge: HeraldBridge;
@@ -84,7 +85,7 @@ export function renderSettings(ctx: SettingsContext): SettingsView {
     'serverUrl',
     'Server address',
     desktop ? s.serverUrl : location.origin,
-    desktop ? 'The companion server, e.g. http://127.0.0.1:5080 or a team server.' : 'This page always uses the server it was loaded from.',
+    desktop ? `The companion server, e.g. ${DEFAULT_SERVER_URL} or a team server.` : 'This page always uses the server it was loaded from.',
     desktop ? { type: 'url', inputmode: 'url' } : { readonly: true },
   );
   const token = textField('token', 'Token', s.token, `Only for a server started with --token. Leave empty otherwise.${tokenStorageNote(ctx.status.tokenStorage)}`, { type: 'password', autocomplete: 'off' });
@@ -181,7 +182,7 @@ export function renderSettings(ctx: SettingsContext): SettingsView {
   if (desktop) {
     const launch = checkbox('launchAtLogin', 'Start Herald when I log in', s.launchAtLogin, 'Herald waits in the tray.');
     void launch;
-    const runLocal = checkbox('runLocalServer', 'Run the companion server in the app', s.runLocalServer, 'Publish to http://127.0.0.1:5080 without starting a server yourself.');
+    const runLocal = checkbox('runLocalServer', 'Run the companion server in the app', s.runLocalServer, `Publish to ${DEFAULT_SERVER_URL} without starting a server yourself.`);
     localServerState = h('p', { class: 'hint local-server-state', 'data-testid': 'settings-local-server' });
     fields.get('runLocalServer')!.wrap.append(localServerState);
     runLocal.addEventListener('change', () => {

@@ -5,12 +5,11 @@
 
 import type { AppStatus, HeraldBridge, SaveSettingsResult, Settings, SettingsPatch } from '../bridge/contract.ts';
 import { applySettingsPatch, defaultSettings } from '../bridge/settings.ts';
-import { GAP_TYPE, HEARTBEAT_TYPE, RESET_TYPE, compareEventIds, isEpoch, isEventId, isHeraldEvent, isWebUrl } from '../events/event.ts';
+import { GAP_TYPE, HEARTBEAT_TYPE, RESET_TYPE, compareEventIds, isEpoch, isEventId, isHeraldEvent, isNotice, isWebUrl } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import { isHistoryPage, pageEvents } from '../events/http.ts';
 import type { FeedState } from '../events/feed-state.ts';
 import { reconnectDelay } from '../feed/backoff.ts';
-import { isNotice } from './history.ts';
 
 export interface WebBridgeOptions {
   /** The server the page came from. Default: location.origin. The web app talks to no other. */

@@ -1,31 +1,44 @@
-// Where Herald keeps its event log when no --data-dir is given, and making sure the directory is
-// there and usable before the log opens (errors in words, not `EEXIST: mkdir`). Node.
+// The user's directories for Herald (data: the event log; state: `herald listen`'s cursors), and
+// making sure the data directory is there and usable before the log opens (errors in words, not
+// `EEXIST: mkdir`). Node.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LogOpenError } from './errors.ts';
 import { describeError } from '../events/errors.ts';
 
-export interface DataDirContext {
+export interface UserDirContext {
   env?: NodeJS.ProcessEnv;
   platform?: NodeJS.Platform;
   home?: string;
 }
 
-/** HERALD_DATA_DIR, else the platform's per-user data directory + "/herald":
- * XDG_DATA_HOME (default ~/.local/share) on Linux, %APPDATA% on Windows,
- * ~/Library/Application Support on macOS. */
-export function defaultDataDir(context: DataDirContext = {}): string {
+/** Where each kind of user directory is on each platform: the XDG variable and its default (Linux),
+ * the Windows variable and its default; macOS keeps both in ~/Library/Application Support. */
+const USER_DIRS = {
+  data: { xdg: 'XDG_DATA_HOME', xdgDefault: ['.local', 'share'], windows: 'APPDATA', windowsDefault: ['AppData', 'Roaming'] },
+  state: { xdg: 'XDG_STATE_HOME', xdgDefault: ['.local', 'state'], windows: 'LOCALAPPDATA', windowsDefault: ['AppData', 'Local'] },
+} as const;
+
+/** The platform's per-user directory of that kind + "/herald": $XDG_DATA_HOME or $XDG_STATE_HOME
+ * (default ~/.local/share, ~/.local/state) on Linux, %APPDATA% or %LOCALAPPDATA% on Windows,
+ * ~/Library/Application Support on macOS. A relative XDG path is ignored, as the spec says. */
+export function userDir(kind: keyof typeof USER_DIRS, context: UserDirContext = {}): string {
   const env = context.env ?? process.env;
   const platform = context.platform ?? process.platform;
   const home = context.home ?? os.homedir();
-  if (env.HERALD_DATA_DIR) return path.resolve(env.HERALD_DATA_DIR);
-  if (platform === 'win32') {
-    return path.win32.join(env.APPDATA || path.win32.join(home, 'AppData', 'Roaming'), 'herald');
-  }
+  const where = USER_DIRS[kind];
+  if (platform === 'win32') return path.win32.join(env[where.windows] || path.win32.join(home, ...where.windowsDefault), 'herald');
   if (platform === 'darwin') return path.join(home, 'Library', 'Application Support', 'herald');
-  const xdg = env.XDG_DATA_HOME && path.isAbsolute(env.XDG_DATA_HOME) ? env.XDG_DATA_HOME : path.join(home, '.local', 'share');
-  return path.join(xdg, 'herald');
+  const xdg = env[where.xdg];
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(home, ...where.xdgDefault), 'herald');
+}
+
+/** HERALD_DATA_DIR, else the user's data directory (userDir('data')). */
+export function defaultDataDir(context: UserDirContext = {}): string {
+  const env = context.env ?? process.env;
+  if (env.HERALD_DATA_DIR) return path.resolve(env.HERALD_DATA_DIR);
+  return userDir('data', context);
 }
 
 /** Creates the data directory if missing; throws LogOpenError ('data_dir') saying what is wrong with it in words. */

@@ -1,6 +1,6 @@
 // A CI run as Herald sees it, whatever provider sent it, and the job event it becomes: the one
 // shape GitHub's, Gitea's, Forgejo's and GitLab's payloads are read into. Pure.
-import { LIMITS, isWebUrl, type EventInput, type JobStatus, type Priority } from '../../events/event.ts';
+import { LIMITS, clip, firstLine, isWebUrl, type EventInput, type JobStatus, type Priority } from '../../events/event.ts';
 
 export const DEFAULT_CI_TOPIC = 'ci';
 
@@ -93,14 +93,9 @@ export function oneLine(text: string): string {
   return text.replace(CONTROLS, ' ').replace(/\s+/g, ' ').trim();
 }
 
-/** The first line of a multi-line text (a commit message's title). */
-export function firstLine(text: string | null | undefined): string {
-  if (typeof text !== 'string') return '';
-  return oneLine(text.split(/\r\n|\r|\n/).find((l) => l.trim() !== '') ?? '');
-}
-
-export function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+/** The title line of a commit message or a run's title, as one line ('' when there is none). */
+export function titleLine(text: string | null | undefined): string {
+  return oneLine(firstLine(text) ?? '');
 }
 
 /**

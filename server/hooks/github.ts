@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { CheckSuiteCompletedEvent, Repository, WorkflowRun, WorkflowRunEvent } from '@octokit/webhooks-types';
 import {
   durationBetween,
-  firstLine,
+  titleLine,
   hostOf,
   idText,
   ignored,
@@ -110,7 +110,7 @@ function workflowRun(payload: Partial<WorkflowRunEvent>): HookResult {
     ...(text(repo?.default_branch) ? { defaultBranch: repo!.default_branch! } : {}),
     ...(text(run.html_url) ? { url: run.html_url! } : {}),
     details: [
-      firstLine(run.display_title),
+      titleLine(run.display_title),
       [`run #${run.run_number ?? runId}${attempt > 1 ? `, attempt ${attempt}` : ''}`, text(run.event), text(run.head_sha)?.slice(0, 7)].filter(Boolean).join(' · '),
     ],
   };

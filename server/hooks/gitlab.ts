@@ -5,7 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { tokenMatches } from '../guard.ts';
 import {
   durationBetween,
-  firstLine,
+  titleLine,
   hostOf,
   idText,
   ignored,
@@ -117,7 +117,7 @@ function pipeline(payload: Record<string, unknown>): HookResult {
     ...(text(attrs.url) ? { url: attrs.url as string } : webUrl ? { url: `${webUrl}/-/pipelines/${pipelineId}` } : {}),
     details: [
       state.note ?? '',
-      firstLine((commit.title as string | undefined) ?? (commit.message as string | undefined)),
+      titleLine((commit.title as string | undefined) ?? (commit.message as string | undefined)),
       failedJobs.length > 0 ? `failed: ${failedJobs.slice(0, 5).join(', ')}${failedJobs.length > 5 ? ` and ${failedJobs.length - 5} more` : ''}` : '',
       [`pipeline #${idText(attrs.iid) ?? pipelineId}`, text(attrs.source), text(attrs.sha)?.slice(0, 7)].filter(Boolean).join(' · '),
     ],
@@ -157,7 +157,7 @@ function job(payload: Record<string, unknown>): HookResult {
     details: [
       state.note ?? '',
       state.outcome?.status === 'failed' && text(payload.build_failure_reason) ? `reason: ${payload.build_failure_reason as string}` : '',
-      firstLine(commit.message as string | undefined),
+      titleLine(commit.message as string | undefined),
       [stage ? `stage ${stage}` : '', `pipeline #${idText(payload.pipeline_id) ?? '?'}`, retries > 0 ? `retry ${retries}` : '', text(payload.sha)?.slice(0, 7)].filter(Boolean).join(' · '),
     ],
   };

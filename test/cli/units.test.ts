@@ -1,10 +1,11 @@
 // The CLI's pure parts, checked directly: the output tail, server URL resolution, argument splitting.
 import { describe, expect, it } from 'vitest';
 import { parseEventInput } from '../../events/event.ts';
-import { DEFAULT_SERVER, nearest, resolveServer, UsageError } from '../../cli/options.ts';
+import { nearest, resolveServer, UsageError } from '../../cli/options.ts';
 import { cleanOutput, OutputTail } from '../../cli/output-tail.ts';
 import { displayCommand, splitCommand } from '../../cli/run.ts';
-import { parsePriority } from '../../cli/send.ts';
+import { parsePriority } from '../../cli/options.ts';
+import { DEFAULT_SERVER_URL } from '../../events/net.ts';
 
 describe('OutputTail', () => {
   it('keeps the last lines, dropping the cut-off first one', () => {
@@ -63,7 +64,7 @@ describe('OutputTail', () => {
 
 describe('resolveServer', () => {
   it('takes the flag, then HERALD_SERVER/HERALD_TOKEN, then the default', () => {
-    expect(resolveServer({}, {})).toEqual({ url: DEFAULT_SERVER });
+    expect(resolveServer({}, {})).toEqual({ url: DEFAULT_SERVER_URL });
     expect(resolveServer({}, { HERALD_SERVER: 'http://127.0.0.1:9000/', HERALD_TOKEN: 'env' })).toEqual({ url: 'http://127.0.0.1:9000', token: 'env' });
     expect(resolveServer({ server: 'https://herald.example.com/base/', token: 'flag' }, { HERALD_SERVER: 'http://x', HERALD_TOKEN: 'env' }))
       .toEqual({ url: 'https://herald.example.com/base', token: 'flag' });

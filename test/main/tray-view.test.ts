@@ -5,7 +5,8 @@ import type { MenuItemConstructorOptions } from 'electron';
 import type { HeraldEvent } from '../../events/event.ts';
 import type { FeedState } from '../../events/feed-state.ts';
 import type { TrayActions } from '../../main/platform.ts';
-import { menuLabel, tomorrowMorning, trayIconFile, trayMenu, trayState, trayView } from '../../main/tray-view.ts';
+import { tomorrowMorning } from '../../bridge/settings.ts';
+import { menuLabel, trayIconFile, trayMenu, trayState, trayView } from '../../main/tray-view.ts';
 
 const feed = (status: FeedState['status'], extra: Partial<FeedState> = {}): FeedState => ({ status, since: 0, ...extra });
 const event = (id: string, title: string): HeraldEvent => ({ id, type: 'notification', topic: 'default', time: '2025-01-01T00:00:00.000Z', title, priority: 3 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HeraldEvent } from '../../events/event.ts';
-import { buildRows, countdown, dayLabel, facets, filterRows, groupByDay, jobPriorityChosen, jobText, relativeTime, rowText, shownBody, tomorrowMorning, NO_FILTER } from '../../renderer/history.ts';
+import { buildRows, countdown, dayLabel, facets, filterRows, groupByDay, jobPriorityChosen, jobText, relativeTime, rowText, shownBody, NO_FILTER } from '../../renderer/history.ts';
+import { tomorrowMorning } from '../../bridge/settings.ts';
 import type { HistoryRow, JobRow } from '../../renderer/history.ts';
 
 const T0 = Date.parse('2025-03-01T12:00:00Z');
