@@ -2,7 +2,7 @@
 // `--events=N`, default 1000, the backlog after a long absence; `--history=N`, default 500;
 // `--catchup=N`, default 10000, the catch-up below).
 //
-// Each event does what the app does for it (main/wiring.ts + feed/client.ts): record it in the
+// Each event does what the app does for it (main/herald-app.ts + feed/client.ts): record it in the
 // history, then save the cursor, which must be on disk before the next event. Between events the
 // loop yields to the event loop (as the SSE stream does), so coalesced writes land when due; the
 // total includes them and the final flush (quit).
@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import Conf, { type Options as ConfOptions, type Schema } from 'conf';
 import type { HeraldEvent } from '../events/event.ts';
 import type { Platform } from '../main/platform.ts';
-import { HeraldApp } from '../main/wiring.ts';
+import { HeraldApp } from '../main/herald-app.ts';
 import {
   DEFAULT_HISTORY_WRITE_MS,
   HeraldStore,
@@ -41,7 +41,7 @@ import {
   type HistoryData,
   type StoreBackend,
   type StoreData,
-} from '../main/store-schema.ts';
+} from '../main/herald-store.ts';
 
 const arg = (name: string, fallback: number) => {
   const raw = process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];

@@ -247,7 +247,7 @@ export async function listen(argv: string[], io: ListenIo = { stdout: process.st
   const json = values.json === true;
   const colour = !json && useColour(io.stdout, io.env);
   let topicWidth = Math.min(MAX_TOPIC_WIDTH, Math.max(8, ...topics.map((t) => t.length)));
-  const say = (line: string) => io.stderr.write(`herald listen: ${line}\n`);
+  const log = (line: string) => io.stderr.write(`herald listen: ${line}\n`);
   let stoppedByServer: () => void = () => {};
   const serverStop = new Promise<void>((resolve) => {
     stoppedByServer = resolve;
@@ -263,7 +263,7 @@ export async function listen(argv: string[], io: ListenIo = { stdout: process.st
     topics,
     ...(ca ? { ca } : {}),
     cursor,
-    log: say,
+    log,
     onEvent: (event) => {
       topicWidth = Math.min(MAX_TOPIC_WIDTH, Math.max(topicWidth, event.topic.length));
       io.stdout.write(`${json ? jsonLine(event) : eventLine(event, { colour, topicWidth })}\n`);
@@ -275,13 +275,13 @@ export async function listen(argv: string[], io: ListenIo = { stdout: process.st
       if (exitCode !== 0) return;
       const fatal = fatalLine(state, target.url, target.token !== undefined);
       if (fatal !== undefined) {
-        say(fatal);
+        log(fatal);
         exitCode = EXIT_FAILURE;
         stoppedByServer();
         return;
       }
       const failure = state.status === 'reconnecting' || state.status === 'offline' ? `${state.status}: ${state.reason}` : undefined;
-      if (failure === undefined || failure !== lastFailure) say(stateLine(state, target.url));
+      if (failure === undefined || failure !== lastFailure) log(stateLine(state, target.url));
       lastFailure = failure;
       if (state.status === 'stopped' && state.httpStatus === 204) stoppedByServer();
     },
@@ -294,7 +294,7 @@ export async function listen(argv: string[], io: ListenIo = { stdout: process.st
   });
   const onOutputError = (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') readerGone();
-    else say(`cannot write the output: ${err.message}`);
+    else log(`cannot write the output: ${err.message}`);
   };
   io.stdout.on('error', onOutputError);
   const signals = io.stopSignal ? undefined : nextStopSignal();

@@ -161,6 +161,7 @@ export function stringFlag(values: ParsedArgs['values'], name: string): string |
   return typeof v === 'string' ? v : undefined;
 }
 
+/** "4" → 4, "high" → 4; anything else is undefined. */
 export function parsePriority(value: string): Priority | undefined {
   const v = value.trim().toLowerCase();
   if (/^[1-5]$/.test(v)) return Number(v) as Priority;

@@ -50,7 +50,6 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpec;
 
-/** "4" → 4, "high" → 4; anything else is undefined. */
 export interface SendIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: NodeJS.WritableStream;

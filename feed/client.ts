@@ -122,7 +122,7 @@ class FeedEventSource extends EventSource {
 const NO_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 export class FeedClient {
-  readonly #o: FeedClientOptions;
+  readonly #options: FeedClientOptions;
   readonly #streamUrl: URL;
   readonly #heartbeatTimeoutMs: number;
   readonly #minBackoffMs: number;
@@ -151,7 +151,7 @@ export class FeedClient {
   #draining = false;
 
   constructor(options: FeedClientOptions) {
-    this.#o = options;
+    this.#options = options;
     const base = options.url.endsWith('/') ? options.url : `${options.url}/`;
     this.#streamUrl = new URL('events', base);
     if (this.#streamUrl.protocol !== 'http:' && this.#streamUrl.protocol !== 'https:') {
@@ -178,7 +178,7 @@ export class FeedClient {
     this.#running = true;
     this.#failures = 0;
     this.#unreachable = 0;
-    const saved = this.#o.cursor.load();
+    const saved = this.#options.cursor.load();
     this.#lastSeen = saved !== undefined && isEventId(saved.lastEventId) ? saved.lastEventId : undefined;
     this.#epoch = this.#lastSeen !== undefined && isEpoch(saved?.epoch) ? saved.epoch : undefined;
     this.#setState({ status: 'connecting', lastEventId: this.#lastSeen });
@@ -220,7 +220,7 @@ export class FeedClient {
 
   #fetch(conn: Connection, url: string | URL, init: { signal?: AbortSignal; headers: Record<string, string> }): Promise<FetchLikeResponse> {
     const headers: Record<string, string> = { Accept: 'text/event-stream', 'Cache-Control': 'no-cache' };
-    if (this.#o.token) headers.Authorization = `Bearer ${this.#o.token}`;
+    if (this.#options.token) headers.Authorization = `Bearer ${this.#options.token}`;
     // The cursor, not eventsource's memory, says where to resume: it survives restarts.
     if (this.#lastSeen !== undefined) headers['Last-Event-ID'] = this.#lastSeen;
     // ...and from which log: if the server's log was replaced since, it says so with a reset.
@@ -354,11 +354,11 @@ export class FeedClient {
     try {
       event = JSON.parse(String(message.data));
     } catch {
-      this.#o.log?.(`ignored a frame that is not JSON (id ${message.lastEventId || 'none'})`);
+      this.#options.log?.(`ignored a frame that is not JSON (id ${message.lastEventId || 'none'})`);
       return;
     }
     if (!isHeraldEvent(event)) {
-      this.#o.log?.(`ignored a frame that is not a Herald event (id ${message.lastEventId || 'none'})`);
+      this.#options.log?.(`ignored a frame that is not a Herald event (id ${message.lastEventId || 'none'})`);
       return;
     }
     if (event.type === RESET_TYPE) {
@@ -379,9 +379,9 @@ export class FeedClient {
 
   #saveCursor(cursor: Cursor): void {
     try {
-      this.#o.cursor.save(cursor);
+      this.#options.cursor.save(cursor);
     } catch (err) {
-      this.#o.log?.(`could not save the cursor (${cursor.lastEventId}): ${describeError(err)}`);
+      this.#options.log?.(`could not save the cursor (${cursor.lastEventId}): ${describeError(err)}`);
     }
   }
 
@@ -392,10 +392,10 @@ export class FeedClient {
       for (let next = this.#queue.shift(); next; next = this.#queue.shift()) {
         const { event, epoch } = next;
         try {
-          await this.#o.onEvent(event);
+          await this.#options.onEvent(event);
         } catch (err) {
           // Still advance: a handler bug must not replay the same event forever.
-          this.#o.log?.(`the event handler failed on event ${event.id}: ${describeError(err, { stack: true })}`);
+          this.#options.log?.(`the event handler failed on event ${event.id}: ${describeError(err, { stack: true })}`);
         }
         this.#saveCursor({ lastEventId: event.id, ...(epoch ? { epoch } : {}) });
         this.#state = { ...this.#state, lastEventId: event.id };
@@ -500,7 +500,7 @@ export class FeedClient {
     const next: FeedState = { ...this.#state, ...patch, status, since: status !== this.#state.status ? now : this.#state.since };
     for (const key of Object.keys(next) as (keyof FeedState)[]) if (next[key] === undefined) delete next[key];
     this.#state = next;
-    this.#o.onState?.({ ...next });
+    this.#options.onState?.({ ...next });
   }
 }
 

@@ -1,7 +1,7 @@
 // The Electron main process's entry (package.json "main": dist/main/app.js). Single instance,
 // starts to the tray with no window (but opens it on first start, or when no tray can be shown,
 // so the app is never invisible), wakes the feed on resume and network changes, and connects
-// the Electron layer (tray, notifications, window, IPC, utility process) to the core (wiring.ts).
+// the Electron layer (tray, notifications, window, IPC, utility process) to the core (herald-app.ts).
 
 import { app, dialog, Menu, net, powerMonitor, safeStorage, session, shell } from 'electron';
 import ElectronStore from 'electron-store';
@@ -17,10 +17,10 @@ import { addressFingerprint, NetworkWatch } from './network-watch.ts';
 import { NativeNotifications } from './notifications.ts';
 import type { Platform } from './platform.ts';
 import { guardWebContents, secureSession } from './security.ts';
-import { HeraldStore, historyOptions, openStore, storeOptions, type HistoryData, type SecretBox, type StoreData } from './store-schema.ts';
+import { HeraldStore, historyOptions, openStore, storeOptions, type HistoryData, type SecretBox, type StoreData } from './herald-store.ts';
 import { HeraldTray } from './tray.ts';
 import { HistoryWindow } from './windows.ts';
-import { HeraldApp } from './wiring.ts';
+import { HeraldApp } from './herald-app.ts';
 import { describeError } from '../events/errors.ts';
 
 const APP_ID = 'dev.herald.app';

@@ -5,7 +5,7 @@
 import { InvokeChannel, type InvokeContract } from '../bridge/contract.ts';
 import { pauseUntilError } from '../bridge/settings.ts';
 import { isEventId, isWebUrl } from '../events/event.ts';
-import type { HeraldApp } from './wiring.ts';
+import type { HeraldApp } from './herald-app.ts';
 
 /** What the handlers need of the core. */
 export type HostCommands = Pick<

@@ -57,7 +57,7 @@ export function restartDelay(attempt: number, minMs: number, maxMs: number): num
 }
 
 export class LocalServerSupervisor {
-  readonly #o: Required<Omit<LocalServerSupervisorOptions, 'spawn' | 'onState'>> & Pick<LocalServerSupervisorOptions, 'spawn' | 'onState'>;
+  readonly #options: Required<Omit<LocalServerSupervisorOptions, 'spawn' | 'onState'>> & Pick<LocalServerSupervisorOptions, 'spawn' | 'onState'>;
   #state: LocalServerState = { status: 'off' };
   #wanted = false;
   #process: ServerProcess | null = null;
@@ -70,7 +70,7 @@ export class LocalServerSupervisor {
   #exited: Promise<void> = Promise.resolve();
 
   constructor(options: LocalServerSupervisorOptions) {
-    this.#o = {
+    this.#options = {
       minBackoffMs: 1000,
       maxBackoffMs: 60_000,
       healthyAfterMs: 60_000,
@@ -102,7 +102,7 @@ export class LocalServerSupervisor {
   stop(): void {
     this.#wanted = false;
     this.#generation++;
-    if (this.#timer !== null) this.#o.clearTimer(this.#timer);
+    if (this.#timer !== null) this.#options.clearTimer(this.#timer);
     this.#timer = null;
     this.#process?.stop();
     this.#process = null;
@@ -111,7 +111,7 @@ export class LocalServerSupervisor {
 
   #set(state: LocalServerState): void {
     this.#state = state;
-    this.#o.onState(state);
+    this.#options.onState(state);
   }
 
   #spawn(): void {
@@ -121,10 +121,10 @@ export class LocalServerSupervisor {
     this.#set({ status: 'starting' });
     let exited!: () => void;
     this.#exited = new Promise<void>((resolve) => (exited = resolve));
-    this.#process = this.#o.spawn({
+    this.#process = this.#options.spawn({
       ready: (url) => {
         if (!current()) return;
-        this.#readyAt = this.#o.now();
+        this.#readyAt = this.#options.now();
         this.#set({ status: 'running', url });
       },
       failed: (message) => {
@@ -134,14 +134,14 @@ export class LocalServerSupervisor {
         exited();
         if (!current()) return;
         this.#process = null;
-        const ranFor = this.#readyAt > 0 ? this.#o.now() - this.#readyAt : 0;
+        const ranFor = this.#readyAt > 0 ? this.#options.now() - this.#readyAt : 0;
         this.#readyAt = 0;
         // A server that stayed up a while crashed once: start the backoff over.
-        this.#crashes = ranFor >= this.#o.healthyAfterMs ? 1 : this.#crashes + 1;
-        const delay = restartDelay(this.#crashes, this.#o.minBackoffMs, this.#o.maxBackoffMs);
+        this.#crashes = ranFor >= this.#options.healthyAfterMs ? 1 : this.#crashes + 1;
+        const delay = restartDelay(this.#crashes, this.#options.minBackoffMs, this.#options.maxBackoffMs);
         const error = this.#lastError || `the server process exited (code ${code ?? 'none'})`;
-        this.#set({ status: 'crashed', error, nextAttemptAt: this.#o.now() + delay });
-        this.#timer = this.#o.setTimer(() => {
+        this.#set({ status: 'crashed', error, nextAttemptAt: this.#options.now() + delay });
+        this.#timer = this.#options.setTimer(() => {
           this.#timer = null;
           if (current()) this.#spawn();
         }, delay);

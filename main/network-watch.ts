@@ -31,33 +31,33 @@ export interface NetworkWatchOptions {
 }
 
 export class NetworkWatch {
-  readonly #o: NetworkWatchOptions;
+  readonly #options: NetworkWatchOptions;
   #last: NetworkSnapshot | null = null;
   #timer: unknown = null;
 
   constructor(options: NetworkWatchOptions) {
-    this.#o = options;
+    this.#options = options;
   }
 
   start(): void {
     if (this.#timer !== null) return;
-    this.#last = this.#o.snapshot();
-    const every = this.#o.setInterval ?? ((fn, ms) => setInterval(fn, ms).unref());
-    this.#timer = every(() => this.check(), this.#o.intervalMs ?? 5000);
+    this.#last = this.#options.snapshot();
+    const every = this.#options.setInterval ?? ((fn, ms) => setInterval(fn, ms).unref());
+    this.#timer = every(() => this.check(), this.#options.intervalMs ?? 5000);
   }
 
   stop(): void {
     if (this.#timer === null) return;
-    (this.#o.clearInterval ?? ((t) => clearInterval(t as NodeJS.Timeout)))(this.#timer);
+    (this.#options.clearInterval ?? ((t) => clearInterval(t as NodeJS.Timeout)))(this.#timer);
     this.#timer = null;
   }
 
   /** Compares with the last snapshot; public so a platform event can trigger it too. */
   check(): void {
-    const now = this.#o.snapshot();
+    const now = this.#options.snapshot();
     const before = this.#last;
     this.#last = now;
     if (!before || !now.online) return;
-    if (!before.online || before.addresses !== now.addresses) this.#o.onChange();
+    if (!before.online || before.addresses !== now.addresses) this.#options.onChange();
   }
 }

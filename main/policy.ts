@@ -122,7 +122,7 @@ function maxUrgency(events: HeraldEvent[]): Urgency {
 }
 
 export class NotificationPolicy {
-  readonly #o: NotificationPolicyOptions;
+  readonly #options: NotificationPolicyOptions;
   readonly #now: () => number;
   readonly #setTimer: (fn: () => void, ms: number) => unknown;
   readonly #clearTimer: (timer: unknown) => void;
@@ -139,7 +139,7 @@ export class NotificationPolicy {
   #backlogTimer: unknown;
 
   constructor(options: NotificationPolicyOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
     this.#clearTimer = options.clearTimer ?? ((t) => clearTimeout(t as ReturnType<typeof setTimeout>));
@@ -152,7 +152,7 @@ export class NotificationPolicy {
   /** Feed every event here, in order, after it is stored. */
   handle(event: HeraldEvent): void {
     const now = this.#now();
-    const s = this.#o.settings();
+    const s = this.#options.settings();
     if (s.paused && (s.paused.until === null || s.paused.until > now)) return;
     if (s.mutedTopics.includes(event.topic) && event.type !== GAP_TYPE && event.type !== RESET_TYPE) return;
     const dnd = s.doNotDisturb;
@@ -215,7 +215,7 @@ export class NotificationPolicy {
       ...over,
     };
     if (event.url && isWebUrl(event.url)) spec.url = event.url;
-    this.#o.onNotify(spec);
+    this.#options.onNotify(spec);
   }
 
   #flushBurst(): void {
@@ -225,7 +225,7 @@ export class NotificationPolicy {
     this.#burst = [];
     if (events.length === 0) return;
     if (events.length === 1) return this.#notifyOne(events[0]!);
-    this.#o.onNotify({ tag: `summary:${events[0]!.id}`, ...describeBurst(events), urgency: maxUrgency(events), eventIds: events.map((e) => e.id), silent: false });
+    this.#options.onNotify({ tag: `summary:${events[0]!.id}`, ...describeBurst(events), urgency: maxUrgency(events), eventIds: events.map((e) => e.id), silent: false });
   }
 
   #flushBacklog(): void {
@@ -236,7 +236,7 @@ export class NotificationPolicy {
     if (events.length === 0) return;
     if (events.length === 1) return this.#notifyOne(events[0]!);
     const { title, body } = describeBurst(events);
-    this.#o.onNotify({
+    this.#options.onNotify({
       tag: `summary:${events[0]!.id}`,
       title: `${events.length} events while you were away`,
       body: `${title}${body ? `\n${body}` : ''}`,

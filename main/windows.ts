@@ -19,16 +19,16 @@ export interface HistoryWindowOptions {
 }
 
 export class HistoryWindow {
-  readonly #o: HistoryWindowOptions;
+  readonly #options: HistoryWindowOptions;
   #window: BrowserWindow | null = null;
 
   constructor(options: HistoryWindowOptions) {
-    this.#o = options;
+    this.#options = options;
   }
 
   /** The page's URL, as IPC senders must present it (ipc.ts). */
   get pageUrl(): string {
-    return pathToFileURL(this.#o.page).href;
+    return pathToFileURL(this.#options.page).href;
   }
 
   show(section: WindowSection = 'history'): void {
@@ -37,7 +37,7 @@ export class HistoryWindow {
       // The page keeps its fragment in step with the view the user chose, so ask it, not our memory.
       if (!open.webContents.getURL().endsWith(`#${section}`)) {
         // Only the fragment changes: the page switches view without reloading.
-        void open.loadFile(this.#o.page, { hash: section });
+        void open.loadFile(this.#options.page, { hash: section });
       }
       if (open.isMinimized()) open.restore();
       open.show();
@@ -52,9 +52,9 @@ export class HistoryWindow {
       show: false,
       title: 'Herald',
       autoHideMenuBar: true,
-      ...(this.#o.icon ? { icon: this.#o.icon } : {}),
+      ...(this.#options.icon ? { icon: this.#options.icon } : {}),
       webPreferences: {
-        preload: this.#o.preload,
+        preload: this.#options.preload,
         contextIsolation: true,
         sandbox: true,
         nodeIntegration: false,
@@ -68,7 +68,7 @@ export class HistoryWindow {
         spellcheck: false,
         // A middle click on a link would open a new window; those are denied anyway, this stops the attempt.
         disableBlinkFeatures: 'Auxclick',
-        devTools: this.#o.devTools,
+        devTools: this.#options.devTools,
       },
     });
     window.webContents.on('will-navigate', (event) => event.preventDefault());
@@ -78,7 +78,7 @@ export class HistoryWindow {
       if (this.#window === window) this.#window = null;
     });
     this.#window = window;
-    void window.loadFile(this.#o.page, { hash: section });
+    void window.loadFile(this.#options.page, { hash: section });
   }
 
   send<C extends PushChannel>(channel: C, payload: PushContract[C]): void {

@@ -3,7 +3,7 @@
 
 import { BRIDGE_GLOBAL } from '../bridge/contract.ts';
 import type { HeraldBridge } from '../bridge/contract.ts';
-import { mountWindow } from './app.ts';
+import { mountWindow } from './herald-window.ts';
 import { WebBridge } from './web-bridge.ts';
 import { describeError } from '../events/errors.ts';
 

@@ -195,7 +195,7 @@ test('row actions: copy the text, mark read, delete from this history only', asy
   await expect(rows(page).filter({ hasText: 'Backup done' })).toBeFocused();
   await page.clock.runFor(50);
   await expect(page.getByTestId('announcer')).toHaveText('Deleted deploy');
-  // (That the host keeps it deleted is tested on each host: test/main/store.test.ts, web.spec.ts.)
+  // (That the host keeps it deleted is tested on each host: test/main/herald-store.test.ts, web.spec.ts.)
 });
 
 test('rows are grouped by day, with the absolute time on hover', async ({ page, staticSite }) => {

@@ -15,7 +15,7 @@ import { _electron as electron, expect, test, type ElectronApplication, type Pag
 import type { HeraldBridge } from '../../bridge/contract.ts';
 import type { HeraldEvent } from '../../events/event.ts';
 import { startServer, type RunningServer } from '../../server/serve.ts';
-import { STORE_VERSION, storeDefaults } from '../../main/store-schema.ts';
+import { STORE_VERSION, storeDefaults } from '../../main/herald-store.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -7,8 +7,8 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvokeChannel } from '../../bridge/contract.ts';
 import { ipcHandlers, IpcPayloadError, isAppSender, type IpcHandlers } from '../../main/ipc-handlers.ts';
-import type { HeraldStore } from '../../main/store-schema.ts';
-import { HeraldApp } from '../../main/wiring.ts';
+import type { HeraldStore } from '../../main/herald-store.ts';
+import { HeraldApp } from '../../main/herald-app.ts';
 import { openTestStore, PlatformDouble, tempDir } from './platform-double.ts';
 
 const PAGE = '/opt/Herald/resources/app.asar/dist/renderer/index.html';

@@ -17,7 +17,7 @@ import { getConfig } from 'app-builder-lib/out/util/config/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvokeChannel, TOKEN_KEPT, type AppStatus, type Settings } from '../../bridge/contract.ts';
 import type { HeraldEvent } from '../../events/event.ts';
-import { STORE_VERSION, storeDefaults } from '../../main/store-schema.ts';
+import { STORE_VERSION, storeDefaults } from '../../main/herald-store.ts';
 import { tempDir, until } from './platform-double.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

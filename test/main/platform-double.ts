@@ -11,7 +11,7 @@ import type { PushChannel, PushContract } from '../../bridge/contract.ts';
 import type { FromServerMessage, LocalServerOptions, ServerProcess, ServerProcessEvents, ToServerMessage } from '../../main/local-server-supervisor.ts';
 import type { Platform, TrayView } from '../../main/platform.ts';
 import type { NotificationSpec } from '../../main/policy.ts';
-import { HeraldStore, historyOptions, storeOptions, type HeraldStoreOptions, type HistoryBackend, type HistoryData, type StoreBackend, type StoreData } from '../../main/store-schema.ts';
+import { HeraldStore, historyOptions, storeOptions, type HeraldStoreOptions, type HistoryBackend, type HistoryData, type StoreBackend, type StoreData } from '../../main/herald-store.ts';
 
 export interface ShownNotification {
   spec: NotificationSpec;

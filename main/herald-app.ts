@@ -4,7 +4,7 @@
 //
 // One event's path: FeedClient → onEvent → history + unread (store) → renderer push → policy →
 // notification (maybe later, as part of a summary) → FeedClient saves the cursor (on disk at
-// once, with the unread count); the history file follows within ~250 ms (store-schema.ts).
+// once, with the unread count); the history file follows within ~250 ms (herald-store.ts).
 
 import fs from 'node:fs';
 import { applySettingsPatch, pauseUntilError, tomorrowMorning } from '../bridge/settings.ts';
@@ -16,7 +16,7 @@ import type { FeedState } from '../events/feed-state.ts';
 import { NotificationPolicy, type NotificationPolicyOptions, type NotificationSpec } from './policy.ts';
 import { LocalServerSupervisor, localServerAddress, type LocalServerOptions, type LocalServerSupervisorOptions } from './local-server-supervisor.ts';
 import type { PauseChoice, Platform, TrayActions } from './platform.ts';
-import type { HeraldStore } from './store-schema.ts';
+import type { HeraldStore } from './herald-store.ts';
 import { TRAY_LATEST, trayView } from './tray-view.ts';
 import { describeError } from '../events/errors.ts';
 
@@ -64,7 +64,7 @@ export const DEFAULT_SHUTDOWN_WAIT_MS = 3000;
 const FEED_KEYS = ['serverUrl', 'token', 'topics', 'caFile'] as const;
 
 export class HeraldApp implements TrayActions {
-  readonly #o: HeraldAppOptions;
+  readonly #options: HeraldAppOptions;
   readonly #platform: Platform;
   readonly #store: HeraldStore;
   readonly #now: () => number;
@@ -81,7 +81,7 @@ export class HeraldApp implements TrayActions {
   readonly #notices: string[];
 
   constructor(options: HeraldAppOptions) {
-    this.#o = options;
+    this.#options = options;
     this.#platform = options.platform;
     this.#store = options.store;
     this.#now = options.now ?? Date.now;
@@ -148,7 +148,7 @@ export class HeraldApp implements TrayActions {
   addNotice(notice: string): void {
     if (this.#notices.includes(notice)) return;
     this.#notices.push(notice);
-    this.#o.log?.(notice);
+    this.#options.log?.(notice);
     this.#refresh();
   }
 
@@ -167,7 +167,7 @@ export class HeraldApp implements TrayActions {
     let ca: Buffer | undefined;
     if (s.caFile) {
       try {
-        ca = (this.#o.readFile ?? fs.readFileSync)(s.caFile);
+        ca = (this.#options.readFile ?? fs.readFileSync)(s.caFile);
       } catch (err) {
         // Never fall back to ignoring certificate errors: say what to fix and stay offline.
         const code = (err as NodeJS.ErrnoException).code ?? describeError(err);
@@ -175,9 +175,9 @@ export class HeraldApp implements TrayActions {
         return;
       }
     }
-    const createFeed = this.#o.createFeed ?? ((o) => new FeedClient(o));
+    const createFeed = this.#options.createFeed ?? ((o) => new FeedClient(o));
     const feed = createFeed({
-      ...this.#o.feedOptions,
+      ...this.#options.feedOptions,
       url: s.serverUrl,
       ...(s.token ? { token: s.token } : {}),
       topics: s.topics,
@@ -187,7 +187,7 @@ export class HeraldApp implements TrayActions {
       onState: (state) => {
         if (this.#feed === feed) this.#feedChanged(state);
       },
-      ...(this.#o.log ? { log: this.#o.log } : {}),
+      ...(this.#options.log ? { log: this.#options.log } : {}),
     });
     this.#feed = feed;
     feed.start();
@@ -219,7 +219,7 @@ export class HeraldApp implements TrayActions {
     const s = this.#store.settings;
     // The token protects the local server only when the feed points at it (else it is another server's).
     const token = isLoopbackUrl(s.serverUrl) && s.token ? { token: s.token } : {};
-    return { ...localServerAddress(s.serverUrl), ...token, webRoot: this.#o.webRoot ?? null };
+    return { ...localServerAddress(s.serverUrl), ...token, webRoot: this.#options.webRoot ?? null };
   }
 
   #startLocalServer(): void {
@@ -376,7 +376,7 @@ export class HeraldApp implements TrayActions {
   /** A notification was clicked: its web address in the browser, or else the history window. */
   notificationClicked(spec: NotificationSpec): void {
     if (spec.url && isWebUrl(spec.url)) {
-      this.openUrl(spec.url).catch((err) => this.#o.log?.(`could not open ${spec.url}: ${describeError(err)}`));
+      this.openUrl(spec.url).catch((err) => this.#options.log?.(`could not open ${spec.url}: ${describeError(err)}`));
     } else {
       this.#platform.showWindow('history');
     }
@@ -403,7 +403,7 @@ export class HeraldApp implements TrayActions {
     const until = choice === 'hour' ? now + 3_600_000 : choice === 'tomorrow' ? tomorrowMorning(now) : null;
     const error = until === null ? undefined : pauseUntilError(until, now);
     if (error) {
-      this.#o.log?.(`pause refused: ${error}`);
+      this.#options.log?.(`pause refused: ${error}`);
       return;
     }
     this.setPaused(until);

@@ -23,7 +23,7 @@ import {
   type SecretBox,
   type StoreBackend,
   type StoreData,
-} from '../../main/store-schema.ts';
+} from '../../main/herald-store.ts';
 import type { TokenStorage } from '../../bridge/contract.ts';
 
 const SERVER = 'http://127.0.0.1:5080';

@@ -10,8 +10,8 @@ import { PushChannel, TOKEN_KEPT } from '../../bridge/contract.ts';
 import type { HeraldEvent } from '../../events/event.ts';
 import type { FeedClientOptions } from '../../feed/client.ts';
 import type { NotificationSpec } from '../../main/policy.ts';
-import type { HeraldStore } from '../../main/store-schema.ts';
-import { HeraldApp } from '../../main/wiring.ts';
+import type { HeraldStore } from '../../main/herald-store.ts';
+import { HeraldApp } from '../../main/herald-app.ts';
 import { startServer, type RunningServer } from '../../server/serve.ts';
 import { killServerProcesses, openTestStore, PlatformDouble, tempDir, until } from './platform-double.ts';
 
@@ -20,7 +20,7 @@ let server: RunningServer;
 let apps: HeraldApp[] = [];
 
 beforeEach(async () => {
-  dir = tempDir('herald-wiring-');
+  dir = tempDir('herald-app-');
   server = await startServer({ port: 0, dataDir: path.join(dir, 'server'), webRoot: null, log: () => undefined });
 });
 
