@@ -12,10 +12,10 @@ import * as https from 'node:https';
 import * as tls from 'node:tls';
 import { EventSource } from 'eventsource';
 import type { FetchLike, FetchLikeResponse } from 'eventsource';
-import { RESET_TYPE, compareEventIds, isEpoch, isEventId, isHeraldEvent } from '../events/event.ts';
+import { isEpoch, isEventId, isHeraldEvent } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import type { FeedState, FeedStatus } from '../events/feed-state.ts';
-import { reconnectDelay } from './backoff.ts';
+import { DEFAULT_AUTH_RETRY_MS, DEFAULT_MIN_BACKOFF_MS, DEFAULT_OFFLINE_AFTER, arrivalOf, retryPlan } from './delivery.ts';
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER } from '../events/sse.ts';
 import { describeNetworkCode, isCertificateError, networkErrorCode } from '../events/net.ts';
 import { describeError } from '../events/errors.ts';
@@ -55,15 +55,15 @@ export interface FeedClientOptions {
   /** No byte (event or heartbeat) for this long means a dead connection: drop it and reconnect.
    * Default 45000 (three of the server's default 15 s heartbeats). */
   heartbeatTimeoutMs?: number;
-  /** First backoff step; the server's `retry:` raises it. Default 1000. */
+  /** First backoff step; the server's `retry:` raises it. Default DEFAULT_MIN_BACKOFF_MS (1000). */
   minBackoffMs?: number;
   /** Backoff cap. Default 60000. */
   maxBackoffMs?: number;
   /** A connection open this long resets the backoff. Default 30000. */
   healthyAfterMs?: number;
-  /** Failed attempts in a row (network errors) before the state says offline. Default 3. */
+  /** Failed attempts in a row (network errors) before the state says offline. Default DEFAULT_OFFLINE_AFTER (3). */
   offlineAfter?: number;
-  /** Retry interval after 401/403. Default 300000 (5 min). */
+  /** Retry interval after 401/403. Default DEFAULT_AUTH_RETRY_MS (300000, 5 min). */
   authRetryMs?: number;
 }
 
@@ -159,11 +159,11 @@ export class FeedClient {
     }
     if (options.topics && options.topics.length > 0) this.#streamUrl.searchParams.set('topic', options.topics.join(','));
     this.#heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 45_000;
-    this.#minBackoffMs = options.minBackoffMs ?? 1000;
+    this.#minBackoffMs = options.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS;
     this.#maxBackoffMs = options.maxBackoffMs ?? 60_000;
     this.#healthyAfterMs = options.healthyAfterMs ?? 30_000;
-    this.#offlineAfter = options.offlineAfter ?? 3;
-    this.#authRetryMs = options.authRetryMs ?? 300_000;
+    this.#offlineAfter = options.offlineAfter ?? DEFAULT_OFFLINE_AFTER;
+    this.#authRetryMs = options.authRetryMs ?? DEFAULT_AUTH_RETRY_MS;
     // Node's `ca` option replaces the trusted roots; the server's CA is trusted on top of them.
     this.#caList = options.ca === undefined ? undefined : [...tls.getCACertificates('default'), options.ca.toString()];
     this.#state = { status: 'stopped', since: Date.now() };
@@ -361,14 +361,10 @@ export class FeedClient {
       this.#options.log?.(`ignored a frame that is not a Herald event (id ${message.lastEventId || 'none'})`);
       return;
     }
-    if (event.type === RESET_TYPE) {
-      // The server's log was replaced: the lower ids that follow are new events, not repeats.
-      this.#lastSeen = '0';
-    } else if (this.#lastSeen !== undefined && compareEventIds(event.id, this.#lastSeen) <= 0) {
-      return;
-    } else {
-      this.#lastSeen = event.id;
-    }
+    // The dedup: a reset starts the new log's ids at 0, a repeat is dropped (feed/delivery.ts).
+    const arrival = arrivalOf(event, this.#lastSeen);
+    if (arrival === 'seen') return;
+    this.#lastSeen = arrival === 'reset' ? '0' : event.id;
     // Only now: the server has answered our cursor (with a reset if it was from another log), so
     // #lastSeen is an id of this connection's log. Taken at the response, a connection dropped
     // before its reset arrived would pair the old log's id with the new log's epoch.
@@ -418,22 +414,15 @@ export class FeedClient {
       this.#setState({ status: 'stopped', reason: 'the server answered 204: it asks clients to stop', httpStatus: 204, nextAttemptAt: undefined, attempt: undefined });
       return;
     }
-    let next: FeedStatus;
-    let delay: number;
-    if (status === 401 || status === 403) {
-      next = 'auth-failed';
-      delay = this.#authRetryMs;
-      failure = { ...failure, reason: `${failure.reason}: the server refused the token; check the token setting` };
-    } else {
-      this.#unreachable = failure.network ? this.#unreachable + 1 : 0;
-      next = this.#unreachable >= this.#offlineAfter ? 'offline' : 'reconnecting';
-      delay = this.#backoff();
-    }
-    this.#schedule(delay, next, failure);
-  }
-
-  #backoff(): number {
-    return reconnectDelay(this.#failures, { minMs: this.#minBackoffMs, maxMs: this.#maxBackoffMs, floorMs: this.#retryFloorMs });
+    const refused = status === 401 || status === 403;
+    if (!refused) this.#unreachable = failure.network ? this.#unreachable + 1 : 0;
+    const plan = retryPlan(
+      failure,
+      { failures: this.#failures, unreachable: this.#unreachable },
+      { minMs: this.#minBackoffMs, maxMs: this.#maxBackoffMs, floorMs: this.#retryFloorMs, authRetryMs: this.#authRetryMs, offlineAfter: this.#offlineAfter },
+    );
+    if (plan.status === 'auth-failed') failure = { ...failure, reason: `${failure.reason}: the server refused the token; check the token setting` };
+    this.#schedule(plan.delayMs, plan.status, failure);
   }
 
   #schedule(delay: number, status: FeedStatus, failure: Failure): void {

@@ -9,7 +9,7 @@ import { GAP_TYPE, HEARTBEAT_TYPE, RESET_TYPE, compareEventIds, isEpoch, isEvent
 import type { HeraldEvent } from '../events/event.ts';
 import { isHistoryPage, pageEvents } from '../events/http.ts';
 import type { FeedState } from '../events/feed-state.ts';
-import { reconnectDelay } from '../feed/backoff.ts';
+import { DEFAULT_AUTH_RETRY_MS, DEFAULT_MIN_BACKOFF_MS, DEFAULT_OFFLINE_AFTER, arrivalOf, retryPlan } from '../feed/delivery.ts';
 
 export interface WebBridgeOptions {
   /** The server the page came from. Default: location.origin. The web app talks to no other. */
@@ -20,13 +20,13 @@ export interface WebBridgeOptions {
   historyLimit?: number;
   /** Events fetched from /history on the first load. Default 200. */
   firstLoad?: number;
-  /** First reconnection delay; doubles per failed attempt (with jitter). Default 1000. */
+  /** First reconnection delay; doubles per failed attempt (with jitter). Default DEFAULT_MIN_BACKOFF_MS (1000). */
   minBackoffMs?: number;
   /** Default 30000. */
   maxBackoffMs?: number;
-  /** Retry interval after the server refused the token. Default 300000 (5 min). */
+  /** Retry interval after the server refused the token. Default DEFAULT_AUTH_RETRY_MS (300000, 5 min). */
   authRetryMs?: number;
-  /** Failed attempts in a row before the state says offline. Default 3. */
+  /** Failed attempts in a row before the state says offline. Default DEFAULT_OFFLINE_AFTER (3). */
   offlineAfter?: number;
   /** Heartbeat intervals without a byte after which the stream counts as dead and is replaced
    * (the server names its interval in each herald.heartbeat; 15 s until the first). Default 3. */
@@ -126,10 +126,10 @@ export class WebBridge implements HeraldBridge {
     this.#storage = options.storage ?? localStorage;
     this.#historyLimit = options.historyLimit ?? 500;
     this.#firstLoad = options.firstLoad ?? 200;
-    this.#minBackoffMs = options.minBackoffMs ?? 1000;
+    this.#minBackoffMs = options.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS;
     this.#maxBackoffMs = options.maxBackoffMs ?? 30_000;
-    this.#authRetryMs = options.authRetryMs ?? 300_000;
-    this.#offlineAfter = options.offlineAfter ?? 3;
+    this.#authRetryMs = options.authRetryMs ?? DEFAULT_AUTH_RETRY_MS;
+    this.#offlineAfter = options.offlineAfter ?? DEFAULT_OFFLINE_AFTER;
     this.#silentBeats = options.silentBeats ?? 3;
 
     this.#settings = { ...defaultSettings(), ...this.#read<Partial<Settings>>(KEY.settings, {}), serverUrl: this.#origin };
@@ -394,7 +394,11 @@ export class WebBridge implements HeraldBridge {
       return;
     }
     if (!isHeraldEvent(event)) return;
-    if (event.type === RESET_TYPE) {
+    // The same dedup as the feed client's (feed/delivery.ts): a repeat at or below the cursor is
+    // dropped even when the history no longer holds its id.
+    const arrival = arrivalOf(event, this.#cursor);
+    if (arrival === 'seen') return;
+    if (arrival === 'reset') {
       // The server's log was replaced: ids start again, so the old history and cursor mean nothing.
       this.#cursor = '0';
       this.#storage.setItem(KEY.cursor, '0');
@@ -461,17 +465,21 @@ export class WebBridge implements HeraldBridge {
     if (generation !== this.#generation) return;
     const now = Date.now();
     const attempt = (this.#status.feed.attempt ?? 0) + 1;
-    if (status === 401 || status === 403) {
-      const nextAttemptAt = now + this.#authRetryMs;
+    // A page cannot tell "no server" from "no answer": every failure counts as unreachable, and a
+    // browser that knows it is offline says so at once.
+    const plan = retryPlan(
+      { httpStatus: status },
+      { failures: attempt - 1, unreachable: navigator.onLine ? attempt : this.#offlineAfter },
+      { minMs: this.#minBackoffMs, maxMs: this.#maxBackoffMs, authRetryMs: this.#authRetryMs, offlineAfter: this.#offlineAfter },
+    );
+    this.#timer = setTimeout(() => void this.#connect(), plan.delayMs);
+    const nextAttemptAt = now + plan.delayMs;
+    if (plan.status === 'auth-failed') {
       this.#setFeed({ status: 'auth-failed', since: now, attempt, httpStatus: status, nextAttemptAt, reason: status === 401 ? 'the server refused the token' : 'the server refused this page' });
-      this.#timer = setTimeout(() => void this.#connect(), this.#authRetryMs);
       return;
     }
-    const delay = reconnectDelay(attempt - 1, { minMs: this.#minBackoffMs, maxMs: this.#maxBackoffMs });
-    const offline = attempt >= this.#offlineAfter || !navigator.onLine;
-    const since = this.#status.feed.status === (offline ? 'offline' : 'reconnecting') ? this.#status.feed.since : now;
-    this.#setFeed({ status: offline ? 'offline' : 'reconnecting', since, attempt, nextAttemptAt: now + delay, reason, ...(status !== undefined ? { httpStatus: status } : {}) });
-    this.#timer = setTimeout(() => void this.#connect(), delay);
+    const since = this.#status.feed.status === plan.status ? this.#status.feed.since : now;
+    this.#setFeed({ status: plan.status, since, attempt, nextAttemptAt, reason, ...(status !== undefined ? { httpStatus: status } : {}) });
   }
 
   /** Retry now instead of waiting out the backoff (the tab came back, the network returned). */
