@@ -1,5 +1,15 @@
 // Hub: live fan-out of stored events to every open stream.
 //
+// Publishers never wait for the fan-out. The store tells the hub of a commit in the commit's own
+// synchronous step (publish(): it records publishedId, which the replay/live seam reads, and queues
+// the events), and the publishers of the batch are answered in that same step's microtasks; the
+// writes to the subscribers happen afterwards, in fan-out rounds: a round takes every committed
+// event queued so far and visits each stream once, at most fanOutStreamsPerTurn streams per turn
+// of the event loop, so a publish that arrives meanwhile is read, committed and answered between
+// two turns instead of waiting behind thousands of socket writes. Why this cannot lose or repeat
+// an event for a stream that opens, or comes back from overflow, while a batch commits: see
+// "The seam, with deferred writes" at publish() below.
+//
 // Each event is framed once (per wire flavour) into one Buffer and the same Buffer is written to
 // every subscriber, straight to its socket once the response head is out (the body is not
 // chunked, see server/stream.ts): no cork, no nextTick, no HTTP bookkeeping per subscriber. Each subscriber's unsent bytes (what Node holds for its socket) never pass
@@ -35,6 +45,8 @@ export interface HubOptions {
   heartbeatMs?: number;
   /** The server-wide bound on bytes held for readers, shared with /history. Default: a ReaderMemory of its own. */
   readers?: ReaderMemory;
+  /** Streams written per turn of the event loop in a fan-out round, default DEFAULT_FAN_OUT_STREAMS_PER_TURN. */
+  fanOutStreamsPerTurn?: number;
 }
 
 /** An event's frame as a stream of that flavour carries it. */
@@ -44,6 +56,8 @@ export function frameStored(event: StoredEvent, flavour: StreamFlavour): string 
 
 export const DEFAULT_MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_HEARTBEAT_MS = 15_000;
+/** ~250 socket writes of ~15 µs: a publish that arrives during a round waits a few ms at most, not the whole round. */
+export const DEFAULT_FAN_OUT_STREAMS_PER_TURN = 250;
 const HEARTBEAT = Buffer.from(frameComment('heartbeat'));
 /** Streams written per turn of the event loop during a heartbeat sweep. */
 const HEARTBEAT_BATCH = 250;
@@ -102,6 +116,8 @@ export interface HubStats {
   maxBacklogSeen: number;
   /** Whether the shared heartbeat timer is running (it runs only while a stream is open). */
   heartbeatRunning: boolean;
+  /** Committed events the fan-out has not written yet (queued, or in the round under way). */
+  fanOutPending: number;
   /** Heartbeat comments written, all streams together. */
   heartbeats: number;
   /** Bytes Node holds for all streams now, each socket asked (for tests: what ReaderMemory bounds). */
@@ -112,6 +128,14 @@ export interface HubStats {
   readerBytes: number;
   readerBytesPeak: number;
   cutForMemory: number;
+}
+
+/** One fan-out round: the committed events it writes, framed lazily per flavour, and the streams left to visit. */
+interface FanOutRound {
+  events: readonly StoredEvent[];
+  typed: Buffer[];
+  message: Buffer[];
+  streams: Iterator<Subscription>;
 }
 
 export class Hub {
@@ -132,12 +156,19 @@ export class Hub {
   private sweep: Iterator<Subscription> | undefined;
   /** The herald.heartbeat frame (it names this hub's interval), for streams that ask for events. */
   private readonly heartbeatEvent: Buffer;
+  private readonly fanOutStreamsPerTurn: number;
+  /** Committed events not yet in a fan-out round, in id order (one array per commit). */
+  private pending: (readonly StoredEvent[])[] = [];
+  /** The round under way: its events, their frames, and the streams it has yet to visit. */
+  private round: FanOutRound | undefined;
+  private fanOutScheduled = false;
 
   constructor(options: HubOptions = {}) {
     this.maxBacklogBytes = options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES;
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.readers = options.readers ?? new ReaderMemory();
     this.heartbeatEvent = Buffer.from(frameEvent({ event: HEARTBEAT_TYPE, data: JSON.stringify({ intervalMs: this.heartbeatMs }) }));
+    this.fanOutStreamsPerTurn = Math.max(1, options.fanOutStreamsPerTurn ?? DEFAULT_FAN_OUT_STREAMS_PER_TURN);
   }
 
   /** Registers a stream; it gets live events after goLive(). `heartbeat: 'event'` sends it
@@ -176,30 +207,88 @@ export class Hub {
   }
 
   /**
-   * Frames each event once per flavour and writes the same bytes to every live subscriber that
-   * wants its topic. Events come in id order; a subscriber is never given an id at or below its
-   * lastId (its replay may have read further than the hub had published: see server/stream.ts).
+   * Takes a commit's events (in id order, from the store, in the commit's synchronous step) for
+   * the next fan-out round, which runs once the publishers have been answered (see the top).
+   *
+   * The seam, with deferred writes. publishedId moves here, in the commit's step, not when the
+   * round writes: so from the moment an event is committed, (1) a replay that read before the
+   * commit sees publishedId past its read and reads again (server/stream.ts deliverPage), and (2)
+   * a replay that reads after the commit has the event in its page, and goes live with lastId at
+   * or past it; a stream opened without a cursor starts at store.followedId, past it too. A round
+   * writes an event only to streams that are live when it visits them and whose lastId is below
+   * the event's id. So a stream that goes live while the batch waits for its round, or while the
+   * round is under way, skips what its replay already gave it and gets the rest from this round
+   * or the next: every event once, in id order. Rounds run one after another, each over events
+   * newer than the last, so a stream never gets an older event after a newer one.
    */
   publish(events: readonly StoredEvent[]): void {
-    if (events.length > 0) this.publishedId = events.at(-1)!.id;
+    if (events.length === 0) return;
+    this.publishedId = events.at(-1)!.id;
+    // No stream now: one opened later starts past these events (the seam above).
     if (this.streams.size === 0) return;
-    for (const event of events) {
-      let typed: Buffer | undefined;
-      let message: Buffer | undefined;
-      for (const stream of this.streams) {
-        if (!stream.live || !stream.wants(event.topic) || event.id <= stream.lastId) continue;
-        let frame: Buffer;
-        if (stream.flavour === 'typed') frame = typed ??= Buffer.from(frameStored(event, 'typed'));
-        else frame = message ??= Buffer.from(frameStored(event, 'message'));
-        if (stream.out.writableLength + frame.length > this.maxBacklogBytes) {
-          stream.live = false;
-          this.overflowCount += 1;
-          stream.onOverflow?.();
-          continue;
-        }
-        this.write(stream, frame);
-        stream.lastId = event.id;
+    this.pending.push(events);
+    this.scheduleFanOut();
+  }
+
+  /** Committed events not written yet (queued or in the round under way), for tests and /health. */
+  get fanOutPending(): number {
+    let count = 0;
+    for (const events of this.pending) count += events.length;
+    return count + (this.round?.events.length ?? 0);
+  }
+
+  private scheduleFanOut(): void {
+    if (this.fanOutScheduled) return;
+    this.fanOutScheduled = true;
+    // setImmediate, not a microtask: the publishers' answers are written in the microtasks of the
+    // commit's step, so they leave first; and between two turns of a round the loop reads sockets.
+    setImmediate(this.continueFanOut);
+  }
+
+  /** One turn of fan-out: starts a round over what is pending if none is under way, then visits up to fanOutStreamsPerTurn streams. */
+  private readonly continueFanOut = (): void => {
+    this.fanOutScheduled = false;
+    this.fanOutTurn(this.fanOutStreamsPerTurn);
+    if (this.round !== undefined || this.pending.length > 0) this.scheduleFanOut();
+  };
+
+  private fanOutTurn(maxStreams: number): void {
+    let round = this.round;
+    if (round === undefined) {
+      if (this.pending.length === 0) return;
+      const events = this.pending.length === 1 ? this.pending[0]! : this.pending.flat();
+      this.pending = [];
+      round = this.round = { events, typed: [], message: [], streams: this.streams.values() };
+    }
+    for (let n = 0; n < maxStreams; n++) {
+      // A Set iterator sees adds and deletes as they happen: a stream opened during the round is
+      // visited too, and skips what it has by its lastId.
+      const next = round.streams.next();
+      if (next.done) {
+        this.round = undefined;
+        return;
       }
+      this.deliverLive(next.value, round);
+    }
+  }
+
+  /** Writes to one stream the round's events it wants and does not have yet, up to its bound. */
+  private deliverLive(stream: Subscription, round: FanOutRound): void {
+    const { events } = round;
+    for (let i = 0; i < events.length; i++) {
+      if (!stream.live) return;
+      const event = events[i]!;
+      if (!stream.wants(event.topic) || event.id <= stream.lastId) continue;
+      const frames = stream.flavour === 'typed' ? round.typed : round.message;
+      const frame = (frames[i] ??= Buffer.from(frameStored(event, stream.flavour)));
+      if (stream.out.writableLength + frame.length > this.maxBacklogBytes) {
+        stream.live = false;
+        this.overflowCount += 1;
+        stream.onOverflow?.();
+        return;
+      }
+      this.write(stream, frame);
+      stream.lastId = event.id;
     }
   }
 
@@ -233,6 +322,8 @@ export class Hub {
   /** Ends every stream cleanly (clients reconnect) and forgets them; resolves when each response
    * has finished or closed, or after waitMs for clients that are not reading. */
   async endAll(waitMs = 1000): Promise<void> {
+    // What is committed goes out before the streams end (else their clients get it on resuming).
+    while (this.round !== undefined || this.pending.length > 0) this.fanOutTurn(Infinity);
     const ending = [...this.streams].map((stream) => {
       this.remove(stream);
       const res = stream.res;
@@ -268,6 +359,7 @@ export class Hub {
       overflows: this.overflowCount,
       maxBacklogSeen: this.maxBacklogSeen,
       heartbeatRunning: this.heartbeatTimer !== undefined,
+      fanOutPending: this.fanOutPending,
       heartbeats: this.heartbeatCount,
     };
   }

@@ -1,9 +1,11 @@
 // PublishQueue: group commit. Publishes whose bodies arrive in the same turn of the event loop go
 // to the store in one appendBatch (one SQLite transaction, one Redis script); each publisher is
-// answered only after the store has the batch. The store hands stored events to the hub itself
-// (EventStore.follow): the SQLite store in the same synchronous step as the commit, before the
-// publishers are answered; the Redis store through its reader, so events stored by other servers
-// reach this server's streams the same way.
+// answered only after the store has the batch, and never after the fan-out. The store hands
+// stored events to the hub itself (EventStore.follow): the SQLite store in the same synchronous
+// step as the commit, the Redis store through its reader, so events stored by other servers reach
+// this server's streams the same way. The hub only takes note in that step (the replay/live seam
+// needs it there) and writes to the subscribers in later turns of the event loop, after the
+// publishers of the batch have been answered (server/hub.ts).
 // While a batch is with a networked store, the publishes that arrive meanwhile wait and go in the
 // next batch, sent the moment the store answers: under load, one Redis script (one fsync) serves
 // many publishes, and a burst costs a few round trips rather than one each. (A SQLite batch is

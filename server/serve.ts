@@ -79,6 +79,8 @@ export interface ServerOptions {
   maxHistoryPageBytes?: number;
   /** Reader work (replay and /history pages) per turn of the event loop, default 4 ms (see ReadTurns). */
   readTurnBudgetMs?: number;
+  /** Streams the live fan-out writes to per turn of the event loop (publishes are answered between turns), default 250 (see Hub). */
+  fanOutStreamsPerTurn?: number;
 }
 
 export interface RedisServerOptions {
@@ -133,6 +135,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     readers,
     maxBacklogBytes: Math.max(64 * 1024, options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES),
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    ...(options.fanOutStreamsPerTurn !== undefined ? { fanOutStreamsPerTurn: options.fanOutStreamsPerTurn } : {}),
   });
   followStore(store, hub, say);
   const queue = new PublishQueue(store, options.storeWaitMs !== undefined ? { storeWaitMs: options.storeWaitMs } : {});
@@ -261,8 +264,10 @@ function isRedisStore(store: EventStore): store is RedisStore {
 }
 
 /**
- * Hands what the store stores to the hub, once each, in id order. A fan-out that throws loses
- * nothing: the event is stored, and a subscriber that missed it gets it when it next resumes.
+ * Hands what the store stores to the hub, once each, in id order, in the step that stored it (the
+ * hub writes to the streams later, after the publishers are answered: see server/hub.ts). A
+ * fan-out that throws loses nothing: the event is stored, and a subscriber that missed it gets it
+ * when it next resumes.
  */
 function followStore(store: EventStore, hub: Hub, say: (line: string) => void): void {
   hub.publishedId = store.followedId;

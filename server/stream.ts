@@ -12,7 +12,10 @@
 // checks, only when the hub has published nothing newer than that (hub.publishedId <= throughId);
 // otherwise it reads again from there. Once live, the hub skips ids at or below the stream's
 // lastId, which covers the events the read saw before the hub did. So every event is either in a
-// replay page or published to the stream live, never both, never neither.
+// replay page or published to the stream live, never both, never neither. The hub writes live
+// events after the publishers are answered, in fan-out rounds; what the seam reads is publishedId,
+// which moves in the commit's own step, so it holds while a batch waits for its round (see
+// Hub.publish).
 //
 // A store that cannot be reached (Redis down) does not end the stream: it stays open with its
 // heartbeats, and the plan or the page is asked for again until the store answers.

@@ -9,6 +9,8 @@ import { EventSource } from 'eventsource';
 import { isHeraldEvent, type HeraldEvent } from '../../events/event.ts';
 import { isHistoryPage, type HistoryPage } from '../../events/http.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../server/serve.ts';
+import { SqliteStore } from '../../server/sqlite-store.ts';
+import type { EventStore } from '../../server/store.ts';
 
 export interface TestServer {
   server: RunningServer;
@@ -44,6 +46,18 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The SQLite store, with every read's answer held back for holdMs after the read was made (as a networked store's arrive late). */
+export function lateReadingStore(holdMs: number): EventStore {
+  const store = new SqliteStore({ dataDir: tempDir() });
+  const readAfter = store.readAfter.bind(store);
+  store.readAfter = async (afterId, options) => {
+    const page = await readAfter(afterId, options);
+    await new Promise((resolve) => setTimeout(resolve, holdMs));
+    return page;
+  };
+  return store;
 }
 
 export async function publish(url: string, event: Record<string, unknown>, headers: Record<string, string> = {}): Promise<HeraldEvent> {

@@ -2,27 +2,13 @@
 // events the replay's read did not see before that read's answer arrives. A real SQLite store whose
 // read answers are held back, a real server, real eventsource clients, publishing all along.
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../server/sqlite-store.ts';
-import type { EventStore } from '../../server/store.ts';
-import { listen, publish, startTestServer, tempDir, waitFor, type TestServer } from './harness.ts';
+import { lateReadingStore, listen, publish, startTestServer, waitFor, type TestServer } from './harness.ts';
 
 let t: TestServer | undefined;
 afterEach(async () => {
   await t?.cleanup();
   t = undefined;
 });
-
-/** The SQLite store, with every read's answer held back for holdMs after the read was made. */
-function lateReadingStore(holdMs: number): EventStore {
-  const store = new SqliteStore({ dataDir: tempDir() });
-  const readAfter = store.readAfter.bind(store);
-  store.readAfter = async (afterId, options) => {
-    const page = await readAfter(afterId, options);
-    await new Promise((resolve) => setTimeout(resolve, holdMs));
-    return page;
-  };
-  return store;
-}
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
 
