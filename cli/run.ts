@@ -8,7 +8,7 @@ import { constants as osConstants, hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { EventValidationError, LIMITS, clip, parseEventInput } from '../events/event.ts';
-import type { JobInfo } from '../events/event.ts';
+import type { JobInfo, Priority } from '../events/event.ts';
 import { monotonicMs, randomUuid } from './lean.ts';
 import { OutputTail } from './output-tail.ts';
 import { parseCommandArgs, priorityFlag, resolveServer, SERVER_OPTIONS, stringFlag, UsageError } from './options.ts';
@@ -97,37 +97,34 @@ export interface RunIo {
   env: NodeJS.ProcessEnv;
 }
 
+/** What `herald run` was asked to do: the command, and the job it is reported as. */
+interface RunPlan {
+  command: string[];
+  target: ServerTarget;
+  /** --priority: the final event's priority, instead of 3 on success and 4 on failure. */
+  priority: Priority | undefined;
+  topic: string | undefined;
+  job: JobInfo;
+  started: EventDraft;
+  /** Keep the last lines of the output for the final event (not with --no-tail). */
+  tail: boolean;
+}
+
+/** How the command ended, as Herald exits and reports it. */
+interface Ending {
+  exitCode: number;
+  /** Says what went wrong when the command did not run or was killed. */
+  body?: string;
+}
+
 export async function run(argv: string[], io: RunIo): Promise<number> {
-  const { own, command } = splitCommand(argv);
-  const { values } = parseCommandArgs('run', own, OPTIONS);
-  if (values.help) {
+  const plan = planRun(argv, io);
+  if (plan === 'help') {
     io.stdout.write(RUN_USAGE);
     return 0;
   }
-  if (command.length === 0) throw new UsageError('run', 'no command given: herald run [options] -- CMD [ARGS...]');
-  const target = resolveServer(values, io.env);
-
-  const priorityValue = stringFlag(values, 'priority');
-  const priority = priorityValue === undefined ? undefined : priorityFlag('run', priorityValue);
-  const topic = stringFlag(values, 'topic');
-  const job: JobInfo = {
-    id: randomUuid(),
-    name: stringFlag(values, 'name') ?? displayCommand(command),
-    status: 'running',
-    host: hostname().slice(0, LIMITS.jobHostLength),
-  };
-  const started: EventDraft = { type: 'job.started', priority: 2, job };
-  if (topic !== undefined) started.topic = topic;
-  try {
-    // Catch a bad --topic or --name now, before the command runs, not as a warning afterwards.
-    parseEventInput(started);
-  } catch (err) {
-    if (err instanceof EventValidationError) throw new UsageError('run', `${err.field === 'job.name' ? '--name' : err.field === 'topic' ? '--topic' : err.field}: ${err.message.slice(err.field.length + 2)}`);
-    throw err;
-  }
-
-  const reporter = new JobReporter(target, io.stderr);
-  const tail = values['no-tail'] ? undefined : new OutputTail();
+  const reporter = new JobReporter(plan.target, io.stderr);
+  const tail = plan.tail ? new OutputTail() : undefined;
   // Before the signal handlers: a Ctrl-C while it opens ends Herald, with nothing started yet.
   const shared = tail && outputsShareDestination(io) ? await openSharedOutput() : undefined;
   const finalAbort = new AbortController();
@@ -150,78 +147,109 @@ export async function run(argv: string[], io: RunIo): Promise<number> {
   const detach: Array<() => void> = [];
   try {
     const t0 = monotonicMs();
-    child = startChild(command, shared?.commandEnd ?? (tail ? 'pipe' : 'inherit'));
+    child = startChild(plan.command, shared?.commandEnd ?? (tail ? 'pipe' : 'inherit'));
     // The command has its copies of the channel; ours must go, or its end never comes.
     shared?.commandEnd.destroy();
     // Its own abort too: a report still hanging when Herald is done must not keep the process alive.
     const startedAbort = new AbortController();
-    const startedReport = reporter.report(started, { timeoutMs: 10_000, signal: startedAbort.signal });
-
-    const atLineStart = (chunk: Buffer) => (reporter.atLineStart = chunk.at(-1) === 0x0a);
-    if (tail) {
-      const running = child;
-      const brokenPipe = () => running.kill('SIGPIPE');
-      if (shared) {
-        detach.push(passThrough(shared.ours, io.stdout, (chunk) => tail.push(chunk), brokenPipe, atLineStart));
-      } else {
-        detach.push(passThrough(child.stdout!, io.stdout, (chunk) => tail.push(chunk, 'stdout'), brokenPipe));
-        detach.push(passThrough(child.stderr!, io.stderr, (chunk) => tail.push(chunk, 'stderr'), brokenPipe, atLineStart));
-      }
-    }
+    const startedReport = reporter.report(plan.started, { timeoutMs: 10_000, signal: startedAbort.signal });
+    if (tail) detach.push(...passOutput(child, tail, shared, io, reporter));
     const outcome = await waitForChild(child);
     if (shared) await drained(shared.ours);
     childDone = true;
     // The event model takes durations up to a year: a longer job is reported as lasting a year rather than refused.
     const durationMs = Math.min(LIMITS.jobDurationMs, Math.round(monotonicMs() - t0));
-
-    let exitCode: number;
-    let body: string | undefined;
-    const done: JobInfo = { ...job, durationMs };
-    if (outcome.spawnError) {
-      const notFound = outcome.spawnError.code === 'ENOENT';
-      exitCode = notFound ? 127 : 126;
-      body = notFound ? `command not found: ${command[0]}` : `cannot run ${command[0]}: ${outcome.spawnError.message}`;
-      io.stderr.write(`herald: ${body}\n`);
-    } else if (outcome.signal) {
-      exitCode = 128 + (osConstants.signals[outcome.signal] ?? 0);
-      body = `killed by ${outcome.signal}`;
-    } else {
-      exitCode = outcome.code ?? 1;
-    }
-    done.exitCode = exitCode;
-    if (tail) {
-      const text = tail.text();
-      if (text !== '') done.outputTail = text;
-    }
-
-    let final: EventDraft;
-    if (exitCode === 0) {
-      final = { type: 'job.completed', priority: priority ?? 3, job: { ...done, status: 'succeeded' } };
-    } else if (cancelledBy) {
-      final = { type: 'job.failed', priority: priority ?? 3, job: { ...done, status: 'cancelled' }, body: `stopped by ${cancelledBy}` };
-    } else {
-      final = { type: 'job.failed', priority: priority ?? 4, job: { ...done, status: 'failed' } };
-      if (body !== undefined) final.body = body;
-    }
-    if (topic !== undefined) final.topic = topic;
-
-    // job.started first, so the server's ids keep the order; both within one bounded wait.
-    const doneAt = monotonicMs();
-    const deadline = AbortSignal.any([AbortSignal.timeout(FINAL_REPORT_MS), finalAbort.signal]);
-    await Promise.race([startedReport, aborted(deadline)]);
-    if (deadline.aborted) {
-      startedAbort.abort();
-      if (!finalAbort.signal.aborted) reporter.warn(`no answer within ${FINAL_REPORT_MS / 1000} s`);
-    } else {
-      const left = Math.max(100, FINAL_REPORT_MS - (monotonicMs() - doneAt));
-      await reporter.report(final, { timeoutMs: Math.round(left), budgetMs: Math.round(left), signal: finalAbort.signal });
-    }
-    return exitCode;
+    const ending = endingOf(outcome, plan.command, io);
+    const done: JobInfo = { ...plan.job, durationMs, exitCode: ending.exitCode };
+    const outputTail = tail?.text();
+    if (outputTail) done.outputTail = outputTail;
+    await reportEnd(reporter, startedReport, startedAbort, finalEvent(plan, done, ending, cancelledBy), finalAbort);
+    return ending.exitCode;
   } finally {
     for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
     for (const fn of detach) fn();
     shared?.ours.destroy();
   }
+}
+
+/** Reads the arguments into a plan, checking the job's fields before the command runs. */
+function planRun(argv: string[], io: RunIo): RunPlan | 'help' {
+  const { own, command } = splitCommand(argv);
+  const { values } = parseCommandArgs('run', own, OPTIONS);
+  if (values.help) return 'help';
+  if (command.length === 0) throw new UsageError('run', 'no command given: herald run [options] -- CMD [ARGS...]');
+  const target = resolveServer(values, io.env);
+  const priorityValue = stringFlag(values, 'priority');
+  const priority = priorityValue === undefined ? undefined : priorityFlag('run', priorityValue);
+  const topic = stringFlag(values, 'topic');
+  const job: JobInfo = {
+    id: randomUuid(),
+    name: stringFlag(values, 'name') ?? displayCommand(command),
+    status: 'running',
+    host: hostname().slice(0, LIMITS.jobHostLength),
+  };
+  const started: EventDraft = { type: 'job.started', priority: 2, job };
+  if (topic !== undefined) started.topic = topic;
+  try {
+    // Catch a bad --topic or --name now, before the command runs, not as a warning afterwards.
+    parseEventInput(started);
+  } catch (err) {
+    if (err instanceof EventValidationError) throw new UsageError('run', `${err.field === 'job.name' ? '--name' : err.field === 'topic' ? '--topic' : err.field}: ${err.message.slice(err.field.length + 2)}`);
+    throw err;
+  }
+  return { command, target, priority, topic, job, started, tail: !values['no-tail'] };
+}
+
+/** Copies the command's output to ours, keeping the tail; returns the detach functions. */
+function passOutput(child: ChildProcess, tail: OutputTail, shared: SharedOutput | undefined, io: RunIo, reporter: JobReporter): Array<() => void> {
+  const atLineStart = (chunk: Buffer) => (reporter.atLineStart = chunk.at(-1) === 0x0a);
+  const brokenPipe = () => child.kill('SIGPIPE');
+  if (shared) return [passThrough(shared.ours, io.stdout, (chunk) => tail.push(chunk), brokenPipe, atLineStart)];
+  return [
+    passThrough(child.stdout!, io.stdout, (chunk) => tail.push(chunk, 'stdout'), brokenPipe),
+    passThrough(child.stderr!, io.stderr, (chunk) => tail.push(chunk, 'stderr'), brokenPipe, atLineStart),
+  ];
+}
+
+/** Herald's exit code for the command's end: its own code, 128+N for signal N, 127 when not found. */
+function endingOf(outcome: ChildOutcome, command: string[], io: RunIo): Ending {
+  if (outcome.spawnError) {
+    const notFound = outcome.spawnError.code === 'ENOENT';
+    const body = notFound ? `command not found: ${command[0]}` : `cannot run ${command[0]}: ${outcome.spawnError.message}`;
+    io.stderr.write(`herald: ${body}\n`);
+    return { exitCode: notFound ? 127 : 126, body };
+  }
+  if (outcome.signal) return { exitCode: 128 + (osConstants.signals[outcome.signal] ?? 0), body: `killed by ${outcome.signal}` };
+  return { exitCode: outcome.code ?? 1 };
+}
+
+/** job.completed on exit 0; job.failed otherwise, "cancelled" when a signal sent to Herald stopped it. */
+function finalEvent(plan: RunPlan, done: JobInfo, ending: Ending, cancelledBy: NodeJS.Signals | undefined): EventDraft {
+  let final: EventDraft;
+  if (ending.exitCode === 0) {
+    final = { type: 'job.completed', priority: plan.priority ?? 3, job: { ...done, status: 'succeeded' } };
+  } else if (cancelledBy) {
+    final = { type: 'job.failed', priority: plan.priority ?? 3, job: { ...done, status: 'cancelled' }, body: `stopped by ${cancelledBy}` };
+  } else {
+    final = { type: 'job.failed', priority: plan.priority ?? 4, job: { ...done, status: 'failed' } };
+    if (ending.body !== undefined) final.body = ending.body;
+  }
+  if (plan.topic !== undefined) final.topic = plan.topic;
+  return final;
+}
+
+/** job.started first, so the server's ids keep the order; both within one bounded wait (FINAL_REPORT_MS). */
+async function reportEnd(reporter: JobReporter, startedReport: Promise<void>, startedAbort: AbortController, final: EventDraft, finalAbort: AbortController): Promise<void> {
+  const doneAt = monotonicMs();
+  const deadline = AbortSignal.any([AbortSignal.timeout(FINAL_REPORT_MS), finalAbort.signal]);
+  await Promise.race([startedReport, aborted(deadline)]);
+  if (deadline.aborted) {
+    startedAbort.abort();
+    if (!finalAbort.signal.aborted) reporter.warn(`no answer within ${FINAL_REPORT_MS / 1000} s`);
+    return;
+  }
+  const left = Math.max(100, FINAL_REPORT_MS - (monotonicMs() - doneAt));
+  await reporter.report(final, { timeoutMs: Math.round(left), budgetMs: Math.round(left), signal: finalAbort.signal });
 }
 
 /**
