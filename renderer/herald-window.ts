@@ -71,35 +71,77 @@ export class HeraldWindow {
   #newSinceAnnounce: HeraldEvent[] = [];
   #lastTone = '';
 
-  // Elements built once and updated in place (so focus and screen readers are not disturbed).
-  readonly #statusChip: HTMLElement;
-  readonly #statusIcon: HTMLElement;
-  readonly #statusLabel: HTMLElement;
-  readonly #statusDetail: HTMLElement;
-  readonly #settingsLink: HTMLButtonElement;
-  readonly #pauseText: HTMLElement;
-  readonly #resumeButton: HTMLButtonElement;
-  readonly #pauseSelect: HTMLSelectElement;
-  readonly #localServer: HTMLElement;
-  readonly #navHistory: HTMLButtonElement;
-  readonly #navSettings: HTMLButtonElement;
-  readonly #unreadBadge: HTMLElement;
-  readonly #notices: HTMLElement;
-  readonly #main: HTMLElement;
-  readonly #announcer: HTMLElement;
-  readonly #historySection: HTMLElement;
-  readonly #search: HTMLInputElement;
-  readonly #topicSelect: HTMLSelectElement;
-  readonly #typeSelect: HTMLSelectElement;
-  readonly #statusSelect: HTMLSelectElement;
-  readonly #markReadButton: HTMLButtonElement;
-  readonly #clearButton: HTMLButtonElement;
-  readonly #count: HTMLElement;
+  // Elements built once and updated in place (so focus and screen readers are not disturbed), in
+  // the order they are built: a field may use the ones above it, and its handlers run later.
+
+  // The header's parts.
+  readonly #statusIcon: HTMLElement = h('span', { class: 'status-icon', 'aria-hidden': 'true' });
+  readonly #statusLabel: HTMLElement = h('span', { class: 'status-label' });
+  readonly #statusChip: HTMLElement = h('span', { class: 'status-chip', 'data-testid': 'connection' }, this.#statusIcon, this.#statusLabel);
+  readonly #statusDetail: HTMLElement = h('span', { class: 'status-detail', 'data-testid': 'connection-detail' });
+  readonly #settingsLink: HTMLButtonElement = h('button', { type: 'button', class: 'link-button', hidden: true, on: { click: () => this.#showView('settings', 'token') } }, 'Open settings');
+  readonly #pauseText: HTMLElement = h('span', { class: 'pause-text', 'data-testid': 'paused' });
+  readonly #resumeButton: HTMLButtonElement = h('button', { type: 'button', class: 'small', hidden: true, on: { click: () => void this.#bridge.setPaused(false) } }, 'Resume');
+  readonly #pauseSelect: HTMLSelectElement = h(
+    'select',
+    { class: 'pause-select', 'aria-label': 'Pause notifications', on: { change: () => this.#pauseFromSelect() } },
+    h('option', { value: '' }, 'Pause…'),
+    h('option', { value: '1h' }, 'Pause for 1 hour'),
+    h('option', { value: 'tomorrow' }, 'Pause until tomorrow'),
+    h('option', { value: 'forever' }, 'Pause until I resume'),
+  );
+  readonly #localServer: HTMLElement = h('span', { class: 'local-server', 'data-testid': 'local-server' });
+  readonly #unreadBadge: HTMLElement = h('span', { class: 'badge', hidden: true });
+  readonly #navHistory: HTMLButtonElement = h('button', { type: 'button', class: 'nav', on: { click: () => this.#showView('history') } }, 'History', this.#unreadBadge);
+  readonly #navSettings: HTMLButtonElement = h(
+    'button',
+    { type: 'button', class: 'nav', on: { click: () => this.#showView('settings') } },
+    h('span', { 'aria-hidden': 'true', class: 'gear' }, '⚙ '),
+    'Settings',
+  );
+  readonly #notices: HTMLElement = h('div', { class: 'notices', 'aria-label': 'Notices', role: 'region' });
+
+  // The history view's controls.
+  readonly #search: HTMLInputElement = h('input', {
+    type: 'search',
+    class: 'search',
+    placeholder: 'Search title and body',
+    'aria-label': 'Search title and body',
+    on: { input: () => this.#setFilter({ search: this.#search.value }) },
+  });
+  readonly #topicSelect: HTMLSelectElement = h('select', { 'aria-label': 'Topic', on: { change: () => this.#setFilter({ topic: this.#topicSelect.value }) } });
+  readonly #typeSelect: HTMLSelectElement = h('select', { 'aria-label': 'Type', on: { change: () => this.#setFilter({ type: this.#typeSelect.value as TypeFilter }) } });
+  readonly #statusSelect: HTMLSelectElement = h(
+    'select',
+    { 'aria-label': 'Status', on: { change: () => this.#setFilter({ status: this.#statusSelect.value as StatusFilter }) } },
+    h('option', { value: 'all' }, 'Any status'),
+    h('option', { value: 'unread' }, 'Unread'),
+    h('option', { value: 'running' }, 'Running'),
+    h('option', { value: 'succeeded' }, 'Succeeded'),
+    h('option', { value: 'failed' }, 'Failed'),
+    h('option', { value: 'cancelled' }, 'Cancelled'),
+  );
+  readonly #markReadButton: HTMLButtonElement = h('button', { type: 'button', class: 'small', on: { click: () => this.#markAllRead() } }, 'Mark all read');
+  readonly #clearButton: HTMLButtonElement = h('button', { type: 'button', class: 'small danger', on: { click: () => this.#confirmClear() } }, 'Clear history…');
+  readonly #count: HTMLElement = h('p', { class: 'count', 'data-testid': 'count' });
   /** The day sections, each a heading and a feed of rows. */
-  readonly #list: HTMLElement;
+  readonly #list: HTMLElement = h('div', {
+    class: 'days',
+    on: { keydown: (ev) => this.#onFeedKey(ev), click: (ev) => this.#onFeedClick(ev), focusin: (ev) => this.#onFeedFocus(ev) },
+  });
+  readonly #noMatch: HTMLElement = h(
+    'div',
+    { class: 'no-match', hidden: true },
+    h('p', null, 'No events match these filters.'),
+    h('button', { type: 'button', on: { click: () => this.#clearFilters() } }, 'Clear filters'),
+  );
+  readonly #announcer: HTMLElement = h('div', { class: 'sr-only', 'aria-live': 'polite', 'aria-atomic': 'true', 'data-testid': 'announcer' });
+
+  // Built in the constructor's steps: they say what the host is and where its server is.
   readonly #empty: HTMLElement;
-  readonly #noMatch: HTMLElement;
+  readonly #historySection: HTMLElement;
   readonly #confirm: HTMLDialogElement;
+  readonly #main: HTMLElement;
   #settingsView: SettingsView | null = null;
 
   constructor(root: HTMLElement, bridge: HeraldBridge, settings: Settings, status: AppStatus, history: HeraldEvent[], options: WindowOptions) {
@@ -112,34 +154,25 @@ export class HeraldWindow {
     this.#readUpTo = this.#initialReadUpTo(status.unread);
     const desktop = bridge.host === 'desktop';
     document.documentElement.dataset.host = bridge.host;
+    this.#empty = this.#renderEmpty();
+    this.#historySection = this.#historyView();
+    this.#confirm = this.#confirmDialog(desktop);
+    this.#main = h('main', { id: 'main', tabindex: -1 }, this.#historySection);
+    root.replaceChildren(this.#header(desktop), this.#notices, this.#main, this.#confirm, this.#announcer);
+    this.#listen();
+    this.#renderStatus();
+    this.#renderNotices();
+    this.#renderHistory();
+    this.#scheduleSeen();
+    if (viewFromHash() === 'settings') this.#showView('settings');
+  }
 
-    // --- header ---
-    this.#statusIcon = h('span', { class: 'status-icon', 'aria-hidden': 'true' });
-    this.#statusLabel = h('span', { class: 'status-label' });
-    this.#statusChip = h('span', { class: 'status-chip', 'data-testid': 'connection' }, this.#statusIcon, this.#statusLabel);
-    this.#statusDetail = h('span', { class: 'status-detail', 'data-testid': 'connection-detail' });
-    this.#settingsLink = h('button', { type: 'button', class: 'link-button', hidden: true, on: { click: () => this.#showView('settings', 'token') } }, 'Open settings');
-    this.#pauseText = h('span', { class: 'pause-text', 'data-testid': 'paused' });
-    this.#resumeButton = h('button', { type: 'button', class: 'small', hidden: true, on: { click: () => void this.#bridge.setPaused(false) } }, 'Resume');
-    this.#pauseSelect = h(
-      'select',
-      { class: 'pause-select', 'aria-label': 'Pause notifications', on: { change: () => this.#pauseFromSelect() } },
-      h('option', { value: '' }, 'Pause…'),
-      h('option', { value: '1h' }, 'Pause for 1 hour'),
-      h('option', { value: 'tomorrow' }, 'Pause until tomorrow'),
-      h('option', { value: 'forever' }, 'Pause until I resume'),
-    );
-    this.#localServer = h('span', { class: 'local-server', 'data-testid': 'local-server' });
-    this.#unreadBadge = h('span', { class: 'badge', hidden: true });
-    this.#navHistory = h('button', { type: 'button', class: 'nav', on: { click: () => this.#showView('history') } }, 'History', this.#unreadBadge);
-    this.#navSettings = h(
-      'button',
-      { type: 'button', class: 'nav', on: { click: () => this.#showView('settings') } },
-      h('span', { 'aria-hidden': 'true', class: 'gear' }, '⚙ '),
-      'Settings',
-    );
+  // --- the window's parts -------------------------------------------------------------------
 
-    const header = h(
+  /** The top bar: the two views, the connection's state and, on the desktop, the local server and the pause. */
+  #header(desktop: boolean): HTMLElement {
+    this.#navHistory.setAttribute('aria-current', 'page');
+    return h(
       'header',
       { class: 'topbar' },
       h('h1', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '◆'), 'Herald'),
@@ -154,45 +187,11 @@ export class HeraldWindow {
       ),
       h('div', { class: 'pause' }, desktop ? [this.#pauseText, this.#resumeButton, this.#pauseSelect] : null),
     );
-    this.#navHistory.setAttribute('aria-current', 'page');
+  }
 
-    this.#notices = h('div', { class: 'notices', 'aria-label': 'Notices', role: 'region' });
-
-    // --- history view ---
-    this.#search = h('input', {
-      type: 'search',
-      class: 'search',
-      placeholder: 'Search title and body',
-      'aria-label': 'Search title and body',
-      on: { input: () => this.#setFilter({ search: this.#search.value }) },
-    });
-    this.#topicSelect = h('select', { 'aria-label': 'Topic', on: { change: () => this.#setFilter({ topic: this.#topicSelect.value }) } });
-    this.#typeSelect = h('select', { 'aria-label': 'Type', on: { change: () => this.#setFilter({ type: this.#typeSelect.value as TypeFilter }) } });
-    this.#statusSelect = h(
-      'select',
-      { 'aria-label': 'Status', on: { change: () => this.#setFilter({ status: this.#statusSelect.value as StatusFilter }) } },
-      h('option', { value: 'all' }, 'Any status'),
-      h('option', { value: 'unread' }, 'Unread'),
-      h('option', { value: 'running' }, 'Running'),
-      h('option', { value: 'succeeded' }, 'Succeeded'),
-      h('option', { value: 'failed' }, 'Failed'),
-      h('option', { value: 'cancelled' }, 'Cancelled'),
-    );
-    this.#markReadButton = h('button', { type: 'button', class: 'small', on: { click: () => this.#markAllRead() } }, 'Mark all read');
-    this.#clearButton = h('button', { type: 'button', class: 'small danger', on: { click: () => this.#confirmClear() } }, 'Clear history…');
-    this.#count = h('p', { class: 'count', 'data-testid': 'count' });
-    this.#list = h('div', {
-      class: 'days',
-      on: { keydown: (ev) => this.#onFeedKey(ev), click: (ev) => this.#onFeedClick(ev), focusin: (ev) => this.#onFeedFocus(ev) },
-    });
-    this.#empty = this.#renderEmpty();
-    this.#noMatch = h(
-      'div',
-      { class: 'no-match', hidden: true },
-      h('p', null, 'No events match these filters.'),
-      h('button', { type: 'button', on: { click: () => this.#clearFilters() } }, 'Clear filters'),
-    );
-    this.#historySection = h(
+  /** The history view: the filters, the count and its actions, the days, and what shows when none is shown. */
+  #historyView(): HTMLElement {
+    return h(
       'section',
       { class: 'history', 'aria-labelledby': 'history-heading' },
       h(
@@ -206,8 +205,11 @@ export class HeraldWindow {
       this.#noMatch,
       this.#empty,
     );
+  }
 
-    this.#confirm = h(
+  /** Asks before clearing the history; the answer comes back as the dialog's returnValue. */
+  #confirmDialog(desktop: boolean): HTMLDialogElement {
+    const dialog = h(
       'dialog',
       { class: 'confirm', 'aria-labelledby': 'confirm-title' },
       h('form', { method: 'dialog' },
@@ -219,18 +221,18 @@ export class HeraldWindow {
         ),
       ),
     );
-    this.#confirm.addEventListener('close', () => {
-      if (this.#confirm.returnValue === 'clear') void this.#bridge.clearHistory();
+    dialog.addEventListener('close', () => {
+      if (dialog.returnValue === 'clear') void this.#bridge.clearHistory();
       this.#clearButton.focus();
     });
+    return dialog;
+  }
 
-    this.#main = h('main', { id: 'main', tabindex: -1 }, this.#historySection);
-    this.#announcer = h('div', { class: 'sr-only', 'aria-live': 'polite', 'aria-atomic': 'true', 'data-testid': 'announcer' });
-    root.replaceChildren(header, this.#notices, this.#main, this.#confirm, this.#announcer);
-
-    bridge.onEvent((event) => this.#onEvent(event));
-    bridge.onStatus((s) => this.#onStatus(s));
-    bridge.onHistoryCleared(() => {
+  /** Follows the host (events, status, a cleared history), the clock, the window's focus and the URL's fragment. */
+  #listen(): void {
+    this.#bridge.onEvent((event) => this.#onEvent(event));
+    this.#bridge.onStatus((s) => this.#onStatus(s));
+    this.#bridge.onHistoryCleared(() => {
       this.#events.clear();
       this.#readUpTo = '0';
       this.#renderHistory();
@@ -238,16 +240,9 @@ export class HeraldWindow {
     setInterval(() => this.#tick(), 1000);
     addEventListener('focus', () => this.#scheduleSeen());
     document.addEventListener('visibilitychange', () => this.#scheduleSeen());
-
     // The desktop host opens the window at #history or #settings (the tray's "Settings…"); the
     // fragment and the view follow each other.
     addEventListener('hashchange', () => this.#showView(viewFromHash()));
-
-    this.#renderStatus();
-    this.#renderNotices();
-    this.#renderHistory();
-    this.#scheduleSeen();
-    if (viewFromHash() === 'settings') this.#showView('settings');
   }
 
   // --- data in ------------------------------------------------------------------------------
