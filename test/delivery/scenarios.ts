@@ -80,6 +80,14 @@ const isOpen = (d: Delivered) => d.state.status === 'open';
 const isDown = (d: Delivered) => d.state.status === 'reconnecting' || d.state.status === 'offline';
 const has = (title: string) => (d: Delivered) => d.titles.includes(title);
 
+/** A first run that opens its stream and gets `title`, published once it is open. */
+async function openAndDeliver(host: DeliveryHost, server: DeliveryServer, title: string): Promise<Delivered> {
+  await host.start({ url: server.url });
+  await until(host, 'the stream to open', isOpen);
+  await server.publish(title);
+  return until(host, `"${title}"`, has(title));
+}
+
 /**
  * The last event of a scenario: once it is delivered, everything published before it has had its
  * chance to arrive (a stream is in order), so a duplicate would already show.
@@ -95,10 +103,7 @@ export const DELIVERY_SCENARIOS: readonly DeliveryScenario[] = [
   {
     name: 'delivers the events published while its server was down exactly once, when the server is back',
     async run(host, server) {
-      await host.start({ url: server.url });
-      await until(host, 'the stream to open', isOpen);
-      await server.publish('before');
-      await until(host, '"before"', has('before'));
+      await openAndDeliver(host, server, 'before');
       await server.stop();
       await until(host, 'reconnecting or offline', isDown);
       await server.publishWhileDown(['while down 1', 'while down 2']);
@@ -129,9 +134,7 @@ export const DELIVERY_SCENARIOS: readonly DeliveryScenario[] = [
   {
     name: 'knows a replaced log by its epoch, even once the new log has passed its cursor, and takes the new log from its start',
     async run(host, server) {
-      await host.start({ url: server.url });
-      await until(host, 'the stream to open', isOpen);
-      await server.publish('old 1');
+      await openAndDeliver(host, server, 'old 1');
       await server.publish('old 2');
       const before = await until(host, 'the old log', has('old 2'));
       const oldEpoch = before.cursor?.epoch;
@@ -153,10 +156,7 @@ export const DELIVERY_SCENARIOS: readonly DeliveryScenario[] = [
   {
     name: 'replaces a stream that stays open and goes silent; what it held back arrives once',
     async run(host, server) {
-      await host.start({ url: server.url });
-      await until(host, 'the stream to open', isOpen);
-      await server.publish('before the silence');
-      await until(host, '"before the silence"', has('before the silence'));
+      await openAndDeliver(host, server, 'before the silence');
       const connections = server.connections;
       server.silence();
       await server.publish('held back');
