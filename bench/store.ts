@@ -27,6 +27,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import Conf, { type Options as ConfOptions, type Schema } from 'conf';
 import type { HeraldEvent } from '../events/event.ts';
+import { DEFAULT_SERVER_URL } from '../events/net.ts';
 import type { Platform } from '../main/platform.ts';
 import { HeraldApp } from '../main/herald-app.ts';
 import {
@@ -58,7 +59,7 @@ const CATCHUP = arg('catchup', 10_000);
 // `--only=catchup`: the catch-up alone (for a profile: node --cpu-prof bench/store.ts --only=catchup).
 const ONLY_CATCHUP = process.argv.includes('--only=catchup');
 const WARMUP = 50;
-const SERVER = 'http://127.0.0.1:5080';
+const SERVER = DEFAULT_SERVER_URL;
 
 /** A job event of a realistic size (body and output tail filled in). */
 function jobEvent(i: number): HeraldEvent {

@@ -6,6 +6,7 @@ import { createApp, DEFAULT_MAX_HISTORY_PAGE_BYTES } from './app.ts';
 import { defaultWebRoot, packageVersion } from './package.ts';
 import { LIMITS } from '../events/event.ts';
 import { describeError } from '../events/errors.ts';
+import { DEFAULT_PORT } from '../events/net.ts';
 import { CONNECTIONS_CHECKING_INTERVAL_MS, ConnectionGuard, type ConnectionLimits } from './connections.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { MAX_HOOK_BODY_BYTES } from './hooks/routes.ts';
@@ -20,7 +21,7 @@ import type { RedisStore } from './redis-store.ts';
 import type { EventStore } from './store.ts';
 
 export interface ServerOptions {
-  /** Default 5080; 0 = an ephemeral port. */
+  /** Default DEFAULT_PORT (5080); 0 = an ephemeral port. */
   port?: number;
   /** Default '127.0.0.1'. */
   host?: string;
@@ -182,7 +183,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ port: options.port ?? 5080, host, reusePort: options.reusePort ?? false }, () => {
+      server.listen({ port: options.port ?? DEFAULT_PORT, host, reusePort: options.reusePort ?? false }, () => {
         server.off('error', reject);
         resolve();
       });
@@ -190,7 +191,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   } catch (error) {
     await store.close();
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new Error(`Port ${options.port ?? 5080} on ${host} is in use: stop the other server or pick another with --port.`, { cause: error });
+    if (code === 'EADDRINUSE') throw new Error(`Port ${options.port ?? DEFAULT_PORT} on ${host} is in use: stop the other server or pick another with --port.`, { cause: error });
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
