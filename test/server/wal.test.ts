@@ -5,8 +5,10 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HeraldEvent } from '../../events/event.ts';
+import { EventLog } from '../../server/log.ts';
 import { history, killHard, publish, spawnServerProcess, tempDir, waitFor } from './harness.ts';
 
 const children = new Set<ChildProcess>();
@@ -89,5 +91,42 @@ describe('the log files replaced under a running server', () => {
     expect((await postRaw(first.url, 'refused again')).status).toBe(503);
     // Nothing of the refused publishes was written; reads still work from what the server holds.
     expect((await history(first.url)).events.map((e) => e.title)).toEqual(['before 0', 'before 1', 'before 2']);
+  });
+});
+
+describe('the WAL deleted while a batch is being written', () => {
+  it('is noticed before the batch is acknowledged: everything committed is in herald.db itself when append returns', () => {
+    const dir = dataDir();
+    const wal = path.join(dir, 'herald.db-wal');
+    // The clock is read after the check that runs before writing and before the transaction:
+    // deleting the WAL there is the race the check after writing is for.
+    let deleteWal = false;
+    const now = () => {
+      if (deleteWal) {
+        deleteWal = false;
+        fs.rmSync(wal);
+      }
+      return Date.now();
+    };
+    const log = new EventLog({ dataDir: dir, fileCheckMs: 0, now });
+    try {
+      const before = log.append([{ type: 'notification', topic: 'default', title: 'before', priority: 3 }]);
+      deleteWal = true;
+      const during = log.append([{ type: 'notification', topic: 'default', title: 'during', priority: 3 }]);
+      expect(fs.existsSync(wal)).toBe(false);
+      expect(log.failed?.message).toContain(`its WAL ${wal} was deleted`);
+      expect(log.failed?.message).toContain('Every event acknowledged so far was copied into herald.db');
+      // What a kill -9 now would leave behind: herald.db alone (the deleted WAL goes with the process).
+      const copy = path.join(dataDir(), 'herald.db');
+      fs.copyFileSync(path.join(dir, 'herald.db'), copy);
+      const survivor = new Database(copy);
+      try {
+        expect(survivor.prepare('SELECT id FROM events ORDER BY id').pluck().all()).toEqual([...before, ...during].map((e) => e.id));
+      } finally {
+        survivor.close();
+      }
+    } finally {
+      log.close();
+    }
   });
 });
