@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PRIORITY_NAMES, TOPIC_PATTERN, clip } from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
-import { jsonLine } from '../events/terminal.ts';
+import { jsonLine, terminalText } from '../events/terminal.ts';
 import { FeedClient } from '../feed/client.ts';
 import { FileCursorStore } from '../feed/cursor-file.ts';
 import type { FeedState } from '../events/feed-state.ts';
@@ -93,8 +93,9 @@ export function execEnv(event: HeraldEvent): Record<string, string> {
   };
 }
 
-// Terminal escapes from a hostile server must not reach the terminal.
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+// Terminal escapes from a hostile server must not reach the terminal (C0, DEL and C1: U+009B is
+// CSI), nor a line break that would forge a second line: every field here is shown on one line.
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g;
 const clean = (text: string) => text.replace(CONTROL, '?');
 
 export interface EventLineOptions {
@@ -125,8 +126,10 @@ export function eventLine(event: HeraldEvent, options: EventLineOptions = {}): s
   const when = Number.isNaN(t.getTime())
     ? clean(event.time)
     : `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())} ${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
-  const width = options.topicWidth ?? event.topic.length;
-  const topic = clip(event.topic, width).padEnd(width);
+  // Our server only sends topics of [A-Za-z0-9_-]; another server may send anything.
+  const name = clean(event.topic);
+  const width = options.topicWidth ?? name.length;
+  const topic = clip(name, width).padEnd(width);
   // High and urgent stand out in a scrolling terminal; the rest need no label.
   const mark = event.priority >= 4 ? `${paint(PRIORITY_COLOUR[event.priority], `[${PRIORITY_NAMES[event.priority]}]`)} ` : '';
   const type = event.type !== 'notification' ? `${paint(ANSI.dim, `${clean(event.type)}:`)} ` : '';
@@ -247,7 +250,8 @@ export async function listen(argv: string[], io: ListenIo = { stdout: process.st
   const json = values.json === true;
   const colour = !json && useColour(io.stdout, io.env);
   let topicWidth = Math.min(MAX_TOPIC_WIDTH, Math.max(8, ...topics.map((t) => t.length)));
-  const log = (line: string) => io.stderr.write(`herald listen: ${line}\n`);
+  // What it says may quote the server (a frame's id, a status line): escaped like every line it prints.
+  const log = (line: string) => io.stderr.write(`herald listen: ${terminalText(line)}\n`);
   let stoppedByServer: () => void = () => {};
   const serverStop = new Promise<void>((resolve) => {
     stoppedByServer = resolve;

@@ -24,6 +24,7 @@ export interface HeraldProcess {
   child: ChildProcess;
   result: Promise<HeraldResult>;
   stdoutText(): string;
+  stderrText(): string;
 }
 
 const running = new Set<ChildProcess>();
@@ -55,7 +56,7 @@ export function startHerald(args: string[], options: { env?: Record<string, stri
       resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err) });
     });
   });
-  return { child, result, stdoutText: () => Buffer.concat(out).toString('utf8') };
+  return { child, result, stdoutText: () => Buffer.concat(out).toString('utf8'), stderrText: () => Buffer.concat(err).toString('utf8') };
 }
 
 /** Runs herald to its end; stdin is closed at once unless input is given. */

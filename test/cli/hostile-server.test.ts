@@ -172,4 +172,29 @@ describe('the CLI prints what a server sends with its control characters escaped
     expect(JSON.parse(line)).toEqual(event);
     fs.rmSync(state.replace(/\/state\.json$/, ''), { recursive: true, force: true });
   });
+
+  it('herald listen: every field of its line is escaped (the topic too, no forged second line), and so is what it says on stderr', async () => {
+    const event = { id: '1', type: 'notification', topic: `${csi}31mops`, time: '2030-01-01T00:00:00.000Z', title: 'real\nherald listen: forged', priority: 3 };
+    const url = await fakeServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.write(`retry: 1000\n\nid: 1\nevent: notification\ndata: ${JSON.stringify(event)}\n\n`);
+      // A frame that is not an event, with an id that is a terminal escape: listen says it ignored it.
+      res.write(`id: 2\u001b]0;owned\u0007${csi}2J\ndata: not json\n\n`);
+    });
+    const state = `${fs.mkdtempSync('/tmp/herald-hostile-')}/state.json`;
+    const p = startHerald(['listen', '--server', url, '--state', state]);
+    const deadline = Date.now() + 15_000;
+    while (!p.stderrText().includes('not JSON') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    p.child.kill('SIGTERM');
+    await p.result;
+    const out = p.stdoutText();
+    expect(out.split('\n')).toHaveLength(2); // one line, then the end
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(out).toContain('?31mops');
+    expect(out).toContain('real?herald listen: forged');
+    const err = p.stderrText();
+    expect(err).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(err).toContain('ignored a frame that is not JSON (id 2\\u001b]0;owned\\u0007\\u009b2J)');
+    fs.rmSync(state.replace(/\/state\.json$/, ''), { recursive: true, force: true });
+  });
 });
