@@ -1,8 +1,10 @@
 // `herald serve` whose stderr stops taking bytes (a pipe nobody reads; a terminal stopped with
 // Ctrl-S) keeps serving: its log lines are queued, then dropped and counted, never written
-// synchronously on the event loop. Real processes, a real pipe, a real pseudo-terminal (`script`).
+// synchronously on the event loop. What a client sent reaches the log with its control characters
+// escaped. Real processes, a real pipe, a real pseudo-terminal (`script`), a raw socket.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -100,5 +102,30 @@ describe('herald serve with a stalled log output', () => {
     term.stdin!.write('\u0011'); // Ctrl-Q
     await waitFor(() => /log lines? dropped/.test(screen), 'the count of dropped lines on the terminal');
     expect(await health(url)).toBe(200);
+  });
+});
+
+describe('herald serve logs what clients send escaped', () => {
+  it('a C1 CSI a client put in X-Forwarded-For (behind --trust-proxy) reaches the terminal as \\u009b, never raw', async () => {
+    const child = spawn(process.execPath, [HERALD_BIN, 'serve', '--port', '0', '--data-dir', tempDir(), '--trust-proxy', 'loopback'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitFor(() => /^http:\/\/\S+\n/.test(stdout), 'the address on stdout');
+    const { hostname, port } = new URL(stdout.trim());
+    // Header values may carry bytes 0x80-0xFF (obs-text); Node reads them as Latin-1, so 0x9B is U+009B, CSI.
+    const socket = net.connect(Number(port), hostname);
+    let answer = '';
+    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    // Written, not ended: a half-closed socket may be gone (no address) by the time the request is logged.
+    socket.write(Buffer.concat([Buffer.from('GET /nothing-here HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: '), Buffer.from([0x9b]), Buffer.from('2J\r\n\r\n')]));
+    await waitFor(() => answer.startsWith('HTTP/1.1 404'), 'the 404');
+    socket.destroy();
+    await waitFor(() => stderr.includes('rejected GET /nothing-here'), 'the rejection in the log');
+    const line = stderr.split('\n').find((l) => l.includes('rejected GET /nothing-here'))!;
+    expect(line).toContain('from \\u009b2J: 404');
+    expect(stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
   });
 });
