@@ -4,7 +4,9 @@
 // variant runs once per round, in a shuffled order, so a burst of other work falls on all of them
 // alike; the goals are the ratios per round (issue #14: send ≤ 1.6× the raw POST, run ≤ 2×).
 //
-//   node bench/cli.ts [--rounds=N] [--server=URL]     (default 20 rounds; a Herald server of its own)
+//   node bench/cli.ts [--rounds=N] [--server=URL] [--compare=OTHER/bin/herald.js]
+//   (default 20 rounds; a Herald server of its own; --compare adds send and run from another
+//   checkout, e.g. `git worktree add /tmp/before <commit>`, to see a change in the same rounds)
 //
 // `npm run bench` runs the same scenario into its report. Linux (reads /proc for the CPU time).
 import { spawn } from 'node:child_process';
@@ -21,7 +23,7 @@ const root = path.resolve(here, '..');
 const HERALD = path.join(root, 'bin', 'herald.js');
 const PEAK_HOOK = path.join(here, 'peak-rss.mjs');
 
-export type CliVariantKey = 'node' | 'raw' | 'curl' | 'send' | 'send-uncached' | 'send-source' | 'run';
+export type CliVariantKey = 'node' | 'raw' | 'curl' | 'send' | 'send-uncached' | 'send-source' | 'run' | 'send-compare' | 'run-compare';
 
 interface Variant {
   key: CliVariantKey;
@@ -81,6 +83,8 @@ export interface CliResult {
 
 export interface CliOptions {
   rounds: number;
+  /** Another checkout's bin/herald.js: its send and run join the rounds. */
+  compare?: string;
   /** A Herald server's URL; default: one started for the scenario. */
   url?: string;
   progress(line: string): void;
@@ -99,7 +103,7 @@ export async function runCliScenario(options: CliOptions): Promise<CliResult> {
     }
     // The compile cache in a folder of the run's own: the warm-up fills it, as a user's first run would.
     const env = { ...cleanEnv(), NODE_COMPILE_CACHE: cacheDir };
-    const variants = CLI_VARIANTS.filter((v) => v.key !== 'curl' || hasCurl());
+    const variants = [...CLI_VARIANTS.filter((v) => v.key !== 'curl' || hasCurl()), ...(options.compare ? compareVariants(options.compare) : [])];
     const results = new Map<CliVariantKey, CliVariantResult & { cpuTotal: number }>();
     for (const v of variants) results.set(v.key, { key: v.key, label: v.label, wallMs: [], cpuMs: NaN, cpuTotal: 0, peakRssKiB: [] });
     if (!hasCurl()) options.progress('  cli: no curl on this machine; its reference row is left out');
@@ -144,6 +148,14 @@ export function cliTable(result: CliResult): string {
     lines.push(`| ${v.label} | ${m.toFixed(0)} (${Math.min(...v.wallMs).toFixed(0)}–${Math.max(...v.wallMs).toFixed(0)}) | ${(m / raw).toFixed(2)} | ${v.cpuMs.toFixed(0)} | ${rss} |`);
   }
   return lines.join('\n');
+}
+
+/** `herald send` and `herald run -- true` from another checkout (--compare). */
+function compareVariants(bin: string): Variant[] {
+  return [
+    { key: 'send-compare', label: `herald send from ${bin}`, command: (url) => node(bin, 'send', '--server', url, 'bench') },
+    { key: 'run-compare', label: `herald run -- true from ${bin}`, command: (url) => node(bin, 'run', '--server', url, '--', 'true') },
+  ];
 }
 
 async function runOnce(v: Variant, url: string, env: NodeJS.ProcessEnv, peak: boolean): Promise<{ wallMs: number; cpuMs: number; peakRssKiB: number }> {
@@ -191,7 +203,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a whole number above 0');
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   progress(`cli start-up: ${rounds} rounds, Node ${process.version}; ${loadNow()}`);
-  const result = await runCliScenario({ rounds, ...(flag('server') ? { url: flag('server')! } : {}), progress });
+  const result = await runCliScenario({ rounds, ...(flag('server') ? { url: flag('server')! } : {}), ...(flag('compare') ? { compare: path.resolve(flag('compare')!) } : {}), progress });
   const load = describeLoad(result.load);
   console.log(`\n${cliTable(result)}\n`);
   for (const g of result.goals) {

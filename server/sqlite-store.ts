@@ -57,6 +57,11 @@ export class SqliteStore implements EventStore {
     this.followers.push(listener);
   }
 
+  /** Retention of a log opened far over its bound (1M events at 100k kept) runs in steps from here on. */
+  afterListen(): void {
+    this.log.startPruning();
+  }
+
   /** A SQLite log never changes epoch under a running server. */
   onReset(_listener: (epoch: string) => void): void {}
 

@@ -79,6 +79,9 @@ export interface EventStore {
   follow(listener: FollowListener): void;
   /** Called when the log the server was following was replaced (a new epoch): streams must start over. */
   onReset(listener: (epoch: string) => void): void;
+  /** Called once the server listens: work that must not hold up its start (the SQLite log's
+   * retention, pruned in steps). Optional: a store with none leaves it out. */
+  afterListen?(): void;
   health(): Promise<StoreHealth>;
   close(): Promise<void>;
 }

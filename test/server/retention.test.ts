@@ -3,7 +3,7 @@
 // log: another epoch, or an id newer than the log).
 import { afterEach, describe, expect, it } from 'vitest';
 import { GAP_TYPE, RESET_TYPE, type HeraldEvent } from '../../events/event.ts';
-import { EventLog } from '../../server/log.ts';
+import { EventLog, PRUNE_STEP_ROWS } from '../../server/log.ts';
 import { history, listen, publish, rawStream, startTestServer, tempDir, waitFor, type TestServer } from './harness.ts';
 import fs from 'node:fs';
 
@@ -89,6 +89,80 @@ describe('retention by age', () => {
       log.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('retention of a log far over its bound', () => {
+  const TOTAL = 5 * PRUNE_STEP_ROWS + 500;
+  const KEEP = 1000;
+  /** A log of TOTAL events written with retention off, as a server with a larger bound (or none) left it. */
+  function bigLog(dir: string, timeMs: () => number = Date.now): void {
+    const log = new EventLog({ dataDir: dir, retention: { maxEvents: 0, maxAgeMs: 0 }, now: timeMs });
+    try {
+      for (let i = 0; i < TOTAL; i += 500) log.append(Array.from({ length: 500 }, (_, k) => ({ type: 'notification', topic: 'a', title: `event ${i + k + 1}`, priority: 3 }) as const));
+    } finally {
+      log.close();
+    }
+  }
+
+  it('opens without pruning, then deletes at most one step per call, oldest first, and says gaps from what it still holds', () => {
+    const dir = tempDir();
+    bigLog(dir);
+    const log = new EventLog({ dataDir: dir, retention: { maxEvents: KEEP } });
+    try {
+      // Opening it deleted nothing (it used to delete all the excess before the server listened).
+      expect(log.count).toBe(TOTAL);
+      expect(log.oldestId).toBe(1);
+      expect(log.prune()).toBe(PRUNE_STEP_ROWS);
+      expect(log.oldestId).toBe(PRUNE_STEP_ROWS + 1);
+      expect(log.planResume(10)).toEqual({ kind: 'gap', gap: { afterId: '10', throughId: String(PRUNE_STEP_ROWS), missed: PRUNE_STEP_ROWS - 10 } });
+      // A publish prunes in its own transaction too, one step at most.
+      log.append([{ type: 'notification', topic: 'a', title: 'new', priority: 3 }]);
+      expect(log.count).toBe(TOTAL + 1 - 2 * PRUNE_STEP_ROWS);
+      expect(log.pruneAll()).toBe(TOTAL + 1 - 2 * PRUNE_STEP_ROWS - KEEP);
+      expect(log.count).toBe(KEEP);
+      expect(log.readAfter(0, { limit: 1 })[0]!.id).toBe(TOTAL + 1 - KEEP + 1);
+    } finally {
+      log.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('by age too: one window of the oldest rows per step, however old the whole log is', () => {
+    const dir = tempDir();
+    let now = 1_000_000;
+    bigLog(dir, () => now);
+    now += 10_000;
+    const log = new EventLog({ dataDir: dir, retention: { maxAgeMs: 5_000 }, now: () => now });
+    try {
+      log.append([{ type: 'notification', topic: 'a', title: 'fresh', priority: 3 }]);
+      // The append took one step, and every read (this count too) takes one more.
+      expect(log.count).toBe(TOTAL + 1 - 2 * PRUNE_STEP_ROWS);
+      expect(log.count).toBe(TOTAL + 1 - 3 * PRUNE_STEP_ROWS);
+      log.pruneAll();
+      expect(log.count).toBe(1);
+      expect(log.readAfter(0, { limit: 10 }).map((e) => e.id)).toEqual([TOTAL + 1]);
+    } finally {
+      log.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a server on such a log answers once it listens, and prunes it in steps afterwards', async () => {
+    const dir = tempDir();
+    bigLog(dir);
+    t = await startTestServer({ dataDir: dir, retention: { maxEvents: KEEP } });
+    const health = async () => (await (await fetch(`${t!.url}/health`)).json()) as { storedEvents: number };
+    const seen = new Set<number>();
+    await waitFor(() => {
+      void health().then((h) => seen.add(h.storedEvents));
+      return seen.has(KEEP);
+    }, 'the log pruned to its bound');
+    expect(Math.max(...seen)).toBeLessThanOrEqual(TOTAL);
+    // Events published meanwhile are kept like any other, and the count stays at the bound.
+    await publish(t.url, { title: 'after the prune' });
+    expect((await health()).storedEvents).toBe(KEEP);
+    expect((await history(t.url, 'last=1')).events.map((e) => e.title)).toEqual(['after the prune']);
   });
 });
 
