@@ -284,9 +284,10 @@ async function historyPage(context: AppContext, query: HistoryQuery, answer: Res
     rows = newest.slice(first);
   } else {
     const { plan } = answer;
-    if (plan.kind === 'gap') notice = { gap: plan.gap };
+    let gap = plan.kind === 'gap' ? plan.gap : undefined;
     if (plan.kind === 'reset') notice = { reset: true };
-    let after = plan.kind === 'reset' ? 0 : (query.after ?? 0);
+    // After a gap, from its end: a read that finds the same hole then owes nothing more.
+    let after = plan.kind === 'reset' ? 0 : gap ? Number(gap.throughId) : (query.after ?? 0);
     // limit + 1 rows at most, a chunk of about HISTORY_READ_BYTES at a time: a row past the limit or
     // the byte bound means more.
     let chunkRows = HISTORY_FIRST_READ_ROWS;
@@ -294,6 +295,17 @@ async function historyPage(context: AppContext, query: HistoryQuery, answer: Res
       const asked = Math.min(chunkRows, query.limit + 1 - rows.length);
       const from = after;
       const chunk = await turns.run(() => store.readAfter(from, { topics: query.topics, limit: asked }));
+      if (chunk.gap) {
+        // Retention went past this walk between two reads. With events on the page already, the
+        // page ends there and the next one (after its last event) is told the gap; with none yet,
+        // this page's gap reaches to where retention is now.
+        if (rows.length > 0) {
+          more = true;
+          break;
+        }
+        const askedAfter = query.after ?? 0;
+        gap = { afterId: String(askedAfter), throughId: chunk.gap.throughId, missed: Number(chunk.gap.throughId) - askedAfter };
+      }
       for (const row of chunk.events) {
         if (rows.length === query.limit || (rows.length > 0 && bytes + row.json.length > maxBytes)) {
           more = true;
@@ -307,6 +319,7 @@ async function historyPage(context: AppContext, query: HistoryQuery, answer: Res
       const perRow = rows.length > 0 ? bytes / rows.length : HISTORY_READ_BYTES;
       chunkRows = Math.max(8, Math.min(500, Math.ceil(HISTORY_READ_BYTES / perRow)));
     }
+    if (gap) notice = { gap };
   }
   const next = rows.length > 0 ? String(rows.at(-1)!.id) : query.last !== undefined ? lastId : String(query.after ?? 0);
   const page: Omit<HistoryPage, 'events'> = { next, more, lastId, epoch: answer.epoch, ...notice };

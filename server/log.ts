@@ -34,10 +34,13 @@
 //
 // Retention never holds up start-up or a request: opening a log does not prune (a log of 1M
 // events at the default 100k used to delete 900k rows, ~3 s, before the server listened), and no
-// step deletes more than PRUNE_STEP_ROWS. The server calls startPruning() once it listens; the
-// rest goes one step per turn of the event loop, publishes and reads in between. Until then the
-// log simply holds more than it keeps: those events are still served, and what a resume is owed
-// is always said from the oldest id actually kept.
+// step deletes more than pruneStepRows. The server calls startPruning() once it listens; the rest
+// goes one step per turn of the event loop, publishes and reads in between. A publish deletes in
+// its own transaction no more rows than it adds (at the bound, the log stays at the bound; over
+// it, the excess does not grow and the background steps bring it down). Until then the log simply
+// holds more than it keeps: those events are still served, and what a resume is owed is always
+// said from the oldest id actually kept, by planResume and by every read after it (a replay that
+// the pruning overtook is owed a gap notice for what went under it: see SqliteStore.readAfter).
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -78,6 +81,8 @@ export interface EventLogOptions {
   fileCheckMs?: number;
   /** What the log does on its own (a new log started, its files replaced, an index built). Default: nothing. */
   say?: (line: string) => void;
+  /** The most rows one retention step deletes, default PRUNE_STEP_ROWS. */
+  pruneStepRows?: number;
 }
 
 export const DEFAULT_FILE_CHECK_MS = 2000;
@@ -188,11 +193,16 @@ export class EventLog {
   /** Background pruning started (startPruning), and its next step when one is scheduled. */
   private pruning = false;
   private pruneStep: NodeJS.Immediate | undefined;
+  private readonly pruneStepRows: number;
+  /** Retention steps taken and the most rows one of them deleted (tests, and anyone asking how it went). */
+  private readonly pruneCounts = { steps: 0, rows: 0, largestStep: 0 };
 
   constructor(options: EventLogOptions) {
     this.retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.now = options.now ?? Date.now;
     this.say = options.say ?? (() => {});
+    this.pruneStepRows = options.pruneStepRows ?? PRUNE_STEP_ROWS;
+    if (!Number.isInteger(this.pruneStepRows) || this.pruneStepRows < 1) throw new RangeError(`pruneStepRows must be a whole number above 0 (got ${this.pruneStepRows})`);
     prepareDataDir(options.dataDir);
     this.file = path.join(options.dataDir, 'herald.db');
     this.lock = LogLock.acquire(options.dataDir);
@@ -261,11 +271,13 @@ export class EventLog {
         if (claim) this.statements.insertKey.run(claim.key, claim.bodyHash, id);
         outcomes.push({ kind: 'stored', event: { id, type: event.type, topic: event.topic, json } });
       }
-      // Retention by count in the same transaction, one step at most (a log far over its bound
-      // is brought down by the background steps, not by a publish).
+      // Retention by count in the same transaction, no more rows than this batch adds: a log at
+      // its bound stays there, and one far over it is brought down by the background steps, not
+      // by a publisher waiting for its 201.
+      const added = id - firstNew + 1;
       const oldest = this.oldestIdValue ?? firstNew;
-      const below = Math.min(id - this.retention.maxEvents + 1, oldest + PRUNE_STEP_ROWS);
-      if (id >= firstNew && this.retention.maxEvents > 0 && oldest < below) {
+      const below = Math.min(id - this.retention.maxEvents + 1, oldest + added);
+      if (added > 0 && this.retention.maxEvents > 0 && oldest < below) {
         this.statements.deleteKeysBefore.run(below);
         this.statements.deleteBefore.run(below);
       }
@@ -392,6 +404,17 @@ export class EventLog {
     return this.oldestIdValue;
   }
 
+  /** The oldest id kept as of the last read or write, without a retention step first: what a read
+   * just returned is judged against it (SqliteStore.readAfter). */
+  get oldestIdNow(): number | undefined {
+    return this.oldestIdValue;
+  }
+
+  /** Retention steps taken so far, rows they deleted, and the most one step deleted. */
+  get pruneStats(): { steps: number; rows: number; largestStep: number } {
+    return { ...this.pruneCounts };
+  }
+
   get count(): number {
     this.maybePruneByAge();
     return this.countValue;
@@ -433,14 +456,14 @@ export class EventLog {
 
   /**
    * One retention step: deletes what is due (past maxEvents, older than maxAgeMs), oldest first,
-   * at most PRUNE_STEP_ROWS rows, and schedules the next step when more is due (see the note at
+   * at most pruneStepRows rows, and schedules the next step when more is due (see the note at
    * the top). Returns the rows deleted. A write lock held by another program postpones it.
    */
   prune(): number {
     if (this.failure) return 0;
     const oldest = this.oldestIdValue;
     if (oldest === undefined) return 0;
-    const windowEnd = oldest + PRUNE_STEP_ROWS;
+    const windowEnd = oldest + this.pruneStepRows;
     let below = oldest;
     if (this.retention.maxEvents > 0 && this.countValue > this.retention.maxEvents) below = Math.min(this.lastIdValue - this.retention.maxEvents + 1, windowEnd);
     if (this.ageDue()) {
@@ -460,8 +483,10 @@ export class EventLog {
       throw error;
     }
     if (removed > 0) {
-      this.countValue -= removed;
       this.refreshOldest();
+      this.pruneCounts.steps += 1;
+      this.pruneCounts.rows += removed;
+      this.pruneCounts.largestStep = Math.max(this.pruneCounts.largestStep, removed);
     }
     if (this.pruneDue()) this.schedulePrune();
     return removed;

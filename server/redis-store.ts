@@ -20,6 +20,7 @@ import { DEFAULT_RETENTION, type RetentionOptions } from './log.ts';
 import { APPEND_SCRIPT, RATE_SCRIPT, READ_SCRIPT, STATE_SCRIPT } from './redis-lua.ts';
 import { parseRedisUrl, type RedisTarget } from './redis-url.ts';
 import {
+  gapUnder,
   planResumeFrom,
   type AppendEntry,
   type AppendOutcome,
@@ -183,8 +184,11 @@ export class RedisStore implements EventStore {
     }
     const full = raw.length >= options.limit;
     const lastRead = raw.length > 0 ? entryId(raw.at(-1)![0]) : afterId;
+    // Ids are one contiguous run: a first entry past afterId + 1 (or none, with newer ids
+    // assigned) means retention trimmed what lay between.
+    const gap = gapUnder(afterId, { lastId: Number(seq), oldestId: raw.length > 0 ? entryId(raw[0]![0]) : undefined });
     // Not full: nothing newer was stored when the script ran than the counter it read with it.
-    return { events, throughId: full ? lastRead : Math.max(afterId, lastRead, Number(seq)), full };
+    return { events, throughId: full ? lastRead : Math.max(afterId, lastRead, Number(seq)), full, ...(gap ? { gap } : {}) };
   }
 
   async readLast(count: number, topics?: readonly string[] | null): Promise<StoredEvent[]> {

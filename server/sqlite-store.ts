@@ -2,7 +2,7 @@
 // interface. better-sqlite3 is synchronous, so every answer is ready at once; followers are told
 // in the same synchronous step as the commit, as they always were. Node.
 import { EventLog, type EventLogOptions } from './log.ts';
-import type { AppendEntry, AppendOutcome, EventStore, FollowListener, ReadPage, ResumeAnswer, StoreHealth, StoredEvent } from './store.ts';
+import { gapUnder, type AppendEntry, type AppendOutcome, type EventStore, type FollowListener, type ReadPage, type ResumeAnswer, type StoreHealth, type StoredEvent } from './store.ts';
 
 export class SqliteStore implements EventStore {
   readonly kind = 'sqlite' as const;
@@ -42,7 +42,9 @@ export class SqliteStore implements EventStore {
     const full = events.length >= options.limit;
     // Not full: the read saw everything stored, up to the newest id.
     const throughId = full ? events.at(-1)!.id : Math.max(afterId, this.log.lastId);
-    return Promise.resolve({ events, throughId, full });
+    // In the same synchronous step as the read: had retention gone past afterId, it says so.
+    const gap = gapUnder(afterId, { lastId: this.log.lastId, oldestId: this.log.oldestIdNow });
+    return Promise.resolve({ events, throughId, full, ...(gap ? { gap } : {}) });
   }
 
   readLast(count: number, topics?: readonly string[] | null): Promise<StoredEvent[]> {

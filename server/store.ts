@@ -29,6 +29,12 @@ export interface ReadPage {
   throughId: number;
   /** True when the read stopped at `limit`: read on from throughId for more. */
   full: boolean;
+  /**
+   * Set when retention removed events after the id asked for before this read could see them (a
+   * replay or a /history walk that the pruning overtook): the reader is owed a gap notice for
+   * (gap.afterId, gap.throughId] before `events`, as a resume from that id would be.
+   */
+  gap?: GapInfo;
 }
 
 /** How a resume goes, and the log it was planned against. */
@@ -84,6 +90,17 @@ export interface EventStore {
   afterListen?(): void;
   health(): Promise<StoreHealth>;
   close(): Promise<void>;
+}
+
+/**
+ * What a read after `afterId` is owed when retention went past it meanwhile: the same rule as a
+ * resume from that id (no gap for 0, which means "everything kept"), judged against the oldest id
+ * kept when the read ran.
+ */
+export function gapUnder(afterId: number, log: { lastId: number; oldestId: number | undefined }): GapInfo | undefined {
+  if (afterId === 0 || afterId >= log.lastId) return undefined;
+  const plan = planResumeFrom(afterId, undefined, { epoch: '', ...log });
+  return plan.kind === 'gap' ? plan.gap : undefined;
 }
 
 /**

@@ -159,6 +159,9 @@ async function resume(stream: Subscription, resumeAfter: number, request: Stream
     after = 0;
   } else if (answer.plan.kind === 'gap') {
     hub.deliver(stream, frameNotice(gapNotice(answer.plan.gap), request.flavour));
+    // The notice moved the client's cursor past the hole: read from there, so a read that finds
+    // the same hole does not owe the notice twice.
+    after = Number(answer.plan.gap.throughId);
   }
   await replay(stream, after, request, context);
 }
@@ -224,6 +227,14 @@ function deliverPage(stream: Subscription, read: ReadPage, page: ReplayPage, req
   let chunk = '';
   let bytes = 0;
   let used = 0;
+  if (read.gap) {
+    // Retention went past this replay while it waited (a log pruned down to its bound after
+    // start-up, or a slow reader at the back of a full log): the client is told, as a resume
+    // from here would be, never left with a silent hole. [PRODUCT] gap notices say what was lost.
+    chunk = frameNotice(gapNotice(read.gap), request.flavour);
+    bytes = Buffer.byteLength(chunk);
+    page.after = Math.max(page.after, Number(read.gap.throughId));
+  }
   for (const row of read.events) {
     const frame = frameStored(row, request.flavour);
     const size = Buffer.byteLength(frame);

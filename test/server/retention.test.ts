@@ -4,8 +4,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GAP_TYPE, RESET_TYPE, type HeraldEvent } from '../../events/event.ts';
 import { EventLog, PRUNE_STEP_ROWS } from '../../server/log.ts';
+import { SqliteStore } from '../../server/sqlite-store.ts';
 import { history, listen, publish, rawStream, startTestServer, tempDir, waitFor, type TestServer } from './harness.ts';
 import fs from 'node:fs';
+import net from 'node:net';
 
 let t: TestServer | undefined;
 afterEach(async () => {
@@ -93,35 +95,47 @@ describe('retention by age', () => {
 });
 
 describe('retention of a log far over its bound', () => {
-  const TOTAL = 5 * PRUNE_STEP_ROWS + 500;
-  const KEEP = 1000;
-  /** A log of TOTAL events written with retention off, as a server with a larger bound (or none) left it. */
-  function bigLog(dir: string, timeMs: () => number = Date.now): void {
-    const log = new EventLog({ dataDir: dir, retention: { maxEvents: 0, maxAgeMs: 0 }, now: timeMs });
+  const TOTAL = 10_000;
+  const KEEP = 100;
+  /** A log of `count` events written with retention off, as a server with a larger bound (or none) left it. */
+  function bigLog(dir: string, options: { count?: number; body?: string; now?: () => number } = {}): void {
+    const log = new EventLog({ dataDir: dir, retention: { maxEvents: 0, maxAgeMs: 0 }, ...(options.now ? { now: options.now } : {}) });
     try {
-      for (let i = 0; i < TOTAL; i += 500) log.append(Array.from({ length: 500 }, (_, k) => ({ type: 'notification', topic: 'a', title: `event ${i + k + 1}`, priority: 3 }) as const));
+      const count = options.count ?? TOTAL;
+      for (let i = 0; i < count; i += 500) {
+        log.append(Array.from({ length: Math.min(500, count - i) }, (_, k) => ({ type: 'notification', topic: 'a', title: `event ${i + k + 1}`, ...(options.body ? { body: options.body } : {}), priority: 3 }) as const));
+      }
     } finally {
       log.close();
     }
   }
 
-  it('opens without pruning, then deletes at most one step per call, oldest first, and says gaps from what it still holds', () => {
+  it('opens without pruning, deletes at most one step at a time, oldest first, and a publish deletes no more than it adds', () => {
     const dir = tempDir();
     bigLog(dir);
-    const log = new EventLog({ dataDir: dir, retention: { maxEvents: KEEP } });
+    const step = 2000;
+    const log = new EventLog({ dataDir: dir, retention: { maxEvents: KEEP }, pruneStepRows: step });
     try {
       // Opening it deleted nothing (it used to delete all the excess before the server listened).
       expect(log.count).toBe(TOTAL);
       expect(log.oldestId).toBe(1);
-      expect(log.prune()).toBe(PRUNE_STEP_ROWS);
-      expect(log.oldestId).toBe(PRUNE_STEP_ROWS + 1);
-      expect(log.planResume(10)).toEqual({ kind: 'gap', gap: { afterId: '10', throughId: String(PRUNE_STEP_ROWS), missed: PRUNE_STEP_ROWS - 10 } });
-      // A publish prunes in its own transaction too, one step at most.
+      expect(log.prune()).toBe(step);
+      expect(log.oldestId).toBe(step + 1);
+      // What a resume is owed is said from the oldest id actually kept.
+      expect(log.planResume(10)).toEqual({ kind: 'gap', gap: { afterId: '10', throughId: String(step), missed: step - 10 } });
+      expect(log.planResume(step)).toEqual({ kind: 'continue' });
+      // A publish prunes in its own transaction, as many rows as it adds: the excess does not grow.
       log.append([{ type: 'notification', topic: 'a', title: 'new', priority: 3 }]);
-      expect(log.count).toBe(TOTAL + 1 - 2 * PRUNE_STEP_ROWS);
-      expect(log.pruneAll()).toBe(TOTAL + 1 - 2 * PRUNE_STEP_ROWS - KEEP);
+      expect(log.count).toBe(TOTAL - step);
+      expect(log.oldestId).toBe(step + 2);
+      expect(log.pruneAll()).toBe(TOTAL - step - KEEP);
       expect(log.count).toBe(KEEP);
+      expect(log.pruneStats).toEqual({ steps: Math.ceil((TOTAL - KEEP) / step), rows: TOTAL - KEEP, largestStep: step });
       expect(log.readAfter(0, { limit: 1 })[0]!.id).toBe(TOTAL + 1 - KEEP + 1);
+      // At the bound, each publish deletes exactly what it adds.
+      log.append([1, 2, 3].map((n) => ({ type: 'notification', topic: 'a', title: `at the bound ${n}`, priority: 3 }) as const));
+      expect(log.count).toBe(KEEP);
+      expect(log.oldestId).toBe(TOTAL + 4 - KEEP + 1);
     } finally {
       log.close();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -131,7 +145,7 @@ describe('retention of a log far over its bound', () => {
   it('by age too: one window of the oldest rows per step, however old the whole log is', () => {
     const dir = tempDir();
     let now = 1_000_000;
-    bigLog(dir, () => now);
+    bigLog(dir, { now: () => now });
     now += 10_000;
     const log = new EventLog({ dataDir: dir, retention: { maxAgeMs: 5_000 }, now: () => now });
     try {
@@ -148,21 +162,96 @@ describe('retention of a log far over its bound', () => {
     }
   });
 
-  it('a server on such a log answers once it listens, and prunes it in steps afterwards', async () => {
+  it('a server on such a log listens before pruning anything, then prunes in bounded steps while it serves publishes, reads and resumes', async () => {
     const dir = tempDir();
     bigLog(dir);
-    t = await startTestServer({ dataDir: dir, retention: { maxEvents: KEEP } });
-    const health = async () => (await (await fetch(`${t!.url}/health`)).json()) as { storedEvents: number };
-    const seen = new Set<number>();
-    await waitFor(() => {
-      void health().then((h) => seen.add(h.storedEvents));
-      return seen.has(KEEP);
-    }, 'the log pruned to its bound');
-    expect(Math.max(...seen)).toBeLessThanOrEqual(TOTAL);
-    // Events published meanwhile are kept like any other, and the count stays at the bound.
-    await publish(t.url, { title: 'after the prune' });
-    expect((await health()).storedEvents).toBe(KEEP);
-    expect((await history(t.url, 'last=1')).events.map((e) => e.title)).toEqual(['after the prune']);
+    const step = 50;
+    const store = new SqliteStore({ dataDir: dir, retention: { maxEvents: KEEP }, pruneStepRows: step });
+    let atListen: number | undefined;
+    try {
+      t = await startTestServer({ store, log: (line) => line.startsWith('listening') && (atListen = store.log.count) });
+      // Nothing was deleted before the server listened (the whole excess used to go first).
+      expect(atListen).toBe(TOTAL);
+      const health = async () => (await (await fetch(`${t!.url}/health`)).json()) as { storedEvents: number; lastId: string };
+      // A publish and reads are answered while the log is still over its bound, part pruned.
+      const [during, published, page] = await Promise.all([health(), publish(t.url, { title: 'during the prune' }), history(t.url, 'last=1')]);
+      expect(during.storedEvents).toBeGreaterThan(KEEP);
+      expect(during.storedEvents).toBeLessThan(TOTAL);
+      expect(published.id).toBe(String(TOTAL + 1));
+      expect(page.events.length).toBe(1);
+      await waitFor(() => store.log.count === KEEP, 'the log pruned to its bound');
+      const stats = store.log.pruneStats;
+      expect(stats.largestStep).toBeLessThanOrEqual(step);
+      expect(stats.steps).toBeGreaterThanOrEqual(Math.floor((TOTAL - KEEP) / step));
+
+      // A client resuming from an id the pruning removed is told what it lost, then gets what is kept.
+      const client = listen(`${t.url}/events`, { types: ALL_TYPES, headers: { 'Last-Event-ID': '10' } });
+      await waitFor(() => client.received.length === KEEP + 1, 'gap + the kept events');
+      client.close();
+      const [gap, ...rest] = client.received;
+      const firstKept = TOTAL + 1 - KEEP + 1;
+      expect(gap!.type).toBe(GAP_TYPE);
+      expect((JSON.parse(gap!.data) as HeraldEvent).gap).toEqual({ afterId: '10', throughId: String(firstKept - 1), missed: firstKept - 1 - 10 });
+      expect(rest.map((r) => Number(r.lastEventId))).toEqual(Array.from({ length: KEEP }, (_, i) => firstKept + i));
+      expect(JSON.parse(rest.at(-1)!.data)).toMatchObject({ title: 'during the prune' });
+      expect((await history(t.url, 'after=10&limit=1')).gap).toEqual({ afterId: '10', throughId: String(firstKept - 1), missed: firstKept - 1 - 10 });
+    } finally {
+      await t?.cleanup();
+      t = undefined;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a replay that retention overtakes while its reader is slow gets a gap notice, never a silent hole', async () => {
+    const dir = tempDir();
+    // 10,000 events of ~2 KB: ~20 MB, far more than loopback's socket buffers hold for a reader that stops.
+    const count = 10_000;
+    const added = 8_000;
+    bigLog(dir, { count, body: 'x'.repeat(2000) });
+    const store = new SqliteStore({ dataDir: dir, retention: { maxEvents: count } });
+    try {
+      t = await startTestServer({ store, stallTimeoutMs: 120_000 });
+      const { port } = new URL(t.url);
+      const socket = net.connect({ port: Number(port), host: '127.0.0.1' });
+      socket.write(`GET /events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nLast-Event-ID: 0\r\n\r\n`);
+      socket.pause();
+      // The replay is stuck on a full socket: Node holds its page, over and over.
+      let holding = 0;
+      await waitFor(() => {
+        holding = t!.server.stats().streamsHolding === 1 ? holding + 1 : 0;
+        return holding >= 5;
+      }, 'the replay to wait for its reader');
+      // Meanwhile the log stays at its bound: 8,000 more events push out the 8,000 oldest,
+      // thousands of which the replay has not reached.
+      for (let i = 0; i < added; i += 1000) {
+        await store.appendBatch(Array.from({ length: 1000 }, (_, k) => ({ input: { type: 'notification', topic: 'a', title: `later ${i + k + 1}`, priority: 3 } as const })));
+      }
+      expect(store.log.oldestId).toBe(added + 1);
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.resume();
+      await waitFor(() => text.includes(`id: ${count + added}\n`), 'the replay to reach the newest event', 30_000);
+      socket.destroy();
+      const frames = text.split('\n\n').flatMap((frame) => {
+        const id = /^id: (\d+)$/m.exec(frame)?.[1];
+        const type = /^event: (.+)$/m.exec(frame)?.[1];
+        return id !== undefined && type !== undefined ? [{ id: Number(id), type, frame }] : [];
+      });
+      const gaps = frames.filter((f) => f.type === GAP_TYPE);
+      expect(gaps.length).toBe(1);
+      const at = frames.indexOf(gaps[0]!);
+      const before = frames[at - 1]!.id;
+      expect(before).toBeLessThan(added);
+      expect(JSON.parse(gaps[0]!.frame.slice(gaps[0]!.frame.indexOf('data: ') + 6))).toMatchObject({ gap: { afterId: String(before), throughId: String(added), missed: added - before } });
+      // Every id is accounted for, once: 1..before, the gap's hole, then added+1 to the newest.
+      const events = frames.filter((f) => f.type === 'notification').map((f) => f.id);
+      expect(events).toEqual([...Array.from({ length: before }, (_, i) => i + 1), ...Array.from({ length: count }, (_, i) => added + 1 + i)]);
+    } finally {
+      await t?.cleanup();
+      t = undefined;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
