@@ -4,6 +4,10 @@
 // the same way in the same rounds; and a replay from 0 of what that log keeps (shipped retention:
 // the newest 100,000) through Herald and through the floor server reading the same file.
 // Goals (issue #14): start to /health ≤ 1.5× the bare server with either log; replay ≤ 1.3× the floor.
+//
+// On its own, start-up only, this tree against a baseline revision in the same shuffled rounds
+// (the baseline's CLI is built in a temp copy, as `npm ci` builds it):
+//   node bench/startup.ts [--rounds=N] [--events=N] [--baseline=REV]   (default 3 rounds, 1M events, main)
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -115,10 +119,10 @@ interface Started {
 }
 
 /** Spawns the server, reads the URL it prints, and times spawn → first 200 from /health. */
-async function startAndTime(which: 'herald' | 'bare', dir: string): Promise<Started> {
+async function startAndTime(which: 'herald' | 'bare', dir: string, herald = HERALD): Promise<Started> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HERALD_') && k !== 'NODE_OPTIONS') env[k] = v;
-  const args = which === 'bare' ? [path.join(here, 'bare-server.mjs')] : [HERALD, 'serve', '--port', '0', '--data-dir', dir];
+  const args = which === 'bare' ? [path.join(here, 'bare-server.mjs')] : [herald, 'serve', '--port', '0', '--data-dir', dir];
   const spawnedAt = performance.now();
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -195,4 +199,58 @@ function copyLog(from: string, to: string): void {
 
 function fmtMs(ms: number | undefined): string {
   return ms === undefined || !Number.isFinite(ms) ? '–' : `${Math.round(ms)} ms`;
+}
+
+/** Start-up alone, this tree against a baseline revision (see the header). */
+async function compareStartup(rounds: number, events: number, rev: string): Promise<void> {
+  const { treeOf } = await import('./trees.ts');
+  const { execFileSync } = await import('node:child_process');
+  const { median } = await import('./stats.ts');
+  const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const baseline = treeOf(rev);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-startup-'));
+  try {
+    execFileSync(process.execPath, [path.join(baseline.root, 'cli', 'build.ts')], { cwd: baseline.root, stdio: 'ignore' });
+    const source = path.join(work, 'large');
+    process.stderr.write(`start-up: writing ${events.toLocaleString('en-US')} events; load ${load()}\n`);
+    makeLog(source, events, (line) => process.stderr.write(`${line}\n`));
+    const variants = [
+      { key: 'bare', label: 'bare node:http (bench/bare-server.mjs)' },
+      { key: 'this-empty', label: '`herald serve`, this tree, empty log', bin: HERALD },
+      { key: 'this-large', label: `\`herald serve\`, this tree, ${events.toLocaleString('en-US')} events`, bin: HERALD, large: true },
+      { key: 'base-empty', label: `\`herald serve\`, ${rev}, empty log`, bin: path.join(baseline.root, 'bin', 'herald.js') },
+      { key: 'base-large', label: `\`herald serve\`, ${rev}, ${events.toLocaleString('en-US')} events`, bin: path.join(baseline.root, 'bin', 'herald.js'), large: true },
+    ];
+    const ms = new Map<string, number[]>(variants.map((v) => [v.key, []]));
+    const loads: string[] = [];
+    // Warm each CLI's compile cache once, unmeasured.
+    for (const bin of [HERALD, path.join(baseline.root, 'bin', 'herald.js')]) await stop((await startAndTime('herald', path.join(work, `warm-${ms.size}-${bin.length}`), bin)).child);
+    for (let round = 1; round <= rounds; round++) {
+      for (const v of shuffled(variants)) {
+        const dir = path.join(work, `${v.key}-${round}`);
+        if (v.large) copyLog(source, dir);
+        const started = await startAndTime(v.bin ? 'herald' : 'bare', dir, v.bin);
+        ms.get(v.key)!.push(started.ms);
+        await stop(started.child);
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      loads.push(load());
+      process.stderr.write(`round ${round}/${rounds}: ${variants.map((v) => `${v.key} ${Math.round(ms.get(v.key)!.at(-1)!)} ms`).join(', ')}; load ${load()}\n`);
+    }
+    const bare = ms.get('bare')!;
+    const fmt = (xs: number[], digits = 0) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+    console.log(`\nStart to the first 200 from /health, ${rounds} rounds, Node ${process.version} (median (range)):\n`);
+    console.log('| server | ms | ÷ bare, same round |');
+    console.log('|---|---|---|');
+    for (const v of variants) console.log(`| ${v.label} | ${fmt(ms.get(v.key)!)} | ${v.key === 'bare' ? '' : fmt(ms.get(v.key)!.map((x, i) => x / bare[i]!), 2)} |`);
+    console.log(`\nGoal (issue #14): ≤ 1.5× the bare server with either log. Load average (1, 5, 15 min) after each round: ${loads.join('; ')}${Number(loads.at(-1)!.split(' ')[0]) > 1 ? ' — the machine was not quiet: read the ratios, not the milliseconds' : ''}`);
+  } finally {
+    baseline.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  await compareStartup(Number(flag('rounds') ?? 3), Number(flag('events') ?? 1_000_000), flag('baseline') ?? 'main');
 }
