@@ -204,9 +204,10 @@ describe('retention of a log far over its bound', () => {
 
   it('a replay that retention overtakes while its reader is slow gets a gap notice, never a silent hole', async () => {
     const dir = tempDir();
-    // 10,000 events of ~2 KB: ~20 MB, far more than loopback's socket buffers hold for a reader that stops.
-    const count = 10_000;
-    const added = 8_000;
+    // 5,000 events of ~2 KB: ~10 MB, more than twice what loopback's socket buffers (4 MiB at
+    // most here) and one replay page hold for a reader that stops.
+    const count = 5_000;
+    const added = 4_000;
     bigLog(dir, { count, body: 'x'.repeat(2000) });
     const store = new SqliteStore({ dataDir: dir, retention: { maxEvents: count } });
     try {
@@ -221,8 +222,8 @@ describe('retention of a log far over its bound', () => {
         holding = t!.server.stats().streamsHolding === 1 ? holding + 1 : 0;
         return holding >= 5;
       }, 'the replay to wait for its reader');
-      // Meanwhile the log stays at its bound: 8,000 more events push out the 8,000 oldest,
-      // thousands of which the replay has not reached.
+      // Meanwhile the log stays at its bound: 4,000 more events push out the 4,000 oldest,
+      // some of which the replay has not reached.
       for (let i = 0; i < added; i += 1000) {
         await store.appendBatch(Array.from({ length: 1000 }, (_, k) => ({ input: { type: 'notification', topic: 'a', title: `later ${i + k + 1}`, priority: 3 } as const })));
       }
