@@ -66,6 +66,9 @@ class WebBridgeHost implements DeliveryHost {
       minBackoffMs: DELIVERY_TIMING.minBackoffMs,
       maxBackoffMs: DELIVERY_TIMING.maxBackoffMs,
       authRetryMs: DELIVERY_TIMING.authRetryMs,
+      // A short history, so that dedup must come from the cursor, not from the ids the history holds.
+      historyLimit: DELIVERY_TIMING.historyLimit,
+      firstLoad: DELIVERY_TIMING.historyLimit,
       // Three of the server's heartbeats, as the FeedClient host's heartbeatTimeoutMs.
       silentBeats: DELIVERY_TIMING.silentAfterMs / DELIVERY_TIMING.heartbeatMs,
     });

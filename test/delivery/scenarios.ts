@@ -17,6 +17,8 @@ export const DELIVERY_TIMING = {
   maxBackoffMs: 500,
   /** Long: a refused token must not be retried within a scenario. */
   authRetryMs: 60_000,
+  /** The events a host with a history keeps (the web bridge; default 500): a scenario publishes more. */
+  historyLimit: 20,
 } as const;
 
 /** The host's saved place: what the next start resumes from. */
@@ -168,6 +170,22 @@ export const DELIVERY_SCENARIOS: readonly DeliveryScenario[] = [
       );
       const delivered = await finish(host, server);
       assert.deepEqual(delivered.titles, ['before the silence', 'held back', 'the last one']);
+    },
+  },
+  {
+    name: 'drops ids at or below its cursor, even from a server that replays everything, once its history no longer holds them',
+    async run(host, server) {
+      await openAndDeliver(host, server, 'event 1');
+      const count = DELIVERY_TIMING.historyLimit + 5;
+      const titles = Array.from({ length: count }, (_, i) => `event ${i + 1}`);
+      for (const title of titles.slice(1)) await server.publish(title);
+      const before = await until(host, `all ${count} events`, has(titles.at(-1)!));
+      const opened = before.states.filter((s) => s.status === 'open').length;
+      server.replayEverything();
+      server.cut();
+      await until(host, 'a new stream, from a server that replays from 0', (d) => isOpen(d) && d.states.filter((s) => s.status === 'open').length > opened);
+      const delivered = await finish(host, server);
+      assert.deepEqual(delivered.titles, [...titles, 'the last one']);
     },
   },
   {

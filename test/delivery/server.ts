@@ -89,6 +89,16 @@ export class DeliveryServer {
     for (const name of fs.readdirSync(this.#dataDir)) fs.rmSync(path.join(this.#dataDir, name), { recursive: true, force: true });
   }
 
+  /** From now on the server replays everything it keeps, whatever cursor the host sends. */
+  replayEverything(): void {
+    this.#proxy.replayAll(true);
+  }
+
+  /** Ends every open connection cleanly: the host reconnects. */
+  cut(): void {
+    this.#proxy.cutAll();
+  }
+
   /** Open streams stay open and carry nothing more: what sleep or a dropped network looks like. */
   silence(): void {
     this.#proxy.stallAll();

@@ -15,6 +15,7 @@ export class FaultProxy {
   #pairs = new Set<Pair>();
   #refusing = false;
   #slicing = false;
+  #replayAll = false;
   #lostAnswers: Array<'reset' | 'stall'> = [];
   /** Connections accepted since the start (refused ones included). */
   accepted = 0;
@@ -52,6 +53,15 @@ export class FaultProxy {
   /** Accept new connections and reset them at once (the server looks unreachable). */
   refuse(on: boolean): void {
     this.#refusing = on;
+  }
+
+  /**
+   * Rewrite the cursor of every request sent from now on to 0 (the Last-Event-ID header and a
+   * lastEventId= query), so that the server replays everything it keeps, as a broken server or a
+   * proxy that drops the header would.
+   */
+  replayAll(on: boolean): void {
+    this.#replayAll = on;
   }
 
   /** Forward server→client data one byte per write, each after the previous one is flushed. */
@@ -135,7 +145,7 @@ export class FaultProxy {
     });
     client.on('data', (chunk: Buffer) => {
       asked = true;
-      upstream.write(chunk);
+      upstream.write(this.#replayAll ? cursorAtZero(chunk) : chunk);
     });
     const finish = () => {
       this.#pairs.delete(pair);
@@ -148,4 +158,11 @@ export class FaultProxy {
     client.on('error', finish);
     client.on('close', finish);
   }
+}
+
+/** A request head with its cursor set to 0 (a head arrives whole on loopback: it is one small write). */
+function cursorAtZero(chunk: Buffer): Buffer {
+  const head = chunk.toString('latin1');
+  const rewritten = head.replace(/^(last-event-id:)[ \t]*\d+/gim, (_, name: string) => `${name} 0`).replace(/([?&]lastEventId=)\d+/g, (_, name: string) => `${name}0`);
+  return rewritten === head ? chunk : Buffer.from(rewritten, 'latin1');
 }
