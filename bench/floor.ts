@@ -1,6 +1,8 @@
 // The floor under "memory per idle stream": what Node itself costs per open SSE response, against
 // what Express and Herald cost, measured the same way: `node bench/floor.ts` (about 30 s; `--streams=N`,
-// default 5000; `--rounds=N`, default 2).
+// default 5000, or several: `--streams=5000,10000`; `--rounds=N`, default 2; `--baseline=REV` adds
+// Herald at that revision (git archive, bench/trees.ts); `--herald-node-flags="--max-semi-space-size=1"`
+// adds this tree's Herald run with those Node flags, to see what a V8 setting saves before adopting it).
 //
 // - node:http bare: http.createServer answering 200 text/event-stream and keeping the response
 //   open; no Express, no log, no hub. Nothing can serve a stream with less.
@@ -19,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-type Kind = 'bare' | 'express' | 'herald';
+type Kind = 'bare' | 'express' | 'herald' | 'baseline' | 'flagged';
 interface Memory {
   rss: number;
   heapUsed: number;
@@ -27,10 +29,11 @@ interface Memory {
 
 const self = fileURLToPath(import.meta.url);
 
-if (process.argv[2] === '--child') await child(process.argv[3] as Kind);
+if (process.argv[2] === '--child') await child(process.argv[3] as Kind, process.argv[4]!);
 else await main();
 
-async function child(kind: Kind): Promise<void> {
+/** `root`: the Herald tree the herald, baseline and flagged kinds start. */
+async function child(kind: Kind, root: string): Promise<void> {
   let port: number;
   let dir: string | undefined;
   if (kind === 'express') {
@@ -55,7 +58,8 @@ async function child(kind: Kind): Promise<void> {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as net.AddressInfo).port;
   } else {
-    const { startServer } = await import('../server/serve.ts');
+    // herald, baseline, flagged: the Herald of `root`.
+    const { startServer } = (await import(path.join(root, 'server', 'serve.ts'))) as typeof import('../server/serve.ts');
     const { HERALD_BENCH_OPTIONS } = await import('./plan.ts');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-floor-'));
     const server = await startServer({ port: 0, dataDir: dir, webRoot: null, log: () => {}, ...HERALD_BENCH_OPTIONS });
@@ -105,8 +109,8 @@ async function openStreams(port: number, count: number): Promise<net.Socket[]> {
   return sockets;
 }
 
-async function measure(kind: Kind, streams: number): Promise<{ rss: number; heap: number }> {
-  const proc = fork(self, ['--child', kind], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+async function measure(kind: Kind, streams: number, root: string, flags: string[]): Promise<{ rss: number; heap: number }> {
+  const proc = fork(self, ['--child', kind, root], { execArgv: ['--expose-gc', ...(kind === 'flagged' ? flags : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const { port } = await ask<{ port: number }>(proc);
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -122,32 +126,53 @@ async function measure(kind: Kind, streams: number): Promise<{ rss: number; heap
 }
 
 async function main(): Promise<void> {
-  const flag = (name: string, fallback: number) => {
-    const arg = process.argv.find((a) => a.startsWith(`--${name}=`));
-    const value = arg ? Number(arg.slice(name.length + 3)) : fallback;
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number above 0`);
-    return value;
+  const text = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const flag = (name: string, fallback: string) => {
+    const values = (text(name) ?? fallback).split(',').map(Number);
+    if (values.some((v) => !Number.isInteger(v) || v < 1)) throw new Error(`--${name} must be whole numbers above 0`);
+    return values;
   };
-  const streams = flag('streams', 5000);
-  const rounds = flag('rounds', 2);
-  const results: Record<Kind, { rss: number; heap: number }[]> = { bare: [], express: [], herald: [] };
-  for (let round = 1; round <= rounds; round++) {
-    const kinds: Kind[] = ['bare', 'express', 'herald'];
-    const order = round % 2 === 1 ? kinds : kinds.reverse();
-    for (const kind of order) {
-      process.stderr.write(`round ${round}/${rounds}: ${kind}, ${streams} streams… `);
-      const r = await measure(kind, streams);
-      results[kind].push(r);
-      process.stderr.write(`${r.rss.toFixed(1)} KB RSS, ${r.heap.toFixed(1)} KB heap per stream\n`);
+  const counts = flag('streams', '5000');
+  const [rounds] = flag('rounds', '2') as [number];
+  const baselineRev = text('baseline');
+  const flags = text('herald-node-flags')?.split(' ').filter(Boolean) ?? [];
+  const { REPO, treeOf } = await import('./trees.ts');
+  const baseline = baselineRev ? treeOf(baselineRev) : undefined;
+  const kinds: Kind[] = ['bare', 'express', 'herald', ...(baseline ? (['baseline'] as const) : []), ...(flags.length ? (['flagged'] as const) : [])];
+  const labels: Record<Kind, string> = {
+    bare: 'node:http bare (the floor)',
+    express: 'Express bare',
+    herald: 'Herald (this tree)',
+    baseline: `Herald at ${baselineRev}`,
+    flagged: `Herald (this tree) with ${flags.join(' ')}`,
+  };
+  const os = await import('node:os');
+  const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  try {
+    for (const streams of counts) {
+      const results = new Map<Kind, { rss: number; heap: number }[]>(kinds.map((k) => [k, []]));
+      for (let round = 1; round <= rounds; round++) {
+        const order = round % 2 === 1 ? kinds : [...kinds].reverse();
+        for (const kind of order) {
+          process.stderr.write(`${streams} streams, round ${round}/${rounds}: ${kind}… `);
+          const r = await measure(kind, streams, kind === 'baseline' ? baseline!.root : REPO, flags);
+          results.get(kind)!.push(r);
+          process.stderr.write(`${r.rss.toFixed(1)} KB RSS, ${r.heap.toFixed(1)} KB heap per stream (load ${load()})\n`);
+        }
+      }
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+      const bare = median(results.get('bare')!.map((r) => r.rss));
+      const row = (kind: Kind) => {
+        const rs = results.get(kind)!;
+        const rss = median(rs.map((r) => r.rss));
+        return `| ${labels[kind]} | ${rss.toFixed(1)} (${Math.min(...rs.map((r) => r.rss)).toFixed(1)}–${Math.max(...rs.map((r) => r.rss)).toFixed(1)}) | ${median(rs.map((r) => r.heap)).toFixed(1)} | ${(rss / bare).toFixed(2)} |`;
+      };
+      console.log(`\nMemory per idle stream at ${streams} streams, Node ${process.version} (median and range of ${rounds}; load ${load()}):\n`);
+      console.log('| server | RSS per stream (KB) | JS heap per stream (KB) | RSS ÷ node:http |');
+      console.log('|---|---|---|---|');
+      for (const kind of kinds) console.log(row(kind));
     }
+  } finally {
+    baseline?.cleanup();
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-  const row = (label: string, rs: { rss: number; heap: number }[]) =>
-    `| ${label} | ${median(rs.map((r) => r.rss)).toFixed(1)} (${Math.min(...rs.map((r) => r.rss)).toFixed(1)}–${Math.max(...rs.map((r) => r.rss)).toFixed(1)}) | ${median(rs.map((r) => r.heap)).toFixed(1)} |`;
-  console.log(`\nMemory per idle stream at ${streams} streams, Node ${process.version} (median and range of ${rounds}):\n`);
-  console.log('| server | RSS per stream (KB) | JS heap per stream (KB) |');
-  console.log('|---|---|---|');
-  console.log(row('node:http bare (the floor)', results.bare));
-  console.log(row('Express bare', results.express));
-  console.log(row('Herald', results.herald));
 }

@@ -1,6 +1,7 @@
 // The HTTP app: routes, request checks and the one error shape. Storage is an EventStore (SQLite
 // or Redis, server/store.ts), live fan-out the Hub, who-may-talk the guard; this file only wires requests to them.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseQuery } from 'node:querystring';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import {
   EventValidationError,
@@ -13,13 +14,13 @@ import {
   type EventInput,
 } from '../events/event.ts';
 import type { HealthReport, HistoryPage } from '../events/http.ts';
-import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS } from '../events/sse.ts';
+import { LOG_EPOCH_HEADER, SSE_HEADERS } from '../events/sse.ts';
 import { closeAfter } from './connections.ts';
 import { HttpError, StoreUnavailableError } from './errors.ts';
-import { answerPublish, claimFor, IDEMPOTENCY_KEY_HEADER, idempotencyKeyOf } from './idempotency.ts';
-import { HostPolicy, OriginPolicy, checkToken, type PublishLimit } from './guard.ts';
+import { answerPublish, claimFor, idempotencyKeyOf } from './idempotency.ts';
+import { RequestGuard, type HostPolicy, type OriginPolicy, type PublishLimit } from './guard.ts';
 import { hookRoutes, type HookSecrets } from './hooks/routes.ts';
-import type { HeartbeatKind, Hub } from './hub.ts';
+import type { HeartbeatKind, Hub, StreamFlavour } from './hub.ts';
 import type { EventStore, ResumeAnswer, StoredEvent } from './store.ts';
 import type { PublishQueue } from './publish-queue.ts';
 import type { ReadTurns } from './read-turns.ts';
@@ -58,49 +59,77 @@ export interface AppContext {
   say(line: string): void;
 }
 
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/** What a request asks, wherever it is parsed: Express's req, or the direct stream path's parts. */
+interface Asked {
+  headers: IncomingHttpHeaders;
+  /** node:querystring's parse of the query (Express's "simple" query parser is the same function). */
+  query: Record<string, unknown>;
+}
 
-const CORS_ALLOW_HEADERS = `Authorization, Content-Type, Last-Event-ID, Herald-Log-Epoch, ${IDEMPOTENCY_KEY_HEADER}, Title, X-Title, X-Topic, X-Priority, X-Tags, X-Url`;
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
-export function createApp(context: AppContext): express.Express {
+/**
+ * The server's request listener. GET and HEAD of /events and /connect, held open for as long as a
+ * client listens, are served without Express's per-request machinery (its request and response
+ * wrappers, the router's state kept alive with every open stream: ~1.5 KB each); everything
+ * else, and any stream request Express must parse (an absolute-form target), goes through
+ * Express. Both ways pass the same RequestGuard and answer errors through the same answerError.
+ */
+export function createApp(appContext: AppContext): Listener {
   const app = express();
+  const context: RoutesContext = { ...appContext, trusted: configureExpress(app, appContext) };
+  const guard = new RequestGuard({ hosts: context.hosts, origins: context.origins, token: context.token });
+  const streams = streamRoutes(context);
+  app.use(guardMiddleware(guard));
+  addHealthRoute(app, context);
+  addWebUi(app, context);
+  // Before the token check: a CI provider cannot send --token; the hook's secret is its credential.
+  app.use(hookRoutes({ queue: context.queue, rate: context.rate, say: context.say, clientAddress: (req) => clientAddress(req, context) }, context.hooks));
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    guard.checkToken(req);
+    next();
+  });
+  addPublishRoutes(app, context);
+  // Reached only by what the direct path leaves to Express (an absolute-form request target); the
+  // guard's headers are already on the response.
+  app.get('/events', (req: Request, res: Response) => streams.typed(req, res, req.path, req, NO_HEADERS));
+  app.get('/connect', (req: Request, res: Response) => streams.message(req, res, req.path, req, NO_HEADERS));
+  addHistoryRoute(app, context);
+  addFallbacks(app, context);
+  return (req, res) => {
+    if (!serveStreamDirectly(req, res, guard, streams, context)) app(req, res);
+  };
+}
+
+/** The app's context as the routes see it: with the compiled --trust-proxy rule. */
+interface RoutesContext extends AppContext {
+  trusted: TrustProxy;
+}
+
+/** Express as Herald uses it: no X-Powered-By, no ETag; returns the compiled --trust-proxy rule. */
+function configureExpress(app: express.Express, context: AppContext): TrustProxy {
   app.disable('x-powered-by');
   app.set('etag', false);
-  // Behind a load balancer every client arrives from its address: with --trust-proxy, req.ip is
-  // the client that proxy names, so the publish rate is per client, not one bucket for all.
+  // Behind a load balancer every client arrives from its address: with --trust-proxy, the client
+  // is the one that proxy names (clientAddress), so the publish rate is per client, not one bucket for all.
   if (context.trustProxy && context.trustProxy.length > 0) app.set('trust proxy', [...context.trustProxy]);
-  let streamCount = 0;
+  return app.get('trust proxy fn') as TrustProxy;
+}
 
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    res.setHeader('Vary', 'Origin');
-    // CI hooks carry their own credential (a signature, a secret token) and reach a loopback
-    // server through tunnels that send their own Host; a rebinding page cannot sign a body.
-    if (!req.path.startsWith('/hooks/')) context.hosts.check(req);
-    const origin = context.origins.check(req);
-    if (origin === 'listed') {
-      res.setHeader('Access-Control-Allow-Origin', req.headers.origin!);
-      // Listed origins only, echoed (never "*", which browsers refuse with credentials): lets a page
-      // there open `new EventSource(url, { withCredentials: true })` or fetch with credentials.
-      res.setHeader('Access-Control-Allow-Credentials', 'true');
-      res.setHeader('Access-Control-Expose-Headers', `Retry-After, ${LAST_EVENT_ID_HEADER}, ${LOG_EPOCH_HEADER}`);
-    }
+/** The guard's headers, Host and Origin checks for every request, and the answer to a preflight. */
+function guardMiddleware(guard: RequestGuard) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const origin = guard.admit(req, req.path, (name, value) => res.setHeader(name, value));
     if (req.method === 'OPTIONS') {
-      res.setHeader('Allow', 'GET, HEAD, POST, OPTIONS');
-      if (origin === 'listed') {
-        res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
-        res.setHeader('Access-Control-Allow-Headers', CORS_ALLOW_HEADERS);
-        res.setHeader('Access-Control-Max-Age', '600');
-      }
-      res.status(204).end();
+      guard.answerPreflight(res, origin);
       return;
     }
     next();
-  });
+  };
+}
 
+/** GET /health, without the token: the server and its store, 503 while the store cannot be reached. */
+function addHealthRoute(app: express.Express, context: RoutesContext): void {
   app.get('/health', async (_req: Request, res: Response) => {
     const store = await context.store.health();
     // A store that cannot be reached (Redis down) is a server that cannot take publishes: 503, so
@@ -119,9 +148,10 @@ export function createApp(context: AppContext): express.Express {
     };
     res.json(report);
   });
+}
 
-  // The window UI is static code with no data in it: it is served without the token (the page
-  // then needs the token for the API like any other client).
+/** The window UI at '/', without the token: static code with no data in it (the page then needs the token for the API like any other client). */
+function addWebUi(app: express.Express, context: RoutesContext): void {
   if (context.webRoot) app.use(express.static(context.webRoot, { index: 'index.html', dotfiles: 'ignore', redirect: false }));
   app.get('/', (_req: Request, res: Response) => {
     res
@@ -133,15 +163,10 @@ export function createApp(context: AppContext): express.Express {
           '<p>The API works: <code>POST /events</code>, <code>GET /events</code> (SSE), <code>GET /history</code>, <code>GET /health</code>.</p>',
       );
   });
+}
 
-  // Before the token check: a CI provider cannot send --token; the hook's secret is its credential.
-  app.use(hookRoutes({ queue: context.queue, rate: context.rate, say: context.say, clientAddress }, context.hooks));
-
-  app.use((req: Request, _res: Response, next: NextFunction) => {
-    checkToken(req, context.token);
-    next();
-  });
-
+/** POST /events (JSON or text) and the seed's POST /message, rate-limited per client. */
+function addPublishRoutes(app: express.Express, context: RoutesContext): void {
   // Not express.raw: past its limit it still reads the whole body before answering (and a
   // declared 10^15 bytes is never all sent). This answers 413 as soon as the limit is passed.
   const rawBody = (req: Request, _res: Response, next: NextFunction) => {
@@ -151,55 +176,90 @@ export function createApp(context: AppContext): express.Express {
     }, next);
   };
   const takeRate = async (req: Request, _res: Response, next: NextFunction) => {
-    await context.rate.take(clientAddress(req));
+    await context.rate.take(clientAddress(req, context));
     next();
   };
-
+  // [PRODUCT] A repeat with the same Idempotency-Key and event returns the stored event (same id).
+  const publish = async (input: EventInput, req: Request, res: Response): Promise<void> => {
+    const key = idempotencyKeyOf(req.headers['idempotency-key']);
+    answerPublish(res, await context.queue.publishClaimed(input, key === undefined ? undefined : claimFor(key, input)));
+  };
   app.post('/events', takeRate, mediaTypeCheck(['json', 'text']), rawBody, async (req: Request, res: Response) => {
     const input = mediaKind(req) === 'json' ? parseEventInput(jsonBody(req)) : parseEventInput(textInput(req));
     await publish(input, req, res);
   });
-
   app.post('/message', takeRate, mediaTypeCheck(['json']), rawBody, async (req: Request, res: Response) => {
     const input = parseEventInput(jsonBody(req));
     if (input.type !== 'notification') throw new EventValidationError('type', 'POST /message publishes notifications only: use POST /events for other types');
     await publish(input, req, res);
   });
+}
 
-  // [PRODUCT] A repeat with the same Idempotency-Key and event returns the stored event (same id).
-  async function publish(input: EventInput, req: Request, res: Response): Promise<void> {
-    const key = idempotencyKeyOf(req.headers['idempotency-key']);
-    answerPublish(res, await context.queue.publishClaimed(input, key === undefined ? undefined : claimFor(key, input)));
-  }
+/** `head`: headers the stream's response head carries besides its own (the guard's, on the direct path). */
+type StreamHandler = (req: IncomingMessage, res: ServerResponse, path: string, asked: Asked, head: Readonly<Record<string, string>>) => void;
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
-  const stream = (flavour: 'typed' | 'message') => (req: Request, res: Response) => {
-    const topics = topicFilter(req);
-    const resumeAfter = resumeId(req);
-    const epoch = resumeEpoch(req);
-    const heartbeat = heartbeatKind(req);
-    if (streamCount >= context.maxStreams) {
-      throw new HttpError('too_many_streams', `This server holds its limit of ${context.maxStreams} streams: try again shortly.`, {
-        headers: { 'Retry-After': '10' },
-      });
-    }
-    if (req.method === 'HEAD') {
-      res.writeHead(200, SSE_HEADERS).end();
-      return;
-    }
-    streamCount += 1;
-    res.on('close', () => {
-      streamCount -= 1;
-    });
-    const label =
-      `${req.path} from ${clientAddress(req)}` +
-      ` topics=${topics ? [...topics].join(',') : 'all'}` +
-      (resumeAfter !== undefined ? ` after=${resumeAfter}` : '') +
-      (epoch !== undefined && epoch !== context.store.epoch ? ` epoch=${epoch} (not this log's)` : '');
-    serveStream(req, res, { flavour, topics, resumeAfter, epoch, heartbeat, label }, context);
+/** GET /events ('typed') and GET /connect ('message'): the checks, the stream cap, then the stream (server/stream.ts). */
+function streamRoutes(context: RoutesContext): { typed: StreamHandler; message: StreamHandler } {
+  let streamCount = 0;
+  const onClose = () => {
+    streamCount -= 1;
   };
-  app.get('/events', stream('typed'));
-  app.get('/connect', stream('message'));
+  const stream =
+    (flavour: StreamFlavour): StreamHandler =>
+    (req, res, path, asked, head) => {
+      const topics = topicFilter(asked);
+      const resumeAfter = resumeId(asked);
+      const epoch = resumeEpoch(asked);
+      const heartbeat = heartbeatKind(asked);
+      if (streamCount >= context.maxStreams) {
+        throw new HttpError('too_many_streams', `This server holds its limit of ${context.maxStreams} streams: try again shortly.`, {
+          headers: { 'Retry-After': '10' },
+        });
+      }
+      if (req.method === 'HEAD') {
+        res.writeHead(200, { ...head, ...SSE_HEADERS }).end();
+        return;
+      }
+      streamCount += 1;
+      res.on('close', onClose);
+      const label =
+        `${path} from ${clientAddress(req, context)}` +
+        ` topics=${topics ? [...topics].join(',') : 'all'}` +
+        (resumeAfter !== undefined ? ` after=${resumeAfter}` : '') +
+        (epoch !== undefined && epoch !== context.store.epoch ? ` epoch=${epoch} (not this log's)` : '');
+      serveStream(req, res, { flavour, topics, resumeAfter, epoch, heartbeat, label }, context, head);
+    };
+  return { typed: stream('typed'), message: stream('message') };
+}
 
+/**
+ * Serves GET or HEAD /events and /connect without Express: the same guard, token check and
+ * stream handler as the Express routes, and errors answered as the Express error handler answers
+ * them. Returns false for any other request (Express takes it).
+ */
+function serveStreamDirectly(req: IncomingMessage, res: ServerResponse, guard: RequestGuard, streams: { typed: StreamHandler; message: StreamHandler }, context: RoutesContext): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const url = req.url ?? '';
+  const mark = url.indexOf('?');
+  const path = mark < 0 ? url : url.slice(0, mark);
+  const handler = path === '/events' ? streams.typed : path === '/connect' ? streams.message : undefined;
+  if (handler === undefined) return false;
+  // The guard's headers go into the head written once (see RequestGuard.admit); an error answer gets them too.
+  const head: Record<string, string> = {};
+  try {
+    guard.admit(req, path, (name, value) => (head[name] = value));
+    guard.checkToken(req);
+    handler(req, res, path, { headers: req.headers, query: mark < 0 ? {} : parseQuery(url.slice(mark + 1)) }, head);
+  } catch (error) {
+    if (!res.headersSent) for (const [name, value] of Object.entries(head)) res.setHeader(name, value);
+    answerError(error, req, res, path, context);
+  }
+  return true;
+}
+
+/** GET /history: a JSON page of stored events (after=, last=, topic=, limit=), with the gap or reset a resume would get. */
+function addHistoryRoute(app: express.Express, context: RoutesContext): void {
   app.get('/history', async (req: Request, res: Response) => {
     const topics = topicFilter(req);
     const query: HistoryQuery = {
@@ -215,36 +275,43 @@ export function createApp(context: AppContext): express.Express {
     res.status(200).type('application/json').send(body);
     holdUntilSent(res, context.readers);
   });
+}
 
+/** 405 for other methods on the API's routes, 404 for any other path, and the one error answer. */
+function addFallbacks(app: express.Express, context: RoutesContext): void {
   for (const route of ['/events', '/message', '/connect', '/history', '/health']) {
     app.all(route, (req: Request) => {
       throw new HttpError('method_not_allowed', `${req.method} ${route} is not supported.`);
     });
   }
-
   app.use((req: Request) => {
     throw new HttpError('not_found', `No such route: ${req.method} ${req.path}. The API is POST /events, GET /events, GET /history, GET /health.`);
   });
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => answerError(error, req, res, req.path, context));
+}
 
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const http = toHttpError(error);
-    // A store that cannot be reached is said once by the store, not with a stack per request.
-    if (http.status >= 500 && !(error instanceof StoreUnavailableError)) context.say(`error on ${req.method} ${req.path}: ${describeError(error, { stack: true })}`);
-    context.say(`rejected ${req.method} ${req.path} from ${clientAddress(req)}: ${http.status} ${http.code}${http.field ? ` (${http.field})` : ''}`);
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (http.status === 413) {
-      // The rest of the body is not wanted: answer, then close (see closeAfter).
-      closeAfter(req, res, http);
-      return;
-    }
-    for (const [name, value] of Object.entries(http.headers)) res.setHeader(name, value);
-    res.status(http.status).json(http.toJSON());
-  });
-
-  return app;
+/** The one error answer ({ error: { code, message, field? } } with its status and headers), and its log lines. */
+function answerError(error: unknown, req: IncomingMessage, res: ServerResponse, path: string, context: RoutesContext): void {
+  const http = toHttpError(error);
+  // A store that cannot be reached is said once by the store, not with a stack per request.
+  if (http.status >= 500 && !(error instanceof StoreUnavailableError)) context.say(`error on ${req.method} ${path}: ${describeError(error, { stack: true })}`);
+  context.say(`rejected ${req.method} ${path} from ${clientAddress(req, context)}: ${http.status} ${http.code}${http.field ? ` (${http.field})` : ''}`);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (http.status === 413) {
+    // The rest of the body is not wanted: answer, then close (see closeAfter).
+    closeAfter(req, res, http);
+    return;
+  }
+  for (const [name, value] of Object.entries(http.headers)) res.setHeader(name, value);
+  // As Express's res.json sends it: UTF-8 JSON with its length (and no body for HEAD).
+  const body = Buffer.from(JSON.stringify(http.toJSON()));
+  res.statusCode = http.status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', body.length);
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 interface HistoryQuery {
@@ -355,9 +422,26 @@ function toHttpError(error: unknown): HttpError {
   return new HttpError('internal_error', 'The server failed to handle this request; see its log. Try again.');
 }
 
-function clientAddress(req: IncomingMessage): string {
-  // req.ip is the socket's address unless a trusted proxy sent X-Forwarded-For (see trustProxy).
-  return (req as Partial<Request>).ip ?? req.socket.remoteAddress ?? 'unknown';
+/** Express's compiled --trust-proxy rule: is this address (hop i from the socket) a proxy we trust? */
+type TrustProxy = (address: string, hop: number) => boolean;
+
+/**
+ * The client's address: the socket's, or with --trust-proxy the first address in X-Forwarded-For
+ * (from the right) that is not a trusted proxy, as Express's req.ip says it (proxy-addr); one
+ * answer for requests Express parsed and for streams served without it.
+ */
+function clientAddress(req: IncomingMessage, context: RoutesContext): string {
+  const socketAddress = req.socket.remoteAddress ?? 'unknown';
+  const { trusted } = context;
+  if (!trusted(socketAddress, 0)) return socketAddress;
+  const forwarded = req.headers['x-forwarded-for'];
+  const hops = typeof forwarded === 'string' ? forwarded.split(',').map((hop) => hop.trim()).filter((hop) => hop !== '').reverse() : [];
+  let address = socketAddress;
+  for (let i = 0; i < hops.length; i++) {
+    address = hops[i]!;
+    if (!trusted(address, i + 1)) break;
+  }
+  return address;
 }
 
 /** 'json', 'text', or undefined for anything else. curl -d sends x-www-form-urlencoded: that is text to us. */
@@ -443,7 +527,7 @@ function jsonBody(req: Request): unknown {
 }
 
 /** Node reads header bytes as Latin-1; curl sends UTF-8 titles as raw bytes. Take them back as UTF-8 when they are. */
-function headerText(req: Request, ...names: string[]): string | undefined {
+function headerText(req: Asked, ...names: string[]): string | undefined {
   for (const name of names) {
     const value = req.headers[name];
     if (typeof value !== 'string') continue;
@@ -456,7 +540,7 @@ function headerText(req: Request, ...names: string[]): string | undefined {
   return undefined;
 }
 
-function queryText(req: Request, name: string): string | undefined {
+function queryText(req: Asked, name: string): string | undefined {
   const value = req.query[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new HttpError('bad_request', `Send ${name} once.`, { field: name });
@@ -487,7 +571,7 @@ function textInput(req: Request): Record<string, unknown> {
   return input;
 }
 
-function topicFilter(req: Request): ReadonlySet<string> | null {
+function topicFilter(req: Asked): ReadonlySet<string> | null {
   const raw = req.query.topic;
   if (raw === undefined || raw === '') return null;
   const values = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(','));
@@ -507,14 +591,14 @@ function topicFilter(req: Request): ReadonlySet<string> | null {
   return topics.size > 0 ? topics : null;
 }
 
-function resumeId(req: Request): number | undefined {
+function resumeId(req: Asked): number | undefined {
   const header = req.headers['last-event-id'];
   if (typeof header === 'string' && header.trim() !== '') return parseId(header.trim(), 'Last-Event-ID');
   return queryId(req, 'lastEventId');
 }
 
 /** `heartbeat=event` asks for herald.heartbeat events instead of comments; `comment` is the default. */
-function heartbeatKind(req: Request): HeartbeatKind {
+function heartbeatKind(req: Asked): HeartbeatKind {
   const value = queryText(req, 'heartbeat');
   if (value === undefined || value === '' || value === 'comment') return 'comment';
   if (value === 'event') return 'event';
@@ -522,7 +606,7 @@ function heartbeatKind(req: Request): HeartbeatKind {
 }
 
 /** The log epoch the client's cursor came from: the Herald-Log-Epoch header, else the `epoch` query. */
-function resumeEpoch(req: Request): string | undefined {
+function resumeEpoch(req: Asked): string | undefined {
   const header = req.headers[LOG_EPOCH_HEADER.toLowerCase()];
   const fromHeader = typeof header === 'string' && header.trim() !== '';
   const value = fromHeader ? header.trim() : queryText(req, 'epoch');
@@ -535,7 +619,7 @@ function resumeEpoch(req: Request): string | undefined {
   return value;
 }
 
-function queryId(req: Request, name: string): number | undefined {
+function queryId(req: Asked, name: string): number | undefined {
   const value = queryText(req, name);
   if (value === undefined || value === '') return undefined;
   return parseId(value, name);
@@ -546,7 +630,7 @@ function parseId(value: string, field: string): number {
   return Number(value);
 }
 
-function queryCount(req: Request, name: string): number | undefined {
+function queryCount(req: Asked, name: string): number | undefined {
   const value = queryText(req, name);
   if (value === undefined || value === '') return undefined;
   if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > 1000) {

@@ -129,13 +129,21 @@ export class ConnectionGuard {
     return true;
   }
 
+  /** One listener for every socket (`this` is the socket): not a closure and a once-wrapper per connection. */
+  readonly #forget = (() => {
+    const others = this.#others;
+    const streams = this.#streams;
+    return function forget(this: Socket): void {
+      others.delete(this);
+      streams.delete(this);
+    };
+  })();
+
   #admit(socket: Socket): void {
     const now = performance.now();
     this.#others.set(socket, now);
-    socket.once('close', () => {
-      this.#others.delete(socket);
-      this.#streams.delete(socket);
-    });
+    // 'close' comes once.
+    socket.on('close', this.#forget);
     if (this.#others.size <= this.maxOtherConnections) return;
     const [oldest, openedAt] = this.#others.entries().next().value!;
     const full = this.#others.size + this.#streams.size > this.#hardCap;

@@ -1,12 +1,16 @@
 // Guard: who may talk to the server. Token auth, the Origin allow-list (a page on another origin
 // must not read the stream or publish), the Host check against DNS rebinding, the per-client
-// publish rate and the stream count.
+// publish rate and the stream count. RequestGuard applies the first three to every request, the
+// same one whether Express routes the request or the event stream is served without it
+// (server/app.ts).
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import { isLoopbackHost } from '../events/net.ts';
+import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER } from '../events/sse.ts';
 import { HttpError } from './errors.ts';
+import { IDEMPOTENCY_KEY_HEADER } from './idempotency.ts';
 
 /** Compares in constant time (hashing first makes the lengths equal too). */
 export function tokenMatches(given: string, expected: string): boolean {
@@ -147,7 +151,7 @@ export class OriginPolicy {
    * the user happens to visit can neither read the stream nor publish (even with a "simple"
    * text/plain form POST, which browsers send without a preflight).
    */
-  check(req: IncomingMessage): 'none' | 'same' | 'listed' {
+  check(req: IncomingMessage): OriginKind {
     const origin = req.headers.origin;
     const site = req.headers['sec-fetch-site'];
     if (origin === undefined) {
@@ -166,6 +170,79 @@ export class OriginPolicy {
     throw new HttpError('forbidden', `Origin ${origin} is not allowed: start the server with --allow-origin ${origin} to let that page in.`);
   }
 }
+
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/** The headers a listed origin's page may send (its preflight is answered with them). */
+const CORS_ALLOW_HEADERS = `Authorization, Content-Type, Last-Event-ID, Herald-Log-Epoch, ${IDEMPOTENCY_KEY_HEADER}, Title, X-Title, X-Topic, X-Priority, X-Tags, X-Url`;
+/** The response headers a listed origin's page may read. */
+const CORS_EXPOSE_HEADERS = `Retry-After, ${LAST_EVENT_ID_HEADER}, ${LOG_EPOCH_HEADER}`;
+
+export interface RequestGuardOptions {
+  hosts: HostPolicy;
+  origins: OriginPolicy;
+  /** Bearer token every route but /health, the web UI and the CI hooks needs; undefined = none. */
+  token: string | undefined;
+}
+
+/**
+ * The checks every request passes, in one place for every way a request is served: the security
+ * headers, the Host check (DNS rebinding), the Origin check with its CORS headers, the preflight
+ * answer, and the token. Throws HttpError (403, 401) for the caller's one error answer.
+ */
+export class RequestGuard {
+  readonly #options: RequestGuardOptions;
+
+  constructor(options: RequestGuardOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Gives the headers every answer carries to `set` and checks Host and Origin; a listed origin
+   * gets its CORS headers. `path` is the request's path without its query. `set` is the
+   * response's setHeader, or (for an event stream) an object its head is written from in one go:
+   * headers set one by one are kept by Node for the response's lifetime (~1 KB per open stream).
+   */
+  admit(req: IncomingMessage, path: string, set: (name: string, value: string) => void): OriginKind {
+    set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    set('X-Content-Type-Options', 'nosniff');
+    set('Referrer-Policy', 'no-referrer');
+    set('Vary', 'Origin');
+    // CI hooks carry their own credential (a signature, a secret token) and reach a loopback
+    // server through tunnels that send their own Host; a rebinding page cannot sign a body.
+    if (!path.startsWith('/hooks/')) this.#options.hosts.check(req);
+    const origin = this.#options.origins.check(req);
+    if (origin === 'listed') {
+      set('Access-Control-Allow-Origin', req.headers.origin!);
+      // Listed origins only, echoed (never "*", which browsers refuse with credentials): lets a page
+      // there open `new EventSource(url, { withCredentials: true })` or fetch with credentials.
+      set('Access-Control-Allow-Credentials', 'true');
+      set('Access-Control-Expose-Headers', CORS_EXPOSE_HEADERS);
+    }
+    return origin;
+  }
+
+  /** Answers an OPTIONS request (a CORS preflight for a listed origin) with 204. */
+  answerPreflight(res: ServerResponse, origin: OriginKind): void {
+    res.setHeader('Allow', 'GET, HEAD, POST, OPTIONS');
+    if (origin === 'listed') {
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+      res.setHeader('Access-Control-Allow-Headers', CORS_ALLOW_HEADERS);
+      res.setHeader('Access-Control-Max-Age', '600');
+    }
+    res.statusCode = 204;
+    res.end();
+  }
+
+  /** 401 unless the request carries the server's token (when it has one). */
+  checkToken(req: IncomingMessage): void {
+    checkToken(req, this.#options.token);
+  }
+}
+
+/** Where a request comes from, as OriginPolicy sees it. */
+export type OriginKind = 'none' | 'same' | 'listed';
 
 export interface RateOptions {
   /** Burst size: publishes allowed at once. */

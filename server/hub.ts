@@ -87,16 +87,20 @@ export class Subscription implements HeldReader {
   wroteInTick = 0;
   /** What its heartbeat is: the shared comment, or the shared herald.heartbeat event. */
   readonly heartbeat: Buffer;
-  /** ReaderMemory's way to cut it: the hub's cut. */
-  readonly cut: (heldBytes: number) => void;
-  constructor(res: ServerResponse, topics: ReadonlySet<string> | null, flavour: StreamFlavour, label: string, heartbeat: Buffer, cut: (stream: Subscription, heldBytes: number) => void) {
-    this.cut = (heldBytes) => cut(this, heldBytes);
+  /** The hub it belongs to (for ReaderMemory's cut: a method, not a closure per stream). */
+  readonly hub: Hub;
+  constructor(hub: Hub, res: ServerResponse, topics: ReadonlySet<string> | null, flavour: StreamFlavour, label: string, heartbeat: Buffer) {
+    this.hub = hub;
     this.res = res;
     this.out = res.socket ?? res;
     this.topics = topics;
     this.flavour = flavour;
     this.label = label;
     this.heartbeat = heartbeat;
+  }
+  /** ReaderMemory's way to cut it, when the readers together hold too much and it holds the most. */
+  cut(heldBytes: number): void {
+    this.hub.cut(this, `the server holds its limit of ${this.hub.readers.maxBytes} bytes for slow readers, and this one held the most (${heldBytes} bytes unsent)`);
   }
   get backlogBytes(): number {
     return this.out.writableLength;
@@ -174,9 +178,7 @@ export class Hub {
   /** Registers a stream; it gets live events after goLive(). `heartbeat: 'event'` sends it
    * herald.heartbeat events instead of comments, the first one at once. */
   open(res: ServerResponse, options: { topics: ReadonlySet<string> | null; flavour: StreamFlavour; label: string; heartbeat?: HeartbeatKind }): Subscription {
-    const stream = new Subscription(res, options.topics, options.flavour, options.label, options.heartbeat === 'event' ? this.heartbeatEvent : HEARTBEAT, (s, held) =>
-      this.cut(s, `the server holds its limit of ${this.readers.maxBytes} bytes for slow readers, and this one held the most (${held} bytes unsent)`),
-    );
+    const stream = new Subscription(this, res, options.topics, options.flavour, options.label, options.heartbeat === 'event' ? this.heartbeatEvent : HEARTBEAT);
     stream.wroteInTick = this.tick;
     this.streams.add(stream);
     if (this.heartbeatTimer === undefined) {

@@ -104,7 +104,11 @@ function frameNotice(notice: HeraldEvent, flavour: StreamFlavour): string {
   return frameEvent({ id: notice.id, ...(flavour === 'typed' ? { event: notice.type } : {}), data: JSON.stringify(notice) });
 }
 
-export function serveStream(req: IncomingMessage, res: ServerResponse, request: StreamRequest, context: StreamContext): void {
+/**
+ * Serves one event stream. `head`: headers its response head carries besides the stream's own
+ * (the guard's, when the request did not go through Express), written with them in one go.
+ */
+export function serveStream(req: IncomingMessage, res: ServerResponse, request: StreamRequest, context: StreamContext, head: Readonly<Record<string, string>> = {}): void {
   const { hub, store } = context;
   // The newest id handed to this server's streams as the stream opens: a client with no cursor
   // yet starts from here, so what is published while its first connection is down is replayed, not lost.
@@ -115,7 +119,7 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
   // the socket: one write per subscriber per event, not size + CRLF + frame + CRLF in a corked writev.
   context.connections?.promote(req.socket);
   res.useChunkedEncodingByDefault = false;
-  res.writeHead(200, { ...STREAM_HEADERS, [LAST_EVENT_ID_HEADER]: String(store.followedId), [LOG_EPOCH_HEADER]: store.epoch });
+  res.writeHead(200, { ...head, ...STREAM_HEADERS, [LAST_EVENT_ID_HEADER]: String(store.followedId), [LOG_EPOCH_HEADER]: store.epoch });
   res.flushHeaders();
   const stream = hub.open(res, { topics: request.topics, flavour: request.flavour, label: request.label, ...(request.heartbeat ? { heartbeat: request.heartbeat } : {}) });
   context.say(`stream opened ${request.label}`);
@@ -127,15 +131,12 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
     context.say(`stream closed ${request.label} after ${seconds} s (${why})`);
   });
   // A write racing a disconnect is not an error worth a crash: 'close' cleans up.
-  res.on('error', () => {});
+  res.on('error', ignoreError);
   req.socket.setNoDelay(true);
 
-  const fail = (error: unknown) => {
-    context.say(`stream ${request.label} replay failed: ${describeError(error)}`);
-    res.destroy();
-  };
+  // (No closure per stream that is not needed while it sits idle: each costs its memory at 10k streams.)
   stream.onOverflow = () => {
-    void catchUp(stream, request, context).catch(fail);
+    void catchUp(stream, request, context).catch((error: unknown) => failed(stream, request, context, error));
   };
 
   hub.deliver(stream, frameRetry(context.retryMs));
@@ -146,7 +147,15 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
     hub.goLive(stream);
     return;
   }
-  void resume(stream, request.resumeAfter, request, context).catch(fail);
+  void resume(stream, request.resumeAfter, request, context).catch((error: unknown) => failed(stream, request, context, error));
+}
+
+function ignoreError(): void {}
+
+/** A replay or catch-up that threw (not a store that cannot be reached: that one is waited for): the stream ends. */
+function failed(stream: Subscription, request: StreamRequest, context: StreamContext, error: unknown): void {
+  context.say(`stream ${request.label} replay failed: ${describeError(error)}`);
+  stream.res.destroy();
 }
 
 async function resume(stream: Subscription, resumeAfter: number, request: StreamRequest, context: StreamContext): Promise<void> {
