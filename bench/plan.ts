@@ -2,7 +2,7 @@
 // (`npm run bench -- --full`), the scenarios either can be limited to (`--scenarios=`), and the
 // adapter table that lets one load generator drive every server under test.
 
-export type ServerKind = 'herald' | 'floor' | 'seed' | 'better-sse';
+export type ServerKind = 'herald' | 'floor' | 'seed' | 'better-sse' | 'baseline';
 
 /**
  * Every setting the benchmark changes from Herald's shipped defaults, and why. Everything else is
@@ -40,6 +40,11 @@ export const SERVERS: readonly ServerAdapter[] = [
   { kind: 'seed', label: 'seed server', streamPath: '/connect', publishPath: '/message', durable: false },
   { kind: 'better-sse', label: 'better-sse', streamPath: '/events', publishPath: '/events', durable: false },
 ];
+
+/** `--baseline=REV`: Herald as it was at REV (git archive), run beside this tree in the same run with the same settings. */
+export function baselineAdapter(rev: string): ServerAdapter {
+  return { kind: 'baseline', label: `Herald @${rev}`, streamPath: '/events', publishPath: '/events', durable: true };
+}
 
 /** The peers "Herald/peers" compares with (the faster of them). */
 export const PEERS: readonly ServerKind[] = ['seed', 'better-sse'];

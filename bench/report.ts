@@ -262,6 +262,8 @@ export interface RunReport {
   load: LoadSummary;
   /** Set when only some servers ran (--only). */
   only?: string[];
+  /** Servers beside the four (`--baseline=REV`: Herald at that revision). */
+  extraServers?: Array<{ kind: string; label: string }>;
 }
 
 function cell(figure: Figure, kind: string): string {
@@ -280,11 +282,12 @@ function ratioCell(figure: Figure, to: 'floor' | 'peers'): string {
 }
 
 /** A markdown table; the console prints the same text. */
-export function figuresTable(figures: Figure[]): string {
-  const kinds = SERVERS.map((s) => s.kind);
+export function figuresTable(figures: Figure[], extraServers: ReadonlyArray<{ kind: string; label: string }> = []): string {
+  const columns = [...SERVERS, ...extraServers];
+  const kinds = columns.map((s) => s.kind);
   const lines = [
-    `| Scenario | Metric | ${SERVERS.map((s) => s.label).join(' | ')} | Herald/floor | Herald/peers |`,
-    `|---|---|${SERVERS.map(() => '--:').join('|')}|--:|--:|`,
+    `| Scenario | Metric | ${columns.map((s) => s.label).join(' | ')} | Herald/floor | Herald/peers |`,
+    `|---|---|${columns.map(() => '--:').join('|')}|--:|--:|`,
   ];
   let last = '';
   for (const f of figures) {
@@ -383,7 +386,7 @@ export function renderMarkdown(report: RunReport): string {
     '',
     'Latency runs from when each publish was due on the generator\'s schedule (not from when it was sent: no coordinated omission) to when the load generator reads the event on a subscriber socket (one process, one monotonic clock). A p99 or p99.9 is printed only where every run has at least 10 samples beyond it; otherwise the row gives the maximum and says so. "Last subscriber has it" is, per event, the time until every subscriber had it. Memory per stream is (RSS after the streams opened and settled, after a GC) minus (RSS before), divided by the streams. The seed server and better-sse store nothing; Herald and the floor answer a publish only after the SQLite commit.',
     '',
-    figuresTable(report.figures),
+    figuresTable(report.figures, report.extraServers),
     '',
     ...(report.cli ? ['## Command-line start-up', '', `Each command ran once per round (${report.cli.rounds} rounds, shuffled order, after two warm-up runs each filling the compile cache); "× raw POST" is the ratio of the medians, the goals use the ratio within each round.`, '', cliTable(report.cli), ''] : []),
     ...(report.startup ? ['## Server start-up and replay with a large log', '', startupTable(report.startup), ''] : []),

@@ -6,6 +6,8 @@
 //   --profile                a CPU profile of each Herald server process in bench/results/profiles/
 //   --herald-node-flags=…    Node flags for Herald's process only (e.g. --max-semi-space-size=1), to
 //                            measure a setting before adopting it; the report lists them (partial)
+//   --baseline=REV           also run Herald as it was at git revision REV (same settings), beside
+//                            this tree in the same run, as the column "Herald @REV" (partial)
 //   --report-only            rewrite the results from bench/results/latest.json
 //
 // Herald, the floor and the two peers (bench/baselines/) each run in a child process of their own,
@@ -19,7 +21,8 @@ import { fileLimit, killAllChildren } from './child.ts';
 import { cliTable, runCliScenario, type CliResult } from './cli.ts';
 import { describeLoad, LoadWatch, loadNow } from './load.ts';
 import { machineInfo } from './proc.ts';
-import { FULL, QUICK, SCENARIOS, SERVERS, type ScenarioName, type ServerAdapter } from './plan.ts';
+import { baselineAdapter, FULL, QUICK, SCENARIOS, SERVERS, type ScenarioName, type ServerAdapter } from './plan.ts';
+import { treeOf } from './trees.ts';
 import { runClientScenario, runSession, type ClientResult, type RunContext, type SessionResult } from './scenarios.ts';
 import { runStartupScenario, type StartupResult } from './startup.ts';
 import { shuffled } from './stats.ts';
@@ -30,13 +33,15 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const valued = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const known = ['--full', '--profile', '--report-only'];
-const unknown = args.filter((a) => !known.includes(a) && !/^--(only|scenarios|herald-node-flags)=/.test(a));
+const unknown = args.filter((a) => !known.includes(a) && !/^--(only|scenarios|herald-node-flags|baseline)=/.test(a));
 const only = valued('only')?.split(',');
 const scenarioList = valued('scenarios')?.split(',');
 const heraldNodeFlags = valued('herald-node-flags')?.split(' ').filter(Boolean) ?? [];
-if (unknown.length || only?.some((k) => !SERVERS.some((s) => s.kind === k)) || scenarioList?.some((s) => !(SCENARIOS as readonly string[]).includes(s))) {
+const baselineRev = valued('baseline');
+const extraServers = baselineRev ? [baselineAdapter(baselineRev)] : [];
+if (unknown.length || only?.some((k) => ![...SERVERS, ...extraServers].some((s) => s.kind === k)) || scenarioList?.some((s) => !(SCENARIOS as readonly string[]).includes(s))) {
   process.stderr.write(
-    `bench: unknown option or name in ${args.join(' ')}; use --full, --profile, --only=${SERVERS.map((s) => s.kind).join(',')}, --scenarios=${SCENARIOS.join(',')}, --herald-node-flags="--flag …", --report-only\n`,
+    `bench: unknown option or name in ${args.join(' ')}; use --full, --profile, --only=${SERVERS.map((s) => s.kind).join(',')}, --scenarios=${SCENARIOS.join(',')}, --herald-node-flags="--flag …", --baseline=REV, --report-only\n`,
   );
   process.exit(2);
 }
@@ -46,8 +51,8 @@ const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 const resultsFile = (planName: string) => path.join(here, planName === 'full' ? 'RESULTS-full.md' : 'RESULTS.md');
 const resultsDir = path.join(here, 'results');
 /** Only a run of every server and scenario, in the shipped configuration, may write RESULTS*.md. */
-const partialOf = (report: Pick<RunReport, 'only' | 'scenarios' | 'heraldNodeFlags'>) =>
-  Boolean(report.only) || report.scenarios.length < SCENARIOS.length || report.heraldNodeFlags.length > 0;
+const partialOf = (report: Pick<RunReport, 'only' | 'scenarios' | 'heraldNodeFlags' | 'extraServers'>) =>
+  Boolean(report.only) || report.scenarios.length < SCENARIOS.length || report.heraldNodeFlags.length > 0 || (report.extraServers?.length ?? 0) > 0;
 
 if (args.includes('--report-only')) {
   const latest = path.join(resultsDir, 'latest.json');
@@ -88,7 +93,8 @@ if (process.platform !== 'linux') {
 }
 const limit = fileLimit(plan.openFiles);
 const machine = machineInfo();
-const servers = SERVERS.filter((s) => !only || only.includes(s.kind));
+const servers = [...SERVERS, ...extraServers].filter((s) => !only || only.includes(s.kind));
+const baselineTree = baselineRev ? treeOf(baselineRev) : undefined;
 progress(`${plan.name} pass: ${plan.repetitions} repetition(s) of ${servers.map((s) => s.label).join(', ')}; scenarios ${[...scenarios].join(', ')}; ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${loadNow()}`);
 progress(limit.note);
 if (heraldNodeFlags.length) progress(`Herald runs with Node flags ${heraldNodeFlags.join(' ')} (not the shipped configuration: results go to bench/results/partial.md)`);
@@ -98,6 +104,7 @@ const context: RunContext = {
   scenarios,
   limit,
   heraldNodeFlags,
+  ...(baselineTree ? { baselineRoot: baselineTree.root } : {}),
   ...(args.includes('--profile') ? { profileDir: path.join(resultsDir, 'profiles') } : {}),
   progress,
 };
@@ -142,6 +149,7 @@ try {
   }
 } finally {
   killAllChildren();
+  baselineTree?.cleanup();
 }
 
 const figures = collectFigures(sessions);
@@ -160,6 +168,7 @@ const report: RunReport = {
   figures,
   goals,
   heraldNodeFlags,
+  ...(extraServers.length > 0 ? { extraServers: extraServers.map(({ kind, label }) => ({ kind, label })) } : {}),
   load: load.stop(),
   ...(only ? { only } : {}),
 };
@@ -174,7 +183,7 @@ const loadLine = describeLoad(report.load);
 process.stdout.write(
   [
     '',
-    figuresTable(figures),
+    figuresTable(figures, extraServers),
     ...(cli ? ['', 'Command-line start-up:', cliTable(cli)] : []),
     ...(startup ? ['', 'Server start-up:', startupTable(startup)] : []),
     '',

@@ -25,6 +25,8 @@ export interface RunContext {
   /** Node flags for Herald's process only (`--herald-node-flags=`, e.g. --max-semi-space-size=1): to
    * measure a V8 setting before adopting it. Listed in the report as a changed setting. */
   heraldNodeFlags: readonly string[];
+  /** `--baseline=REV`: the tree the baseline server runs from (bench/trees.ts). */
+  baselineRoot?: string;
   progress(line: string): void;
 }
 
@@ -101,7 +103,8 @@ async function startServer(adapter: ServerAdapter, context: RunContext): Promise
     flags.push('--cpu-prof', `--cpu-prof-dir=${context.profileDir}`);
   }
   if (adapter.kind === 'herald') flags.push(...context.heraldNodeFlags);
-  return BenchChild.spawn({ name: adapter.kind, script: path.join(here, 'server-child.ts'), args: [adapter.kind], nodeFlags: flags, limit: context.limit });
+  const args = adapter.kind === 'baseline' ? [adapter.kind, JSON.stringify({ root: context.baselineRoot })] : [adapter.kind];
+  return BenchChild.spawn({ name: adapter.kind, script: path.join(here, 'server-child.ts'), args, nodeFlags: flags, limit: context.limit });
 }
 
 function targetOf(server: BenchChild, adapter: ServerAdapter): LoadTarget {
