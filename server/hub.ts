@@ -10,9 +10,12 @@
 // an event for a stream that opens, or comes back from overflow, while a batch commits: see
 // "The seam, with deferred writes" at publish() below.
 //
-// Each event is framed once (per wire flavour) into one Buffer and the same Buffer is written to
-// every subscriber, straight to its socket once the response head is out (the body is not
-// chunked, see server/stream.ts): no cork, no nextTick, no HTTP bookkeeping per subscriber. Each subscriber's unsent bytes (what Node holds for its socket) never pass
+// One write per subscriber per round, not per event: each event is framed once (per wire
+// flavour), the round's frames are joined once into one Buffer, and that same Buffer (or the part
+// past a stream's lastId) is written to every subscriber that takes them all; a stream whose topic
+// filter leaves some out gets one chunk of just the frames it matches. Writes go straight to the
+// socket once the response head is out (the body is not chunked, see server/stream.ts): no cork,
+// no nextTick, no HTTP bookkeeping per subscriber. Each subscriber's unsent bytes (what Node holds for its socket) never pass
 // maxBacklogBytes: a live event that would take it past the bound is not written; the stream
 // leaves live delivery instead ("overflow") and its owner catches it up from the log once the
 // socket drains, or cuts it off if it does not drain in time (a client that stopped reading).
@@ -137,8 +140,10 @@ export interface HubStats {
 /** One fan-out round: the committed events it writes, framed lazily per flavour, and the streams left to visit. */
 interface FanOutRound {
   events: readonly StoredEvent[];
-  typed: Buffer[];
-  message: Buffer[];
+  /** Per flavour, each event's frame (framed on first use). */
+  frames: Partial<Record<StreamFlavour, Buffer[]>>;
+  /** Per flavour, all the frames in one Buffer (joined on first use). */
+  whole: Partial<Record<StreamFlavour, { bytes: Buffer; ends: number[] }>>;
   streams: Iterator<Subscription>;
 }
 
@@ -260,7 +265,7 @@ export class Hub {
       if (this.pending.length === 0) return;
       const events = this.pending.length === 1 ? this.pending[0]! : this.pending.flat();
       this.pending = [];
-      round = this.round = { events, typed: [], message: [], streams: this.streams.values() };
+      round = this.round = { events, frames: {}, whole: {}, streams: this.streams.values() };
     }
     for (let n = 0; n < maxStreams; n++) {
       // A Set iterator sees adds and deletes as they happen: a stream opened during the round is
@@ -274,24 +279,83 @@ export class Hub {
     }
   }
 
-  /** Writes to one stream the round's events it wants and does not have yet, up to its bound. */
+  /**
+   * Writes to one stream, in one write, the round's events it wants and does not have yet: the
+   * round's whole batch (framed and joined once per flavour, shared by every stream that takes it
+   * all), a part of it (from its lastId on), or, under a topic filter that leaves some out, its
+   * own chunk of just the frames it matches. If the chunk would take the stream past its bound,
+   * the frames that fit go one by one, then the stream leaves live delivery (as one write per
+   * event did before: the same bytes, the same overflow point).
+   */
   private deliverLive(stream: Subscription, round: FanOutRound): void {
+    if (!stream.live) return;
     const { events } = round;
-    for (let i = 0; i < events.length; i++) {
-      if (!stream.live) return;
-      const event = events[i]!;
-      if (!stream.wants(event.topic) || event.id <= stream.lastId) continue;
-      const frames = stream.flavour === 'typed' ? round.typed : round.message;
-      const frame = (frames[i] ??= Buffer.from(frameStored(event, stream.flavour)));
+    const count = events.length;
+    if (events[count - 1]!.id <= stream.lastId) return;
+    let from = 0;
+    while (events[from]!.id <= stream.lastId) from += 1;
+    const frames = this.framesOf(round, stream.flavour);
+    // The events it takes: every one from `from` on, or (under a filter that leaves some out) these.
+    let picked: number[] | undefined;
+    if (stream.topics !== null) {
+      const wanted: number[] = [];
+      for (let i = from; i < count; i++) if (stream.wants(events[i]!.topic)) wanted.push(i);
+      if (wanted.length === 0) return;
+      if (wanted.length < count - from) picked = wanted;
+    }
+    let chunk: Buffer;
+    let lastIndex: number;
+    if (picked === undefined) {
+      const whole = this.wholeOf(round, stream.flavour);
+      chunk = from === 0 ? whole.bytes : whole.bytes.subarray(whole.ends[from - 1]);
+      lastIndex = count - 1;
+    } else {
+      chunk = picked.length === 1 ? frames[picked[0]!]! : Buffer.concat(picked.map((i) => frames[i]!));
+      lastIndex = picked.at(-1)!;
+    }
+    if (stream.out.writableLength + chunk.length <= this.maxBacklogBytes) {
+      this.write(stream, chunk);
+      stream.lastId = events[lastIndex]!.id;
+      return;
+    }
+    const taken = picked !== undefined ? picked.length : count - from;
+    for (let k = 0; k < taken; k++) {
+      const i = picked !== undefined ? picked[k]! : from + k;
+      const frame = frames[i]!;
       if (stream.out.writableLength + frame.length > this.maxBacklogBytes) {
         stream.live = false;
         this.overflowCount += 1;
         stream.onOverflow?.();
         return;
       }
+      // Frame by frame, the socket may hand some to the OS as it goes: the rest may fit after all.
       this.write(stream, frame);
-      stream.lastId = event.id;
+      stream.lastId = events[i]!.id;
     }
+  }
+
+  /** Every event of the round framed for this flavour (once per round). */
+  private framesOf(round: FanOutRound, flavour: StreamFlavour): Buffer[] {
+    let frames = round.frames[flavour];
+    if (frames === undefined) {
+      frames = round.events.map((event) => Buffer.from(frameStored(event, flavour)));
+      round.frames[flavour] = frames;
+    }
+    return frames;
+  }
+
+  /** The round's frames for this flavour joined in one Buffer, and where each ends in it (once per round). */
+  private wholeOf(round: FanOutRound, flavour: StreamFlavour): { bytes: Buffer; ends: number[] } {
+    let whole = round.whole[flavour];
+    if (whole === undefined) {
+      const frames = this.framesOf(round, flavour);
+      const ends: number[] = [];
+      let end = 0;
+      for (const frame of frames) ends.push((end += frame.length));
+      whole = { bytes: frames.length === 1 ? frames[0]! : Buffer.concat(frames, end), ends };
+      round.whole[flavour] = whole;
+    }
+    return whole;
   }
 
   /**

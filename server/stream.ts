@@ -116,7 +116,7 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
   // gives its connection back anyway. Node answers such a response with `Connection: close` and
   // closes the socket when it ends (STREAM_HEADERS leaves that to it). The body's bytes are then
   // plain bytes on the socket, so once the head is flushed the hub writes each frame straight to
-  // the socket: one write per subscriber per event, not size + CRLF + frame + CRLF in a corked writev.
+  // the socket: one write per subscriber per fan-out round, not size + CRLF + frame + CRLF in a corked writev.
   context.connections?.promote(req.socket);
   res.useChunkedEncodingByDefault = false;
   res.writeHead(200, { ...head, ...STREAM_HEADERS, [LAST_EVENT_ID_HEADER]: String(store.followedId), [LOG_EPOCH_HEADER]: store.epoch });

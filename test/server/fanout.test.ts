@@ -3,6 +3,7 @@
 // batches commit and streams open. Real server on port 0, real eventsource clients; the bytes the
 // server hands its sockets are watched (not changed) to see what it wrote first.
 import net from 'node:net';
+import { PublishQueue } from '../../server/publish-queue.ts';
 import { SqliteStore } from '../../server/sqlite-store.ts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { lateReadingStore, listen, publish, startTestServer, tempDir, waitFor, type TestServer } from './harness.ts';
@@ -151,5 +152,48 @@ describe('live fan-out', () => {
       client.close();
     }
     resuming.close();
+  });
+
+  it('writes a commit batch to each subscriber in one write, holding only the events its topic filter matches', async () => {
+    // The store holds the first batch until released, so the ten publishes sent meanwhile wait
+    // and go to the store together as the next batch (one commit).
+    const store = new SqliteStore({ dataDir: tempDir() });
+    const appendBatch = store.appendBatch.bind(store);
+    let hold: Promise<void> | undefined;
+    let release = () => {};
+    store.appendBatch = async (entries) => {
+      if (hold) await hold;
+      return appendBatch(entries);
+    };
+    t = await startTestServer({ store });
+    const everything = listen(`${t.url}/events`);
+    const builds = listen(`${t.url}/events?topic=builds`);
+    await waitFor(() => t!.server.stats().live === 2, 'two live subscribers');
+    const queued = vi.spyOn(PublishQueue.prototype, 'publishClaimed');
+    hold = new Promise((resolve) => (release = resolve));
+    const first = publish(t.url, { title: 'first', topic: 'deploys' });
+    await waitFor(() => queued.mock.calls.length === 1, 'the first publish to reach the store');
+    const writes = watchServerWrites();
+    const rest = Array.from({ length: 10 }, (_, i) => publish(t!.url, { title: `job ${i}`, topic: i % 2 === 0 ? 'builds' : 'deploys' }));
+    await waitFor(() => queued.mock.calls.length === 11, 'the ten to wait for the batch with the store');
+    release();
+    const firstId = Number((await first).id);
+    // In id order (the order the queue took them, not necessarily the order they were sent).
+    const ten = (await Promise.all(rest)).sort((a, b) => Number(a.id) - Number(b.id));
+    await waitFor(() => everything.received.length === 11 && builds.received.length === 5, 'both subscribers to have their events');
+
+    const tenIds = new Set(ten.map((e) => Number(e.id)));
+    // Per subscriber socket, the ids of the ten in each write that carried any of them.
+    const perSocket = new Map<net.Socket, number[][]>();
+    for (const w of writes) {
+      const ids = frameIds(w.text).filter((id) => tenIds.has(id));
+      if (ids.length > 0) perSocket.set(w.socket, [...(perSocket.get(w.socket) ?? []), ids]);
+    }
+    const buildIds = ten.filter((e) => e.topic === 'builds').map((e) => Number(e.id));
+    expect([...perSocket.values()].sort((a, b) => a[0]!.length - b[0]!.length)).toEqual([[buildIds], [ten.map((e) => Number(e.id))]]);
+    expect(builds.events().every((e) => e.topic === 'builds')).toBe(true);
+    expect(everything.received.map((r) => r.lastEventId)).toEqual(range(firstId, firstId + 10));
+    everything.close();
+    builds.close();
   });
 });
