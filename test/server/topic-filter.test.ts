@@ -2,8 +2,10 @@
 // served from a fixed set of prepared statements (one statement per filter size, kept forever,
 // was a memory leak any client could drive: 109 to 474 MB RSS in 2,000 requests), past the cap
 // the request gets a clear 400, and the pages are exactly what filtering the whole log would give.
+// A log written before the (topic, id) index gets it when opened.
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LIMITS } from '../../events/event.ts';
 import { EventLog } from '../../server/log.ts';
@@ -88,6 +90,33 @@ describe('EventLog topic reads', () => {
       expect(() => log.readAfter(0, { topics: topics(LIMITS.filterTopics + 1).split(','), limit: 10 })).toThrow(RangeError);
     } finally {
       log.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a log written before the topic index gets it when opened, says so once, and serves topic filters from it', () => {
+    const dir = tempDir();
+    try {
+      const first = new EventLog({ dataDir: dir, fileCheckMs: 0 });
+      const all = first.append(Array.from({ length: 20 }, (_, i) => ({ type: 'notification', topic: `t${i % 4}`, title: `e${i}`, priority: 3 as const })));
+      first.close();
+      // What an older Herald left: the same log without the index.
+      const old = new Database(path.join(dir, 'herald.db'));
+      old.exec('DROP INDEX events_topic_id');
+      old.close();
+
+      const said: string[] = [];
+      const log = new EventLog({ dataDir: dir, fileCheckMs: 0, say: (line) => said.push(line) });
+      try {
+        expect(said.filter((line) => line.startsWith('built the topic index of '))).toHaveLength(1);
+        expect(log.readAfter(0, { topics: ['t1', 't3'], limit: 100 }).map((e) => e.id)).toEqual(all.filter((e) => e.topic === 't1' || e.topic === 't3').map((e) => e.id));
+      } finally {
+        log.close();
+      }
+      const again: string[] = [];
+      new EventLog({ dataDir: dir, fileCheckMs: 0, say: (line) => again.push(line) }).close();
+      expect(again.filter((line) => line.startsWith('built the topic index'))).toEqual([]);
+    } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
