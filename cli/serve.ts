@@ -144,10 +144,6 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   } catch (err) {
     throw new CommandError(startFailure(err, options));
   }
-  // The address once per stream: the bare URL on stdout for scripts (`url=$(herald serve | head -1)`),
-  // the server's own log line (address, data file) on stderr for people.
-  io.stdout.write(`${server.url}\n`);
-
   let stop: (signal: NodeJS.Signals) => void = () => {};
   const stopped = new Promise<NodeJS.Signals>((resolve) => (stop = resolve));
   const stopListening = onStopSignals((signal, count) => {
@@ -156,6 +152,10 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
     log.write('stopping now, without waiting');
     void log.flush(200).then(() => process.exit(1));
   });
+  // The address once per stream: the bare URL on stdout for scripts (`url=$(herald serve | head -1)`),
+  // the server's own log line (address, data file) on stderr for people. Only once the stop
+  // signals are ours: whoever read the address may stop the server at once.
+  io.stdout.write(`${server.url}\n`);
   try {
     const signal = await stopped;
     log.write(`${signal}: closing streams and the event log…`);
