@@ -16,10 +16,22 @@ await serveBacklog(count);
 async function serveBacklog(count: number): Promise<void> {
   const { startServer } = await import('../server/serve.ts');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-backlog-'));
-  const server = await startServer({ port: 0, host: '127.0.0.1', dataDir, webRoot: null, fsync: false, publishRate: { capacity: count + 10, refillPerSecond: count }, log: () => undefined });
+  const server = await startServer({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir,
+    webRoot: null,
+    fsync: false,
+    publishRate: { capacity: count + 10, refillPerSecond: count },
+    log: () => undefined,
+  });
   let lastId = '0';
   for (let i = 1; i <= count; i++) {
-    const res = await fetch(`${server.url}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(backlogEvent(i)) });
+    const res = await fetch(`${server.url}/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(backlogEvent(i)),
+    });
     if (res.status !== 201) throw new Error(`bench/store: publishing the backlog failed with ${res.status}: ${await res.text()}`);
     lastId = ((await res.json()) as HeraldEvent).id;
   }
@@ -43,4 +55,3 @@ function backlogEvent(i: number): Record<string, unknown> {
     job: { id: `j${i}`, name: `build ${i}`, status: 'succeeded', exitCode: 0, durationMs: 180_000, outputTail: 'y'.repeat(100) },
   };
 }
-

@@ -84,7 +84,10 @@ export class BenchChild {
     const nodeArgs = [...(options.nodeFlags ?? []), options.script, ...(options.args ?? [])];
     // `exec` keeps the pid: the one the runner reads in /proc is node's, not the shell's.
     const child = options.limit?.raised
-      ? spawn('sh', ['-c', `ulimit -n ${options.limit.children} && exec "$0" "$@"`, process.execPath, ...nodeArgs], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+      ? spawn('sh', ['-c', `ulimit -n ${options.limit.children} && exec "$0" "$@"`, process.execPath, ...nodeArgs], {
+          cwd: options.cwd,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        })
       : spawn(process.execPath, nodeArgs, { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     living.add(child);
     child.once('exit', () => living.delete(child));
@@ -95,7 +98,10 @@ export class BenchChild {
     });
     const lines = createInterface({ input: child.stdout! });
     const readyPromise = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${options.name} did not start within ${options.readyTimeoutMs ?? 20_000} ms:\n${handle.stderrTail}`)), options.readyTimeoutMs ?? 20_000);
+      const timer = setTimeout(
+        () => reject(new Error(`${options.name} did not start within ${options.readyTimeoutMs ?? 20_000} ms:\n${handle.stderrTail}`)),
+        options.readyTimeoutMs ?? 20_000,
+      );
       child.once('exit', (code) => {
         clearTimeout(timer);
         reject(new Error(`${options.name} exited with ${code} before it was ready:\n${handle.stderrTail}`));

@@ -37,8 +37,16 @@ const node = (...args: string[]) => ({ file: process.execPath, args, node: true 
 
 export const CLI_VARIANTS: readonly Variant[] = [
   { key: 'node', label: 'node -e 0 (Node starting and exiting)', command: () => node('-e', '0') },
-  { key: 'raw', label: 'raw node:net POST (bench/raw-post.mjs): the floor', command: (url) => node(path.join(here, 'raw-post.mjs'), url, 'bench') },
-  { key: 'curl', label: 'curl -d (not Node)', command: (url) => ({ file: 'curl', args: ['-sS', '-o', '/dev/null', '-d', 'bench', `${url}/events`], node: false }) },
+  {
+    key: 'raw',
+    label: 'raw node:net POST (bench/raw-post.mjs): the floor',
+    command: (url) => node(path.join(here, 'raw-post.mjs'), url, 'bench'),
+  },
+  {
+    key: 'curl',
+    label: 'curl -d (not Node)',
+    command: (url) => ({ file: 'curl', args: ['-sS', '-o', '/dev/null', '-d', 'bench', `${url}/events`], node: false }),
+  },
   { key: 'send', label: 'herald send', command: (url) => node(HERALD, 'send', '--server', url, 'bench') },
   {
     key: 'send-uncached',
@@ -103,7 +111,10 @@ export async function runCliScenario(options: CliOptions): Promise<CliResult> {
     }
     // The compile cache in a folder of the run's own: the warm-up fills it, as a user's first run would.
     const env = { ...cleanEnv(), NODE_COMPILE_CACHE: cacheDir };
-    const variants = [...CLI_VARIANTS.filter((v) => v.key !== 'curl' || hasCurl()), ...(options.compare ? compareVariants(options.compare) : [])];
+    const variants = [
+      ...CLI_VARIANTS.filter((v) => v.key !== 'curl' || hasCurl()),
+      ...(options.compare ? compareVariants(options.compare) : []),
+    ];
     const results = new Map<CliVariantKey, CliVariantResult & { cpuTotal: number }>();
     for (const v of variants) results.set(v.key, { key: v.key, label: v.label, wallMs: [], cpuMs: NaN, cpuTotal: 0, peakRssKiB: [] });
     if (!hasCurl()) options.progress('  cli: no curl on this machine; its reference row is left out');
@@ -138,14 +149,13 @@ export async function runCliScenario(options: CliOptions): Promise<CliResult> {
 /** The scenario's table (markdown), as the console and the report print it. */
 export function cliTable(result: CliResult): string {
   const raw = median(result.variants.find((v) => v.key === 'raw')?.wallMs ?? []);
-  const lines = [
-    '| Command | wall ms, median (range) | × raw POST | CPU ms, mean | peak RSS MB |',
-    '|---|--:|--:|--:|--:|',
-  ];
+  const lines = ['| Command | wall ms, median (range) | × raw POST | CPU ms, mean | peak RSS MB |', '|---|--:|--:|--:|--:|'];
   for (const v of result.variants) {
     const m = median(v.wallMs);
     const rss = v.peakRssKiB.length ? `${(median(v.peakRssKiB) / 1024).toFixed(1)}` : '–';
-    lines.push(`| ${v.label} | ${m.toFixed(0)} (${Math.min(...v.wallMs).toFixed(0)}–${Math.max(...v.wallMs).toFixed(0)}) | ${(m / raw).toFixed(2)} | ${v.cpuMs.toFixed(0)} | ${rss} |`);
+    lines.push(
+      `| ${v.label} | ${m.toFixed(0)} (${Math.min(...v.wallMs).toFixed(0)}–${Math.max(...v.wallMs).toFixed(0)}) | ${(m / raw).toFixed(2)} | ${v.cpuMs.toFixed(0)} | ${rss} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -158,7 +168,12 @@ function compareVariants(bin: string): Variant[] {
   ];
 }
 
-async function runOnce(v: Variant, url: string, env: NodeJS.ProcessEnv, peak: boolean): Promise<{ wallMs: number; cpuMs: number; peakRssKiB: number }> {
+async function runOnce(
+  v: Variant,
+  url: string,
+  env: NodeJS.ProcessEnv,
+  peak: boolean,
+): Promise<{ wallMs: number; cpuMs: number; peakRssKiB: number }> {
   const { file, args, node: isNode } = v.command(url);
   const argv = peak && isNode ? ['--import', PEAK_HOOK, ...args] : args;
   const cpuBefore = childrenCpuMs();
@@ -193,7 +208,8 @@ function hasCurl(): boolean {
 /** Without the user's HERALD_* settings and any NODE_OPTIONS that would change what is measured. */
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HERALD_') && k !== 'NODE_OPTIONS' && !k.startsWith('NODE_COMPILE_CACHE')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('HERALD_') && k !== 'NODE_OPTIONS' && !k.startsWith('NODE_COMPILE_CACHE')) env[k] = v;
   return env;
 }
 
@@ -203,12 +219,19 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a whole number above 0');
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   progress(`cli start-up: ${rounds} rounds, Node ${process.version}; ${loadNow()}`);
-  const result = await runCliScenario({ rounds, ...(flag('server') ? { url: flag('server')! } : {}), ...(flag('compare') ? { compare: path.resolve(flag('compare')!) } : {}), progress });
+  const result = await runCliScenario({
+    rounds,
+    ...(flag('server') ? { url: flag('server')! } : {}),
+    ...(flag('compare') ? { compare: path.resolve(flag('compare')!) } : {}),
+    progress,
+  });
   const load = describeLoad(result.load);
   console.log(`\n${cliTable(result)}\n`);
   for (const g of result.goals) {
     const j = g.judgement;
-    console.log(`${g.goal}: ${j.value.toFixed(2)}× (per-round ratios, quartiles ${j.low.toFixed(2)}–${j.high.toFixed(2)}, ${j.count} rounds): ${j.verdict}`);
+    console.log(
+      `${g.goal}: ${j.value.toFixed(2)}× (per-round ratios, quartiles ${j.low.toFixed(2)}–${j.high.toFixed(2)}, ${j.count} rounds): ${j.verdict}`,
+    );
   }
   console.log(`\n${load.quiet ? '' : 'WARNING: the machine was not quiet; compare the ratios, not the milliseconds. '}${load.line}`);
 }

@@ -30,7 +30,10 @@ async function start(args: { timeoutMs?: number }): Promise<{ status: string; ms
   client.start();
   if (status !== 'open') {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the feed client did not open within ${args.timeoutMs ?? 10_000} ms (status ${status})`)), args.timeoutMs ?? 10_000);
+      const timer = setTimeout(
+        () => reject(new Error(`the feed client did not open within ${args.timeoutMs ?? 10_000} ms (status ${status})`)),
+        args.timeoutMs ?? 10_000,
+      );
       opened.push(() => {
         clearTimeout(timer);
         resolve();
@@ -60,7 +63,11 @@ async function latency(args: { count: number; rate: number }): Promise<{ deliver
     const wait = due - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
     sentAt.set(String(i), due);
-    fetch(`${url}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ title: 'bench', body: `seq=${i}` }) }).then(
+    fetch(`${url}/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: 'bench', body: `seq=${i}` }),
+    }).then(
       (r) => {
         if (r.status !== 201) errors++;
         return r.arrayBuffer();

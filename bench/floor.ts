@@ -99,7 +99,11 @@ async function openStreams(port: number, count: number): Promise<net.Socket[]> {
           const socket = net.connect({ port, host: '127.0.0.1', localAddress: `127.0.0.${2 + (i % 200)}` }, () => {
             socket.write(`GET /events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`);
           });
-          socket.once('data', (chunk: Buffer) => (chunk.toString('latin1').startsWith('HTTP/1.1 200') ? resolve() : reject(new Error(`stream ${i}: ${chunk.toString('latin1', 0, 40)}`))));
+          socket.once('data', (chunk: Buffer) =>
+            chunk.toString('latin1').startsWith('HTTP/1.1 200')
+              ? resolve()
+              : reject(new Error(`stream ${i}: ${chunk.toString('latin1', 0, 40)}`)),
+          );
           socket.on('error', reject);
           sockets.push(socket);
         });
@@ -110,7 +114,10 @@ async function openStreams(port: number, count: number): Promise<net.Socket[]> {
 }
 
 async function measure(kind: Kind, streams: number, root: string, flags: string[]): Promise<{ rss: number; heap: number }> {
-  const proc = fork(self, ['--child', kind, root], { execArgv: ['--expose-gc', ...(kind === 'flagged' ? flags : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(self, ['--child', kind, root], {
+    execArgv: ['--expose-gc', ...(kind === 'flagged' ? flags : [])],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   try {
     const { port } = await ask<{ port: number }>(proc);
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -138,7 +145,13 @@ async function main(): Promise<void> {
   const flags = text('herald-node-flags')?.split(' ').filter(Boolean) ?? [];
   const { REPO, treeOf } = await import('./trees.ts');
   const baseline = baselineRev ? treeOf(baselineRev) : undefined;
-  const kinds: Kind[] = ['bare', 'express', 'herald', ...(baseline ? (['baseline'] as const) : []), ...(flags.length ? (['flagged'] as const) : [])];
+  const kinds: Kind[] = [
+    'bare',
+    'express',
+    'herald',
+    ...(baseline ? (['baseline'] as const) : []),
+    ...(flags.length ? (['flagged'] as const) : []),
+  ];
   const labels: Record<Kind, string> = {
     bare: 'node:http bare (the floor)',
     express: 'Express bare',
@@ -147,7 +160,11 @@ async function main(): Promise<void> {
     flagged: `Herald (this tree) with ${flags.join(' ')}`,
   };
   const os = await import('node:os');
-  const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   try {
     for (const streams of counts) {
       const results = new Map<Kind, { rss: number; heap: number }[]>(kinds.map((k) => [k, []]));
@@ -167,7 +184,9 @@ async function main(): Promise<void> {
         const rss = median(rs.map((r) => r.rss));
         return `| ${labels[kind]} | ${rss.toFixed(1)} (${Math.min(...rs.map((r) => r.rss)).toFixed(1)}–${Math.max(...rs.map((r) => r.rss)).toFixed(1)}) | ${median(rs.map((r) => r.heap)).toFixed(1)} | ${(rss / bare).toFixed(2)} |`;
       };
-      console.log(`\nMemory per idle stream at ${streams} streams, Node ${process.version} (median and range of ${rounds}; load ${load()}):\n`);
+      console.log(
+        `\nMemory per idle stream at ${streams} streams, Node ${process.version} (median and range of ${rounds}; load ${load()}):\n`,
+      );
       console.log('| server | RSS per stream (KB) | JS heap per stream (KB) | RSS ÷ node:http |');
       console.log('|---|---|---|---|');
       for (const kind of kinds) console.log(row(kind));

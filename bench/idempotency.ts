@@ -27,7 +27,13 @@ const arg = (name: string, fallback: number) => {
 const events = arg('events', 5000);
 const batch = arg('batch', 1);
 
-const input = (i: number): EventInput => ({ type: 'job.completed', topic: 'ci', title: `✓ acme/api: tests (main) succeeded #${i}`, priority: 3, job: { id: `run-${i}`, status: 'succeeded', exitCode: 0, durationMs: 240_000 } });
+const input = (i: number): EventInput => ({
+  type: 'job.completed',
+  topic: 'ci',
+  title: `✓ acme/api: tests (main) succeeded #${i}`,
+  priority: 3,
+  job: { id: `run-${i}`, status: 'succeeded', exitCode: 0, durationMs: 240_000 },
+});
 
 function run(name: string, fill: (log: EventLog) => void, step: (log: EventLog, from: number, to: number) => void): number {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `herald-bench-idem-${name}-`));
@@ -50,10 +56,29 @@ const keyed = (from: number, to: number): AppendEntry[] => {
   return entries;
 };
 
-process.stdout.write(`bench/idempotency: ${events} events, ${batch} per transaction; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} cores\n`);
+process.stdout.write(
+  `bench/idempotency: ${events} events, ${batch} per transaction; load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} on ${os.cpus().length} cores\n`,
+);
 const results: Array<[string, number]> = [];
-results.push(['plain (baseline)', run('plain', () => {}, (log, from, to) => log.append(Array.from({ length: to - from }, (_, k) => input(from + k))))]);
-results.push(['keyed', run('keyed', () => {}, (log, from, to) => log.appendBatch(keyed(from, to)))]);
+results.push([
+  'plain (baseline)',
+  run(
+    'plain',
+    () => {},
+    (log, from, to) => log.append(Array.from({ length: to - from }, (_, k) => input(from + k))),
+  ),
+]);
+results.push([
+  'keyed',
+  run(
+    'keyed',
+    () => {},
+    (log, from, to) => log.appendBatch(keyed(from, to)),
+  ),
+]);
 results.push([
   'repeat',
   run(
@@ -65,8 +90,23 @@ results.push([
   ),
 ]);
 // The baseline again, last: on a shared machine the first and the last run bracket the noise.
-results.push(['plain (again)', run('plain2', () => {}, (log, from, to) => log.append(Array.from({ length: to - from }, (_, k) => input(from + k))))]);
-for (const [name, perSecond] of results) process.stdout.write(`  ${name.padEnd(18)} ${Math.round(perSecond).toString().padStart(8)} events/s\n`);
+results.push([
+  'plain (again)',
+  run(
+    'plain2',
+    () => {},
+    (log, from, to) => log.append(Array.from({ length: to - from }, (_, k) => input(from + k))),
+  ),
+]);
+for (const [name, perSecond] of results)
+  process.stdout.write(`  ${name.padEnd(18)} ${Math.round(perSecond).toString().padStart(8)} events/s\n`);
 const plain = (results[0]![1] + results[3]![1]) / 2;
-process.stdout.write(`  keyed / plain (mean of both): ${(results[1]![1] / plain).toFixed(2)}; repeat / plain: ${(results[2]![1] / plain).toFixed(2)}\n`);
-process.stdout.write(`  load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+process.stdout.write(
+  `  keyed / plain (mean of both): ${(results[1]![1] / plain).toFixed(2)}; repeat / plain: ${(results[2]![1] / plain).toFixed(2)}\n`,
+);
+process.stdout.write(
+  `  load average after: ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}\n`,
+);

@@ -97,7 +97,10 @@ function activeThreadsUnder(root: number): number {
 
 /** One line for a progress message or a figure: the machine's load now. */
 export function loadNow(): string {
-  return `load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+  return `load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`;
 }
 
 /** The report's sentence about load, with its warning when the machine was not quiet. */
@@ -105,6 +108,8 @@ export function describeLoad(load: LoadSummary): { line: string; quiet: boolean 
   const quiet = load.before <= QUIET_LOAD && !(load.otherMean > QUIET_LOAD);
   const line =
     `1-minute load average ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after, ${load.maxLoadAverage.toFixed(2)} at most (the benchmark's own processes included); ` +
-    (Number.isFinite(load.otherMean) ? `other work: ${load.otherMean.toFixed(2)} runnable threads on average, ${load.otherMax} at most (${load.samples} samples, 1 s apart)` : 'other work not sampled (no /proc/stat)');
+    (Number.isFinite(load.otherMean)
+      ? `other work: ${load.otherMean.toFixed(2)} runnable threads on average, ${load.otherMax} at most (${load.samples} samples, 1 s apart)`
+      : 'other work not sampled (no /proc/stat)');
   return { line, quiet };
 }

@@ -247,7 +247,9 @@ function openOne(index: number, perAddress: number, onSettled: (ok: boolean) => 
     }
   };
   socket.on('connect', () => {
-    socket.write(`GET ${target.streamPath} HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`);
+    socket.write(
+      `GET ${target.streamPath} HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`,
+    );
     settle(true);
   });
   socket.on('data', (chunk: string) => {
@@ -300,7 +302,11 @@ function liveSubscribers(): Subscriber[] {
 }
 
 function counts(): SubscriberCounts {
-  let open = 0, stalled = 0, stalledEnded = 0, endedByServer = 0, failed = 0;
+  let open = 0,
+    stalled = 0,
+    stalledEnded = 0,
+    endedByServer = 0,
+    failed = 0;
   for (const s of subscribers) {
     if (s.failed) failed++;
     else if (s.ended) endedByServer++;
@@ -482,7 +488,8 @@ class Deliveries {
   /** Per event every subscriber had: the time until the last of them had it. */
   lastSubscriber(): LatencySummary {
     const last = new LatencyHistogram();
-    for (let i = 0; i < this.count; i++) if (this.received[i] === this.#subscribers.length && this.#subscribers.length > 0) last.record(this.lastAt[i]!);
+    for (let i = 0; i < this.count; i++)
+      if (this.received[i] === this.#subscribers.length && this.#subscribers.length > 0) last.record(this.lastAt[i]!);
     return last.summary();
   }
 
@@ -509,7 +516,11 @@ function generatorWatch(): { stop(): { loadgenCpuMs: number; loadgenLoopMaxMs: n
 }
 
 async function broadcast(args: BroadcastArgs): Promise<BroadcastResult> {
-  const d = new Deliveries(liveSubscribers().filter((s) => !s.stalled), args.count, 4);
+  const d = new Deliveries(
+    liveSubscribers().filter((s) => !s.stalled),
+    args.count,
+    4,
+  );
   const started = d.startedAt;
   const interval = 1000 / args.rate;
   const publishes: Promise<void>[] = [];
@@ -548,7 +559,11 @@ async function broadcast(args: BroadcastArgs): Promise<BroadcastResult> {
 async function sustained(args: SustainedArgs): Promise<SustainedResult> {
   const count = args.count;
   const concurrency = args.concurrency ?? 4;
-  const d = new Deliveries(liveSubscribers().filter((s) => !s.stalled), count, concurrency);
+  const d = new Deliveries(
+    liveSubscribers().filter((s) => !s.stalled),
+    count,
+    concurrency,
+  );
   const started = d.startedAt;
   let next = 0;
   let answeredAt = started;
@@ -589,7 +604,10 @@ async function publishLoad(args: PublishLoadArgs): Promise<PublishLoadResult> {
   const cpu = process.cpuUsage();
   const started = performance.now();
   const deadline = started + args.durationMs;
-  const connections = Array.from({ length: args.concurrency }, () => new RawHttpConnection({ host: target.host, port: target.port, localAddress: '127.0.0.1' }));
+  const connections = Array.from(
+    { length: args.concurrency },
+    () => new RawHttpConnection({ host: target.host, port: target.port, localAddress: '127.0.0.1' }),
+  );
   const worker = async (conn: RawHttpConnection) => {
     while (issued < limit && performance.now() < deadline) {
       const seq = nextSeq++;
@@ -662,7 +680,9 @@ async function replay(args: ReplayArgs): Promise<ReplayResult> {
       });
       socket.on('connect', () => {
         started = performance.now();
-        socket.write(`GET ${target.streamPath} HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\nAccept: text/event-stream\r\nLast-Event-ID: ${args.lastEventId}\r\n\r\n`);
+        socket.write(
+          `GET ${target.streamPath} HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\nAccept: text/event-stream\r\nLast-Event-ID: ${args.lastEventId}\r\n\r\n`,
+        );
       });
     });
   } finally {

@@ -50,7 +50,19 @@ export function baselineAdapter(rev: string): ServerAdapter {
 export const PEERS: readonly ServerKind[] = ['seed', 'better-sse'];
 
 /** The scenarios, in the order they run; `--scenarios=a,b` runs some of them. */
-export const SCENARIOS = ['cli', 'idle', 'broadcast', 'slow', 'pressure', 'ack', 'sustained', 'publishing', 'replay', 'startup', 'client'] as const;
+export const SCENARIOS = [
+  'cli',
+  'idle',
+  'broadcast',
+  'slow',
+  'pressure',
+  'ack',
+  'sustained',
+  'publishing',
+  'replay',
+  'startup',
+  'client',
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BroadcastStep {

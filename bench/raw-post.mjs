@@ -7,7 +7,9 @@ import net from 'node:net';
 const url = new URL(process.argv[2] ?? '');
 const body = JSON.stringify({ title: 'raw', body: process.argv[3] ?? 'raw post' });
 const socket = net.connect(Number(url.port), url.hostname, () => {
-  socket.end(`POST /events HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `POST /events HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 });
 let answer = '';
 socket.setEncoding('latin1');

@@ -48,7 +48,11 @@ const PUBLISH_PER_SECOND = 50;
 const PUBLISH_SECONDS = 20;
 
 const MB = 1024 * 1024;
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface ReaderFigures {
@@ -74,8 +78,28 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 interface Figures {
   name: string;
-  stalled: { rssBeforeMB: number; rssPeakMB: number; heldMostMB: number; perReaderKB: number; retainedMB: number; cutOff: number; load: string };
-  publishing: { p50: number; p99: number; max: number; acked: number; failed: number; loopMax: number; loopP99: number; gcMaxMs: number; gcTotalMs: number; readers: ReaderFigures; load: string };
+  stalled: {
+    rssBeforeMB: number;
+    rssPeakMB: number;
+    heldMostMB: number;
+    perReaderKB: number;
+    retainedMB: number;
+    cutOff: number;
+    load: string;
+  };
+  publishing: {
+    p50: number;
+    p99: number;
+    max: number;
+    acked: number;
+    failed: number;
+    loopMax: number;
+    loopP99: number;
+    gcMaxMs: number;
+    gcTotalMs: number;
+    readers: ReaderFigures;
+    load: string;
+  };
 }
 
 async function startServer(root: string, dataDir: string): Promise<{ child: BenchChild; url: URL }> {
@@ -91,7 +115,9 @@ async function fill(url: URL): Promise<void> {
     connections.map(async (c) => {
       while (next < EVENTS) {
         const i = next++;
-        const r = await c.request('POST', '/events', JSON.stringify({ title: `event ${i}`, topic: `t${i % 8}`, body: BODY }), { 'Content-Type': 'application/json' });
+        const r = await c.request('POST', '/events', JSON.stringify({ title: `event ${i}`, topic: `t${i % 8}`, body: BODY }), {
+          'Content-Type': 'application/json',
+        });
         if (r.status !== 201) throw new Error(`fill: ${r.status} ${r.body}`);
       }
     }),
@@ -196,9 +222,21 @@ async function readerLoad(url: URL, seconds: number): Promise<ReaderFigures> {
 
 async function publishingUnderReaders(server: { child: BenchChild; url: URL }): Promise<Figures['publishing']> {
   const { url } = server;
-  const readerChild = spawn(process.execPath, [fileURLToPath(import.meta.url), '--role=readers', `--url=${url.href}`, `--seconds=${PUBLISH_SECONDS + 4}`, `--events=${EVENTS}`, `--replayers=${REPLAYERS}`, `--history-readers=${HISTORY_READERS}`], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const readerChild = spawn(
+    process.execPath,
+    [
+      fileURLToPath(import.meta.url),
+      '--role=readers',
+      `--url=${url.href}`,
+      `--seconds=${PUBLISH_SECONDS + 4}`,
+      `--events=${EVENTS}`,
+      `--replayers=${REPLAYERS}`,
+      `--history-readers=${HISTORY_READERS}`,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let readerOut = '';
   readerChild.stdout!.on('data', (d: Buffer) => (readerOut += d.toString()));
   const readersDone = new Promise<void>((resolve) => readerChild.once('exit', () => resolve()));
@@ -219,16 +257,18 @@ async function publishingUnderReaders(server: { child: BenchChild; url: URL }): 
     if (wait > 0) await sleep(wait);
     const connection = idle.pop() ?? new RawHttpConnection({ host: url.hostname, port: Number(url.port) });
     inFlight.push(
-      connection.request('POST', '/events', JSON.stringify({ title: `live ${i}`, topic: 'live' }), { 'Content-Type': 'application/json' }, 30_000).then(
-        (r) => {
-          if (r.status === 201) latencies.push(performance.now() - due);
-          else failed += 1;
-          idle.push(connection);
-        },
-        () => {
-          failed += 1;
-        },
-      ),
+      connection
+        .request('POST', '/events', JSON.stringify({ title: `live ${i}`, topic: 'live' }), { 'Content-Type': 'application/json' }, 30_000)
+        .then(
+          (r) => {
+            if (r.status === 201) latencies.push(performance.now() - due);
+            else failed += 1;
+            idle.push(connection);
+          },
+          () => {
+            failed += 1;
+          },
+        ),
     );
   }
   await Promise.all(inFlight);
@@ -266,7 +306,9 @@ async function measure(name: string): Promise<Figures> {
     const stalled = await stalledReaders(server);
     await server.child.kill();
     server = await startServer(tree.root, dataDir);
-    process.stderr.write(`[${name}] publishing under ${REPLAYERS} replaying readers and ${HISTORY_READERS} /history readers (load ${load()})\n`);
+    process.stderr.write(
+      `[${name}] publishing under ${REPLAYERS} replaying readers and ${HISTORY_READERS} /history readers (load ${load()})\n`,
+    );
     const publishing = await publishingUnderReaders(server);
     await server.child.kill();
     return { name: name === 'baseline' ? `baseline ${baseline}` : 'current tree', stalled, publishing };
@@ -278,23 +320,34 @@ async function measure(name: string): Promise<Figures> {
 
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
 const results: Figures[] = [];
-const git = (rev: string) => execFileSync('git', ['-C', repo, 'log', '-1', '--format=%h %s', rev], { encoding: 'utf8' }).trim().slice(0, 90);
-process.stdout.write(`# bench/readers.ts: ${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} cores, load ${load()}\n`);
-process.stdout.write(`baseline: ${git(baseline)}\ncurrent:  ${git('HEAD')}${execFileSync('git', ['-C', repo, 'status', '--porcelain'], { encoding: 'utf8' }).trim() ? ' (+ uncommitted changes)' : ''}\n`);
+const git = (rev: string) =>
+  execFileSync('git', ['-C', repo, 'log', '-1', '--format=%h %s', rev], { encoding: 'utf8' }).trim().slice(0, 90);
+process.stdout.write(
+  `# bench/readers.ts: ${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} cores, load ${load()}\n`,
+);
+process.stdout.write(
+  `baseline: ${git(baseline)}\ncurrent:  ${git('HEAD')}${execFileSync('git', ['-C', repo, 'status', '--porcelain'], { encoding: 'utf8' }).trim() ? ' (+ uncommitted changes)' : ''}\n`,
+);
 for (const name of ['baseline', 'current']) {
   if (only && only !== name) continue;
   results.push(await measure(name));
 }
 process.stdout.write(`\n## ${STALLED} subscribers resuming from 0 that never read (${EVENTS} events of 4 KB in the log)\n\n`);
-process.stdout.write('| server | unsent bytes held, most | per reader | RSS before → peak | JS heap + external retained (after GC) | cut off | load (1/5/15 min) |\n|---|--:|--:|--:|--:|--:|---|\n');
+process.stdout.write(
+  '| server | unsent bytes held, most | per reader | RSS before → peak | JS heap + external retained (after GC) | cut off | load (1/5/15 min) |\n|---|--:|--:|--:|--:|--:|---|\n',
+);
 for (const r of results) {
   const s = r.stalled;
-  process.stdout.write(`| ${r.name} | ${f1(s.heldMostMB)} MB | ${f1(s.perReaderKB)} KB | ${f1(s.rssBeforeMB)} → ${f1(s.rssPeakMB)} MB | ${f1(s.retainedMB)} MB | ${s.cutOff} | ${s.load} |\n`);
+  process.stdout.write(
+    `| ${r.name} | ${f1(s.heldMostMB)} MB | ${f1(s.perReaderKB)} KB | ${f1(s.rssBeforeMB)} → ${f1(s.rssPeakMB)} MB | ${f1(s.retainedMB)} MB | ${s.cutOff} | ${s.load} |\n`,
+  );
 }
 process.stdout.write(
   `\n## ${PUBLISH_PER_SECOND} publishes/s for ${PUBLISH_SECONDS} s while ${REPLAYERS} subscribers replay from 0 and ${HISTORY_READERS} clients read /history?limit=1000 (another process)\n\n`,
 );
-process.stdout.write('| server | ack p50 | ack p99 | ack max | acked | failed | loop delay p99 / max | longest GC pause (all GC) | replayed | /history read (pages) | load (1/5/15 min) |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n');
+process.stdout.write(
+  '| server | ack p50 | ack p99 | ack max | acked | failed | loop delay p99 / max | longest GC pause (all GC) | replayed | /history read (pages) | load (1/5/15 min) |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n',
+);
 for (const r of results) {
   const p = r.publishing;
   process.stdout.write(

@@ -62,7 +62,12 @@ const load = () => {
 };
 
 async function startHerald(config: ServerConfig): Promise<{ child: BenchChild; target: LoadTarget }> {
-  const child = await BenchChild.spawn({ name: config.label, script: path.join(here, 'server-child.ts'), args: ['herald', JSON.stringify(config.options)], limit });
+  const child = await BenchChild.spawn({
+    name: config.label,
+    script: path.join(here, 'server-child.ts'),
+    args: ['herald', JSON.stringify(config.options)],
+    limit,
+  });
   const url = new URL(String(child.ready.url));
   return { child, target: { host: url.hostname, port: Number(url.port), streamPath: '/events', publishPath: '/events' } };
 }
@@ -83,9 +88,16 @@ async function publishScenario(config: ServerConfig): Promise<PublishLoadResult>
 async function broadcastScenario(configs: ServerConfig[], split: boolean): Promise<BroadcastResult> {
   const servers = [];
   for (const config of configs) servers.push(await startHerald(config));
-  const loadgen = await BenchChild.spawn({ name: 'loadgen', script: path.join(here, 'loadgen.ts'), args: [JSON.stringify(servers[0]!.target)], limit });
+  const loadgen = await BenchChild.spawn({
+    name: 'loadgen',
+    script: path.join(here, 'loadgen.ts'),
+    args: [JSON.stringify(servers[0]!.target)],
+    limit,
+  });
   try {
-    const shares = split ? servers.map((_, i) => Math.floor(subscribers / servers.length) + (i < subscribers % servers.length ? 1 : 0)) : [subscribers];
+    const shares = split
+      ? servers.map((_, i) => Math.floor(subscribers / servers.length) + (i < subscribers % servers.length ? 1 : 0))
+      : [subscribers];
     for (let i = 0; i < shares.length; i++) {
       await loadgen.call('target', servers[i]!.target);
       const opened = await loadgen.call<{ opened: number; failed: number }>('open', { count: shares[i], timeoutMs: 90_000 }, 120_000);
@@ -118,8 +130,16 @@ async function main(): Promise<void> {
 
     // 1. Durable publishes, one server.
     const pairs: Array<[string, ServerConfig, ServerConfig]> = [
-      ['survives a power cut', { label: 'sqlite fsync', options: { fsync: true } }, { label: 'redis always', options: redisOf(always, 'bench:publish-always') }],
-      ['survives a killed process', { label: 'sqlite default', options: {} }, { label: 'redis everysec', options: redisOf(everysec, 'bench:publish-everysec') }],
+      [
+        'survives a power cut',
+        { label: 'sqlite fsync', options: { fsync: true } },
+        { label: 'redis always', options: redisOf(always, 'bench:publish-always') },
+      ],
+      [
+        'survives a killed process',
+        { label: 'sqlite default', options: {} },
+        { label: 'redis everysec', options: redisOf(everysec, 'bench:publish-everysec') },
+      ],
     ];
     process.stdout.write('1. durable publishes, one server (closed loop)\n');
     for (const [durability, sqlite, redis] of pairs) {
@@ -133,7 +153,9 @@ async function main(): Promise<void> {
           `   ${durability.padEnd(26)} ${config.label.padEnd(15)} ${fmt(r.perSecond).padStart(7)} publishes/s   ack p50 ${fmt(r.ack.p50).padStart(6)} ms  p99 ${fmt(r.ack.p99).padStart(6)} ms  errors ${r.errors}   (load ${load()})\n`,
         );
       }
-      process.stdout.write(`   ${''.padEnd(26)} redis/sqlite: publishes/s ${ratio(onRedis.perSecond, base.perSecond)}, ack p99 ${ratio(onRedis.ack.p99, base.ack.p99)} (goal: ack p99 within 1.50x)\n`);
+      process.stdout.write(
+        `   ${''.padEnd(26)} redis/sqlite: publishes/s ${ratio(onRedis.perSecond, base.perSecond)}, ack p99 ${ratio(onRedis.ack.p99, base.ack.p99)} (goal: ack p99 within 1.50x)\n`,
+      );
     }
 
     // 2. Broadcast: one server vs two sharing the subscribers.
@@ -158,7 +180,9 @@ async function main(): Promise<void> {
     }
     // A p99 only where the samples back it (bench/stats.ts), else the maximum, as the lines above say.
     const tailOf = (x: LatencySummary) => (backs(x.count, 0.99) ? x.p99 : x.max);
-    process.stdout.write(`   two/one: delivery ${ratio(tailOf(two.latency), tailOf(one.latency))}, last subscriber ${ratio(tailOf(two.lastSubscriber), tailOf(one.lastSubscriber))} (p99, or max where too few samples; goal: no worse than 1.00x)\n`);
+    process.stdout.write(
+      `   two/one: delivery ${ratio(tailOf(two.latency), tailOf(one.latency))}, last subscriber ${ratio(tailOf(two.lastSubscriber), tailOf(one.lastSubscriber))} (p99, or max where too few samples; goal: no worse than 1.00x)\n`,
+    );
   } finally {
     await everysec?.stop();
     await always.stop();

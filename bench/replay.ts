@@ -25,7 +25,11 @@ const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slic
 const EVENTS = Number(arg('events') ?? 100_000);
 const ROUNDS = Number(arg('rounds') ?? 5);
 const BASELINE = arg('baseline') ?? 'main';
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 /** A log of `count` events as the start-up scenario writes it (a ~100-byte body each). */
 export function writeLog(dir: string, count: number): void {
@@ -33,7 +37,8 @@ export function writeLog(dir: string, count: number): void {
   try {
     for (let written = 0; written < count; written += 10_000) {
       const inputs: EventInput[] = [];
-      for (let i = written; i < Math.min(count, written + 10_000); i++) inputs.push({ type: 'notification', topic: 'default', title: 'bench', body: `seq=${i} ${'x'.repeat(100)}`, priority: 3 });
+      for (let i = written; i < Math.min(count, written + 10_000); i++)
+        inputs.push({ type: 'notification', topic: 'default', title: 'bench', body: `seq=${i} ${'x'.repeat(100)}`, priority: 3 });
       log.append(inputs);
     }
   } finally {
@@ -42,7 +47,11 @@ export function writeLog(dir: string, count: number): void {
 }
 
 async function replayThrough(url: URL, events: number): Promise<ReplayResult> {
-  const lg = await BenchChild.spawn({ name: 'loadgen', script: path.join(here, 'loadgen.ts'), args: [JSON.stringify({ host: url.hostname, port: Number(url.port), streamPath: '/events', publishPath: '/events' })] });
+  const lg = await BenchChild.spawn({
+    name: 'loadgen',
+    script: path.join(here, 'loadgen.ts'),
+    args: [JSON.stringify({ host: url.hostname, port: Number(url.port), streamPath: '/events', publishPath: '/events' })],
+  });
   try {
     return await lg.call<ReplayResult>('replay', { lastEventId: '0', expect: events, timeoutMs: 120_000 }, 150_000);
   } finally {
@@ -73,10 +82,17 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
         let child: BenchChild;
         let url: URL;
         if (kind === 'floor') {
-          child = await BenchChild.spawn({ name: 'floor', script: path.join(here, 'server-child.ts'), args: ['floor', JSON.stringify({ replayFrom: path.join(dir, 'herald.db') })] });
+          child = await BenchChild.spawn({
+            name: 'floor',
+            script: path.join(here, 'server-child.ts'),
+            args: ['floor', JSON.stringify({ replayFrom: path.join(dir, 'herald.db') })],
+          });
           url = new URL(String(child.ready.url));
         } else {
-          const flags = args.includes('--profile') && kind === 'this tree' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(here, 'results', 'profiles')}`] : [];
+          const flags =
+            args.includes('--profile') && kind === 'this tree'
+              ? ['--cpu-prof', `--cpu-prof-dir=${path.join(here, 'results', 'profiles')}`]
+              : [];
           ({ child, url } = await startTreeServer(kind === 'this tree' ? treeOf(undefined).root : baseline.root, dir, flags));
         }
         try {
@@ -89,15 +105,22 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
         }
       }
       loads.push(load());
-      process.stderr.write(`round ${round}/${ROUNDS}: ${kinds.map((k) => `${k} ${Math.round(ms.get(k)!.at(-1)!)} ms`).join(', ')}; load ${load()}\n`);
+      process.stderr.write(
+        `round ${round}/${ROUNDS}: ${kinds.map((k) => `${k} ${Math.round(ms.get(k)!.at(-1)!)} ms`).join(', ')}; load ${load()}\n`,
+      );
     }
     const ratio = (k: string) => ms.get(k)!.map((x, i) => x / ms.get('floor')![i]!);
-    const fmt = (xs: number[], digits = 0) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
-    console.log(`\nReplay from 0 of ${EVENTS.toLocaleString('en-US')} events to one reader, ${ROUNDS} rounds, Node ${process.version} (median (range)):\n`);
+    const fmt = (xs: number[], digits = 0) =>
+      `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+    console.log(
+      `\nReplay from 0 of ${EVENTS.toLocaleString('en-US')} events to one reader, ${ROUNDS} rounds, Node ${process.version} (median (range)):\n`,
+    );
     console.log('| server | ms to the last frame | ÷ floor, same round |');
     console.log('|---|---|---|');
     for (const k of kinds) console.log(`| ${k} | ${fmt(ms.get(k)!)} | ${k === 'floor' ? '' : fmt(ratio(k), 2)} |`);
-    console.log(`\nGoal (issue #14): Herald ≤ 1.3× the floor. Load average (1, 5, 15 min) after each round: ${loads.join('; ')}${Number(loads.at(-1)!.split(' ')[0]) > 1 ? ' — the machine was not quiet: read the ratios, not the milliseconds' : ''}`);
+    console.log(
+      `\nGoal (issue #14): Herald ≤ 1.3× the floor. Load average (1, 5, 15 min) after each round: ${loads.join('; ')}${Number(loads.at(-1)!.split(' ')[0]) > 1 ? ' — the machine was not quiet: read the ratios, not the milliseconds' : ''}`,
+    );
   } finally {
     baseline.cleanup();
     fs.rmSync(work, { recursive: true, force: true });

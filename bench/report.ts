@@ -57,77 +57,211 @@ export function collectFigures(sessions: SessionResult[]): Figure[] {
     (figure.values[s.kind] ??= [])[s.repetition - 1] = value;
   };
   // A p99 (or p99.9) where every run's samples back it, else the maximum, said as such.
-  const tails: Array<{ f: Omit<Figure, 'values' | 'metric'> & { what: string }; q: number; s: SessionResult; summary: LatencySummary }> = [];
-  const putTail = (f: Omit<Figure, 'values' | 'metric'> & { what: string }, q: number, s: SessionResult, summary: LatencySummary | undefined) => {
+  const tails: Array<{ f: Omit<Figure, 'values' | 'metric'> & { what: string }; q: number; s: SessionResult; summary: LatencySummary }> =
+    [];
+  const putTail = (
+    f: Omit<Figure, 'values' | 'metric'> & { what: string },
+    q: number,
+    s: SessionResult,
+    summary: LatencySummary | undefined,
+  ) => {
     if (summary && summary.count > 0) tails.push({ f, q, s, summary });
   };
   for (const s of sessions) {
     for (const i of s.idle) {
       const scenario = `Idle, ${i.streams} streams`;
-      put({ key: `idle.${i.streams}.opened`, scenario, metric: 'streams open and confirmed', unit: '', lowerIsBetter: false }, s, i.confirmed);
-      put({ key: `idle.${i.streams}.rss`, scenario, metric: 'memory per stream (RSS)', unit: 'KB', lowerIsBetter: true }, s, i.bytesPerStream / 1024);
-      put({ key: `idle.${i.streams}.heap`, scenario, metric: 'memory per stream (JS heap + buffers)', unit: 'KB', lowerIsBetter: true }, s, i.heapBytesPerStream / 1024);
+      put(
+        { key: `idle.${i.streams}.opened`, scenario, metric: 'streams open and confirmed', unit: '', lowerIsBetter: false },
+        s,
+        i.confirmed,
+      );
+      put(
+        { key: `idle.${i.streams}.rss`, scenario, metric: 'memory per stream (RSS)', unit: 'KB', lowerIsBetter: true },
+        s,
+        i.bytesPerStream / 1024,
+      );
+      put(
+        { key: `idle.${i.streams}.heap`, scenario, metric: 'memory per stream (JS heap + buffers)', unit: 'KB', lowerIsBetter: true },
+        s,
+        i.heapBytesPerStream / 1024,
+      );
       put({ key: `idle.${i.streams}.cpu`, scenario, metric: 'idle CPU', unit: '% core', lowerIsBetter: true }, s, i.cpuPercent);
-      put({ key: `idle.${i.streams}.wakeups`, scenario, metric: 'idle wake-ups', unit: '/min', lowerIsBetter: true }, s, i.wakeupsPerMinute);
+      put(
+        { key: `idle.${i.streams}.wakeups`, scenario, metric: 'idle wake-ups', unit: '/min', lowerIsBetter: true },
+        s,
+        i.wakeupsPerMinute,
+      );
     }
     for (const b of s.broadcast) {
       const scenario = `Broadcast, ${b.subscribers} subs × ${b.rate}/s`;
       const base = `broadcast.${b.subscribers}.${b.rate}`;
-      put({ key: `${base}.p50`, scenario, metric: 'latency p50 (from when each publish was due)', unit: 'ms', lowerIsBetter: true }, s, b.latency.p50);
+      put(
+        { key: `${base}.p50`, scenario, metric: 'latency p50 (from when each publish was due)', unit: 'ms', lowerIsBetter: true },
+        s,
+        b.latency.p50,
+      );
       putTail({ key: `${base}.p99`, scenario, what: 'latency', unit: 'ms', lowerIsBetter: true, speed: true }, 0.99, s, b.latency);
       putTail({ key: `${base}.p999`, scenario, what: 'latency', unit: 'ms', lowerIsBetter: true }, 0.999, s, b.latency);
-      put({ key: `${base}.last50`, scenario, metric: 'last subscriber has it, p50 over events', unit: 'ms', lowerIsBetter: true }, s, b.lastSubscriber.p50);
-      putTail({ key: `${base}.last99`, scenario, what: 'last subscriber has it', unit: 'ms', lowerIsBetter: true, speed: true }, 0.99, s, b.lastSubscriber);
+      put(
+        { key: `${base}.last50`, scenario, metric: 'last subscriber has it, p50 over events', unit: 'ms', lowerIsBetter: true },
+        s,
+        b.lastSubscriber.p50,
+      );
+      putTail(
+        { key: `${base}.last99`, scenario, what: 'last subscriber has it', unit: 'ms', lowerIsBetter: true, speed: true },
+        0.99,
+        s,
+        b.lastSubscriber,
+      );
       put({ key: `${base}.dps`, scenario, metric: 'deliveries/s', unit: '/s', lowerIsBetter: false }, s, b.deliveriesPerSecond);
       put({ key: `${base}.missing`, scenario, metric: 'deliveries missing', unit: '', lowerIsBetter: true }, s, b.missing);
       put({ key: `${base}.cpu`, scenario, metric: 'server CPU', unit: '% core', lowerIsBetter: true }, s, b.serverCpuPercent);
-      put({ key: `${base}.kernel`, scenario, metric: 'share of server CPU in the kernel', unit: '%', lowerIsBetter: true }, s, b.serverKernelShare);
-      put({ key: `${base}.pause`, scenario, metric: 'longest event-loop pause: server', unit: 'ms', lowerIsBetter: true }, s, b.serverLoopMaxMs);
-      put({ key: `${base}.lgpause`, scenario, metric: 'longest event-loop pause: load generator', unit: 'ms', lowerIsBetter: true }, s, b.loadgenLoopMaxMs);
-      put({ key: `${base}.late`, scenario, metric: 'latest publish after its due time (generator)', unit: 'ms', lowerIsBetter: true }, s, b.loadgenLateMaxMs);
+      put(
+        { key: `${base}.kernel`, scenario, metric: 'share of server CPU in the kernel', unit: '%', lowerIsBetter: true },
+        s,
+        b.serverKernelShare,
+      );
+      put(
+        { key: `${base}.pause`, scenario, metric: 'longest event-loop pause: server', unit: 'ms', lowerIsBetter: true },
+        s,
+        b.serverLoopMaxMs,
+      );
+      put(
+        { key: `${base}.lgpause`, scenario, metric: 'longest event-loop pause: load generator', unit: 'ms', lowerIsBetter: true },
+        s,
+        b.loadgenLoopMaxMs,
+      );
+      put(
+        { key: `${base}.late`, scenario, metric: 'latest publish after its due time (generator)', unit: 'ms', lowerIsBetter: true },
+        s,
+        b.loadgenLateMaxMs,
+      );
       put({ key: `${base}.lgcpu`, scenario, metric: 'load generator CPU', unit: '% core', lowerIsBetter: true }, s, b.loadgenCpuPercent);
     }
     const stall = (name: string, key: string, f: StallFigure | undefined) => {
       if (!f) return;
       const scenario = `${name}: ${f.step.stalled} of ${f.step.healthy + f.step.stalled} stop reading, ${f.step.rate}/s × ~${Math.round((f.step.padBytes + 200) / 1000)} KB`;
-      putTail({ key: `${key}.p99`, scenario, what: 'healthy: latency', unit: 'ms', lowerIsBetter: true, speed: true }, 0.99, s, f.healthy.latency);
-      putTail({ key: `${key}.last99`, scenario, what: 'healthy: last subscriber has it', unit: 'ms', lowerIsBetter: true }, 0.99, s, f.healthy.lastSubscriber);
-      put({ key: `${key}.pause`, scenario, metric: 'longest event-loop pause: server', unit: 'ms', lowerIsBetter: true }, s, f.serverLoopMaxMs);
-      put({ key: `${key}.lgpause`, scenario, metric: 'longest event-loop pause: load generator', unit: 'ms', lowerIsBetter: true }, s, f.healthy.loadgenLoopMaxMs);
+      putTail(
+        { key: `${key}.p99`, scenario, what: 'healthy: latency', unit: 'ms', lowerIsBetter: true, speed: true },
+        0.99,
+        s,
+        f.healthy.latency,
+      );
+      putTail(
+        { key: `${key}.last99`, scenario, what: 'healthy: last subscriber has it', unit: 'ms', lowerIsBetter: true },
+        0.99,
+        s,
+        f.healthy.lastSubscriber,
+      );
+      put(
+        { key: `${key}.pause`, scenario, metric: 'longest event-loop pause: server', unit: 'ms', lowerIsBetter: true },
+        s,
+        f.serverLoopMaxMs,
+      );
+      put(
+        { key: `${key}.lgpause`, scenario, metric: 'longest event-loop pause: load generator', unit: 'ms', lowerIsBetter: true },
+        s,
+        f.healthy.loadgenLoopMaxMs,
+      );
       put({ key: `${key}.missing`, scenario, metric: 'healthy: deliveries missing', unit: '', lowerIsBetter: true }, s, f.healthy.missing);
-      put({ key: `${key}.growth`, scenario, metric: 'server RSS growth, peak', unit: 'MB', lowerIsBetter: true }, s, (f.rssPeak - f.rssBefore) / 1e6);
-      put({ key: `${key}.heap`, scenario, metric: 'server heap + buffers growth (after GC, at end)', unit: 'MB', lowerIsBetter: true }, s, (f.heapAfter - f.heapBefore) / 1e6);
-      put({ key: `${key}.ended`, scenario, metric: 'stalled subscribers cut off', unit: '', lowerIsBetter: false }, s, f.cutOffCount ?? f.stalledEnded);
-      if (f.overflowSeconds !== null) put({ key: `${key}.overflow`, scenario, metric: 'all stalled at the backlog bound (no more live writes) after', unit: 's', lowerIsBetter: true }, s, f.overflowSeconds);
-      if (f.cutOffSeconds !== null) put({ key: `${key}.cutoff`, scenario, metric: 'all stalled cut off after', unit: 's', lowerIsBetter: true }, s, f.cutOffSeconds);
+      put(
+        { key: `${key}.growth`, scenario, metric: 'server RSS growth, peak', unit: 'MB', lowerIsBetter: true },
+        s,
+        (f.rssPeak - f.rssBefore) / 1e6,
+      );
+      put(
+        { key: `${key}.heap`, scenario, metric: 'server heap + buffers growth (after GC, at end)', unit: 'MB', lowerIsBetter: true },
+        s,
+        (f.heapAfter - f.heapBefore) / 1e6,
+      );
+      put(
+        { key: `${key}.ended`, scenario, metric: 'stalled subscribers cut off', unit: '', lowerIsBetter: false },
+        s,
+        f.cutOffCount ?? f.stalledEnded,
+      );
+      if (f.overflowSeconds !== null)
+        put(
+          {
+            key: `${key}.overflow`,
+            scenario,
+            metric: 'all stalled at the backlog bound (no more live writes) after',
+            unit: 's',
+            lowerIsBetter: true,
+          },
+          s,
+          f.overflowSeconds,
+        );
+      if (f.cutOffSeconds !== null)
+        put({ key: `${key}.cutoff`, scenario, metric: 'all stalled cut off after', unit: 's', lowerIsBetter: true }, s, f.cutOffSeconds);
     };
     stall('Slow subscribers', 'slow', s.slow);
     stall('Stall pressure', 'pressure', s.stallPressure);
     if (s.ack) {
       const { withSubscribers: w, without: o } = s.ack;
       const scenario = `Acknowledgements at ${s.ack.rate}/s (open loop), with ${s.ack.subscribers} subscribers and with none`;
-      put({ key: 'ack.with.p50', scenario, metric: `ack p50 with ${s.ack.subscribers} subscribers (from when due)`, unit: 'ms', lowerIsBetter: true }, s, w.ack.p50);
-      putTail({ key: 'ack.with.p99', scenario, what: `ack with ${s.ack.subscribers} subscribers`, unit: 'ms', lowerIsBetter: true }, 0.99, s, w.ack);
+      put(
+        {
+          key: 'ack.with.p50',
+          scenario,
+          metric: `ack p50 with ${s.ack.subscribers} subscribers (from when due)`,
+          unit: 'ms',
+          lowerIsBetter: true,
+        },
+        s,
+        w.ack.p50,
+      );
+      putTail(
+        { key: 'ack.with.p99', scenario, what: `ack with ${s.ack.subscribers} subscribers`, unit: 'ms', lowerIsBetter: true },
+        0.99,
+        s,
+        w.ack,
+      );
       put({ key: 'ack.none.p50', scenario, metric: 'ack p50 with no subscriber', unit: 'ms', lowerIsBetter: true }, s, o.ack.p50);
       putTail({ key: 'ack.none.p99', scenario, what: 'ack with no subscriber', unit: 'ms', lowerIsBetter: true }, 0.99, s, o.ack);
       putTail({ key: 'ack.with.latency', scenario, what: 'delivery latency', unit: 'ms', lowerIsBetter: true }, 0.99, s, w.latency);
       put({ key: 'ack.with.missing', scenario, metric: 'deliveries missing', unit: '', lowerIsBetter: true }, s, w.missing);
-      put({ key: 'ack.pause', scenario, metric: 'longest event-loop pause: server', unit: 'ms', lowerIsBetter: true }, s, s.ack.serverLoopMaxMs);
+      put(
+        { key: 'ack.pause', scenario, metric: 'longest event-loop pause: server', unit: 'ms', lowerIsBetter: true },
+        s,
+        s.ack.serverLoopMaxMs,
+      );
     }
     if (s.sustained) {
       const r = s.sustained;
       const scenario = `Sustained: ${r.published} events to ${r.subscribers} subscribers, as fast as answered`;
-      put({ key: 'sustained.rate', scenario, metric: 'events/s every subscriber received', unit: '/s', lowerIsBetter: false }, s, r.eventsPerSecond);
-      put({ key: 'sustained.published', scenario, metric: 'publishes answered/s', unit: '/s', lowerIsBetter: false }, s, r.publishesPerSecond);
+      put(
+        { key: 'sustained.rate', scenario, metric: 'events/s every subscriber received', unit: '/s', lowerIsBetter: false },
+        s,
+        r.eventsPerSecond,
+      );
+      put(
+        { key: 'sustained.published', scenario, metric: 'publishes answered/s', unit: '/s', lowerIsBetter: false },
+        s,
+        r.publishesPerSecond,
+      );
       put({ key: 'sustained.missing', scenario, metric: 'deliveries missing', unit: '', lowerIsBetter: true }, s, r.missing);
       put({ key: 'sustained.p50', scenario, metric: 'delivery latency p50', unit: 'ms', lowerIsBetter: true }, s, r.latency.p50);
       putTail({ key: 'sustained.p99', scenario, what: 'delivery latency', unit: 'ms', lowerIsBetter: true }, 0.99, s, r.latency);
-      put({ key: 'sustained.pause', scenario, metric: 'longest event-loop pause: server', unit: 'ms', lowerIsBetter: true }, s, r.serverLoopMaxMs);
+      put(
+        { key: 'sustained.pause', scenario, metric: 'longest event-loop pause: server', unit: 'ms', lowerIsBetter: true },
+        s,
+        r.serverLoopMaxMs,
+      );
       put({ key: 'sustained.cpu', scenario, metric: 'server CPU', unit: '% core', lowerIsBetter: true }, s, r.serverCpuPercent);
     }
     if (s.durable) {
       const scenario = `Publishing, ${s.durable.concurrency} keep-alive connections (closed loop)`;
-      put({ key: 'durable.rate', scenario, metric: 'publishes/s (Herald, floor: answered after the commit)', unit: '/s', lowerIsBetter: false }, s, s.durable.perSecond);
+      put(
+        {
+          key: 'durable.rate',
+          scenario,
+          metric: 'publishes/s (Herald, floor: answered after the commit)',
+          unit: '/s',
+          lowerIsBetter: false,
+        },
+        s,
+        s.durable.perSecond,
+      );
       put({ key: 'durable.p50', scenario, metric: 'ack latency p50', unit: 'ms', lowerIsBetter: true }, s, s.durable.ack.p50);
       putTail({ key: 'durable.p99', scenario, what: 'ack latency', unit: 'ms', lowerIsBetter: true }, 0.99, s, s.durable.ack);
       put({ key: 'durable.errors', scenario, metric: 'errors', unit: '', lowerIsBetter: true }, s, s.durable.errors);
@@ -135,7 +269,11 @@ export function collectFigures(sessions: SessionResult[]): Figure[] {
     if (s.replay) {
       const scenario = `Replay of ${s.replay.events / 1000}k missed events`;
       put({ key: 'replay.all', scenario, metric: 'until the last frame', unit: 'ms', lowerIsBetter: true }, s, s.replay.allFramesMs ?? NaN);
-      put({ key: 'replay.first', scenario, metric: 'until the first frame', unit: 'ms', lowerIsBetter: true }, s, s.replay.firstFrameMs ?? NaN);
+      put(
+        { key: 'replay.first', scenario, metric: 'until the first frame', unit: 'ms', lowerIsBetter: true },
+        s,
+        s.replay.firstFrameMs ?? NaN,
+      );
       put({ key: 'replay.frames', scenario, metric: 'frames received', unit: '', lowerIsBetter: false }, s, s.replay.frames);
     }
   }
@@ -151,13 +289,16 @@ export function collectFigures(sessions: SessionResult[]): Figure[] {
     const { what: _what, ...rest } = f;
     for (const t of list) put({ ...rest, metric }, t.s, backed ? (q >= 0.999 ? t.summary.p999 : t.summary.p99) : t.summary.max);
   }
-  const rank = (key: string) => ['idle', 'broadcast', 'slow', 'pressure', 'ack', 'sustained', 'durable', 'replay'].indexOf(key.split('.')[0]!);
+  const rank = (key: string) =>
+    ['idle', 'broadcast', 'slow', 'pressure', 'ack', 'sustained', 'durable', 'replay'].indexOf(key.split('.')[0]!);
   const order = (key: string) => {
     const [head, a, b] = key.split('.');
     return head === 'broadcast' ? Number(a) * 1000 + Number(b) : head === 'idle' ? Number(a) : 0;
   };
   const insertion = [...figures.keys()];
-  return [...figures.values()].sort((x, y) => rank(x.key) - rank(y.key) || order(x.key) - order(y.key) || insertion.indexOf(x.key) - insertion.indexOf(y.key));
+  return [...figures.values()].sort(
+    (x, y) => rank(x.key) - rank(y.key) || order(x.key) - order(y.key) || insertion.indexOf(x.key) - insertion.indexOf(y.key),
+  );
 }
 
 /** Per repetition, a / b (both figures of the same repetition). */
@@ -167,11 +308,21 @@ function paired(a: number[], b: number[]): number[] {
 
 function describe(j: Judgement, unit: string): string {
   if (j.verdict === 'not measured') return 'not measured';
-  const spread = j.count === 1 ? '1 run, ±10% assumed' : `${j.count} ${j.count >= 5 ? 'values, quartiles' : 'runs, range'} ${fmt(j.low)}–${fmt(j.high)}`;
+  const spread =
+    j.count === 1 ? '1 run, ±10% assumed' : `${j.count} ${j.count >= 5 ? 'values, quartiles' : 'runs, range'} ${fmt(j.low)}–${fmt(j.high)}`;
   return `${fmt(j.value)}${unit} (${spread})`;
 }
 
-function check(goal: string, target: string, values: number[], limit: number, better: 'lower' | 'higher', unit: string, basis: string, group: GoalCheck['group'] = 'issue 14'): GoalCheck {
+function check(
+  goal: string,
+  target: string,
+  values: number[],
+  limit: number,
+  better: 'lower' | 'higher',
+  unit: string,
+  basis: string,
+  group: GoalCheck['group'] = 'issue 14',
+): GoalCheck {
   const j = judge(values, limit, better);
   return { goal, target, value: describe(j, unit), verdict: j.verdict, basis, group };
 }
@@ -191,27 +342,118 @@ export function checkGoals({ figures, sessions, maxBacklogBytes, cli, startup }:
   const metricOf = (key: string) => byKey.get(key)?.metric ?? key;
   const goals: GoalCheck[] = [];
 
-  for (const g of cli?.goals ?? []) goals.push({ goal: g.goal, target: `≤ ${g.limit}×`, value: describe(g.judgement, '×'), verdict: g.judgement.verdict, basis: `the ratio in each of ${g.ratios.length} rounds`, group: 'issue 14' });
+  for (const g of cli?.goals ?? [])
+    goals.push({
+      goal: g.goal,
+      target: `≤ ${g.limit}×`,
+      value: describe(g.judgement, '×'),
+      verdict: g.judgement.verdict,
+      basis: `the ratio in each of ${g.ratios.length} rounds`,
+      group: 'issue 14',
+    });
 
   const ackWith = of('ack.with.p99', 'herald');
-  goals.push(check(`publisher ack with ${sessions.find((s) => s.ack)?.ack?.subscribers ?? 3000} subscribers ≤ 0.35× the seed server's`, '≤ 0.35×', paired(ackWith, of('ack.with.p99', 'seed')), 0.35, 'lower', '×', `${metricOf('ack.with.p99')}, Herald ÷ seed server, per repetition`));
-  goals.push(check('publisher ack with subscribers ≤ 2× Herald\'s own with none', '≤ 2×', paired(ackWith, of('ack.none.p99', 'herald')), 2, 'lower', '×', `${metricOf('ack.with.p99')} ÷ ${metricOf('ack.none.p99')}, per repetition`));
+  goals.push(
+    check(
+      `publisher ack with ${sessions.find((s) => s.ack)?.ack?.subscribers ?? 3000} subscribers ≤ 0.35× the seed server's`,
+      '≤ 0.35×',
+      paired(ackWith, of('ack.with.p99', 'seed')),
+      0.35,
+      'lower',
+      '×',
+      `${metricOf('ack.with.p99')}, Herald ÷ seed server, per repetition`,
+    ),
+  );
+  goals.push(
+    check(
+      "publisher ack with subscribers ≤ 2× Herald's own with none",
+      '≤ 2×',
+      paired(ackWith, of('ack.none.p99', 'herald')),
+      2,
+      'lower',
+      '×',
+      `${metricOf('ack.with.p99')} ÷ ${metricOf('ack.none.p99')}, per repetition`,
+    ),
+  );
 
-  goals.push(check('sustained rate ≥ 1.2× the floor', '≥ 1.2×', paired(of('sustained.rate', 'herald'), of('sustained.rate', 'floor')), 1.2, 'higher', '×', 'events/s every subscriber received, Herald ÷ floor, per repetition'));
+  goals.push(
+    check(
+      'sustained rate ≥ 1.2× the floor',
+      '≥ 1.2×',
+      paired(of('sustained.rate', 'herald'), of('sustained.rate', 'floor')),
+      1.2,
+      'higher',
+      '×',
+      'events/s every subscriber received, Herald ÷ floor, per repetition',
+    ),
+  );
   const missing = of('sustained.missing', 'herald');
-  if (missing.length) goals.push({ goal: 'sustained: nothing lost', target: '0 missing', value: `${Math.max(...missing)} missing at most`, verdict: missing.every((m) => m === 0) ? 'met' : 'missed', basis: `every repetition (${missing.length})`, group: 'issue 14' });
-  goals.push(check('sustained: longest event-loop pause bounded', '≤ 50 ms', of('sustained.pause', 'herald'), 50, 'lower', ' ms', `Herald's longest pause while it ran, per repetition (the floor's: ${fmt(valueOf(byKey.get('sustained.pause'), 'floor'))} ms)`));
+  if (missing.length)
+    goals.push({
+      goal: 'sustained: nothing lost',
+      target: '0 missing',
+      value: `${Math.max(...missing)} missing at most`,
+      verdict: missing.every((m) => m === 0) ? 'met' : 'missed',
+      basis: `every repetition (${missing.length})`,
+      group: 'issue 14',
+    });
+  goals.push(
+    check(
+      'sustained: longest event-loop pause bounded',
+      '≤ 50 ms',
+      of('sustained.pause', 'herald'),
+      50,
+      'lower',
+      ' ms',
+      `Herald's longest pause while it ran, per repetition (the floor's: ${fmt(valueOf(byKey.get('sustained.pause'), 'floor'))} ms)`,
+    ),
+  );
 
   for (const streams of [5000, 10_000]) {
     const key = `idle.${streams}.rss`;
     if (!byKey.has(key)) {
-      goals.push({ goal: `memory per idle stream at ${streams / 1000}k ≤ 1.1× bare node:http`, target: '≤ 1.1×', value: 'not measured', verdict: 'not measured', basis: `no ${streams}-stream idle scenario in this run (plan.idle.streams: the full pass has 1k, 5k and 10k)`, group: 'issue 14' });
+      goals.push({
+        goal: `memory per idle stream at ${streams / 1000}k ≤ 1.1× bare node:http`,
+        target: '≤ 1.1×',
+        value: 'not measured',
+        verdict: 'not measured',
+        basis: `no ${streams}-stream idle scenario in this run (plan.idle.streams: the full pass has 1k, 5k and 10k)`,
+        group: 'issue 14',
+      });
       continue;
     }
-    goals.push(check(`memory per idle stream at ${streams / 1000}k ≤ 1.1× bare node:http`, '≤ 1.1×', paired(of(key, 'herald'), of(key, 'floor')), 1.1, 'lower', '×', 'RSS per stream, Herald ÷ floor, per repetition'));
+    goals.push(
+      check(
+        `memory per idle stream at ${streams / 1000}k ≤ 1.1× bare node:http`,
+        '≤ 1.1×',
+        paired(of(key, 'herald'), of(key, 'floor')),
+        1.1,
+        'lower',
+        '×',
+        'RSS per stream, Herald ÷ floor, per repetition',
+      ),
+    );
   }
-  for (const g of startup?.goals ?? []) goals.push({ goal: g.goal, target: `≤ ${g.limit}×`, value: describe(g.judgement, '×'), verdict: g.judgement.verdict, basis: g.basis, group: 'issue 14' });
-  goals.push(check('replay of 10k missed events ≤ 1.3× the floor', '≤ 1.3×', paired(of('replay.all', 'herald'), of('replay.all', 'floor')), 1.3, 'lower', '×', 'until the last frame, Herald ÷ floor, per repetition'));
+  for (const g of startup?.goals ?? [])
+    goals.push({
+      goal: g.goal,
+      target: `≤ ${g.limit}×`,
+      value: describe(g.judgement, '×'),
+      verdict: g.judgement.verdict,
+      basis: g.basis,
+      group: 'issue 14',
+    });
+  goals.push(
+    check(
+      'replay of 10k missed events ≤ 1.3× the floor',
+      '≤ 1.3×',
+      paired(of('replay.all', 'herald'), of('replay.all', 'floor')),
+      1.3,
+      'lower',
+      '×',
+      'until the last frame, Herald ÷ floor, per repetition',
+    ),
+  );
 
   // Earlier goals that still hold: the memory bound under stalled subscribers, and keeping up with
   // the faster of the two peers wherever they share the work.
@@ -238,7 +480,18 @@ export function checkGoals({ figures, sessions, maxBacklogBytes, cli, startup }:
     const best = h.map((_, i) => Math.min(...peers.map((p) => p[i] ?? NaN).filter((v) => Number.isFinite(v))));
     const ratios = paired(h, best);
     if (ratios.length === 0) continue;
-    goals.push(check(`as fast as the faster peer: ${f.scenario}, ${f.metric}`, '≤ 1× the faster peer', ratios, 1, 'lower', '×', 'Herald ÷ the faster of seed server and better-sse, per repetition', 'earlier'));
+    goals.push(
+      check(
+        `as fast as the faster peer: ${f.scenario}, ${f.metric}`,
+        '≤ 1× the faster peer',
+        ratios,
+        1,
+        'lower',
+        '×',
+        'Herald ÷ the faster of seed server and better-sse, per repetition',
+        'earlier',
+      ),
+    );
   }
   return goals;
 }
@@ -276,7 +529,10 @@ function cell(figure: Figure, kind: string): string {
 
 function ratioCell(figure: Figure, to: 'floor' | 'peers'): string {
   const h = valueOf(figure, 'herald');
-  const other = to === 'floor' ? valueOf(figure, 'floor') : (figure.lowerIsBetter ? Math.min : Math.max)(...PEERS.map((k) => valueOf(figure, k)).filter((v) => Number.isFinite(v)));
+  const other =
+    to === 'floor'
+      ? valueOf(figure, 'floor')
+      : (figure.lowerIsBetter ? Math.min : Math.max)(...PEERS.map((k) => valueOf(figure, k)).filter((v) => Number.isFinite(v)));
   if (!Number.isFinite(h) || !Number.isFinite(other) || other === 0 || figure.unit === '') return '';
   return `${(h / other).toFixed(2)}`;
 }
@@ -293,7 +549,9 @@ export function figuresTable(figures: Figure[], extraServers: ReadonlyArray<{ ki
   for (const f of figures) {
     const scenario = f.scenario === last ? '' : f.scenario;
     last = f.scenario;
-    lines.push(`| ${scenario} | ${f.metric}${f.unit ? ` (${f.unit})` : ''} | ${kinds.map((k) => cell(f, k)).join(' | ')} | ${ratioCell(f, 'floor')} | ${ratioCell(f, 'peers')} |`);
+    lines.push(
+      `| ${scenario} | ${f.metric}${f.unit ? ` (${f.unit})` : ''} | ${kinds.map((k) => cell(f, k)).join(' | ')} | ${ratioCell(f, 'floor')} | ${ratioCell(f, 'peers')} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -319,7 +577,9 @@ export function goalCount(goals: GoalCheck[]): string {
 export function clientSection(client: RunReport['client']): string {
   if (!client) return 'Not run.';
   if ('skipped' in client) return `Skipped: ${client.skipped}.`;
-  const tailText = backs(client.latency.count, 0.99) ? `p50 / p99 / max ${fmt(client.latency.p50)} / ${fmt(client.latency.p99)} / ${fmt(client.latency.max)} ms` : `p50 / max ${fmt(client.latency.p50)} / ${fmt(client.latency.max)} ms (${client.latency.count} events: too few for a p99)`;
+  const tailText = backs(client.latency.count, 0.99)
+    ? `p50 / p99 / max ${fmt(client.latency.p50)} / ${fmt(client.latency.p99)} / ${fmt(client.latency.max)} ms`
+    : `p50 / max ${fmt(client.latency.p50)} / ${fmt(client.latency.max)} ms (${client.latency.count} events: too few for a p99)`;
   return [
     `Herald's own FeedClient (feed/client.ts, the eventsource package underneath) in its own process, publishing with fetch and timing each event until its onEvent, on one monotonic clock:`,
     '',
@@ -337,7 +597,8 @@ export function clientSection(client: RunReport['client']): string {
 }
 
 export function startupTable(startup: StartupResult): string {
-  const row = (label: string, xs: number[]) => `| ${label} | ${xs.length ? `${Math.round(median(xs))} (${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))})` : '–'} | ${xs.length && startup.bare.length ? (median(xs) / median(startup.bare)).toFixed(2) : ''} |`;
+  const row = (label: string, xs: number[]) =>
+    `| ${label} | ${xs.length ? `${Math.round(median(xs))} (${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))})` : '–'} | ${xs.length && startup.bare.length ? (median(xs) / median(startup.bare)).toFixed(2) : ''} |`;
   const lines = [
     '| Start to the first 200 from /health | ms, median (range) | × bare server |',
     '|---|--:|--:|',
@@ -348,7 +609,10 @@ export function startupTable(startup: StartupResult): string {
   ];
   if (startup.replay) {
     const { herald, floor, events } = startup.replay;
-    lines.push('', `Replay from 0 of the ${events.toLocaleString('en-US')} events kept: Herald ${fmt(herald.allFramesMs)} ms (${herald.frames} frames), the floor on the same file ${fmt(floor.allFramesMs)} ms (${floor.frames} frames).`);
+    lines.push(
+      '',
+      `Replay from 0 of the ${events.toLocaleString('en-US')} events kept: Herald ${fmt(herald.allFramesMs)} ms (${herald.frames} frames), the floor on the same file ${fmt(floor.allFramesMs)} ms (${floor.frames} frames).`,
+    );
   }
   return lines.join('\n');
 }
@@ -359,14 +623,21 @@ export function renderMarkdown(report: RunReport): string {
   const load = describeLoad(report.load);
   const settings = [
     ...HERALD_CHANGED_SETTINGS.map((s) => `\`${s.setting}: ${JSON.stringify(s.value)}\` (${s.why})`),
-    ...(report.heraldNodeFlags.length ? [`Node flags \`${report.heraldNodeFlags.join(' ')}\` (given with --herald-node-flags for this run: NOT the shipped configuration)`] : []),
+    ...(report.heraldNodeFlags.length
+      ? [`Node flags \`${report.heraldNodeFlags.join(' ')}\` (given with --herald-node-flags for this run: NOT the shipped configuration)`]
+      : []),
   ];
   return [
     '# Herald benchmark results',
     '',
     `Generated by \`npm run bench${report.plan.name === 'full' ? ' -- --full' : ''}\` (${report.plan.name} pass, ${report.plan.repetitions} repetition${report.plan.repetitions > 1 ? 's' : ''} per server, order shuffled per repetition; a cell with several runs shows the median and the range). Took ${Math.round(report.durationSeconds)} s. This file says only what this run measured; hand-written analysis is kept apart, dated, in bench/analysis/.`,
     '',
-    ...(load.quiet ? [] : ['> **WARNING: the machine was not quiet during this run** (1-minute load average above 1 before it started, or other work averaging more than one runnable thread while it ran). Read the ratios within the run; the milliseconds are inflated.', '']),
+    ...(load.quiet
+      ? []
+      : [
+          '> **WARNING: the machine was not quiet during this run** (1-minute load average above 1 before it started, or other work averaging more than one runnable thread while it ran). Read the ratios within the run; the milliseconds are inflated.',
+          '',
+        ]),
     `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}`,
     `- Node ${m.node}; ${m.date}`,
     `- ${report.limit.note}`,
@@ -374,7 +645,7 @@ export function renderMarkdown(report: RunReport): string {
     `- Scenarios: ${report.scenarios.join(', ')}`,
     `- Every server and the load generator run in processes of their own on the same machine (they share its ${m.cores} cores); servers listen on 127.0.0.1, subscribers connect from 127.0.0.2 upward.`,
     `- Herald runs as shipped (durable SQLite log in a temp dir, a log line per stream on stderr, its web UI's static files, every limit at its default) except: ${settings.join('; ')}.`,
-    '- The floor (bench/baselines/floor-server.ts) is bare node:http doing the same work as plainly as Node allows: the same SQLite commit per turn, each frame built once and written to every socket, replay read and framed straight from SQLite. Herald/floor is what Herald\'s own code costs; Herald/peers compares with the faster of the seed server and better-sse.',
+    "- The floor (bench/baselines/floor-server.ts) is bare node:http doing the same work as plainly as Node allows: the same SQLite commit per turn, each frame built once and written to every socket, replay read and framed straight from SQLite. Herald/floor is what Herald's own code costs; Herald/peers compares with the faster of the seed server and better-sse.",
     '',
     `## Goals (${goalCount(report.goals)})`,
     '',
@@ -388,7 +659,16 @@ export function renderMarkdown(report: RunReport): string {
     '',
     figuresTable(report.figures, report.extraServers),
     '',
-    ...(report.cli ? ['## Command-line start-up', '', `Each command ran once per round (${report.cli.rounds} rounds, shuffled order, after two warm-up runs each filling the compile cache); "× raw POST" is the ratio of the medians, the goals use the ratio within each round.`, '', cliTable(report.cli), ''] : []),
+    ...(report.cli
+      ? [
+          '## Command-line start-up',
+          '',
+          `Each command ran once per round (${report.cli.rounds} rounds, shuffled order, after two warm-up runs each filling the compile cache); "× raw POST" is the ratio of the medians, the goals use the ratio within each round.`,
+          '',
+          cliTable(report.cli),
+          '',
+        ]
+      : []),
     ...(report.startup ? ['## Server start-up and replay with a large log', '', startupTable(report.startup), ''] : []),
     '## The client side',
     '',
@@ -403,7 +683,7 @@ export function renderMarkdown(report: RunReport): string {
     '- Broadcast and acknowledgement scenarios publish open loop (each publish due at start + i / rate, from a pool of 4 connections); latencies and acks run from the due time. The sustained and publishing scenarios are closed loop (a publisher sends again when answered).',
     '- The slow-subscriber scenarios pause the sockets of the stalled subscribers. The kernel absorbs about 4 MB per loopback socket before the server\'s own buffers grow at all, so "stall pressure" sends each stalled socket well over that (few healthy subscribers, many ~4 KB events) to show the bound.',
     report.plan.idle.cpuWindowMs >= 15_000
-      ? '- Idle CPU and wake-ups are read over the plan\'s cpuWindowMs at the largest stream count (2 s at the others, too short to include the heartbeats of Herald (15 s) and better-sse (10 s)).'
+      ? "- Idle CPU and wake-ups are read over the plan's cpuWindowMs at the largest stream count (2 s at the others, too short to include the heartbeats of Herald (15 s) and better-sse (10 s))."
       : `- Idle CPU and wake-ups are read over ${report.plan.idle.cpuWindowMs / 1000} s only, too short to include the heartbeats of Herald (15 s) and better-sse (10 s): for idle CPU, read the full pass (\`npm run bench -- --full\`), which waits 15.5 s.`,
     '',
   ].join('\n');

@@ -26,7 +26,17 @@ import { treeOf } from './trees.ts';
 import { runClientScenario, runSession, type ClientResult, type RunContext, type SessionResult } from './scenarios.ts';
 import { runStartupScenario, type StartupResult } from './startup.ts';
 import { shuffled } from './stats.ts';
-import { checkGoals, clientSection, collectFigures, figuresTable, goalCount, goalsTable, renderMarkdown, startupTable, type RunReport } from './report.ts';
+import {
+  checkGoals,
+  clientSection,
+  collectFigures,
+  figuresTable,
+  goalCount,
+  goalsTable,
+  renderMarkdown,
+  startupTable,
+  type RunReport,
+} from './report.ts';
 import { describeError } from '../events/errors.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -39,7 +49,11 @@ const scenarioList = valued('scenarios')?.split(',');
 const heraldNodeFlags = valued('herald-node-flags')?.split(' ').filter(Boolean) ?? [];
 const baselineRev = valued('baseline');
 const extraServers = baselineRev ? [baselineAdapter(baselineRev)] : [];
-if (unknown.length || only?.some((k) => ![...SERVERS, ...extraServers].some((s) => s.kind === k)) || scenarioList?.some((s) => !(SCENARIOS as readonly string[]).includes(s))) {
+if (
+  unknown.length ||
+  only?.some((k) => ![...SERVERS, ...extraServers].some((s) => s.kind === k)) ||
+  scenarioList?.some((s) => !(SCENARIOS as readonly string[]).includes(s))
+) {
   process.stderr.write(
     `bench: unknown option or name in ${args.join(' ')}; use --full, --profile, --only=${SERVERS.map((s) => s.kind).join(',')}, --scenarios=${SCENARIOS.join(',')}, --herald-node-flags="--flag …", --baseline=REV, --report-only\n`,
   );
@@ -52,7 +66,10 @@ const resultsFile = (planName: string) => path.join(here, planName === 'full' ? 
 const resultsDir = path.join(here, 'results');
 /** Only a run of every server and scenario, in the shipped configuration, may write RESULTS*.md. */
 const partialOf = (report: Pick<RunReport, 'only' | 'scenarios' | 'heraldNodeFlags' | 'extraServers'>) =>
-  Boolean(report.only) || report.scenarios.length < SCENARIOS.length || report.heraldNodeFlags.length > 0 || (report.extraServers?.length ?? 0) > 0;
+  Boolean(report.only) ||
+  report.scenarios.length < SCENARIOS.length ||
+  report.heraldNodeFlags.length > 0 ||
+  (report.extraServers?.length ?? 0) > 0;
 
 if (args.includes('--report-only')) {
   const latest = path.join(resultsDir, 'latest.json');
@@ -62,7 +79,13 @@ if (args.includes('--report-only')) {
   }
   const report = JSON.parse(fs.readFileSync(latest, 'utf8')) as RunReport;
   report.figures = collectFigures(report.sessions);
-  report.goals = checkGoals({ figures: report.figures, sessions: report.sessions, maxBacklogBytes: MAX_BACKLOG_BYTES, cli: report.cli, startup: report.startup });
+  report.goals = checkGoals({
+    figures: report.figures,
+    sessions: report.sessions,
+    maxBacklogBytes: MAX_BACKLOG_BYTES,
+    cli: report.cli,
+    startup: report.startup,
+  });
   const file = partialOf(report) ? path.join(resultsDir, 'partial.md') : resultsFile(report.plan.name);
   fs.writeFileSync(file, renderMarkdown(report));
   process.stderr.write(`bench: ${path.relative(process.cwd(), file)} rewritten from bench/results/latest.json\n`);
@@ -95,9 +118,14 @@ const limit = fileLimit(plan.openFiles);
 const machine = machineInfo();
 const servers = [...SERVERS, ...extraServers].filter((s) => !only || only.includes(s.kind));
 const baselineTree = baselineRev ? treeOf(baselineRev) : undefined;
-progress(`${plan.name} pass: ${plan.repetitions} repetition(s) of ${servers.map((s) => s.label).join(', ')}; scenarios ${[...scenarios].join(', ')}; ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${loadNow()}`);
+progress(
+  `${plan.name} pass: ${plan.repetitions} repetition(s) of ${servers.map((s) => s.label).join(', ')}; scenarios ${[...scenarios].join(', ')}; ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${loadNow()}`,
+);
 progress(limit.note);
-if (heraldNodeFlags.length) progress(`Herald runs with Node flags ${heraldNodeFlags.join(' ')} (not the shipped configuration: results go to bench/results/partial.md)`);
+if (heraldNodeFlags.length)
+  progress(
+    `Herald runs with Node flags ${heraldNodeFlags.join(' ')} (not the shipped configuration: results go to bench/results/partial.md)`,
+  );
 
 const context: RunContext = {
   plan,
@@ -130,7 +158,15 @@ try {
         sessions.push(await runSession(adapter, rep, context));
       } catch (error) {
         progress(`  ${adapter.label} failed: ${describeError(error)}`);
-        sessions.push({ kind: adapter.kind, label: adapter.label, repetition: rep, pid: 0, idle: [], broadcast: [], errors: [String(error)] });
+        sessions.push({
+          kind: adapter.kind,
+          label: adapter.label,
+          repetition: rep,
+          pid: 0,
+          idle: [],
+          broadcast: [],
+          errors: [String(error)],
+        });
       }
     }
   }

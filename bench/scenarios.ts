@@ -152,7 +152,13 @@ interface HeraldStats {
   maxBacklogSeen: number;
 }
 
-async function stallScenario(server: BenchChild, loadgen: BenchChild, adapter: ServerAdapter, step: StallStep, context: RunContext): Promise<StallFigure> {
+async function stallScenario(
+  server: BenchChild,
+  loadgen: BenchChild,
+  adapter: ServerAdapter,
+  step: StallStep,
+  context: RunContext,
+): Promise<StallFigure> {
   await openTo(loadgen, step.healthy + step.stalled, 0);
   await sleep(300);
   const before = await retained(server);
@@ -160,7 +166,11 @@ async function stallScenario(server: BenchChild, loadgen: BenchChild, adapter: S
   const sampler = new ProcessSampler(server.pid, 250);
   const stallAt = performance.now();
   // Written by the poller below; an object so the type checker does not narrow it to null.
-  const watch: { overflowSeconds: number | null; cutOffSeconds: number | null; herald: HeraldStats | null } = { overflowSeconds: null, cutOffSeconds: null, herald: null };
+  const watch: { overflowSeconds: number | null; cutOffSeconds: number | null; herald: HeraldStats | null } = {
+    overflowSeconds: null,
+    cutOffSeconds: null,
+    herald: null,
+  };
   let polling = adapter.kind === 'herald';
   const first = polling ? await server.call<HeraldStats>('stats') : { cutOff: 0, overflows: 0 };
   const cut = () => (watch.herald ? watch.herald.cutOff - first.cutOff : 0);
@@ -178,7 +188,11 @@ async function stallScenario(server: BenchChild, loadgen: BenchChild, adapter: S
   let healthy: BroadcastResult;
   let serverLoopMaxMs = NaN;
   try {
-    healthy = await loadgen.call<BroadcastResult>('broadcast', { rate: step.rate, count: Math.round(step.rate * step.seconds), padBytes: step.padBytes, drainMs: 8000 }, 120_000);
+    healthy = await loadgen.call<BroadcastResult>(
+      'broadcast',
+      { rate: step.rate, count: Math.round(step.rate * step.seconds), padBytes: step.padBytes, drainMs: 8000 },
+      120_000,
+    );
     serverLoopMaxMs = (await server.call<{ max: number }>('loopDelay')).max;
     await sleep(500);
     // Herald stops writing to a subscriber at its backlog bound and cuts it off if it has not
@@ -225,7 +239,13 @@ async function stallScenario(server: BenchChild, loadgen: BenchChild, adapter: S
 
 /** One stage of a session: a fresh server process and load generator, so a stage's memory is
  * not hidden under the high-water mark an earlier stage left behind. Both are gone afterwards. */
-async function stage(adapter: ServerAdapter, context: RunContext, result: SessionResult, name: string, body: (server: BenchChild, loadgen: BenchChild) => Promise<void>): Promise<void> {
+async function stage(
+  adapter: ServerAdapter,
+  context: RunContext,
+  result: SessionResult,
+  name: string,
+  body: (server: BenchChild, loadgen: BenchChild) => Promise<void>,
+): Promise<void> {
   let server: BenchChild | undefined;
   let loadgen: BenchChild | undefined;
   try {
@@ -322,7 +342,13 @@ async function idleScenario(server: BenchChild, lg: BenchChild, result: SessionR
   return have;
 }
 
-async function broadcastScenario(server: BenchChild, lg: BenchChild, open: number, result: SessionResult, context: RunContext): Promise<void> {
+async function broadcastScenario(
+  server: BenchChild,
+  lg: BenchChild,
+  open: number,
+  result: SessionResult,
+  context: RunContext,
+): Promise<void> {
   let have = open;
   // Largest first, closing down to each size: 10k connects cost seconds, so they are made once.
   for (const b of [...context.plan.broadcast].sort((x, y) => y.subscribers - x.subscribers || x.rate - y.rate)) {
@@ -336,7 +362,11 @@ async function broadcastScenario(server: BenchChild, lg: BenchChild, open: numbe
     await server.call('loopWatch');
     const sa = sampleProcess(server.pid);
     const la = sampleProcess(lg.pid);
-    const r = await lg.call<BroadcastResult>('broadcast', { rate: b.rate, count: Math.round(b.rate * b.seconds), drainMs: b.drainMs ?? 5000 }, 120_000);
+    const r = await lg.call<BroadcastResult>(
+      'broadcast',
+      { rate: b.rate, count: Math.round(b.rate * b.seconds), drainMs: b.drainMs ?? 5000 },
+      120_000,
+    );
     const sb = sampleProcess(server.pid);
     const lb = sampleProcess(lg.pid);
     const figure: BroadcastFigure = {
@@ -373,7 +403,11 @@ async function ackScenario(server: BenchChild, lg: BenchChild, context: RunConte
 }
 
 /** plan.sustained.events to plan.sustained.subscribers, published as fast as they are answered. */
-async function sustainedScenario(server: BenchChild, lg: BenchChild, context: RunContext): Promise<NonNullable<SessionResult['sustained']>> {
+async function sustainedScenario(
+  server: BenchChild,
+  lg: BenchChild,
+  context: RunContext,
+): Promise<NonNullable<SessionResult['sustained']>> {
   const { subscribers, events, concurrency } = context.plan.sustained;
   await openTo(lg, subscribers, 0);
   await server.call('loopWatch');
@@ -387,10 +421,20 @@ async function sustainedScenario(server: BenchChild, lg: BenchChild, context: Ru
   return { ...r, serverCpuPercent: cpuPercent(a, b), serverLoopMaxMs };
 }
 
-async function publishingScenario(server: BenchChild, lg: BenchChild, adapter: ServerAdapter, result: SessionResult, context: RunContext): Promise<void> {
+async function publishingScenario(
+  server: BenchChild,
+  lg: BenchChild,
+  adapter: ServerAdapter,
+  result: SessionResult,
+  context: RunContext,
+): Promise<void> {
   const { plan } = context;
   const a = sampleProcess(server.pid);
-  const r = await lg.call<PublishLoadResult>('publishLoad', { concurrency: plan.durable.concurrency, durationMs: plan.durable.seconds * 1000 }, 60_000);
+  const r = await lg.call<PublishLoadResult>(
+    'publishLoad',
+    { concurrency: plan.durable.concurrency, durationMs: plan.durable.seconds * 1000 },
+    60_000,
+  );
   const b = sampleProcess(server.pid);
   result.durable = { ...r, serverCpuPercent: cpuPercent(a, b), concurrency: plan.durable.concurrency };
   context.progress(
@@ -401,11 +445,18 @@ async function publishingScenario(server: BenchChild, lg: BenchChild, adapter: S
 async function replayScenario(lg: BenchChild, result: SessionResult, context: RunContext): Promise<void> {
   const { events } = context.plan.replay;
   const published = await lg.call<PublishLoadResult>('publishLoad', { concurrency: 32, durationMs: 60_000, count: events }, 90_000);
-  if (published.completed !== events || published.firstId === null) throw new Error(`published ${published.completed} of ${events} events for the replay`);
+  if (published.completed !== events || published.firstId === null)
+    throw new Error(`published ${published.completed} of ${events} events for the replay`);
   await sleep(300);
-  const replay = await lg.call<ReplayResult>('replay', { lastEventId: String(BigInt(published.firstId) - 1n), expect: events, timeoutMs: 20_000 }, 30_000);
+  const replay = await lg.call<ReplayResult>(
+    'replay',
+    { lastEventId: String(BigInt(published.firstId) - 1n), expect: events, timeoutMs: 20_000 },
+    30_000,
+  );
   result.replay = { ...replay, firstId: published.firstId, events };
-  context.progress(`  replay of ${events} missed events: ${replay.frames} frames, first after ${fmt(replay.firstFrameMs)} ms, all after ${fmt(replay.allFramesMs)} ms (${loadNow()})`);
+  context.progress(
+    `  replay of ${events} missed events: ${replay.frames} frames, first after ${fmt(replay.firstFrameMs)} ms, all after ${fmt(replay.allFramesMs)} ms (${loadNow()})`,
+  );
 }
 
 export interface ClientResult {
@@ -425,13 +476,24 @@ export interface ClientResult {
 export async function runClientScenario(context: RunContext): Promise<ClientResult | { skipped: string }> {
   if (!fs.existsSync(path.join(here, '../feed/client.ts'))) return { skipped: 'feed/client.ts is not there yet' };
   const { plan } = context;
-  const server = await BenchChild.spawn({ name: 'herald', script: path.join(here, 'server-child.ts'), args: ['herald'], limit: context.limit });
+  const server = await BenchChild.spawn({
+    name: 'herald',
+    script: path.join(here, 'server-child.ts'),
+    args: ['herald'],
+    limit: context.limit,
+  });
   let feed: BenchChild | undefined;
   try {
     feed = await BenchChild.spawn({ name: 'feed client', script: path.join(here, 'feed-child.ts'), args: [String(server.ready.url)] });
     const open = await feed.call<{ ms: number }>('start', { timeoutMs: 10_000 });
-    const r = await feed.call<{ delivered: number; latency: LatencySummary }>('latency', { count: plan.client.events, rate: plan.client.rate }, 60_000);
-    context.progress(`  feed client: ${r.delivered}/${plan.client.events} delivered, p50 ${fmt(r.latency.p50)} ${tail(r.latency, 0.99)} ms; now idle for ${plan.client.idleSeconds} s`);
+    const r = await feed.call<{ delivered: number; latency: LatencySummary }>(
+      'latency',
+      { count: plan.client.events, rate: plan.client.rate },
+      60_000,
+    );
+    context.progress(
+      `  feed client: ${r.delivered}/${plan.client.events} delivered, p50 ${fmt(r.latency.p50)} ${tail(r.latency, 0.99)} ms; now idle for ${plan.client.idleSeconds} s`,
+    );
     await sleep(5500); // let fetch's keep-alive sockets to the server time out: only the stream stays
     const a = sampleProcess(feed.pid);
     await sleep(plan.client.idleSeconds * 1000);
@@ -448,7 +510,9 @@ export async function runClientScenario(context: RunContext): Promise<ClientResu
       idleCpuMs: b.cpuMs - a.cpuMs,
       heartbeatMs: 15_000,
     };
-    context.progress(`  feed client idle: ${result.wakeupsPerMinute.toFixed(1)} wake-ups/min (main thread ${result.mainThreadWakeupsPerMinute.toFixed(1)}), ${result.idleCpuMs} ms CPU in ${plan.client.idleSeconds} s`);
+    context.progress(
+      `  feed client idle: ${result.wakeupsPerMinute.toFixed(1)} wake-ups/min (main thread ${result.mainThreadWakeupsPerMinute.toFixed(1)}), ${result.idleCpuMs} ms CPU in ${plan.client.idleSeconds} s`,
+    );
     return result;
   } finally {
     await feed?.kill();
@@ -459,7 +523,9 @@ export async function runClientScenario(context: RunContext): Promise<ClientResu
 /** "p99 12.3" when the samples back a p99, else "max 12.3 (n=40)": a p99 of 40 events is their maximum. */
 export function tail(summary: LatencySummary, q: number): string {
   const name = `p${Math.round(q * 1000) / 10}`;
-  return backs(summary.count, q) ? `${name} ${fmt(q >= 0.999 ? summary.p999 : summary.p99)}` : `max ${fmt(summary.max)} (n=${summary.count})`;
+  return backs(summary.count, q)
+    ? `${name} ${fmt(q >= 0.999 ? summary.p999 : summary.p99)}`
+    : `max ${fmt(summary.max)} (n=${summary.count})`;
 }
 
 export function fmt(v: number | null | undefined): string {

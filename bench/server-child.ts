@@ -33,7 +33,15 @@ async function start(kind: string, extra: ChildOptions): Promise<{ running: Runn
   if (kind === 'better-sse') return { running: await startBetterSseServer({ port: 0, host: '127.0.0.1' }) };
   if (kind === 'floor') {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-floor-'));
-    return { running: await startFloorServer({ port: 0, host: '127.0.0.1', dataDir, ...(extra.replayFrom ? { replayFrom: extra.replayFrom } : {}) }), dataDir };
+    return {
+      running: await startFloorServer({
+        port: 0,
+        host: '127.0.0.1',
+        dataDir,
+        ...(extra.replayFrom ? { replayFrom: extra.replayFrom } : {}),
+      }),
+      dataDir,
+    };
   }
   if (kind === 'herald' || kind === 'baseline') {
     const { root, ...rest } = extra;

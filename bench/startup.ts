@@ -71,16 +71,38 @@ export async function runStartupScenario(context: RunContext): Promise<StartupRe
           if (which !== 'bare') fs.rmSync(dir, { recursive: true, force: true });
         }
       }
-      context.progress(`  start-up round ${round}/${rounds}: bare ${fmtMs(result.bare.at(-1))}, empty log ${fmtMs(result.emptyLog.at(-1))}, ${largeLog.toLocaleString('en-US')} events ${fmtMs(result.largeLogMs.at(-1))} (pruned to ${result.kept.toLocaleString('en-US')} after ${fmtMs(result.prunedMs.at(-1))}) (${loadNow()})`);
+      context.progress(
+        `  start-up round ${round}/${rounds}: bare ${fmtMs(result.bare.at(-1))}, empty log ${fmtMs(result.emptyLog.at(-1))}, ${largeLog.toLocaleString('en-US')} events ${fmtMs(result.largeLogMs.at(-1))} (pruned to ${result.kept.toLocaleString('en-US')} after ${fmtMs(result.prunedMs.at(-1))}) (${loadNow()})`,
+      );
     }
     const ratio = (xs: number[]) => xs.map((x, i) => x / result.bare[i]!);
-    const goal = (text: string, limit: number, values: number[], basis: string) => ({ goal: text, limit, values, judgement: judge(values, limit, 'lower'), basis });
+    const goal = (text: string, limit: number, values: number[], basis: string) => ({
+      goal: text,
+      limit,
+      values,
+      judgement: judge(values, limit, 'lower'),
+      basis,
+    });
     const perRound = `the ratio to the bare server's start in the same round, ${rounds} round${rounds > 1 ? 's' : ''}`;
     result.goals.push(goal('start to /health, empty log, ≤ 1.5× a bare node:http server', 1.5, ratio(result.emptyLog), perRound));
-    result.goals.push(goal(`start to /health, ${largeLog.toLocaleString('en-US')} events, ≤ 1.5× a bare node:http server`, 1.5, ratio(result.largeLogMs), perRound));
+    result.goals.push(
+      goal(
+        `start to /health, ${largeLog.toLocaleString('en-US')} events, ≤ 1.5× a bare node:http server`,
+        1.5,
+        ratio(result.largeLogMs),
+        perRound,
+      ),
+    );
     if (result.replay) {
       const { herald, floor } = result.replay;
-      result.goals.push(goal(`replay from 0 of the ${result.replay.events.toLocaleString('en-US')} events kept, ≤ 1.3× the floor reading the same file`, 1.3, [(herald.allFramesMs ?? NaN) / (floor.allFramesMs ?? NaN)], 'one replay through each, until the last frame'));
+      result.goals.push(
+        goal(
+          `replay from 0 of the ${result.replay.events.toLocaleString('en-US')} events kept, ≤ 1.3× the floor reading the same file`,
+          1.3,
+          [(herald.allFramesMs ?? NaN) / (floor.allFramesMs ?? NaN)],
+          'one replay through each, until the last frame',
+        ),
+      );
     }
     return result;
   } finally {
@@ -92,7 +114,11 @@ export async function runStartupScenario(context: RunContext): Promise<StartupRe
 async function replays(herald: Started, dir: string, events: number, context: RunContext): Promise<NonNullable<StartupResult['replay']>> {
   const through = async (url: string) => {
     const u = new URL(url);
-    const lg = await BenchChild.spawn({ name: 'loadgen', script: path.join(here, 'loadgen.ts'), args: [JSON.stringify({ host: u.hostname, port: Number(u.port), streamPath: '/events', publishPath: '/events' })] });
+    const lg = await BenchChild.spawn({
+      name: 'loadgen',
+      script: path.join(here, 'loadgen.ts'),
+      args: [JSON.stringify({ host: u.hostname, port: Number(u.port), streamPath: '/events', publishPath: '/events' })],
+    });
     try {
       return await lg.call<ReplayResult>('replay', { lastEventId: '0', expect: events, timeoutMs: 120_000 }, 150_000);
     } finally {
@@ -101,10 +127,16 @@ async function replays(herald: Started, dir: string, events: number, context: Ru
   };
   const heraldReplay = await through(herald.url);
   await stop(herald.child);
-  const floor = await BenchChild.spawn({ name: 'floor', script: path.join(here, 'server-child.ts'), args: ['floor', JSON.stringify({ replayFrom: path.join(dir, 'herald.db') })] });
+  const floor = await BenchChild.spawn({
+    name: 'floor',
+    script: path.join(here, 'server-child.ts'),
+    args: ['floor', JSON.stringify({ replayFrom: path.join(dir, 'herald.db') })],
+  });
   try {
     const floorReplay = await through(String(floor.ready.url));
-    context.progress(`  replay from 0 of ${events.toLocaleString('en-US')} events: Herald ${fmtMs(heraldReplay.allFramesMs ?? undefined)} (${heraldReplay.frames} frames), floor ${fmtMs(floorReplay.allFramesMs ?? undefined)} (${floorReplay.frames} frames)`);
+    context.progress(
+      `  replay from 0 of ${events.toLocaleString('en-US')} events: Herald ${fmtMs(heraldReplay.allFramesMs ?? undefined)} (${heraldReplay.frames} frames), floor ${fmtMs(floorReplay.allFramesMs ?? undefined)} (${floorReplay.frames} frames)`,
+    );
     return { events, herald: heraldReplay, floor: floorReplay };
   } finally {
     await floor.kill();
@@ -137,7 +169,10 @@ async function startAndTime(which: 'herald' | 'bare', dir: string, herald = HERA
     child.once('exit', (code) => reject(new Error(`${which} server exited with ${code} before printing its URL: ${stderr}`)));
   });
   for (;;) {
-    const status = await getHealth(url).then((h) => h.status, () => 0);
+    const status = await getHealth(url).then(
+      (h) => h.status,
+      () => 0,
+    );
     if (status === 200) return { child, url, spawnedAt, ms: performance.now() - spawnedAt };
     if (child.exitCode !== null) throw new Error(`${which} server exited: ${stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 2));
@@ -183,7 +218,8 @@ function makeLog(dir: string, count: number, progress: (line: string) => void): 
     const batch = 10_000;
     for (let written = 0; written < count; written += batch) {
       const inputs: EventInput[] = [];
-      for (let i = written; i < Math.min(count, written + batch); i++) inputs.push({ type: 'notification', topic: 'default', title: 'bench', body: `seq=${i} ${'x'.repeat(100)}`, priority: 3 });
+      for (let i = written; i < Math.min(count, written + batch); i++)
+        inputs.push({ type: 'notification', topic: 'default', title: 'bench', body: `seq=${i} ${'x'.repeat(100)}`, priority: 3 });
       log.append(inputs);
       if ((written + batch) % 250_000 === 0) progress(`    ${(written + batch).toLocaleString('en-US')} events written (${loadNow()})`);
     }
@@ -206,7 +242,11 @@ async function compareStartup(rounds: number, events: number, rev: string): Prom
   const { treeOf } = await import('./trees.ts');
   const { execFileSync } = await import('node:child_process');
   const { median } = await import('./stats.ts');
-  const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   const baseline = treeOf(rev);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-startup-'));
   try {
@@ -219,12 +259,18 @@ async function compareStartup(rounds: number, events: number, rev: string): Prom
       { key: 'this-empty', label: '`herald serve`, this tree, empty log', bin: HERALD },
       { key: 'this-large', label: `\`herald serve\`, this tree, ${events.toLocaleString('en-US')} events`, bin: HERALD, large: true },
       { key: 'base-empty', label: `\`herald serve\`, ${rev}, empty log`, bin: path.join(baseline.root, 'bin', 'herald.js') },
-      { key: 'base-large', label: `\`herald serve\`, ${rev}, ${events.toLocaleString('en-US')} events`, bin: path.join(baseline.root, 'bin', 'herald.js'), large: true },
+      {
+        key: 'base-large',
+        label: `\`herald serve\`, ${rev}, ${events.toLocaleString('en-US')} events`,
+        bin: path.join(baseline.root, 'bin', 'herald.js'),
+        large: true,
+      },
     ];
     const ms = new Map<string, number[]>(variants.map((v) => [v.key, []]));
     const loads: string[] = [];
     // Warm each CLI's compile cache once, unmeasured.
-    for (const bin of [HERALD, path.join(baseline.root, 'bin', 'herald.js')]) await stop((await startAndTime('herald', path.join(work, `warm-${ms.size}-${bin.length}`), bin)).child);
+    for (const bin of [HERALD, path.join(baseline.root, 'bin', 'herald.js')])
+      await stop((await startAndTime('herald', path.join(work, `warm-${ms.size}-${bin.length}`), bin)).child);
     for (let round = 1; round <= rounds; round++) {
       for (const v of shuffled(variants)) {
         const dir = path.join(work, `${v.key}-${round}`);
@@ -235,15 +281,30 @@ async function compareStartup(rounds: number, events: number, rev: string): Prom
         fs.rmSync(dir, { recursive: true, force: true });
       }
       loads.push(load());
-      process.stderr.write(`round ${round}/${rounds}: ${variants.map((v) => `${v.key} ${Math.round(ms.get(v.key)!.at(-1)!)} ms`).join(', ')}; load ${load()}\n`);
+      process.stderr.write(
+        `round ${round}/${rounds}: ${variants.map((v) => `${v.key} ${Math.round(ms.get(v.key)!.at(-1)!)} ms`).join(', ')}; load ${load()}\n`,
+      );
     }
     const bare = ms.get('bare')!;
-    const fmt = (xs: number[], digits = 0) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+    const fmt = (xs: number[], digits = 0) =>
+      `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
     console.log(`\nStart to the first 200 from /health, ${rounds} rounds, Node ${process.version} (median (range)):\n`);
     console.log('| server | ms | ÷ bare, same round |');
     console.log('|---|---|---|');
-    for (const v of variants) console.log(`| ${v.label} | ${fmt(ms.get(v.key)!)} | ${v.key === 'bare' ? '' : fmt(ms.get(v.key)!.map((x, i) => x / bare[i]!), 2)} |`);
-    console.log(`\nGoal (issue #14): ≤ 1.5× the bare server with either log. Load average (1, 5, 15 min) after each round: ${loads.join('; ')}${Number(loads.at(-1)!.split(' ')[0]) > 1 ? ' — the machine was not quiet: read the ratios, not the milliseconds' : ''}`);
+    for (const v of variants)
+      console.log(
+        `| ${v.label} | ${fmt(ms.get(v.key)!)} | ${
+          v.key === 'bare'
+            ? ''
+            : fmt(
+                ms.get(v.key)!.map((x, i) => x / bare[i]!),
+                2,
+              )
+        } |`,
+      );
+    console.log(
+      `\nGoal (issue #14): ≤ 1.5× the bare server with either log. Load average (1, 5, 15 min) after each round: ${loads.join('; ')}${Number(loads.at(-1)!.split(' ')[0]) > 1 ? ' — the machine was not quiet: read the ratios, not the milliseconds' : ''}`,
+    );
   } finally {
     baseline.cleanup();
     fs.rmSync(work, { recursive: true, force: true });

@@ -102,7 +102,12 @@ function timed<T extends object>(backend: StoreBackend<T>, blocks: number[]): St
   };
 }
 
-async function run(step: (e: HeraldEvent) => void, first: number, count: number, finish: () => void): Promise<{ ms: number; longest: number }> {
+async function run(
+  step: (e: HeraldEvent) => void,
+  first: number,
+  count: number,
+  finish: () => void,
+): Promise<{ ms: number; longest: number }> {
   const blocks: number[] = [];
   const t0 = performance.now();
   for (let i = first; i < first + count; i++) {
@@ -154,9 +159,14 @@ async function before(dir: string): Promise<Result> {
 /** After: HeraldStore over `config` and `history`, as the app opens them. */
 async function after(dir: string): Promise<Result> {
   const blocks: number[] = [];
-  const historyConf = new Conf<HistoryData>({ ...historyOptions(dir), configName: 'history' }) as unknown as HistoryBackend & { path: string };
+  const historyConf = new Conf<HistoryData>({ ...historyOptions(dir), configName: 'history' }) as unknown as HistoryBackend & {
+    path: string;
+  };
   historyConf.set({ recent: Array.from({ length: HISTORY }, (_, i) => jobEvent(i + 1)) });
-  const configConf = new Conf<StoreData>({ ...storeOptions({ cwd: dir, history: historyConf }), configName: 'config' }) as unknown as StoreBackend;
+  const configConf = new Conf<StoreData>({
+    ...storeOptions({ cwd: dir, history: historyConf }),
+    configName: 'config',
+  }) as unknown as StoreBackend;
   const config = timed(configConf, blocks);
   const history = timed(historyConf, blocks);
   const store = new HeraldStore({ config, history }, { recentLimit: HISTORY });
@@ -181,26 +191,31 @@ async function after(dir: string): Promise<Result> {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-store-'));
 try {
-  process.stderr.write(`bench/store: load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min)\n`);
+  process.stderr.write(
+    `bench/store: load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (1, 5, 15 min)\n`,
+  );
   process.stderr.write(`bench/store: ${EVENTS} events (after ${WARMUP} not counted) with a full history of ${HISTORY}, in ${dir}\n`);
   if (!ONLY_CATCHUP) {
-  const b = await before(path.join(dir, 'before'));
-  const a = await after(path.join(dir, 'after'));
-  const row = (name: string, r: Result) =>
-    `| ${name} | ${r.msPerEvent.toFixed(2)} | ${(r.msPerEvent * EVENTS / 1000).toFixed(2)} | ${r.longestBlockMs.toFixed(1)} | ${r.configWrites} | ${r.historyWrites} | ${r.bytes} |`;
-  process.stdout.write(
-    [
-      `Store cost per event, ${EVENTS} events, full history (${HISTORY}), ${os.cpus().length} cores, Node ${process.version}`,
-      '',
-      '| layout | ms/event | s for the backlog | longest block (ms) | cursor-file writes | history-file writes | file bytes |',
-      '|---|---:|---:|---:|---:|---:|---:|',
-      row('before: one file (cursor + history per event)', b),
-      row(`after: config per event, history coalesced (${DEFAULT_HISTORY_WRITE_MS} ms)`, a),
-      '',
-      `after / before: ${(a.msPerEvent / b.msPerEvent).toFixed(3)}`,
-      '',
-    ].join('\n'),
-  );
+    const b = await before(path.join(dir, 'before'));
+    const a = await after(path.join(dir, 'after'));
+    const row = (name: string, r: Result) =>
+      `| ${name} | ${r.msPerEvent.toFixed(2)} | ${((r.msPerEvent * EVENTS) / 1000).toFixed(2)} | ${r.longestBlockMs.toFixed(1)} | ${r.configWrites} | ${r.historyWrites} | ${r.bytes} |`;
+    process.stdout.write(
+      [
+        `Store cost per event, ${EVENTS} events, full history (${HISTORY}), ${os.cpus().length} cores, Node ${process.version}`,
+        '',
+        '| layout | ms/event | s for the backlog | longest block (ms) | cursor-file writes | history-file writes | file bytes |',
+        '|---|---:|---:|---:|---:|---:|---:|',
+        row('before: one file (cursor + history per event)', b),
+        row(`after: config per event, history coalesced (${DEFAULT_HISTORY_WRITE_MS} ms)`, a),
+        '',
+        `after / before: ${(a.msPerEvent / b.msPerEvent).toFixed(3)}`,
+        '',
+      ].join('\n'),
+    );
   }
   // ---- the catch-up, end to end ----
   process.stderr.write(`bench/store: catch-up of ${CATCHUP} events from a server in a child process (publishing them first)\n`);
@@ -213,7 +228,10 @@ try {
       `| ${name} | ${r.activeMs.toFixed(0)} | ${r.cpuMs.toFixed(0)} | ${r.wallMs.toFixed(0)} | ${r.configWrites} | ${r.historyWrites} | ${r.longestStallMs.toFixed(1)} |`;
     process.stdout.write(
       [
-        `Catch-up of ${CATCHUP} events after sleep: the desktop core (real FeedClient, policy, store, tray view) from cursor 0, ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+        `Catch-up of ${CATCHUP} events after sleep: the desktop core (real FeedClient, policy, store, tray view) from cursor 0, ${os.cpus().length} cores, load ${os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}`,
         '',
         '| cursor written | main-thread busy ms (goal < 300) | main-thread CPU ms | wall ms | cursor-file writes | history-file writes | longest stall ms |',
         '|---|---:|---:|---:|---:|---:|---:|',
@@ -238,7 +256,9 @@ interface Backlog {
 }
 
 async function startBacklogServer(count: number): Promise<Backlog> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./backlog-server.ts', import.meta.url)), String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./backlog-server.ts', import.meta.url)), String(count)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -265,8 +285,13 @@ interface CatchUpResult {
 /** The core catches up from cursor 0 to the backlog's last id; the main thread's busy time. */
 async function catchUp(dir: string, backlog: Backlog, cursorWrites: 'event' | 'batch'): Promise<CatchUpResult> {
   const blocks: number[] = [];
-  const historyConf = new Conf<HistoryData>({ ...historyOptions(dir), configName: 'history' }) as unknown as HistoryBackend & { path: string };
-  const configConf = new Conf<StoreData>({ ...storeOptions({ cwd: dir, history: historyConf }), configName: 'config' }) as unknown as StoreBackend;
+  const historyConf = new Conf<HistoryData>({ ...historyOptions(dir), configName: 'history' }) as unknown as HistoryBackend & {
+    path: string;
+  };
+  const configConf = new Conf<StoreData>({
+    ...storeOptions({ cwd: dir, history: historyConf }),
+    configName: 'config',
+  }) as unknown as StoreBackend;
   const config = timed(configConf, blocks);
   const history = timed(historyConf, blocks);
   const store = new HeraldStore({ config, history }, { cursorWrites });

@@ -30,7 +30,11 @@ const baseline = arg('baseline') ?? DEFAULT_BASELINE;
 const EVENTS = Number(arg('events') ?? 100_000);
 const REQUESTS = Number(arg('requests') ?? 2000);
 const MB = 1024 * 1024;
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
@@ -58,7 +62,9 @@ async function fill(url: URL): Promise<void> {
       while (next < EVENTS) {
         const i = next++;
         const topic = i % rareEvery === 0 ? 'rare' : `t${i % 50}`;
-        const r = await c.request('POST', '/events', JSON.stringify({ title: `event ${i}`, topic }), { 'Content-Type': 'application/json' });
+        const r = await c.request('POST', '/events', JSON.stringify({ title: `event ${i}`, topic }), {
+          'Content-Type': 'application/json',
+        });
         if (r.status !== 201) throw new Error(`fill: ${r.status} ${r.body.slice(0, 200)}`);
       }
     }),
@@ -94,7 +100,15 @@ async function measure(name: string, rev: string | undefined): Promise<Figures> 
     process.stderr.write(`[${name}] a rare topic among ${EVENTS} events (load ${load()})\n`);
     const times: number[] = [];
     for (let i = 0; i < 50; i++) times.push((await c.request('GET', '/history?after=0&topic=rare&limit=100', '')).ms);
-    return { name, rssBeforeMB: rssBefore / MB, rssAfterMB: rssAfter / MB, answers, rareMedianMs: median(times), rareMaxMs: Math.max(...times), load: load() };
+    return {
+      name,
+      rssBeforeMB: rssBefore / MB,
+      rssAfterMB: rssAfter / MB,
+      answers,
+      rareMedianMs: median(times),
+      rareMaxMs: Math.max(...times),
+      load: load(),
+    };
   } finally {
     await server.child.kill();
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -102,12 +116,20 @@ async function measure(name: string, rev: string | undefined): Promise<Figures> 
   }
 }
 
-process.stdout.write(`# bench/topic-filters.ts: ${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} cores, load ${load()}\n\n`);
+process.stdout.write(
+  `# bench/topic-filters.ts: ${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} cores, load ${load()}\n\n`,
+);
 const results = [await measure(`baseline ${baseline}`, baseline), await measure('current tree', undefined)];
 const f1 = (n: number) => n.toFixed(1);
-process.stdout.write(`| server | RSS before → after ${REQUESTS} filters (after GC) | answers | rare topic among ${EVENTS}: median / max | load (1/5/15 min) |\n|---|--:|---|--:|---|\n`);
+process.stdout.write(
+  `| server | RSS before → after ${REQUESTS} filters (after GC) | answers | rare topic among ${EVENTS}: median / max | load (1/5/15 min) |\n|---|--:|---|--:|---|\n`,
+);
 for (const r of results) {
-  const answers = Object.entries(r.answers).map(([status, n]) => `${n} × ${status}`).join(', ');
-  process.stdout.write(`| ${r.name} | ${f1(r.rssBeforeMB)} → ${f1(r.rssAfterMB)} MB (+${f1(r.rssAfterMB - r.rssBeforeMB)}) | ${answers} | ${f1(r.rareMedianMs)} / ${f1(r.rareMaxMs)} ms | ${r.load} |\n`);
+  const answers = Object.entries(r.answers)
+    .map(([status, n]) => `${n} × ${status}`)
+    .join(', ');
+  process.stdout.write(
+    `| ${r.name} | ${f1(r.rssBeforeMB)} → ${f1(r.rssAfterMB)} MB (+${f1(r.rssAfterMB - r.rssBeforeMB)}) | ${answers} | ${f1(r.rareMedianMs)} / ${f1(r.rareMaxMs)} ms | ${r.load} |\n`,
+  );
 }
 process.exit(0);

@@ -21,6 +21,12 @@ export function treeOf(rev: string | undefined): { root: string; cleanup(): void
 
 /** A server of the tree at `root` on `dataDir` (bench/tree-server.ts), with --expose-gc and any other node flags. */
 export async function startTreeServer(root: string, dataDir: string, nodeFlags: string[] = []): Promise<{ child: BenchChild; url: URL }> {
-  const child = await BenchChild.spawn({ name: 'server', script: path.join(here, 'tree-server.ts'), args: [root, dataDir], nodeFlags: ['--expose-gc', ...nodeFlags], cwd: root });
+  const child = await BenchChild.spawn({
+    name: 'server',
+    script: path.join(here, 'tree-server.ts'),
+    args: [root, dataDir],
+    nodeFlags: ['--expose-gc', ...nodeFlags],
+    cwd: root,
+  });
   return { child, url: new URL(String(child.ready.url)) };
 }

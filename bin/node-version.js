@@ -13,7 +13,10 @@ export const INSTALL_NODE = { range: '^22.18.0 || >=24', words: '22.18 or later 
 export const CLI_NODE = { range: '>=22.12', words: '22.12 or later', oldest: '22.12.0', skip: [] };
 
 function parts(version) {
-  return String(version).replace(/^v/, '').split('.').map((n) => Number.parseInt(n, 10) || 0);
+  return String(version)
+    .replace(/^v/, '')
+    .split('.')
+    .map((n) => Number.parseInt(n, 10) || 0);
 }
 
 function atLeast(version, oldest) {

@@ -2,7 +2,14 @@
 // hosts (which re-check every patch: a renderer message is never trusted). Pure.
 
 import { TOPIC_PATTERN, isWebUrl } from '../events/event.ts';
-import { TOKEN_KEPT, type DoNotDisturb, type SaveSettingsResult, type Settings, type SettingsErrors, type SettingsPatch } from './contract.ts';
+import {
+  TOKEN_KEPT,
+  type DoNotDisturb,
+  type SaveSettingsResult,
+  type Settings,
+  type SettingsErrors,
+  type SettingsPatch,
+} from './contract.ts';
 import { DEFAULT_SERVER_URL } from '../events/net.ts';
 
 /** When "until tomorrow" ends (a pause, do-not-disturb): 08:00 local time on the next calendar day. */
@@ -26,7 +33,16 @@ export function defaultSettings(): Settings {
   };
 }
 
-const SETTINGS_KEYS = new Set<keyof Settings>(['serverUrl', 'token', 'topics', 'caFile', 'doNotDisturb', 'mutedTopics', 'launchAtLogin', 'runLocalServer']);
+const SETTINGS_KEYS = new Set<keyof Settings>([
+  'serverUrl',
+  'token',
+  'topics',
+  'caFile',
+  'doNotDisturb',
+  'mutedTopics',
+  'launchAtLogin',
+  'runLocalServer',
+]);
 const TOKEN_PATTERN = /^[\x21-\x7e]{1,512}$/;
 const MAX_TOPICS = 64;
 
@@ -63,7 +79,8 @@ export function validateSettingsPatch(patch: unknown, now = Date.now()): Setting
   if ('token' in p) {
     const v = p.token;
     if (typeof v !== 'string') errors.token = 'must be text';
-    else if (v !== '' && v !== TOKEN_KEPT && !TOKEN_PATTERN.test(v)) errors.token = 'A token has no spaces or control characters (at most 512 characters)';
+    else if (v !== '' && v !== TOKEN_KEPT && !TOKEN_PATTERN.test(v))
+      errors.token = 'A token has no spaces or control characters (at most 512 characters)';
   }
   if ('topics' in p) {
     const e = topicList(p.topics, 'topics');
@@ -90,7 +107,8 @@ export function validateSettingsPatch(patch: unknown, now = Date.now()): Setting
       }
       if (typeof d.enabled !== 'boolean') errors['doNotDisturb.enabled'] = 'must be on or off';
       if (typeof d.allowUrgent !== 'boolean') errors['doNotDisturb.allowUrgent'] = 'must be on or off';
-      if (d.until !== null && (typeof d.until !== 'number' || !Number.isFinite(d.until))) errors['doNotDisturb.until'] = 'must be a time or "until turned off"';
+      if (d.until !== null && (typeof d.until !== 'number' || !Number.isFinite(d.until)))
+        errors['doNotDisturb.until'] = 'must be a time or "until turned off"';
       else if (d.enabled && typeof d.until === 'number' && d.until <= now) errors['doNotDisturb.until'] = 'must be in the future';
     }
   }

@@ -21,20 +21,38 @@ interface Layer {
 const INDIGO: RGBA = [79, 70, 229, 255];
 const GREY: RGBA = [107, 114, 128, 255];
 const WHITE: RGBA = [255, 255, 255, 255];
-const STATE_COLORS = { connected: [22, 163, 74, 255], reconnecting: [217, 119, 6, 255], offline: [220, 38, 38, 255] } as const satisfies Record<string, RGBA>;
+const STATE_COLORS = {
+  connected: [22, 163, 74, 255],
+  reconnecting: [217, 119, 6, 255],
+  offline: [220, 38, 38, 255],
+} as const satisfies Record<string, RGBA>;
 
 // ---- the shapes (unit square) --------------------------------------------------------------
 
-const roundedSquare = (r: number): Inside => (x, y) => {
-  const dx = Math.max(r - x, 0, x - (1 - r));
-  const dy = Math.max(r - y, 0, y - (1 - r));
-  return dx * dx + dy * dy <= r * r;
-};
-const circle = (cx: number, cy: number, r: number): Inside => (x, y) => (x - cx) ** 2 + (y - cy) ** 2 <= r * r;
-const rect = (x0: number, y0: number, x1: number, y1: number): Inside => (x, y) => x >= x0 && x <= x1 && y >= y0 && y <= y1;
-const union = (...shapes: Inside[]): Inside => (x, y) => shapes.some((s) => s(x, y));
+const roundedSquare =
+  (r: number): Inside =>
+  (x, y) => {
+    const dx = Math.max(r - x, 0, x - (1 - r));
+    const dy = Math.max(r - y, 0, y - (1 - r));
+    return dx * dx + dy * dy <= r * r;
+  };
+const circle =
+  (cx: number, cy: number, r: number): Inside =>
+  (x, y) =>
+    (x - cx) ** 2 + (y - cy) ** 2 <= r * r;
+const rect =
+  (x0: number, y0: number, x1: number, y1: number): Inside =>
+  (x, y) =>
+    x >= x0 && x <= x1 && y >= y0 && y <= y1;
+const union =
+  (...shapes: Inside[]): Inside =>
+  (x, y) =>
+    shapes.some((s) => s(x, y));
 /** Maps a shape into the box (x0, y0, size). */
-const placed = (shape: Inside, x0: number, y0: number, size: number): Inside => (x, y) => shape((x - x0) / size, (y - y0) / size);
+const placed =
+  (shape: Inside, x0: number, y0: number, size: number): Inside =>
+  (x, y) =>
+    shape((x - x0) / size, (y - y0) / size);
 
 /** The bell: a dome, flaring sides, a rim and a clapper. */
 const bell: Inside = union(
@@ -103,7 +121,10 @@ export function rasterize(layers: Layer[], size: number): Uint8Array {
   const n = 4;
   for (let py = 0; py < size; py++) {
     for (let px = 0; px < size; px++) {
-      let r = 0, g = 0, b = 0, a = 0;
+      let r = 0,
+        g = 0,
+        b = 0,
+        a = 0;
       for (let sy = 0; sy < n; sy++) {
         for (let sx = 0; sx < n; sx++) {
           const x = (px + (sx + 0.5) / n) / size;
@@ -112,13 +133,18 @@ export function rasterize(layers: Layer[], size: number): Uint8Array {
           for (const layer of layers) if (layer.inside(x, y)) c = layer.color;
           if (c && c[3] > 0) {
             const alpha = c[3] / 255;
-            r += c[0] * alpha; g += c[1] * alpha; b += c[2] * alpha; a += alpha;
+            r += c[0] * alpha;
+            g += c[1] * alpha;
+            b += c[2] * alpha;
+            a += alpha;
           }
         }
       }
       const i = (py * size + px) * 4;
       if (a > 0) {
-        out[i] = Math.round(r / a); out[i + 1] = Math.round(g / a); out[i + 2] = Math.round(b / a);
+        out[i] = Math.round(r / a);
+        out[i + 1] = Math.round(g / a);
+        out[i + 2] = Math.round(b / a);
         out[i + 3] = Math.round((a / (n * n)) * 255);
       }
     }
@@ -148,7 +174,12 @@ export function encodePng(rgba: Uint8Array, width: number, height: number): Buff
     Buffer.from(rgba.buffer, rgba.byteOffset + y * width * 4, width * 4).copy(raw, y * (width * 4 + 1) + 1);
   }
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw, { level: 9 })), chunk('IEND', new Uint8Array())]);
+  return Buffer.concat([
+    signature,
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw, { level: 9 })),
+    chunk('IEND', new Uint8Array()),
+  ]);
 }
 
 // ---- the SVG (the same shapes, for people and for stores that want vector art) ---------------

@@ -110,7 +110,15 @@ export const BODY_PREVIEW_CHARS = 100;
 /** The topic column grows with the topics seen, up to this. */
 export const MAX_TOPIC_WIDTH = 20;
 
-const ANSI = { red: '\u001b[31m', green: '\u001b[32m', yellow: '\u001b[33m', cyan: '\u001b[36m', bold: '\u001b[1m', dim: '\u001b[2m', reset: '\u001b[0m' } as const;
+const ANSI = {
+  red: '\u001b[31m',
+  green: '\u001b[32m',
+  yellow: '\u001b[33m',
+  cyan: '\u001b[36m',
+  bold: '\u001b[1m',
+  dim: '\u001b[2m',
+  reset: '\u001b[0m',
+} as const;
 const JOB_COLOUR = { running: ANSI.cyan, succeeded: ANSI.green, failed: ANSI.red, cancelled: ANSI.dim } as const;
 const PRIORITY_COLOUR: Partial<Record<number, string>> = { 4: ANSI.yellow, 5: ANSI.bold + ANSI.red };
 
@@ -145,7 +153,10 @@ export function eventLine(event: HeraldEvent, options: EventLineOptions = {}): s
 
 /** The body's first non-empty line unless it only repeats the title; "…" when more follows or it is long. */
 function bodyPreview(body: string | undefined, title: string): string | undefined {
-  const lines = (body ?? '').split(/\r\n|\r|\n/).map((l) => l.trim()).filter((l) => l !== '');
+  const lines = (body ?? '')
+    .split(/\r\n|\r|\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   if (lines[0] === title.trim()) lines.shift();
   const first = lines[0];
   if (first === undefined) return undefined;
@@ -210,13 +221,17 @@ function runExec(command: string, event: HeraldEvent, env: NodeJS.ProcessEnv, st
       resolve();
     });
     child.on('close', (code, signal) => {
-      if (code !== 0) stderr.write(`herald listen: --exec ended with ${signal ? `signal ${signal}` : `exit code ${code}`} for event ${event.id}\n`);
+      if (code !== 0)
+        stderr.write(`herald listen: --exec ended with ${signal ? `signal ${signal}` : `exit code ${code}`} for event ${event.id}\n`);
       resolve();
     });
   });
 }
 
-export async function listen(argv: string[], io: ListenIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+export async function listen(
+  argv: string[],
+  io: ListenIo = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<number> {
   const { values, positionals } = parseCommandArgs('listen', argv, OPTIONS);
   if (values.help) {
     io.stdout.write(LISTEN_USAGE);
@@ -224,9 +239,13 @@ export async function listen(argv: string[], io: ListenIo = { stdout: process.st
   }
   if (positionals.length > 0) throw new UsageError('listen', `unexpected argument "${positionals[0]}"`);
   const target = resolveServer(values, io.env);
-  const topics = ((values.topic as string[] | undefined) ?? []).flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t !== '');
+  const topics = ((values.topic as string[] | undefined) ?? [])
+    .flatMap((t) => t.split(','))
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
   for (const topic of topics) {
-    if (!TOPIC_PATTERN.test(topic)) throw new UsageError('listen', `--topic "${topic}" is not a topic: use 1 to 64 of A-Z, a-z, 0-9, "_" or "-"`);
+    if (!TOPIC_PATTERN.test(topic))
+      throw new UsageError('listen', `--topic "${topic}" is not a topic: use 1 to 64 of A-Z, a-z, 0-9, "_" or "-"`);
   }
   const stateFile = stringFlag(values, 'state') ?? defaultStateFile(target.url, topics, io.env);
   const exec = stringFlag(values, 'exec');

@@ -8,7 +8,6 @@ import { DEFAULT_SERVER_URL } from '../events/net.ts';
 import { priorityFromWord, type Priority } from '../events/event.ts';
 const { parseArgs } = process.getBuiltinModule('node:util');
 
-
 /** Exit codes: 0 done, 1 the work failed (server refused, unreachable…), 2 the command line was wrong. */
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
@@ -136,7 +135,8 @@ function normalizeServerUrl(raw: string, source: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError('herald', `${source} must be an http:// or https:// URL, not "${raw}"`);
   }
-  if (url.search || url.hash) throw new UsageError('herald', `${source} must be the server's base URL, without ?query or #fragment: "${raw}"`);
+  if (url.search || url.hash)
+    throw new UsageError('herald', `${source} must be the server's base URL, without ?query or #fragment: "${raw}"`);
   return url.href.replace(/\/+$/, '');
 }
 
@@ -151,7 +151,8 @@ export function parseIntegerFlag(command: string, flag: string, value: string, m
 /** A positive number (decimals allowed) from a flag, or a UsageError naming the flag. */
 export function parsePositiveNumberFlag(command: string, flag: string, value: string): number {
   const n = Number(value.trim());
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(command, `--${flag} must be a number greater than 0, not "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new UsageError(command, `--${flag} must be a number greater than 0, not "${value}"`);
   return n;
 }
 

@@ -63,7 +63,11 @@ export function isRetryable(err: unknown): boolean {
  * after a failure isRetryable() accepts. Resolves with the stored event (the same one whichever try
  * got through); rejects with the last PublishError, its message saying how many tries were made.
  */
-export async function publishWithRetry(target: ServerTarget, event: EventDraft, options: RetryingPublishOptions = {}): Promise<HeraldEvent> {
+export async function publishWithRetry(
+  target: ServerTarget,
+  event: EventDraft,
+  options: RetryingPublishOptions = {},
+): Promise<HeraldEvent> {
   const attempts = Math.max(1, options.attempts ?? DEFAULT_PUBLISH_ATTEMPTS);
   const timeoutMs = options.timeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
   const key = options.idempotencyKey ?? randomUuid();
@@ -77,7 +81,10 @@ export async function publishWithRetry(target: ServerTarget, event: EventDraft, 
       return await publish(target, event, options.signal ? { ...publishOptions, signal: options.signal } : publishOptions);
     } catch (err) {
       if (!isRetryable(err) || attempt >= attempts) throw triedTimes(err, attempt);
-      const delayMs = reconnectDelay(attempt - 1, { minMs: options.retryMinMs ?? DEFAULT_RETRY_MIN_MS, maxMs: options.retryMaxMs ?? DEFAULT_RETRY_MAX_MS });
+      const delayMs = reconnectDelay(attempt - 1, {
+        minMs: options.retryMinMs ?? DEFAULT_RETRY_MIN_MS,
+        maxMs: options.retryMaxMs ?? DEFAULT_RETRY_MAX_MS,
+      });
       // No time left for a try after the wait: the failure stands.
       if (monotonicMs() + delayMs + 100 > endsAt) throw triedTimes(err, attempt);
       options.onRetry?.({ attempt: attempt + 1, attempts, detail: (err as PublishError).detail, delayMs });

@@ -82,10 +82,20 @@ export async function publish(target: ServerTarget, event: EventDraft, options: 
     try {
       stored = JSON.parse(text);
     } catch {
-      throw new PublishError('server', `the server at ${target.url} answered ${status} but not with JSON; is --server pointing at a Herald server?`, `answered ${status} without JSON`, { status });
+      throw new PublishError(
+        'server',
+        `the server at ${target.url} answered ${status} but not with JSON; is --server pointing at a Herald server?`,
+        `answered ${status} without JSON`,
+        { status },
+      );
     }
     if (!isHeraldEvent(stored)) {
-      throw new PublishError('server', `the server at ${target.url} answered ${status} without a stored event; is --server pointing at a Herald server?`, `answered ${status} without an event id`, { status });
+      throw new PublishError(
+        'server',
+        `the server at ${target.url} answered ${status} without a stored event; is --server pointing at a Herald server?`,
+        `answered ${status} without an event id`,
+        { status },
+      );
     }
     return stored;
   }
@@ -114,7 +124,9 @@ function post(
 ): Promise<Answer> {
   const { timeoutMs, maxBytes, signal } = options;
   // https is loaded only for an https:// server: it costs start-up time a plain-http publish does not need.
-  const client: Pick<typeof http, 'request'> = url.startsWith('https:') ? (process.getBuiltinModule('node:https') as typeof import('node:https')) : http;
+  const client: Pick<typeof http, 'request'> = url.startsWith('https:')
+    ? (process.getBuiltinModule('node:https') as typeof import('node:https'))
+    : http;
   if (signal?.aborted) return Promise.reject(new PublishError('aborted', 'publishing was cancelled', 'cancelled'));
   return new Promise<Answer>((resolve, reject) => {
     let settled = false;
@@ -141,7 +153,9 @@ function post(
         size += chunk.length;
         if (size > maxBytes) {
           const detail = `answered ${status} with more than ${Math.round(maxBytes / 1024)} KiB`;
-          finish(new PublishError('server', `the server at ${baseUrl} ${detail}; is --server pointing at a Herald server?`, detail, { status }));
+          finish(
+            new PublishError('server', `the server at ${baseUrl} ${detail}; is --server pointing at a Herald server?`, detail, { status }),
+          );
           return;
         }
         chunks.push(chunk);
@@ -150,7 +164,12 @@ function post(
       response.on('error', (err) => finish(networkError(baseUrl, err)));
       response.on('end', () => {
         const retryAfter = response.headers['retry-after'];
-        finish(undefined, { status, statusText: response.statusMessage ?? '', retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined, text: Buffer.concat(chunks, size).toString('utf8') });
+        finish(undefined, {
+          status,
+          statusText: response.statusMessage ?? '',
+          retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined,
+          text: Buffer.concat(chunks, size).toString('utf8'),
+        });
       });
     });
     request.end(body);
@@ -206,7 +225,17 @@ function networkError(url: string, err: unknown): PublishError {
   const code = networkErrorCode(err);
   const detail = describeNetworkCode(code) ?? describeError(err);
   if (isCertificateError(code)) {
-    return new PublishError('unreachable', `cannot reach the Herald server at ${url} (${detail}). For a private CA, set NODE_EXTRA_CA_CERTS=/path/to/ca.pem.`, detail, { code });
+    return new PublishError(
+      'unreachable',
+      `cannot reach the Herald server at ${url} (${detail}). For a private CA, set NODE_EXTRA_CA_CERTS=/path/to/ca.pem.`,
+      detail,
+      { code },
+    );
   }
-  return new PublishError('unreachable', `cannot reach the Herald server at ${url} (${detail}). Start it with \`herald serve\` or set --server/HERALD_SERVER.`, detail, { code });
+  return new PublishError(
+    'unreachable',
+    `cannot reach the Herald server at ${url} (${detail}). Start it with \`herald serve\` or set --server/HERALD_SERVER.`,
+    detail,
+    { code },
+  );
 }

@@ -69,7 +69,11 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpec;
 
-const STRING_FLAGS = new Set(Object.entries(OPTIONS).filter(([, o]) => o.type === 'string').map(([name]) => name));
+const STRING_FLAGS = new Set(
+  Object.entries(OPTIONS)
+    .filter(([, o]) => o.type === 'string')
+    .map(([name]) => name),
+);
 
 /** Herald's own flags are those before `--` (or before the first word that is not a flag). */
 export function splitCommand(argv: string[]): { own: string[]; command: string[] } {
@@ -194,14 +198,24 @@ function planRun(argv: string[], io: RunIo): RunPlan | 'help' {
     // Catch a bad --topic or --name now, before the command runs, not as a warning afterwards.
     parseEventInput(started);
   } catch (err) {
-    if (err instanceof EventValidationError) throw new UsageError('run', `${err.field === 'job.name' ? '--name' : err.field === 'topic' ? '--topic' : err.field}: ${err.message.slice(err.field.length + 2)}`);
+    if (err instanceof EventValidationError)
+      throw new UsageError(
+        'run',
+        `${err.field === 'job.name' ? '--name' : err.field === 'topic' ? '--topic' : err.field}: ${err.message.slice(err.field.length + 2)}`,
+      );
     throw err;
   }
   return { command, target, priority, topic, job, started, tail: !values['no-tail'] };
 }
 
 /** Copies the command's output to ours, keeping the tail; returns the detach functions. */
-function passOutput(child: ChildProcess, tail: OutputTail, shared: SharedOutput | undefined, io: RunIo, reporter: JobReporter): Array<() => void> {
+function passOutput(
+  child: ChildProcess,
+  tail: OutputTail,
+  shared: SharedOutput | undefined,
+  io: RunIo,
+  reporter: JobReporter,
+): Array<() => void> {
   const atLineStart = (chunk: Buffer) => (reporter.atLineStart = chunk.at(-1) === 0x0a);
   const brokenPipe = () => child.kill('SIGPIPE');
   if (shared) return [passThrough(shared.ours, io.stdout, (chunk) => tail.push(chunk), brokenPipe, atLineStart)];
@@ -239,7 +253,13 @@ function finalEvent(plan: RunPlan, done: JobInfo, ending: Ending, cancelledBy: N
 }
 
 /** job.started first, so the server's ids keep the order; both within one bounded wait (FINAL_REPORT_MS). */
-async function reportEnd(reporter: JobReporter, startedReport: Promise<void>, startedAbort: AbortController, final: EventDraft, finalAbort: AbortController): Promise<void> {
+async function reportEnd(
+  reporter: JobReporter,
+  startedReport: Promise<void>,
+  startedAbort: AbortController,
+  final: EventDraft,
+  finalAbort: AbortController,
+): Promise<void> {
   const doneAt = monotonicMs();
   const deadline = AbortSignal.any([AbortSignal.timeout(FINAL_REPORT_MS), finalAbort.signal]);
   await Promise.race([startedReport, aborted(deadline)]);
@@ -402,7 +422,13 @@ function waitForChild(child: ChildProcess): Promise<ChildOutcome> {
 }
 
 /** Copies the command's output to ours chunk by chunk, unchanged, keeping the tail; returns a detach function. */
-function passThrough(from: Readable, to: Writable, keep: (chunk: Buffer) => void, onBrokenPipe: () => void, onChunk?: (chunk: Buffer) => void): () => void {
+function passThrough(
+  from: Readable,
+  to: Writable,
+  keep: (chunk: Buffer) => void,
+  onBrokenPipe: () => void,
+  onChunk?: (chunk: Buffer) => void,
+): () => void {
   // Our side went away (`herald run -- yes | head`): stop the command the way the kernel would
   // have if it wrote there itself (SIGPIPE), and close its pipe in case it ignores that signal.
   const onError = (err: NodeJS.ErrnoException) => {

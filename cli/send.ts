@@ -87,18 +87,27 @@ export async function send(argv: string[], io: SendIo): Promise<number> {
   if (body !== undefined && body !== '') event.body = body;
   if (priority !== undefined) event.priority = priority;
   const tags = stringFlag(values, 'tags');
-  if (tags !== undefined) event.tags = tags.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  if (tags !== undefined)
+    event.tags = tags
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
   const url = stringFlag(values, 'url');
   if (url !== undefined) event.url = url;
 
   try {
     const stored = await publishWithRetry(target, event, {
-      onRetry: (info) => io.stderr.write(`herald: publishing to ${target.url}: ${retryLine(info)}
+      onRetry: (info) =>
+        io.stderr.write(`herald: publishing to ${target.url}: ${retryLine(info)}
 `),
     });
-    io.stdout.write(values.json ? `${jsonLine(stored)}
-` : `${stored.id}
-`);
+    io.stdout.write(
+      values.json
+        ? `${jsonLine(stored)}
+`
+        : `${stored.id}
+`,
+    );
     return 0;
   } catch (err) {
     if (err instanceof PublishError) throw new CommandError(err.message);
@@ -116,9 +125,13 @@ async function readMessage(stdin: NodeJS.ReadableStream): Promise<string> {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
     size += buf.length;
     if (size > maxBytes) {
-      throw new CommandError(`the message on stdin is longer than ${maxBytes} bytes; an event body holds at most ${LIMITS.bodyLength} characters`);
+      throw new CommandError(
+        `the message on stdin is longer than ${maxBytes} bytes; an event body holds at most ${LIMITS.bodyLength} characters`,
+      );
     }
     chunks.push(buf);
   }
-  return Buffer.concat(chunks).toString('utf8').replace(/[\r\n]+$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/[\r\n]+$/, '');
 }

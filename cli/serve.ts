@@ -103,7 +103,12 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   options.dataDir = dataDir;
   const token = serverToken(stringFlag(values, 'token'), io.env);
   if (token !== undefined) options.token = token;
-  const githubSecret = hookSecret(stringFlag(values, 'github-secret'), io.env.HERALD_GITHUB_SECRET, 'github-secret', 'HERALD_GITHUB_SECRET');
+  const githubSecret = hookSecret(
+    stringFlag(values, 'github-secret'),
+    io.env.HERALD_GITHUB_SECRET,
+    'github-secret',
+    'HERALD_GITHUB_SECRET',
+  );
   if (githubSecret !== undefined) options.githubSecret = githubSecret;
   const gitlabToken = hookSecret(stringFlag(values, 'gitlab-token'), io.env.HERALD_GITLAB_TOKEN, 'gitlab-token', 'HERALD_GITLAB_TOKEN');
   if (gitlabToken !== undefined) options.gitlabToken = gitlabToken;
@@ -116,8 +121,10 @@ export async function serve(argv: string[], io: ServeIo): Promise<number> {
   const maxDays = stringFlag(values, 'retention-days');
   if (maxEvents !== undefined || maxDays !== undefined) {
     options.retention = {};
-    if (maxEvents !== undefined) options.retention.maxEvents = parseIntegerFlag('serve', 'retention-events', maxEvents, 1, Number.MAX_SAFE_INTEGER);
-    if (maxDays !== undefined) options.retention.maxAgeMs = Math.round(parsePositiveNumberFlag('serve', 'retention-days', maxDays) * 86_400_000);
+    if (maxEvents !== undefined)
+      options.retention.maxEvents = parseIntegerFlag('serve', 'retention-events', maxEvents, 1, Number.MAX_SAFE_INTEGER);
+    if (maxDays !== undefined)
+      options.retention.maxAgeMs = Math.round(parsePositiveNumberFlag('serve', 'retention-days', maxDays) * 86_400_000);
   }
 
   const redis = redisOptions(values, io.env);
@@ -178,9 +185,12 @@ function serverToken(flag: string | undefined, env: NodeJS.ProcessEnv): string |
   const problem = tokenProblem(token);
   if (problem === undefined) return token;
   if (token === '') {
-    throw new UsageError('serve', source === '--token'
-      ? 'the token is empty: set a value, or drop --token to run without one'
-      : 'the token is empty (HERALD_TOKEN is set to ""): set a value, or unset HERALD_TOKEN to run without one');
+    throw new UsageError(
+      'serve',
+      source === '--token'
+        ? 'the token is empty: set a value, or drop --token to run without one'
+        : 'the token is empty (HERALD_TOKEN is set to ""): set a value, or unset HERALD_TOKEN to run without one',
+    );
   }
   throw new UsageError('serve', `${source}: ${problem}; choose another token`);
 }
@@ -197,7 +207,8 @@ function redisOptions(values: ParsedArgs['values'], env: NodeJS.ProcessEnv): Red
   const wait = stringFlag(values, 'redis-wait');
   const waitMs = stringFlag(values, 'redis-wait-ms');
   if (url === undefined) {
-    const stray = key !== undefined ? '--redis-key' : wait !== undefined ? '--redis-wait' : waitMs !== undefined ? '--redis-wait-ms' : undefined;
+    const stray =
+      key !== undefined ? '--redis-key' : wait !== undefined ? '--redis-wait' : waitMs !== undefined ? '--redis-wait-ms' : undefined;
     if (stray) throw new UsageError('serve', `${stray} only means something with --redis URL (or HERALD_REDIS_URL)`);
     return undefined;
   }
@@ -209,7 +220,8 @@ function redisOptions(values: ParsedArgs['values'], env: NodeJS.ProcessEnv): Red
   }
   const redis: RedisServerOptions = { url };
   if (key !== undefined) {
-    if (key.trim() === '' || /\s/.test(key)) throw new UsageError('serve', '--redis-key must be a Redis key name without spaces, such as herald:events');
+    if (key.trim() === '' || /\s/.test(key))
+      throw new UsageError('serve', '--redis-key must be a Redis key name without spaces, such as herald:events');
     redis.key = key;
   }
   if (wait !== undefined) redis.waitReplicas = parseIntegerFlag('serve', 'redis-wait', wait, 0, 100);
@@ -221,7 +233,8 @@ function redisOptions(values: ParsedArgs['values'], env: NodeJS.ProcessEnv): Red
 function hookSecret(flag: string | undefined, env: string | undefined, name: string, envName: string): string | undefined {
   const [value, source] = flag !== undefined ? [flag, `--${name}`] : [env, envName];
   if (value === undefined) return undefined;
-  if (value.trim() === '') throw new UsageError('serve', `${source} is empty: give the webhook's secret, or leave ${source} out to keep that hook endpoint off`);
+  if (value.trim() === '')
+    throw new UsageError('serve', `${source} is empty: give the webhook's secret, or leave ${source} out to keep that hook endpoint off`);
   return value;
 }
 
@@ -242,7 +255,10 @@ function checkProxy(value: string): string {
   const family = isIP(address);
   const maxBits = family === 4 ? 32 : 128;
   if (family !== 0 && rest.length === 0 && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits))) return text;
-  throw new UsageError('serve', `--trust-proxy takes the load balancer's address (10.0.0.10), a range (10.0.0.0/8) or loopback, not "${value}"`);
+  throw new UsageError(
+    'serve',
+    `--trust-proxy takes the load balancer's address (10.0.0.10), a range (10.0.0.0/8) or loopback, not "${value}"`,
+  );
 }
 
 function checkOrigin(value: string): string {
@@ -266,7 +282,8 @@ function startFailure(err: unknown, options: ServerOptions): string {
   if (err instanceof LogOpenError) return err.message;
   const code = (err as { code?: unknown }).code ?? (err as { cause?: { code?: unknown } }).cause?.code;
   const where = `${options.host}:${options.port}`;
-  if (code === 'EADDRINUSE') return `port ${options.port} on ${options.host} is already in use (another Herald server?); pick another with --port`;
+  if (code === 'EADDRINUSE')
+    return `port ${options.port} on ${options.host} is already in use (another Herald server?); pick another with --port`;
   if (code === 'EACCES') return `not allowed to listen on ${where}; ports below 1024 need privileges, pick another with --port`;
   if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: this machine has no such address; check --host`;
   return `could not start the server on ${where}: ${describeError(err)}`;

@@ -174,7 +174,12 @@ export class EventValidationError extends Error {
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 const CONTROL_NO_NEWLINE = /[\u0000-\u001f\u007f-\u009f]/;
 
-function text(input: Record<string, unknown>, field: string, max: number, opts: { multiline?: boolean; required?: boolean } = {}): string | undefined {
+function text(
+  input: Record<string, unknown>,
+  field: string,
+  max: number,
+  opts: { multiline?: boolean; required?: boolean } = {},
+): string | undefined {
   const raw = input[field];
   if (raw === undefined || raw === null || raw === '') {
     if (opts.required) throw new EventValidationError(field, 'is required');
@@ -186,7 +191,10 @@ function text(input: Record<string, unknown>, field: string, max: number, opts: 
   const value = opts.multiline ? raw.replace(/\r\n?/g, '\n') : raw;
   if (value.length > max) throw new EventValidationError(field, `must be at most ${max} characters (got ${value.length})`);
   if ((opts.multiline ? CONTROL : CONTROL_NO_NEWLINE).test(value)) {
-    throw new EventValidationError(field, opts.multiline ? 'must not contain control characters' : 'must not contain line breaks or control characters');
+    throw new EventValidationError(
+      field,
+      opts.multiline ? 'must not contain control characters' : 'must not contain line breaks or control characters',
+    );
   }
   return value;
 }
@@ -229,8 +237,10 @@ export function parseEventInput(raw: unknown): EventInput {
 
   const type = text(input, 'type', LIMITS.typeLength) ?? DEFAULT_TYPE;
   if (!TYPE_PATTERN.test(type)) throw new EventValidationError('type', 'must be 1 to 64 characters of a-z, 0-9, ".", "_" or "-"');
-  if (type.startsWith(RESERVED_TYPE_PREFIX)) throw new EventValidationError('type', `"${RESERVED_TYPE_PREFIX}*" types are reserved for the server`);
-  if (CONNECTION_EVENT_NAMES.includes(type)) throw new EventValidationError('type', `"${type}" is EventSource's own event name; choose another (e.g. job.${type})`);
+  if (type.startsWith(RESERVED_TYPE_PREFIX))
+    throw new EventValidationError('type', `"${RESERVED_TYPE_PREFIX}*" types are reserved for the server`);
+  if (CONNECTION_EVENT_NAMES.includes(type))
+    throw new EventValidationError('type', `"${type}" is EventSource's own event name; choose another (e.g. job.${type})`);
 
   const topic = text(input, 'topic', LIMITS.topicLength) ?? DEFAULT_TOPIC;
   if (!TOPIC_PATTERN.test(topic)) throw new EventValidationError('topic', 'must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-"');
@@ -257,7 +267,8 @@ export function parseEventInput(raw: unknown): EventInput {
       const field = `tags[${i}]`;
       if (typeof tag !== 'string' || tag.length === 0) throw new EventValidationError(field, 'must be a non-empty string');
       if (tag.length > LIMITS.tagLength) throw new EventValidationError(field, `must be at most ${LIMITS.tagLength} characters`);
-      if (CONTROL_NO_NEWLINE.test(tag) || tag.includes(',')) throw new EventValidationError(field, 'must not contain commas, line breaks or control characters');
+      if (CONTROL_NO_NEWLINE.test(tag) || tag.includes(','))
+        throw new EventValidationError(field, 'must not contain commas, line breaks or control characters');
       return tag;
     });
     if (tags.length === 0) tags = undefined;
@@ -286,7 +297,8 @@ export function parseEventInput(raw: unknown): EventInput {
 }
 
 function parseJob(raw: unknown): JobInfo {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new EventValidationError('job', `must be an object, not ${describe(raw)}`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new EventValidationError('job', `must be an object, not ${describe(raw)}`);
   const input = raw as Record<string, unknown>;
   for (const key of Object.keys(input)) {
     if (!JOB_FIELDS.has(key)) throw new EventValidationError(`job.${key}`, 'is not a known field');
@@ -320,7 +332,8 @@ function parseJob(raw: unknown): JobInfo {
   }
   if (input.durationMs !== undefined && input.durationMs !== null) {
     const ms = input.durationMs;
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new EventValidationError('job.durationMs', 'must be a number of milliseconds, 0 or more');
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0)
+      throw new EventValidationError('job.durationMs', 'must be a number of milliseconds, 0 or more');
     if (ms > LIMITS.jobDurationMs) throw new EventValidationError('job.durationMs', `must be at most ${LIMITS.jobDurationMs} (a year)`);
     job.durationMs = Math.round(ms);
   }
@@ -329,7 +342,10 @@ function parseJob(raw: unknown): JobInfo {
 
 /** The first line of a text that is not blank, trimmed; undefined when there is none. */
 export function firstLine(text: string | null | undefined): string | undefined {
-  return text?.split(/\r\n|\r|\n/).find((line) => line.trim() !== '')?.trim();
+  return text
+    ?.split(/\r\n|\r|\n/)
+    .find((line) => line.trim() !== '')
+    ?.trim();
 }
 
 /** At most `max` characters: a longer text is cut and ends with "…". */
@@ -391,6 +407,9 @@ export function isEventId(value: string): boolean {
 /** The last non-empty line of a job's output, for a one-line summary. */
 export function lastOutputLine(job: JobInfo): string | undefined {
   if (!job.outputTail) return undefined;
-  const lines = job.outputTail.split(/\r\n|\r|\n/).map((l) => l.trimEnd()).filter((l) => l.trim() !== '');
+  const lines = job.outputTail
+    .split(/\r\n|\r|\n/)
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '');
   return lines.at(-1);
 }

@@ -190,7 +190,8 @@ export class FeedClient {
     this.#drop();
     this.#clearTimer('attempt');
     this.#queue = [];
-    if (this.#state.status !== 'stopped') this.#setState({ status: 'stopped', reason: undefined, httpStatus: undefined, nextAttemptAt: undefined, attempt: undefined });
+    if (this.#state.status !== 'stopped')
+      this.#setState({ status: 'stopped', reason: undefined, httpStatus: undefined, nextAttemptAt: undefined, attempt: undefined });
   }
 
   resume(): void {
@@ -209,7 +210,15 @@ export class FeedClient {
   #connect(): void {
     if (!this.#running) return;
     this.#drop();
-    const conn: Connection = { source: undefined, open: false, closed: false, failure: undefined, lastByteAt: Date.now(), sawEvent: false, epoch: undefined };
+    const conn: Connection = {
+      source: undefined,
+      open: false,
+      closed: false,
+      failure: undefined,
+      lastByteAt: Date.now(),
+      sawEvent: false,
+      epoch: undefined,
+    };
     this.#conn = conn;
     this.#armWatchdog(conn);
     const fetch: FetchLike = (url, init) => this.#fetch(conn, url, init);
@@ -411,7 +420,13 @@ export class FeedClient {
     const status = failure.httpStatus;
     if (status === 204) {
       this.#running = false; // events already queued are still handled
-      this.#setState({ status: 'stopped', reason: 'the server answered 204: it asks clients to stop', httpStatus: 204, nextAttemptAt: undefined, attempt: undefined });
+      this.#setState({
+        status: 'stopped',
+        reason: 'the server answered 204: it asks clients to stop',
+        httpStatus: 204,
+        nextAttemptAt: undefined,
+        attempt: undefined,
+      });
       return;
     }
     const refused = status === 401 || status === 403;
@@ -419,9 +434,16 @@ export class FeedClient {
     const plan = retryPlan(
       failure,
       { failures: this.#failures, unreachable: this.#unreachable },
-      { minMs: this.#minBackoffMs, maxMs: this.#maxBackoffMs, floorMs: this.#retryFloorMs, authRetryMs: this.#authRetryMs, offlineAfter: this.#offlineAfter },
+      {
+        minMs: this.#minBackoffMs,
+        maxMs: this.#maxBackoffMs,
+        floorMs: this.#retryFloorMs,
+        authRetryMs: this.#authRetryMs,
+        offlineAfter: this.#offlineAfter,
+      },
     );
-    if (plan.status === 'auth-failed') failure = { ...failure, reason: `${failure.reason}: the server refused the token; check the token setting` };
+    if (plan.status === 'auth-failed')
+      failure = { ...failure, reason: `${failure.reason}: the server refused the token; check the token setting` };
     this.#schedule(plan.delayMs, plan.status, failure);
   }
 

@@ -39,7 +39,10 @@ const log = (line: string) => process.stderr.write(`${new Date().toISOString()} 
 // set before the single-instance lock, which is per data directory. Otherwise the folder keeps the
 // name it had before the product was named "Herald" (Electron names it after productName): on
 // Linux ~/.config/herald, not a new, empty ~/.config/Herald.
-app.setPath('userData', process.env.HERALD_USER_DATA_DIR ? path.resolve(process.env.HERALD_USER_DATA_DIR) : path.join(app.getPath('appData'), 'herald'));
+app.setPath(
+  'userData',
+  process.env.HERALD_USER_DATA_DIR ? path.resolve(process.env.HERALD_USER_DATA_DIR) : path.join(app.getPath('appData'), 'herald'),
+);
 
 // Windows shows a toast only for an app with an AppUserModelID (the installer's shortcut has it too).
 app.setAppUserModelId(APP_ID);
@@ -85,10 +88,22 @@ async function start(): Promise<void> {
   const firstStart = !fs.existsSync(path.join(userData, 'config.json'));
   const io = { rename: fs.renameSync, exists: fs.existsSync };
   const notices: string[] = [];
-  const history = openStore(() => new ElectronStore<HistoryData>({ ...historyOptions(), name: 'history' }), () => path.join(userData, 'history.json'), io);
-  if (history.movedAside) notices.push(`The history file could not be read; it was moved to ${history.movedAside} and Herald started with an empty history`);
-  const config = openStore(() => new ElectronStore<StoreData>({ ...storeOptions({ history: history.store }), name: 'config' }), () => path.join(userData, 'config.json'), io);
-  if (config.movedAside) notices.push(`The settings file could not be read (${config.error}); it was moved to ${config.movedAside} and Herald started with default settings`);
+  const history = openStore(
+    () => new ElectronStore<HistoryData>({ ...historyOptions(), name: 'history' }),
+    () => path.join(userData, 'history.json'),
+    io,
+  );
+  if (history.movedAside)
+    notices.push(`The history file could not be read; it was moved to ${history.movedAside} and Herald started with an empty history`);
+  const config = openStore(
+    () => new ElectronStore<StoreData>({ ...storeOptions({ history: history.store }), name: 'config' }),
+    () => path.join(userData, 'config.json'),
+    io,
+  );
+  if (config.movedAside)
+    notices.push(
+      `The settings file could not be read (${config.error}); it was moved to ${config.movedAside} and Herald started with default settings`,
+    );
   for (const notice of notices) log(notice);
   const store = new HeraldStore({ config: config.store, history: history.store }, { log, secrets });
 
@@ -142,7 +157,10 @@ async function start(): Promise<void> {
   // Sleep and network changes: the stream looks alive but is dead; reconnect at once.
   powerMonitor.on('resume', () => core.resume());
   powerMonitor.on('unlock-screen', () => core.resume());
-  const network = new NetworkWatch({ snapshot: () => ({ online: net.isOnline(), addresses: addressFingerprint() }), onChange: () => core.resume() });
+  const network = new NetworkWatch({
+    snapshot: () => ({ online: net.isOnline(), addresses: addressFingerprint() }),
+    onChange: () => core.resume(),
+  });
 
   app.on('second-instance', () => core.openHistory());
   // macOS: opened again from the Finder, the Dock or Spotlight while running.

@@ -26,7 +26,10 @@ for (const entry of fs.existsSync(dist) ? fs.readdirSync(dist) : []) {
 }
 
 step('tsc -p tsconfig.app.json');
-execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.app.json')], { stdio: 'inherit', cwd: root });
+execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.app.json')], {
+  stdio: 'inherit',
+  cwd: root,
+});
 
 step('preload → dist/preload/preload.cjs');
 await build({
@@ -60,5 +63,6 @@ for (const file of fs.readdirSync(tray)) {
 fs.copyFileSync(path.join(root, 'build', 'icons', '256x256.png'), path.join(iconsOut, 'herald.png'));
 
 const preload = fs.readFileSync(path.join(dist, 'preload', 'preload.cjs'), 'utf8');
-if (/\brequire\((?!["']electron["'])/.test(preload)) throw new Error('The preload bundle requires something besides electron: a sandboxed preload cannot load it.');
+if (/\brequire\((?!["']electron["'])/.test(preload))
+  throw new Error('The preload bundle requires something besides electron: a sandboxed preload cannot load it.');
 step('done');

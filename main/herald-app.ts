@@ -8,13 +8,25 @@
 
 import fs from 'node:fs';
 import { applySettingsPatch, pauseUntilError, tomorrowMorning } from '../bridge/settings.ts';
-import { PushChannel, TOKEN_KEPT, type AppStatus, type LocalServerState, type SaveSettingsResult, type Settings } from '../bridge/contract.ts';
+import {
+  PushChannel,
+  TOKEN_KEPT,
+  type AppStatus,
+  type LocalServerState,
+  type SaveSettingsResult,
+  type Settings,
+} from '../bridge/contract.ts';
 import { GAP_TYPE, RESET_TYPE, isWebUrl, type HeraldEvent } from '../events/event.ts';
 import { isLoopbackUrl } from '../events/net.ts';
 import { FeedClient, type FeedClientOptions } from '../feed/client.ts';
 import type { FeedState } from '../events/feed-state.ts';
 import { NotificationPolicy, type NotificationPolicyOptions, type NotificationSpec } from './policy.ts';
-import { LocalServerSupervisor, localServerAddress, type LocalServerOptions, type LocalServerSupervisorOptions } from './local-server-supervisor.ts';
+import {
+  LocalServerSupervisor,
+  localServerAddress,
+  type LocalServerOptions,
+  type LocalServerSupervisorOptions,
+} from './local-server-supervisor.ts';
 import type { PauseChoice, Platform, TrayActions } from './platform.ts';
 import type { HeraldStore } from './herald-store.ts';
 import { TRAY_LATEST, trayView } from './tray-view.ts';
@@ -171,7 +183,11 @@ export class HeraldApp implements TrayActions {
       } catch (err) {
         // Never fall back to ignoring certificate errors: say what to fix and stay offline.
         const code = (err as NodeJS.ErrnoException).code ?? describeError(err);
-        this.#feedChanged({ status: 'offline', since: this.#now(), reason: `cannot read the CA file ${s.caFile} (${code}): choose it again in the settings` });
+        this.#feedChanged({
+          status: 'offline',
+          since: this.#now(),
+          reason: `cannot read the CA file ${s.caFile} (${code}): choose it again in the settings`,
+        });
         return;
       }
     }
@@ -231,7 +247,8 @@ export class HeraldApp implements TrayActions {
     const wasRunning = this.#localServer.status === 'running';
     this.#localServer = state;
     // The feed usually tried (and failed) before the server was up: try again now, not after backoff.
-    if (state.status === 'running' && !wasRunning && this.#feedState.status !== 'open' && isLoopbackUrl(this.#store.settings.serverUrl)) this.resume();
+    if (state.status === 'running' && !wasRunning && this.#feedState.status !== 'open' && isLoopbackUrl(this.#store.settings.serverUrl))
+      this.resume();
     this.#refresh();
   }
 
@@ -385,7 +402,16 @@ export class HeraldApp implements TrayActions {
   // TrayActions
   openEvent(id: string): void {
     const event = this.#store.history().find((e) => e.id === id);
-    if (event?.url && isWebUrl(event.url)) this.notificationClicked({ tag: `event:${id}`, title: event.title, body: '', urgency: 'normal', url: event.url, eventIds: [id], silent: true });
+    if (event?.url && isWebUrl(event.url))
+      this.notificationClicked({
+        tag: `event:${id}`,
+        title: event.title,
+        body: '',
+        urgency: 'normal',
+        url: event.url,
+        eventIds: [id],
+        silent: true,
+      });
     else this.#platform.showWindow('history');
   }
 
@@ -417,4 +443,3 @@ export class HeraldApp implements TrayActions {
     this.#platform.quit();
   }
 }
-

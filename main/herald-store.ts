@@ -93,7 +93,11 @@ export const storeSchema = {
   gap: {
     anyOf: [
       { type: 'null' },
-      { type: 'object', required: ['afterId', 'throughId', 'missed', 'time'], properties: { afterId: { type: 'string' }, throughId: { type: 'string' }, missed: { type: 'number' }, time: { type: 'string' } } },
+      {
+        type: 'object',
+        required: ['afterId', 'throughId', 'missed', 'time'],
+        properties: { afterId: { type: 'string' }, throughId: { type: 'string' }, missed: { type: 'number' }, time: { type: 'string' } },
+      },
     ],
   },
   sealedToken: { type: 'string', maxLength: 8192, pattern: '^[A-Za-z0-9+/=]*$' },
@@ -103,7 +107,11 @@ export const storeSchema = {
 export const historySchema = {
   recent: {
     type: 'array',
-    items: { type: 'object', required: ['id', 'type', 'topic', 'time', 'title', 'priority'], properties: { id: { type: 'string' }, title: { type: 'string' } } },
+    items: {
+      type: 'object',
+      required: ['id', 'type', 'topic', 'time', 'title', 'priority'],
+      properties: { id: { type: 'string' }, title: { type: 'string' } },
+    },
   },
 } as const;
 
@@ -154,7 +162,8 @@ export function storeMigrations(history: HistoryBackend): Record<string, (store:
       const settings: Settings = { ...base, ...((old.settings as Partial<Settings> | undefined) ?? {}) };
       if (typeof old.server === 'string' && /^https?:\/\//.test(old.server)) settings.serverUrl = old.server.replace(/\/+$/, '');
       if (typeof old.token === 'string') settings.token = old.token;
-      if (Array.isArray(old.topics)) settings.topics = old.topics.filter((t): t is string => typeof t === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(t));
+      if (Array.isArray(old.topics))
+        settings.topics = old.topics.filter((t): t is string => typeof t === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(t));
       store.set('settings', settings);
       const cursors = { ...((old.cursors as Record<string, string> | undefined) ?? {}) };
       if (typeof old.lastEventId === 'string' && /^(0|[1-9]\d{0,17})$/.test(old.lastEventId)) cursors[settings.serverUrl] = old.lastEventId;
@@ -350,7 +359,9 @@ export class HeraldStore {
           this.#flushConfig();
         } catch (err) {
           // No caller to throw to (it would kill the main process); the values stay pending and the next write retries.
-          this.#log(`could not write the config file ${this.config.path}: ${describeError(err)}; it will be retried (check the disk space and permissions)`);
+          this.#log(
+            `could not write the config file ${this.config.path}: ${describeError(err)}; it will be retried (check the disk space and permissions)`,
+          );
         }
       });
     }
@@ -377,7 +388,9 @@ export class HeraldStore {
           this.#flushHistory();
         } catch (err) {
           // A timer has no caller to throw to; the data stays in memory and the next change retries.
-          this.#log(`could not write the history file ${this.historyBackend.path}: ${describeError(err)}; it will be retried (check the disk space and permissions)`);
+          this.#log(
+            `could not write the history file ${this.historyBackend.path}: ${describeError(err)}; it will be retried (check the disk space and permissions)`,
+          );
         }
       }, this.#historyWriteMs);
       // Never keeps a process alive by itself: quitting flushes (flush()).

@@ -10,7 +10,17 @@ import type { HeraldApp } from './herald-app.ts';
 /** What the handlers need of the core. */
 export type HostCommands = Pick<
   HeraldApp,
-  'getSettings' | 'saveSettings' | 'getHistory' | 'clearHistory' | 'deleteEvents' | 'markRead' | 'status' | 'setPaused' | 'setLocalServer' | 'openUrl' | 'dismissGap'
+  | 'getSettings'
+  | 'saveSettings'
+  | 'getHistory'
+  | 'clearHistory'
+  | 'deleteEvents'
+  | 'markRead'
+  | 'status'
+  | 'setPaused'
+  | 'setLocalServer'
+  | 'openUrl'
+  | 'dismissGap'
 >;
 
 /** A payload the handler refuses; the renderer's invoke() rejects with this message. */
@@ -31,7 +41,12 @@ export function isAppSender(senderUrl: string | null | undefined, appPageUrl: st
   try {
     const sender = new URL(senderUrl);
     const page = new URL(appPageUrl);
-    return sender.protocol === 'file:' && page.protocol === 'file:' && sender.host === page.host && decodeURIComponent(sender.pathname) === decodeURIComponent(page.pathname);
+    return (
+      sender.protocol === 'file:' &&
+      page.protocol === 'file:' &&
+      sender.host === page.host &&
+      decodeURIComponent(sender.pathname) === decodeURIComponent(page.pathname)
+    );
   } catch {
     return false;
   }
@@ -70,7 +85,12 @@ export function ipcHandlers(app: HostCommands, now: () => number = Date.now): Ip
       arity(args, 1, 'deleteEvents');
       const ids = args[0];
       // A window deletes one entry at a time (a job's events); the history holds at most a few hundred.
-      if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_DELETE_IDS || !ids.every((id) => typeof id === 'string' && isEventId(id))) {
+      if (
+        !Array.isArray(ids) ||
+        ids.length === 0 ||
+        ids.length > MAX_DELETE_IDS ||
+        !ids.every((id) => typeof id === 'string' && isEventId(id))
+      ) {
         throw new IpcPayloadError(`deleteEvents needs 1 to ${MAX_DELETE_IDS} event ids (decimal digits)`);
       }
       app.deleteEvents(ids);
@@ -89,7 +109,8 @@ export function ipcHandlers(app: HostCommands, now: () => number = Date.now): Ip
       arity(args, 1, 'setPaused');
       const until = args[0];
       if (until === null || until === false) return app.setPaused(until);
-      if (typeof until !== 'number' || !Number.isFinite(until)) throw new IpcPayloadError('setPaused takes a time (epoch ms), null (until resumed) or false (resume)');
+      if (typeof until !== 'number' || !Number.isFinite(until))
+        throw new IpcPayloadError('setPaused takes a time (epoch ms), null (until resumed) or false (resume)');
       const error = pauseUntilError(until, now());
       if (error) throw new IpcPayloadError(`setPaused: ${error}`);
       app.setPaused(until);
@@ -102,7 +123,8 @@ export function ipcHandlers(app: HostCommands, now: () => number = Date.now): Ip
     [InvokeChannel.OpenUrl]: async (args) => {
       arity(args, 1, 'openUrl');
       const url = args[0];
-      if (typeof url !== 'string' || url.length > 2048 || !isWebUrl(url)) throw new IpcPayloadError('Only http:// and https:// addresses can be opened.');
+      if (typeof url !== 'string' || url.length > 2048 || !isWebUrl(url))
+        throw new IpcPayloadError('Only http:// and https:// addresses can be opened.');
       await app.openUrl(url);
     },
     [InvokeChannel.DismissGap]: async (args) => {

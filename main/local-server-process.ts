@@ -25,7 +25,7 @@ function parentLink(): ParentLink {
       onMessage: (listener) => process.on('message', (m) => listener(m as ToServerMessage)),
     };
   }
-  throw new Error('This is the Herald app\'s server process: run `herald serve` to start a server by hand.');
+  throw new Error("This is the Herald app's server process: run `herald serve` to start a server by hand.");
 }
 
 const link = parentLink();

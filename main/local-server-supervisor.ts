@@ -7,14 +7,10 @@ import { DEFAULT_HOST, DEFAULT_PORT } from '../events/net.ts';
 import { backoffCeiling } from '../feed/backoff.ts';
 
 /** Parent → server process. */
-export type ToServerMessage =
-  | { type: 'start'; options: LocalServerOptions }
-  | { type: 'stop' };
+export type ToServerMessage = { type: 'start'; options: LocalServerOptions } | { type: 'stop' };
 
 /** Server process → parent. */
-export type FromServerMessage =
-  | { type: 'ready'; url: string }
-  | { type: 'failed'; message: string };
+export type FromServerMessage = { type: 'ready'; url: string } | { type: 'failed'; message: string };
 
 /** What the app passes to `startServer` in the server process (plain data: it crosses processes). */
 export interface LocalServerOptions {
@@ -57,7 +53,8 @@ export function restartDelay(attempt: number, minMs: number, maxMs: number): num
 }
 
 export class LocalServerSupervisor {
-  readonly #options: Required<Omit<LocalServerSupervisorOptions, 'spawn' | 'onState'>> & Pick<LocalServerSupervisorOptions, 'spawn' | 'onState'>;
+  readonly #options: Required<Omit<LocalServerSupervisorOptions, 'spawn' | 'onState'>> &
+    Pick<LocalServerSupervisorOptions, 'spawn' | 'onState'>;
   #state: LocalServerState = { status: 'off' };
   #wanted = false;
   #process: ServerProcess | null = null;

@@ -2,12 +2,23 @@
 // restart-with-backoff logic is LocalServerSupervisor's (pure); this file only spawns processes.
 
 import { utilityProcess } from 'electron';
-import type { FromServerMessage, LocalServerOptions, ServerProcess, ServerProcessEvents, ToServerMessage } from './local-server-supervisor.ts';
+import type {
+  FromServerMessage,
+  LocalServerOptions,
+  ServerProcess,
+  ServerProcessEvents,
+  ToServerMessage,
+} from './local-server-supervisor.ts';
 
 /** How long a server gets to close its streams and its log before it is killed. */
 const STOP_GRACE_MS = 3000;
 
-export function spawnServerProcess(entry: string, options: LocalServerOptions, events: ServerProcessEvents, log: (line: string) => void): ServerProcess {
+export function spawnServerProcess(
+  entry: string,
+  options: LocalServerOptions,
+  events: ServerProcessEvents,
+  log: (line: string) => void,
+): ServerProcess {
   const child = utilityProcess.fork(entry, [], { serviceName: 'Herald companion server', stdio: 'pipe' });
   const send = (message: ToServerMessage) => child.postMessage(message);
   child.stdout?.on('data', (chunk: Buffer) => log(`[server] ${chunk.toString().trimEnd()}`));

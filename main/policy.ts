@@ -100,7 +100,14 @@ export function describeBurst(events: HeraldEvent[]): { title: string; body: str
     const body = failedNames.length > 0 ? `Failed: ${listSome(failedNames)}` : '';
     return { title: `${plural(events.length, 'job', 'jobs')} finished: ${parts.join(', ')}`, body };
   }
-  return { title: `${events.length} new events on ${listSome(topicsByCount(events))}`, body: listSome(events.map((e) => describeEvent(e).title), 3, '\n') };
+  return {
+    title: `${events.length} new events on ${listSome(topicsByCount(events))}`,
+    body: listSome(
+      events.map((e) => describeEvent(e).title),
+      3,
+      '\n',
+    ),
+  };
 }
 
 function topicsByCount(events: HeraldEvent[]): string[] {
@@ -225,7 +232,13 @@ export class NotificationPolicy {
     this.#burst = [];
     if (events.length === 0) return;
     if (events.length === 1) return this.#notifyOne(events[0]!);
-    this.#options.onNotify({ tag: `summary:${events[0]!.id}`, ...describeBurst(events), urgency: maxUrgency(events), eventIds: events.map((e) => e.id), silent: false });
+    this.#options.onNotify({
+      tag: `summary:${events[0]!.id}`,
+      ...describeBurst(events),
+      urgency: maxUrgency(events),
+      eventIds: events.map((e) => e.id),
+      silent: false,
+    });
   }
 
   #flushBacklog(): void {

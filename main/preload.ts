@@ -3,7 +3,14 @@
 // sandboxed preload can neither use ES modules nor require local files. No raw ipcRenderer leaks.
 
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { BRIDGE_GLOBAL, InvokeChannel, PushChannel, type HeraldBridge, type InvokeContract, type PushContract } from '../bridge/contract.ts';
+import {
+  BRIDGE_GLOBAL,
+  InvokeChannel,
+  PushChannel,
+  type HeraldBridge,
+  type InvokeContract,
+  type PushContract,
+} from '../bridge/contract.ts';
 
 function invoke<C extends InvokeChannel>(channel: C, ...args: InvokeContract[C]['args']): Promise<InvokeContract[C]['result']> {
   return ipcRenderer.invoke(channel, ...args);

@@ -105,7 +105,10 @@ export function trayView(input: {
   return {
     state: trayState(input.feed, input.paused),
     // Tooltips are short everywhere and a single line on Windows.
-    tooltip: ['Herald', notices.length > 0 ? `${NOTICE_MARK}${notices[0]}` : '', status, paused, unread].filter(Boolean).join(' · ').slice(0, 127),
+    tooltip: ['Herald', notices.length > 0 ? `${NOTICE_MARK}${notices[0]}` : '', status, paused, unread]
+      .filter(Boolean)
+      .join(' · ')
+      .slice(0, 127),
     status,
     unread: input.unread,
     latest: input.recent

@@ -16,7 +16,9 @@ export class HeraldTray {
   /** `iconDir` holds tray-<state>.png, tray-<state>Template.png and their @2x (build/make-icons.ts). */
   constructor(iconDir: string, actions: TrayActions) {
     this.#actions = actions;
-    this.#icons = Object.fromEntries(STATES.map((s) => [s, nativeImage.createFromPath(path.join(iconDir, trayIconFile(s, process.platform)))])) as Record<TrayState, NativeImage>;
+    this.#icons = Object.fromEntries(
+      STATES.map((s) => [s, nativeImage.createFromPath(path.join(iconDir, trayIconFile(s, process.platform)))]),
+    ) as Record<TrayState, NativeImage>;
     this.#tray = new Tray(this.#icons.reconnecting);
     // Windows and Linux: a left click opens the history; macOS always shows the menu.
     if (process.platform !== 'darwin') this.#tray.on('click', () => actions.openHistory());

@@ -79,9 +79,17 @@ export class HeraldWindow {
   readonly #statusLabel: HTMLElement = h('span', { class: 'status-label' });
   readonly #statusChip: HTMLElement = h('span', { class: 'status-chip', 'data-testid': 'connection' }, this.#statusIcon, this.#statusLabel);
   readonly #statusDetail: HTMLElement = h('span', { class: 'status-detail', 'data-testid': 'connection-detail' });
-  readonly #settingsLink: HTMLButtonElement = h('button', { type: 'button', class: 'link-button', hidden: true, on: { click: () => this.#showView('settings', 'token') } }, 'Open settings');
+  readonly #settingsLink: HTMLButtonElement = h(
+    'button',
+    { type: 'button', class: 'link-button', hidden: true, on: { click: () => this.#showView('settings', 'token') } },
+    'Open settings',
+  );
   readonly #pauseText: HTMLElement = h('span', { class: 'pause-text', 'data-testid': 'paused' });
-  readonly #resumeButton: HTMLButtonElement = h('button', { type: 'button', class: 'small', hidden: true, on: { click: () => void this.#bridge.setPaused(false) } }, 'Resume');
+  readonly #resumeButton: HTMLButtonElement = h(
+    'button',
+    { type: 'button', class: 'small', hidden: true, on: { click: () => void this.#bridge.setPaused(false) } },
+    'Resume',
+  );
   readonly #pauseSelect: HTMLSelectElement = h(
     'select',
     { class: 'pause-select', 'aria-label': 'Pause notifications', on: { change: () => this.#pauseFromSelect() } },
@@ -92,7 +100,12 @@ export class HeraldWindow {
   );
   readonly #localServer: HTMLElement = h('span', { class: 'local-server', 'data-testid': 'local-server' });
   readonly #unreadBadge: HTMLElement = h('span', { class: 'badge', hidden: true });
-  readonly #navHistory: HTMLButtonElement = h('button', { type: 'button', class: 'nav', on: { click: () => this.#showView('history') } }, 'History', this.#unreadBadge);
+  readonly #navHistory: HTMLButtonElement = h(
+    'button',
+    { type: 'button', class: 'nav', on: { click: () => this.#showView('history') } },
+    'History',
+    this.#unreadBadge,
+  );
   readonly #navSettings: HTMLButtonElement = h(
     'button',
     { type: 'button', class: 'nav', on: { click: () => this.#showView('settings') } },
@@ -109,8 +122,14 @@ export class HeraldWindow {
     'aria-label': 'Search title and body',
     on: { input: () => this.#setFilter({ search: this.#search.value }) },
   });
-  readonly #topicSelect: HTMLSelectElement = h('select', { 'aria-label': 'Topic', on: { change: () => this.#setFilter({ topic: this.#topicSelect.value }) } });
-  readonly #typeSelect: HTMLSelectElement = h('select', { 'aria-label': 'Type', on: { change: () => this.#setFilter({ type: this.#typeSelect.value as TypeFilter }) } });
+  readonly #topicSelect: HTMLSelectElement = h('select', {
+    'aria-label': 'Topic',
+    on: { change: () => this.#setFilter({ topic: this.#topicSelect.value }) },
+  });
+  readonly #typeSelect: HTMLSelectElement = h('select', {
+    'aria-label': 'Type',
+    on: { change: () => this.#setFilter({ type: this.#typeSelect.value as TypeFilter }) },
+  });
   readonly #statusSelect: HTMLSelectElement = h(
     'select',
     { 'aria-label': 'Status', on: { change: () => this.#setFilter({ status: this.#statusSelect.value as StatusFilter }) } },
@@ -121,8 +140,16 @@ export class HeraldWindow {
     h('option', { value: 'failed' }, 'Failed'),
     h('option', { value: 'cancelled' }, 'Cancelled'),
   );
-  readonly #markReadButton: HTMLButtonElement = h('button', { type: 'button', class: 'small', on: { click: () => this.#markAllRead() } }, 'Mark all read');
-  readonly #clearButton: HTMLButtonElement = h('button', { type: 'button', class: 'small danger', on: { click: () => this.#confirmClear() } }, 'Clear history…');
+  readonly #markReadButton: HTMLButtonElement = h(
+    'button',
+    { type: 'button', class: 'small', on: { click: () => this.#markAllRead() } },
+    'Mark all read',
+  );
+  readonly #clearButton: HTMLButtonElement = h(
+    'button',
+    { type: 'button', class: 'small danger', on: { click: () => this.#confirmClear() } },
+    'Clear history…',
+  );
   readonly #count: HTMLElement = h('p', { class: 'count', 'data-testid': 'count' });
   /** The day sections, each a heading and a feed of rows. */
   readonly #list: HTMLElement = h('div', {
@@ -135,7 +162,12 @@ export class HeraldWindow {
     h('p', null, 'No events match these filters.'),
     h('button', { type: 'button', on: { click: () => this.#clearFilters() } }, 'Clear filters'),
   );
-  readonly #announcer: HTMLElement = h('div', { class: 'sr-only', 'aria-live': 'polite', 'aria-atomic': 'true', 'data-testid': 'announcer' });
+  readonly #announcer: HTMLElement = h('div', {
+    class: 'sr-only',
+    'aria-live': 'polite',
+    'aria-atomic': 'true',
+    'data-testid': 'announcer',
+  });
 
   // Built in the constructor's steps: they say what the host is and where its server is.
   readonly #empty: HTMLElement;
@@ -144,7 +176,14 @@ export class HeraldWindow {
   readonly #main: HTMLElement;
   #settingsView: SettingsView | null = null;
 
-  constructor(root: HTMLElement, bridge: HeraldBridge, settings: Settings, status: AppStatus, history: HeraldEvent[], options: WindowOptions) {
+  constructor(
+    root: HTMLElement,
+    bridge: HeraldBridge,
+    settings: Settings,
+    status: AppStatus,
+    history: HeraldEvent[],
+    options: WindowOptions,
+  ) {
     this.#bridge = bridge;
     this.#now = options.now ?? Date.now;
     this.#seenAfterMs = options.seenAfterMs ?? 1500;
@@ -198,7 +237,14 @@ export class HeraldWindow {
         'div',
         { class: 'toolbar' },
         h('h2', { id: 'history-heading', class: 'view-heading' }, 'History'),
-        h('div', { class: 'filters', role: 'search', 'aria-label': 'Filter events' }, this.#search, this.#topicSelect, this.#typeSelect, this.#statusSelect),
+        h(
+          'div',
+          { class: 'filters', role: 'search', 'aria-label': 'Filter events' },
+          this.#search,
+          this.#topicSelect,
+          this.#typeSelect,
+          this.#statusSelect,
+        ),
       ),
       h('div', { class: 'summary' }, this.#count, h('div', { class: 'actions' }, this.#markReadButton, this.#clearButton)),
       this.#list,
@@ -212,10 +258,20 @@ export class HeraldWindow {
     const dialog = h(
       'dialog',
       { class: 'confirm', 'aria-labelledby': 'confirm-title' },
-      h('form', { method: 'dialog' },
+      h(
+        'form',
+        { method: 'dialog' },
         h('h2', { id: 'confirm-title' }, 'Clear the history?'),
-        h('p', null, desktop ? 'Every event is removed from this window. The server keeps its own log.' : 'Every event is removed from this browser. The server keeps its own log.'),
-        h('div', { class: 'dialog-actions' },
+        h(
+          'p',
+          null,
+          desktop
+            ? 'Every event is removed from this window. The server keeps its own log.'
+            : 'Every event is removed from this browser. The server keeps its own log.',
+        ),
+        h(
+          'div',
+          { class: 'dialog-actions' },
           h('button', { type: 'submit', value: 'cancel', autofocus: true }, 'Cancel'),
           h('button', { type: 'submit', value: 'clear', class: 'danger' }, 'Clear history'),
         ),
@@ -362,7 +418,8 @@ export class HeraldWindow {
     const choice = this.#pauseSelect.value;
     this.#pauseSelect.value = '';
     const now = this.#now();
-    const until = choice === '1h' ? now + 3_600_000 : choice === 'tomorrow' ? tomorrowMorning(now) : choice === 'forever' ? null : undefined;
+    const until =
+      choice === '1h' ? now + 3_600_000 : choice === 'tomorrow' ? tomorrowMorning(now) : choice === 'forever' ? null : undefined;
     if (until !== undefined) void this.#bridge.setPaused(until);
   }
 
@@ -375,8 +432,16 @@ export class HeraldWindow {
           'div',
           { class: 'notice warn', 'data-testid': 'gap-notice' },
           h('span', { class: 'notice-icon', 'aria-hidden': 'true' }, '⚠'),
-          h('p', null, `${gap.missed} ${gap.missed === 1 ? 'event was' : 'events were'} lost while Herald was away: the server no longer kept them.`),
-          h('button', { type: 'button', class: 'small', on: { click: () => void this.#dismiss(() => this.#bridge.dismissGap()) } }, 'Dismiss'),
+          h(
+            'p',
+            null,
+            `${gap.missed} ${gap.missed === 1 ? 'event was' : 'events were'} lost while Herald was away: the server no longer kept them.`,
+          ),
+          h(
+            'button',
+            { type: 'button', class: 'small', on: { click: () => void this.#dismiss(() => this.#bridge.dismissGap()) } },
+            'Dismiss',
+          ),
         ),
       );
     }
@@ -388,17 +453,21 @@ export class HeraldWindow {
           { class: 'notice warn', 'data-testid': 'reset-notice' },
           h('span', { class: 'notice-icon', 'aria-hidden': 'true' }, '↺'),
           h('p', null, `${reset.title}. The history below starts again from the server's new log.`),
-          h('button', {
-            type: 'button',
-            class: 'small',
-            on: {
-              click: () =>
-                void this.#dismiss(async () => {
-                  localStorage.setItem(DISMISSED_RESET_KEY, reset.time);
-                  this.#renderNotices();
-                }),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'small',
+              on: {
+                click: () =>
+                  void this.#dismiss(async () => {
+                    localStorage.setItem(DISMISSED_RESET_KEY, reset.time);
+                    this.#renderNotices();
+                  }),
+              },
             },
-          }, 'Dismiss'),
+            'Dismiss',
+          ),
         ),
       );
     }
@@ -510,7 +579,11 @@ export class HeraldWindow {
     this.#renderStatus();
     setText(
       this.#count,
-      !hasEvents ? '' : isFiltered(this.#filter) ? `${visible.length} of ${this.#rows.length} shown` : `${this.#rows.length} ${this.#rows.length === 1 ? 'entry' : 'entries'}${unread ? `, ${unread} unread` : ''}`,
+      !hasEvents
+        ? ''
+        : isFiltered(this.#filter)
+          ? `${visible.length} of ${this.#rows.length} shown`
+          : `${this.#rows.length} ${this.#rows.length === 1 ? 'entry' : 'entries'}${unread ? `, ${unread} unread` : ''}`,
     );
 
     // Keyed update: rows that did not change keep their element (and focus); new ones are built.
@@ -530,7 +603,8 @@ export class HeraldWindow {
       for (const row of group.rows) {
         const unreadRow = this.#isUnread(row);
         let rendered = this.#rendered.get(row.key);
-        if (!rendered || rendered.signature !== `${row.latest.id}|${unreadRow ? 'u' : 'r'}`) rendered = renderRow(row, unreadRow, now, this.#expanded.has(row.key));
+        if (!rendered || rendered.signature !== `${row.latest.id}|${unreadRow ? 'u' : 'r'}`)
+          rendered = renderRow(row, unreadRow, now, this.#expanded.has(row.key));
         keep.set(row.key, rendered);
         els.push(rendered.el);
       }
@@ -708,7 +782,12 @@ export class HeraldWindow {
       const code = h('code', null, command);
       const button = h('button', { type: 'button', class: 'small copy', 'aria-label': `Copy: ${label}` }, 'Copy');
       button.addEventListener('click', () => this.#copy(command, button, 'Copy', label, code));
-      return h('div', { class: 'example' }, h('p', { class: 'example-label' }, label), h('div', { class: 'command' }, h('pre', null, code), button));
+      return h(
+        'div',
+        { class: 'example' },
+        h('p', { class: 'example-label' }, label),
+        h('div', { class: 'command' }, h('pre', null, code), button),
+      );
     };
     // Commands that work as written: `npx herald` would ask the npm registry for someone else's package.
     return h(

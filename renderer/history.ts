@@ -44,7 +44,6 @@ export interface EventRow {
 
 export type HistoryRow = JobRow | EventRow;
 
-
 /** Groups events (any order) into rows, newest first (a job sorts by its newest event). */
 export function buildRows(events: readonly HeraldEvent[]): HistoryRow[] {
   const sorted = [...events].sort((a, b) => compareEventIds(a.id, b.id));
@@ -147,7 +146,8 @@ export function jobPriorityChosen(row: JobRow): boolean {
 
 /** The row as plain text, for the clipboard: title, body, a job's outcome and output, the link. */
 export function rowText(row: HistoryRow, now: number): string {
-  if (row.kind === 'event') return [row.latest.title, shownBody(row.latest.title, row.latest.body), row.url ?? ''].filter(Boolean).join('\n');
+  if (row.kind === 'event')
+    return [row.latest.title, shownBody(row.latest.title, row.latest.body), row.url ?? ''].filter(Boolean).join('\n');
   return [row.name, jobStatusText(row, now), jobText(row), row.outputTail?.trimEnd() ?? '', row.url ?? ''].filter(Boolean).join('\n');
 }
 
@@ -189,7 +189,12 @@ export function dayLabel(at: number, now: number): string {
   yesterday.setDate(yesterday.getDate() - 1);
   if (key === dayKey(yesterday.getTime())) return 'Yesterday';
   const sameYear = new Date(at).getFullYear() === new Date(now).getFullYear();
-  return new Date(at).toLocaleDateString(undefined, { weekday: 'long', day: 'numeric', month: 'long', ...(sameYear ? {} : { year: 'numeric' }) });
+  return new Date(at).toLocaleDateString(undefined, {
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    ...(sameYear ? {} : { year: 'numeric' }),
+  });
 }
 
 /** Rows (newest first) in runs of one local day each, by their newest event's time. */
@@ -215,7 +220,15 @@ export function groupByDay(rows: readonly HistoryRow[], now: number): DayGroup[]
 export function absoluteTime(iso: string): string {
   const at = Date.parse(iso);
   if (!Number.isFinite(at)) return iso;
-  return new Date(at).toLocaleString(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return new Date(at).toLocaleString(undefined, {
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
 }
 
 export type TypeFilter = 'all' | 'job' | 'notification' | `type:${string}`;
@@ -249,7 +262,10 @@ function searchText(row: HistoryRow): string {
  * than unread apply to jobs only (a plain notification has no status).
  */
 export function filterRows(rows: readonly HistoryRow[], filter: RowFilter, isUnread: (row: HistoryRow) => boolean): HistoryRow[] {
-  const words = filter.search.toLowerCase().split(/\s+/).filter((w) => w !== '');
+  const words = filter.search
+    .toLowerCase()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   return rows.filter((row) => {
     if (filter.topic !== '' && row.topic !== filter.topic) return false;
     if (filter.type === 'job' && row.kind !== 'job') return false;
@@ -290,7 +306,11 @@ export function relativeTime(iso: string, now: number): string {
   const days = Math.round(hours / 24);
   if (days === 1) return 'yesterday';
   if (days < 7) return `${days} days ago`;
-  return new Date(then).toLocaleDateString(undefined, { day: 'numeric', month: 'short', year: now - then > 300 * 86_400_000 ? 'numeric' : undefined });
+  return new Date(then).toLocaleDateString(undefined, {
+    day: 'numeric',
+    month: 'short',
+    year: now - then > 300 * 86_400_000 ? 'numeric' : undefined,
+  });
 }
 
 /** "in 4 s", "in 2 min": until a moment in the future (for the next reconnection attempt). */

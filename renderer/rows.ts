@@ -53,7 +53,8 @@ export function renderRow(row: HistoryRow, unread: boolean, now: number, expande
   // A job that ended shows its last line of output; expanded, all of the tail it sent.
   const lastLine = isJob && row.status !== 'running' ? row.lastLine : undefined;
   const fullTail = isJob && row.status !== 'running' ? row.outputTail?.trimEnd() : undefined;
-  const expandable = bodyText.split('\n').length > CLAMP_LINES || bodyText.length > CLAMP_CHARS || (fullTail !== undefined && fullTail !== lastLine);
+  const expandable =
+    bodyText.split('\n').length > CLAMP_LINES || bodyText.length > CLAMP_CHARS || (fullTail !== undefined && fullTail !== lastLine);
 
   const time = h('time', { class: 'when', datetime: e.time, title: absoluteTime(e.time) }, relativeTime(e.time, now));
   // Jobs wear their state; a priority chip only where it says something the state does not.
@@ -77,14 +78,32 @@ export function renderRow(row: HistoryRow, unread: boolean, now: number, expande
   const body = bodyText ? h('p', { class: 'body', id: `${id}-body` }, bodyText) : null;
   const tail = lastLine !== undefined ? h('pre', { class: `tail job-${isJob ? row.status : ''}`, id: `${id}-tail` }, lastLine) : null;
   const toggle = expandable
-    ? h('button', { type: 'button', class: 'small row-action toggle', 'data-action': 'toggle', 'aria-controls': [body ? `${id}-body` : '', tail ? `${id}-tail` : ''].filter(Boolean).join(' ') }, '')
+    ? h(
+        'button',
+        {
+          type: 'button',
+          class: 'small row-action toggle',
+          'data-action': 'toggle',
+          'aria-controls': [body ? `${id}-body` : '', tail ? `${id}-tail` : ''].filter(Boolean).join(' '),
+        },
+        '',
+      )
     : null;
-  const action = (name: RowAction, label: string, tip: string) => h('button', { type: 'button', class: 'small row-action', 'data-action': name, title: tip }, label);
+  const action = (name: RowAction, label: string, tip: string) =>
+    h('button', { type: 'button', class: 'small row-action', 'data-action': name, title: tip }, label);
 
   const el = h(
     'article',
     {
-      class: ['row', `prio-${row.priority}`, isJob ? `job job-${row.status}` : 'event', unread ? 'unread' : '', expandable ? 'expandable' : ''].filter(Boolean).join(' '),
+      class: [
+        'row',
+        `prio-${row.priority}`,
+        isJob ? `job job-${row.status}` : 'event',
+        unread ? 'unread' : '',
+        expandable ? 'expandable' : '',
+      ]
+        .filter(Boolean)
+        .join(' '),
       tabindex: -1,
       'aria-labelledby': `${id}-title`,
       'aria-describedby': `${id}-meta`,

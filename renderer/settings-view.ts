@@ -37,7 +37,8 @@ interface Field {
 
 /** The desktop app says so when the token is not protected by a system keychain on disk. */
 function tokenStorageNote(storage: TokenStorage | undefined): string {
-  if (storage === 'weak') return ' This system has no keyring (GNOME Keyring or KWallet): the token is only obfuscated on disk, not encrypted.';
+  if (storage === 'weak')
+    return ' This system has no keyring (GNOME Keyring or KWallet): the token is only obfuscated on disk, not encrypted.';
   if (storage === 'plain') return ' No system keychain is available: the token is stored on disk as plain text.';
   return '';
 }
@@ -83,7 +84,9 @@ class SettingsForm {
       h('fieldset', { class: 'group' }, h('legend', null, 'Server'), ...this.#serverFields()),
       h('fieldset', { class: 'group' }, h('legend', null, 'Notifications'), this.#browserNotifications(), ...this.#notificationFields(now)),
       this.#desktopAppFields(),
-      h('div', { class: 'form-actions' },
+      h(
+        'div',
+        { class: 'form-actions' },
         h('button', { type: 'submit', class: 'primary' }, 'Save'),
         h('button', { type: 'button', on: { click: () => ctx.onClose() } }, 'Back to history'),
         this.#saved,
@@ -113,7 +116,10 @@ class SettingsForm {
 
   renderDndState(now: number): void {
     const d = this.#dndValue(now);
-    setText(this.#dndState, !d.enabled ? 'Notifications are on.' : d.until === null ? 'Quiet until you turn it off.' : `Quiet until ${clockTime(d.until, now)}.`);
+    setText(
+      this.#dndState,
+      !d.enabled ? 'Notifications are on.' : d.until === null ? 'Quiet until you turn it off.' : `Quiet until ${clockTime(d.until, now)}.`,
+    );
   }
 
   // --- the form's parts -----------------------------------------------------------------------
@@ -126,11 +132,26 @@ class SettingsForm {
         'serverUrl',
         'Server address',
         desktop ? s.serverUrl : location.origin,
-        desktop ? `The companion server, e.g. ${DEFAULT_SERVER_URL} or a team server.` : 'This page always uses the server it was loaded from.',
+        desktop
+          ? `The companion server, e.g. ${DEFAULT_SERVER_URL} or a team server.`
+          : 'This page always uses the server it was loaded from.',
         desktop ? { type: 'url', inputmode: 'url' } : { readonly: true },
       ),
-      this.#textField('token', 'Token', s.token, `Only for a server started with --token. Leave empty otherwise.${tokenStorageNote(this.#ctx.status.tokenStorage)}`, { type: 'password', autocomplete: 'off' }),
-      desktop ? this.#textField('caFile', 'CA certificate file', s.caFile, "A PEM file with the CA that signed a private server's certificate. Empty: the system's CAs only.") : null,
+      this.#textField(
+        'token',
+        'Token',
+        s.token,
+        `Only for a server started with --token. Leave empty otherwise.${tokenStorageNote(this.#ctx.status.tokenStorage)}`,
+        { type: 'password', autocomplete: 'off' },
+      ),
+      desktop
+        ? this.#textField(
+            'caFile',
+            'CA certificate file',
+            s.caFile,
+            "A PEM file with the CA that signed a private server's certificate. Empty: the system's CAs only.",
+          )
+        : null,
       this.#textField('topics', 'Topics', s.topics.join(', '), 'Separate with commas or spaces. Empty: every topic.'),
     ];
   }
@@ -157,7 +178,9 @@ class SettingsForm {
       'fieldset',
       { class: 'field dnd', 'aria-describedby': 'set-doNotDisturb-hint set-doNotDisturb-error' },
       h('legend', null, 'Do not disturb'),
-      h('div', { class: 'radios' },
+      h(
+        'div',
+        { class: 'radios' },
         radio('off', 'Off'),
         timed ? radio('current', `Until ${clockTime(dnd.until!, now)}`) : null,
         radio('1h', 'For 1 hour'),
@@ -169,7 +192,12 @@ class SettingsForm {
       dndError,
     );
     this.#fields.set('doNotDisturb', { wrap: dndFieldset, input: dndFieldset, error: dndError });
-    const muted = this.#textField('mutedTopics', 'Muted topics', this.#ctx.settings.mutedTopics.join(', '), 'Events on these topics stay in the history but never notify.');
+    const muted = this.#textField(
+      'mutedTopics',
+      'Muted topics',
+      this.#ctx.settings.mutedTopics.join(', '),
+      'Events on these topics stay in the history but never notify.',
+    );
     return [dndFieldset, muted];
   }
 
@@ -220,21 +248,35 @@ class SettingsForm {
     if (!this.#desktop) return null;
     const s = this.#ctx.settings;
     this.#checkbox('launchAtLogin', 'Start Herald when I log in', s.launchAtLogin, 'Herald waits in the tray.');
-    const runLocal = this.#checkbox('runLocalServer', 'Run the companion server in the app', s.runLocalServer, `Publish to ${DEFAULT_SERVER_URL} without starting a server yourself.`);
+    const runLocal = this.#checkbox(
+      'runLocalServer',
+      'Run the companion server in the app',
+      s.runLocalServer,
+      `Publish to ${DEFAULT_SERVER_URL} without starting a server yourself.`,
+    );
     this.#localServerState = h('p', { class: 'hint local-server-state', 'data-testid': 'settings-local-server' });
     this.#fields.get('runLocalServer')!.wrap.append(this.#localServerState);
     runLocal.addEventListener('change', () => {
       // Applied at once (not on Save): starting or stopping the server is an action, not a preference.
       runLocal.disabled = true;
-      this.#ctx.bridge.setLocalServer(runLocal.checked).then(
-        () => this.#showErrors({}, ['runLocalServer']),
-        (err: unknown) => {
-          runLocal.checked = !runLocal.checked;
-          this.#showErrors({ runLocalServer: describeError(err) }, ['runLocalServer']);
-        },
-      ).finally(() => (runLocal.disabled = false));
+      this.#ctx.bridge
+        .setLocalServer(runLocal.checked)
+        .then(
+          () => this.#showErrors({}, ['runLocalServer']),
+          (err: unknown) => {
+            runLocal.checked = !runLocal.checked;
+            this.#showErrors({ runLocalServer: describeError(err) }, ['runLocalServer']);
+          },
+        )
+        .finally(() => (runLocal.disabled = false));
     });
-    return h('fieldset', { class: 'group' }, h('legend', null, 'Desktop app'), this.#fields.get('launchAtLogin')!.wrap, this.#fields.get('runLocalServer')!.wrap);
+    return h(
+      'fieldset',
+      { class: 'group' },
+      h('legend', null, 'Desktop app'),
+      this.#fields.get('launchAtLogin')!.wrap,
+      this.#fields.get('runLocalServer')!.wrap,
+    );
   }
 
   #textField(name: FieldName, label: string, value: string, hint: string, attrs: Record<string, string | boolean> = {}): HTMLElement {
@@ -254,7 +296,14 @@ class SettingsForm {
     input.addEventListener('input', () => {
       if (input.getAttribute('aria-invalid') === 'true') this.#checkOne(name);
     });
-    const wrap = h('div', { class: 'field' }, h('label', { for: `set-${name}` }, label), input, h('p', { class: 'hint', id: `set-${name}-hint` }, hint), error);
+    const wrap = h(
+      'div',
+      { class: 'field' },
+      h('label', { for: `set-${name}` }, label),
+      input,
+      h('p', { class: 'hint', id: `set-${name}-hint` }, hint),
+      error,
+    );
     this.#fields.set(name, { wrap, input, error });
     return wrap;
   }
@@ -263,7 +312,14 @@ class SettingsForm {
     const error = errorLine(name);
     const input = h('input', { id: `set-${name}`, name, type: 'checkbox', 'aria-describedby': `set-${name}-hint set-${name}-error` });
     input.checked = checked;
-    const wrap = h('div', { class: 'field check' }, input, h('label', { for: `set-${name}` }, label), h('p', { class: 'hint', id: `set-${name}-hint` }, hint), error);
+    const wrap = h(
+      'div',
+      { class: 'field check' },
+      input,
+      h('label', { for: `set-${name}` }, label),
+      h('p', { class: 'hint', id: `set-${name}-hint` }, hint),
+      error,
+    );
     this.#fields.set(name, { wrap, input, error });
     return input;
   }

@@ -19,7 +19,8 @@ export interface StatusLine {
 export function describeFeed(status: AppStatus, now: number): StatusLine {
   const feed = status.feed;
   const why = feed.reason ? `${feed.reason[0]!.toUpperCase()}${feed.reason.slice(1)}.` : '';
-  const next = feed.nextAttemptAt === undefined ? '' : feed.nextAttemptAt > now ? `Next try in ${countdown(feed.nextAttemptAt, now)}.` : 'Trying now…';
+  const next =
+    feed.nextAttemptAt === undefined ? '' : feed.nextAttemptAt > now ? `Next try in ${countdown(feed.nextAttemptAt, now)}.` : 'Trying now…';
   switch (feed.status) {
     case 'open':
       return { tone: 'ok', icon: '●', label: 'Connected', detail: '', needsSettings: false };
@@ -54,7 +55,8 @@ export function describeLocalServer(state: LocalServerState, now: number): { ton
     case 'running':
       return { tone: 'ok', text: `Local server running at ${state.url}` };
     case 'crashed': {
-      const next = state.nextAttemptAt !== undefined && state.nextAttemptAt > now ? ` Restarting in ${countdown(state.nextAttemptAt, now)}.` : '';
+      const next =
+        state.nextAttemptAt !== undefined && state.nextAttemptAt > now ? ` Restarting in ${countdown(state.nextAttemptAt, now)}.` : '';
       return { tone: 'bad', text: `Local server stopped: ${state.error}.${next}` };
     }
     case 'unavailable':

@@ -5,7 +5,17 @@
 
 import type { AppStatus, HeraldBridge, SaveSettingsResult, Settings, SettingsPatch } from '../bridge/contract.ts';
 import { applySettingsPatch, defaultSettings } from '../bridge/settings.ts';
-import { GAP_TYPE, HEARTBEAT_TYPE, RESET_TYPE, compareEventIds, isEpoch, isEventId, isHeraldEvent, isNotice, isWebUrl } from '../events/event.ts';
+import {
+  GAP_TYPE,
+  HEARTBEAT_TYPE,
+  RESET_TYPE,
+  compareEventIds,
+  isEpoch,
+  isEventId,
+  isHeraldEvent,
+  isNotice,
+  isWebUrl,
+} from '../events/event.ts';
 import type { HeraldEvent } from '../events/event.ts';
 import { isHistoryPage, pageEvents } from '../events/http.ts';
 import type { FeedState } from '../events/feed-state.ts';
@@ -266,7 +276,9 @@ export class WebBridge implements HeraldBridge {
   }
 
   async setLocalServer(): Promise<void> {
-    throw new Error('The local server is part of the desktop app; in a browser, start one with `herald serve` (`npm run herald -- serve` in the repository).');
+    throw new Error(
+      'The local server is part of the desktop app; in a browser, start one with `herald serve` (`npm run herald -- serve` in the repository).',
+    );
   }
 
   async openUrl(url: string): Promise<void> {
@@ -370,7 +382,8 @@ export class WebBridge implements HeraldBridge {
     this.#serverEpoch = isEpoch(page.epoch) ? page.epoch : undefined;
     const replaced =
       this.#cursor !== undefined &&
-      ((this.#epoch !== undefined && this.#serverEpoch !== undefined && this.#epoch !== this.#serverEpoch) || compareEventIds(this.#cursor, lastId) > 0);
+      ((this.#epoch !== undefined && this.#serverEpoch !== undefined && this.#epoch !== this.#serverEpoch) ||
+        compareEventIds(this.#cursor, lastId) > 0);
     if (replaced) {
       // The server's log is not the one our cursor is from: it was replaced. The stream will say
       // so with herald.reset; until then, history from the old log is not mixed with the new one.
@@ -427,7 +440,8 @@ export class WebBridge implements HeraldBridge {
     this.#setCursor(message.lastEventId || event.id);
     // A cursor from before epochs: the server checked it by id, and this event is from its log now.
     if (this.#epoch === undefined) this.#setEpoch(this.#serverEpoch);
-    if (this.#status.feed.lastEventId !== this.#cursor) this.#status.feed = { ...this.#status.feed, ...(this.#cursor ? { lastEventId: this.#cursor } : {}) };
+    if (this.#status.feed.lastEventId !== this.#cursor)
+      this.#status.feed = { ...this.#status.feed, ...(this.#cursor ? { lastEventId: this.#cursor } : {}) };
   }
 
   /** Stores an event once; `live` ones are passed on to the window and may notify. */
@@ -451,11 +465,20 @@ export class WebBridge implements HeraldBridge {
   async #failed(generation: number, err: unknown): Promise<void> {
     // Ask the server directly what went wrong: EventSource never tells the status code.
     let status: number | undefined = err instanceof HistoryRefused && err.status !== 200 ? err.status : undefined;
-    let reason = err instanceof HistoryRefused ? err.message : err instanceof SilentStream ? `the stream went silent (${err.message})` : 'the server cannot be reached';
+    let reason =
+      err instanceof HistoryRefused
+        ? err.message
+        : err instanceof SilentStream
+          ? `the stream went silent (${err.message})`
+          : 'the server cannot be reached';
     if (err === undefined) {
       try {
         // Bounded: on a network that swallows packets this would otherwise wait for minutes.
-        const res = await fetch(new URL(`/history?last=1`, this.#origin), { headers: this.#authHeaders(), cache: 'no-store', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+        const res = await fetch(new URL(`/history?last=1`, this.#origin), {
+          headers: this.#authHeaders(),
+          cache: 'no-store',
+          signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+        });
         status = res.ok ? undefined : res.status;
         reason = res.ok ? 'the stream was interrupted' : `the server answered HTTP ${res.status}`;
       } catch {
@@ -475,7 +498,14 @@ export class WebBridge implements HeraldBridge {
     this.#timer = setTimeout(() => void this.#connect(), plan.delayMs);
     const nextAttemptAt = now + plan.delayMs;
     if (plan.status === 'auth-failed') {
-      this.#setFeed({ status: 'auth-failed', since: now, attempt, httpStatus: status, nextAttemptAt, reason: status === 401 ? 'the server refused the token' : 'the server refused this page' });
+      this.#setFeed({
+        status: 'auth-failed',
+        since: now,
+        attempt,
+        httpStatus: status,
+        nextAttemptAt,
+        reason: status === 401 ? 'the server refused the token' : 'the server refused this page',
+      });
       return;
     }
     const since = this.#status.feed.status === plan.status ? this.#status.feed.since : now;
@@ -618,7 +648,13 @@ export class WebBridge implements HeraldBridge {
       });
     };
     if (notes.length > 3) {
-      show(`${notes.length} new events`, { body: notes.slice(-3).map((e) => e.title).join('\n'), tag: 'herald:summary' });
+      show(`${notes.length} new events`, {
+        body: notes
+          .slice(-3)
+          .map((e) => e.title)
+          .join('\n'),
+        tag: 'herald:summary',
+      });
       return;
     }
     for (const e of notes) {

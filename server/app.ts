@@ -84,7 +84,12 @@ export function createApp(appContext: AppContext): Listener {
   addHealthRoute(app, context);
   addWebUi(app, context);
   // Before the token check: a CI provider cannot send --token; the hook's secret is its credential.
-  app.use(hookRoutes({ queue: context.queue, rate: context.rate, say: context.say, clientAddress: (req) => clientAddress(req, context) }, context.hooks));
+  app.use(
+    hookRoutes(
+      { queue: context.queue, rate: context.rate, say: context.say, clientAddress: (req) => clientAddress(req, context) },
+      context.hooks,
+    ),
+  );
   app.use((req: Request, _res: Response, next: NextFunction) => {
     guard.checkToken(req);
     next();
@@ -137,7 +142,9 @@ function addHealthRoute(app: express.Express, context: RoutesContext): void {
     if (!store.up) res.status(503);
     const report: HealthReport = {
       status: store.up ? 'ok' : 'store_unreachable',
-      ...(store.up ? {} : { error: { code: 'store_unavailable', message: `The event store cannot be reached: ${store.error ?? 'no answer'}.` } }),
+      ...(store.up
+        ? {}
+        : { error: { code: 'store_unavailable', message: `The event store cannot be reached: ${store.error ?? 'no answer'}.` } }),
       version: context.version,
       uptimeSeconds: Math.round((Date.now() - context.startedAt) / 1000),
       subscribers: context.hub.size,
@@ -190,13 +197,20 @@ function addPublishRoutes(app: express.Express, context: RoutesContext): void {
   });
   app.post('/message', takeRate, mediaTypeCheck(['json']), rawBody, async (req: Request, res: Response) => {
     const input = parseEventInput(jsonBody(req));
-    if (input.type !== 'notification') throw new EventValidationError('type', 'POST /message publishes notifications only: use POST /events for other types');
+    if (input.type !== 'notification')
+      throw new EventValidationError('type', 'POST /message publishes notifications only: use POST /events for other types');
     await publish(input, req, res);
   });
 }
 
 /** `head`: headers the stream's response head carries besides its own (the guard's, on the direct path). */
-type StreamHandler = (req: IncomingMessage, res: ServerResponse, path: string, asked: Asked, head: Readonly<Record<string, string>>) => void;
+type StreamHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  asked: Asked,
+  head: Readonly<Record<string, string>>,
+) => void;
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** GET /events ('typed') and GET /connect ('message'): the checks, the stream cap, then the stream (server/stream.ts). */
@@ -238,7 +252,13 @@ function streamRoutes(context: RoutesContext): { typed: StreamHandler; message: 
  * stream handler as the Express routes, and errors answered as the Express error handler answers
  * them. Returns false for any other request (Express takes it).
  */
-function serveStreamDirectly(req: IncomingMessage, res: ServerResponse, guard: RequestGuard, streams: { typed: StreamHandler; message: StreamHandler }, context: RoutesContext): boolean {
+function serveStreamDirectly(
+  req: IncomingMessage,
+  res: ServerResponse,
+  guard: RequestGuard,
+  streams: { typed: StreamHandler; message: StreamHandler },
+  context: RoutesContext,
+): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const url = req.url ?? '';
   const mark = url.indexOf('?');
@@ -268,7 +288,8 @@ function addHistoryRoute(app: express.Express, context: RoutesContext): void {
       last: queryCount(req, 'last'),
       limit: queryCount(req, 'limit') ?? 100,
     };
-    if (query.last !== undefined && query.after !== undefined) throw new HttpError('bad_request', 'Send either after or last, not both.', { field: 'last' });
+    if (query.last !== undefined && query.after !== undefined)
+      throw new HttpError('bad_request', 'Send either after or last, not both.', { field: 'last' });
     // The plan first: it says the newest id and the epoch the page belongs to.
     const answer = await context.store.planResume(query.after ?? 0, resumeEpoch(req));
     const body = await historyPage(context, query, answer);
@@ -285,7 +306,10 @@ function addFallbacks(app: express.Express, context: RoutesContext): void {
     });
   }
   app.use((req: Request) => {
-    throw new HttpError('not_found', `No such route: ${req.method} ${req.path}. The API is POST /events, GET /events, GET /history, GET /health.`);
+    throw new HttpError(
+      'not_found',
+      `No such route: ${req.method} ${req.path}. The API is POST /events, GET /events, GET /history, GET /health.`,
+    );
   });
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => answerError(error, req, res, req.path, context));
 }
@@ -294,8 +318,11 @@ function addFallbacks(app: express.Express, context: RoutesContext): void {
 function answerError(error: unknown, req: IncomingMessage, res: ServerResponse, path: string, context: RoutesContext): void {
   const http = toHttpError(error);
   // A store that cannot be reached is said once by the store, not with a stack per request.
-  if (http.status >= 500 && !(error instanceof StoreUnavailableError)) context.say(`error on ${req.method} ${path}: ${describeError(error, { stack: true })}`);
-  context.say(`rejected ${req.method} ${path} from ${clientAddress(req, context)}: ${http.status} ${http.code}${http.field ? ` (${http.field})` : ''}`);
+  if (http.status >= 500 && !(error instanceof StoreUnavailableError))
+    context.say(`error on ${req.method} ${path}: ${describeError(error, { stack: true })}`);
+  context.say(
+    `rejected ${req.method} ${path} from ${clientAddress(req, context)}: ${http.status} ${http.code}${http.field ? ` (${http.field})` : ''}`,
+  );
   if (res.headersSent) {
     res.destroy();
     return;
@@ -435,7 +462,14 @@ function clientAddress(req: IncomingMessage, context: RoutesContext): string {
   const { trusted } = context;
   if (!trusted(socketAddress, 0)) return socketAddress;
   const forwarded = req.headers['x-forwarded-for'];
-  const hops = typeof forwarded === 'string' ? forwarded.split(',').map((hop) => hop.trim()).filter((hop) => hop !== '').reverse() : [];
+  const hops =
+    typeof forwarded === 'string'
+      ? forwarded
+          .split(',')
+          .map((hop) => hop.trim())
+          .filter((hop) => hop !== '')
+          .reverse()
+      : [];
   let address = socketAddress;
   for (let i = 0; i < hops.length; i++) {
     address = hops[i]!;
@@ -449,7 +483,10 @@ function mediaKind(req: Request): 'json' | 'text' | undefined {
   const header = req.headers['content-type'];
   if (header === undefined || header.trim() === '') return 'text';
   const [type = '', ...params] = header.split(';').map((p) => p.trim().toLowerCase());
-  const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
+  const charset = params
+    .find((p) => p.startsWith('charset='))
+    ?.slice(8)
+    .replace(/"/g, '');
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') return undefined;
   if (type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type)) return 'json';
   if (type === 'text/plain' || type === 'application/x-www-form-urlencoded') return 'text';
@@ -461,7 +498,10 @@ function mediaTypeCheck(accepted: Array<'json' | 'text'>) {
     const kind = mediaKind(req);
     if (kind === undefined || !accepted.includes(kind)) {
       const want = accepted.includes('text') ? 'application/json or text/plain (UTF-8)' : 'application/json (UTF-8)';
-      throw new HttpError('unsupported_media_type', `Content-Type ${req.headers['content-type'] ?? '(none)'} is not accepted here: send ${want}.`);
+      throw new HttpError(
+        'unsupported_media_type',
+        `Content-Type ${req.headers['content-type'] ?? '(none)'} is not accepted here: send ${want}.`,
+      );
     }
     if (req.headers['content-encoding'] && req.headers['content-encoding'] !== 'identity') {
       throw new HttpError('unsupported_media_type', 'Send the body uncompressed (no Content-Encoding).');
@@ -501,7 +541,10 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
 }
 
 function tooLarge(maxBytes: number): HttpError {
-  return new HttpError('payload_too_large', `The body is larger than ${maxBytes} bytes: shorten it (put bulky output in a file and link it with url).`);
+  return new HttpError(
+    'payload_too_large',
+    `The body is larger than ${maxBytes} bytes: shorten it (put bulky output in a file and link it with url).`,
+  );
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -518,7 +561,8 @@ function bodyText(req: Request): string {
 
 function jsonBody(req: Request): unknown {
   const text = bodyText(req);
-  if (text.trim() === '') throw new HttpError('bad_request', 'The body is empty: send a JSON object such as {"title":"Build done"}.', { field: 'body' });
+  if (text.trim() === '')
+    throw new HttpError('bad_request', 'The body is empty: send a JSON object such as {"title":"Build done"}.', { field: 'body' });
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -563,7 +607,11 @@ function textInput(req: Request): Record<string, unknown> {
     input.priority = priorityFromWord(word) ?? (/^\d+$/.test(word) ? Number(word) : word);
   }
   const tags = headerText(req, 'x-tags', 'tags') ?? queryText(req, 'tags');
-  if (tags !== undefined) input.tags = tags.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  if (tags !== undefined)
+    input.tags = tags
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
   const url = headerText(req, 'x-url') ?? queryText(req, 'url');
   if (url !== undefined) input.url = url;
   const type = headerText(req, 'x-type') ?? queryText(req, 'type');
@@ -580,12 +628,18 @@ function topicFilter(req: Asked): ReadonlySet<string> | null {
     const topic = value.trim();
     if (topic === '') continue;
     if (!TOPIC_PATTERN.test(topic)) {
-      throw new HttpError('bad_request', `topic "${topic.slice(0, 80)}" must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-".`, { field: 'topic' });
+      throw new HttpError('bad_request', `topic "${topic.slice(0, 80)}" must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-".`, {
+        field: 'topic',
+      });
     }
     topics.add(topic);
     // A bound on the work and memory one filter costs (each topic is one index walk per page).
     if (topics.size > LIMITS.filterTopics) {
-      throw new HttpError('bad_request', `topic: at most ${LIMITS.filterTopics} topics in one filter: subscribe to fewer, or leave topic out to get every topic.`, { field: 'topic' });
+      throw new HttpError(
+        'bad_request',
+        `topic: at most ${LIMITS.filterTopics} topics in one filter: subscribe to fewer, or leave topic out to get every topic.`,
+        { field: 'topic' },
+      );
     }
   }
   return topics.size > 0 ? topics : null;
@@ -612,9 +666,13 @@ function resumeEpoch(req: Asked): string | undefined {
   const value = fromHeader ? header.trim() : queryText(req, 'epoch');
   if (value === undefined || value === '') return undefined;
   if (!isEpoch(value)) {
-    throw new HttpError('bad_request', `${fromHeader ? LOG_EPOCH_HEADER : 'epoch'} must be a log epoch as the server sent it (16 hex digits), or left out.`, {
-      field: fromHeader ? LOG_EPOCH_HEADER : 'epoch',
-    });
+    throw new HttpError(
+      'bad_request',
+      `${fromHeader ? LOG_EPOCH_HEADER : 'epoch'} must be a log epoch as the server sent it (16 hex digits), or left out.`,
+      {
+        field: fromHeader ? LOG_EPOCH_HEADER : 'epoch',
+      },
+    );
   }
   return value;
 }
@@ -626,7 +684,8 @@ function queryId(req: Asked, name: string): number | undefined {
 }
 
 function parseId(value: string, field: string): number {
-  if (!isEventId(value)) throw new HttpError('bad_request', `${field} must be an event id (decimal digits, 0 for everything kept).`, { field });
+  if (!isEventId(value))
+    throw new HttpError('bad_request', `${field} must be an event id (decimal digits, 0 for everything kept).`, { field });
   return Number(value);
 }
 

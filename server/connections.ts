@@ -67,7 +67,12 @@ export class ConnectionGuard {
    */
   constructor(
     server: http.Server,
-    options: ConnectionLimits & { maxStreams: number; maxBodyBytes: (req: http.IncomingMessage) => number; say: (line: string) => void; fileLimit?: number | undefined },
+    options: ConnectionLimits & {
+      maxStreams: number;
+      maxBodyBytes: (req: http.IncomingMessage) => number;
+      say: (line: string) => void;
+      fileLimit?: number | undefined;
+    },
   ) {
     this.#maxBodyBytes = options.maxBodyBytes;
     this.#say = options.say;
@@ -83,7 +88,9 @@ export class ConnectionGuard {
         maxOther = Math.max(16, Math.min(maxOther, Math.floor(usable / 16)));
         maxStreams = Math.max(1, Math.min(maxStreams, usable - 2 * maxOther));
         hardCap = usable;
-        this.#say(`the open-file limit is ${fileLimit}: at most ${maxStreams} streams and ${maxOther} other connections (raise it with \`ulimit -n\` for more)`);
+        this.#say(
+          `the open-file limit is ${fileLimit}: at most ${maxStreams} streams and ${maxOther} other connections (raise it with \`ulimit -n\` for more)`,
+        );
       }
     }
     this.maxStreams = maxStreams;
@@ -124,7 +131,10 @@ export class ConnectionGuard {
     if (declared === undefined || !/^\d+$/.test(declared)) return false;
     const maxBytes = this.#maxBodyBytes(req);
     if (Number(declared) <= maxBytes) return false;
-    const error = new HttpError('payload_too_large', `The body is larger than ${maxBytes} bytes (Content-Length: ${declared}): shorten it (put bulky output in a file and link it with url).`);
+    const error = new HttpError(
+      'payload_too_large',
+      `The body is larger than ${maxBytes} bytes (Content-Length: ${declared}): shorten it (put bulky output in a file and link it with url).`,
+    );
     closeAfter(req, res, error);
     return true;
   }

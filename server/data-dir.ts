@@ -55,14 +55,24 @@ export function prepareDataDir(dir: string): void {
       throw new LogOpenError('data_dir', file, `${what}: ${dir}. Move the file away, or ${fix}.`, error);
     }
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      throw new LogOpenError('data_dir', dir, `cannot create the data directory ${dir}: ${code === 'EROFS' ? 'the file system is read-only' : 'permission denied'}. Create it yourself, or ${fix}.`, error);
+      throw new LogOpenError(
+        'data_dir',
+        dir,
+        `cannot create the data directory ${dir}: ${code === 'EROFS' ? 'the file system is read-only' : 'permission denied'}. Create it yourself, or ${fix}.`,
+        error,
+      );
     }
     throw new LogOpenError('data_dir', dir, `cannot create the data directory ${dir} (${describeError(error)}); ${fix}.`, error);
   }
   try {
     fs.accessSync(dir, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);
   } catch (error) {
-    throw new LogOpenError('data_dir', dir, `cannot write in the data directory ${dir}: permission denied. Give this user write access, or ${fix}.`, error);
+    throw new LogOpenError(
+      'data_dir',
+      dir,
+      `cannot write in the data directory ${dir}: permission denied. Give this user write access, or ${fix}.`,
+      error,
+    );
   }
 }
 

@@ -37,7 +37,8 @@ export function requestToken(req: IncomingMessage): string | undefined {
  */
 export function tokenProblem(token: string): string | undefined {
   if (token === '') return 'the token is empty';
-  if (/[\s\u0000-\u001f\u007f-\u009f]/.test(token)) return 'the token contains white space or control characters, which "Authorization: Bearer T" cannot carry';
+  if (/[\s\u0000-\u001f\u007f-\u009f]/.test(token))
+    return 'the token contains white space or control characters, which "Authorization: Bearer T" cannot carry';
   return undefined;
 }
 
@@ -46,7 +47,11 @@ export function checkToken(req: IncomingMessage, expected: string | undefined): 
   const given = requestToken(req);
   const headers = { 'WWW-Authenticate': 'Bearer realm="herald"' };
   if (given === undefined) {
-    throw new HttpError('unauthorized', 'This server needs a token: send "Authorization: Bearer <token>" (or ?token=<token> for EventSource).', { headers });
+    throw new HttpError(
+      'unauthorized',
+      'This server needs a token: send "Authorization: Bearer <token>" (or ?token=<token> for EventSource).',
+      { headers },
+    );
   }
   if (!tokenMatches(given, expected)) {
     throw new HttpError('unauthorized', 'Wrong token: use the one the server was started with (--token or HERALD_TOKEN).', { headers });
@@ -167,7 +172,10 @@ export class OriginPolicy {
     // Our own page's POSTs carry "Origin: null" under "Referrer-Policy: no-referrer"; the browser-set Sec-Fetch-Site tells them apart.
     if (origin === 'null' && site === 'same-origin') return 'same';
     if (this.allowed.has(origin)) return 'listed';
-    throw new HttpError('forbidden', `Origin ${origin} is not allowed: start the server with --allow-origin ${origin} to let that page in.`);
+    throw new HttpError(
+      'forbidden',
+      `Origin ${origin} is not allowed: start the server with --allow-origin ${origin} to let that page in.`,
+    );
   }
 }
 
@@ -268,7 +276,8 @@ export class PublishRate implements PublishLimit {
   private readonly maxClients: number;
 
   constructor(options: RateOptions, extra: { now?: () => number; maxClients?: number } = {}) {
-    if (!(options.capacity >= 1) || !(options.refillPerSecond > 0)) throw new Error('publishRate needs capacity >= 1 and refillPerSecond > 0');
+    if (!(options.capacity >= 1) || !(options.refillPerSecond > 0))
+      throw new Error('publishRate needs capacity >= 1 and refillPerSecond > 0');
     this.capacity = options.capacity;
     this.refillPerMs = options.refillPerSecond / 1000;
     this.now = extra.now ?? Date.now;
@@ -317,7 +326,8 @@ export class SharedPublishRate implements PublishLimit {
   private readonly bucket: (client: string, capacity: number, refillPerSecond: number) => Promise<number>;
 
   constructor(options: RateOptions, bucket: (client: string, capacity: number, refillPerSecond: number) => Promise<number>) {
-    if (!(options.capacity >= 1) || !(options.refillPerSecond > 0)) throw new Error('publishRate needs capacity >= 1 and refillPerSecond > 0');
+    if (!(options.capacity >= 1) || !(options.refillPerSecond > 0))
+      throw new Error('publishRate needs capacity >= 1 and refillPerSecond > 0');
     this.options = options;
     this.bucket = bucket;
   }

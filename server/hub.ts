@@ -54,7 +54,9 @@ export interface HubOptions {
 
 /** An event's frame as a stream of that flavour carries it. */
 export function frameStored(event: StoredEvent, flavour: StreamFlavour): string {
-  return flavour === 'typed' ? frameEvent({ id: String(event.id), event: event.type, data: event.json }) : frameEvent({ id: String(event.id), data: event.json });
+  return flavour === 'typed'
+    ? frameEvent({ id: String(event.id), event: event.type, data: event.json })
+    : frameEvent({ id: String(event.id), data: event.json });
 }
 
 export const DEFAULT_MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
@@ -103,7 +105,10 @@ export class Subscription implements HeldReader {
   }
   /** ReaderMemory's way to cut it, when the readers together hold too much and it holds the most. */
   cut(heldBytes: number): void {
-    this.hub.cut(this, `the server holds its limit of ${this.hub.readers.maxBytes} bytes for slow readers, and this one held the most (${heldBytes} bytes unsent)`);
+    this.hub.cut(
+      this,
+      `the server holds its limit of ${this.hub.readers.maxBytes} bytes for slow readers, and this one held the most (${heldBytes} bytes unsent)`,
+    );
   }
   get backlogBytes(): number {
     return this.out.writableLength;
@@ -182,8 +187,18 @@ export class Hub {
 
   /** Registers a stream; it gets live events after goLive(). `heartbeat: 'event'` sends it
    * herald.heartbeat events instead of comments, the first one at once. */
-  open(res: ServerResponse, options: { topics: ReadonlySet<string> | null; flavour: StreamFlavour; label: string; heartbeat?: HeartbeatKind }): Subscription {
-    const stream = new Subscription(this, res, options.topics, options.flavour, options.label, options.heartbeat === 'event' ? this.heartbeatEvent : HEARTBEAT);
+  open(
+    res: ServerResponse,
+    options: { topics: ReadonlySet<string> | null; flavour: StreamFlavour; label: string; heartbeat?: HeartbeatKind },
+  ): Subscription {
+    const stream = new Subscription(
+      this,
+      res,
+      options.topics,
+      options.flavour,
+      options.label,
+      options.heartbeat === 'event' ? this.heartbeatEvent : HEARTBEAT,
+    );
     stream.wroteInTick = this.tick;
     this.streams.add(stream);
     if (this.heartbeatTimer === undefined) {

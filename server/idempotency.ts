@@ -26,7 +26,8 @@ export function idempotencyKeyOf(header: string | string[] | undefined): string 
   let key = header.trim();
   if (key.length >= 2 && key.startsWith('"') && key.endsWith('"')) key = key.slice(1, -1);
   if (key === '') throw badKey('it is empty: send a unique value such as a UUID, or leave the header out');
-  if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) throw badKey(`it must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters (got ${key.length})`);
+  if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH)
+    throw badKey(`it must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters (got ${key.length})`);
   if (!KEY_PATTERN.test(key)) throw badKey('it must be printable ASCII (a UUID is a good key)');
   return key;
 }
@@ -58,7 +59,8 @@ export function answerPublish(res: Response, outcome: AppendOutcome, keyName = I
 /** 409 naming the key: the same key was used for a different event. */
 export function keyConflict(key: string, keyName = IDEMPOTENCY_KEY_HEADER): HttpError {
   const shown = key.length > 80 ? `${key.slice(0, 79)}…` : key;
-  return new HttpError('conflict',
+  return new HttpError(
+    'conflict',
     `${keyName} ${JSON.stringify(shown)} was already used for a different event: a retry must send the same event, and a new event needs a new key.`,
     { field: keyName },
   );

@@ -84,7 +84,11 @@ export class LineLog {
     const parts = this.#queue;
     if (this.#droppedSinceNotice > 0) {
       const n = this.#droppedSinceNotice;
-      parts.unshift(Buffer.from(`${this.#now().toISOString()} herald: ${n} log line${n === 1 ? '' : 's'} dropped: the log output (terminal or pipe) was not taking them\n`));
+      parts.unshift(
+        Buffer.from(
+          `${this.#now().toISOString()} herald: ${n} log line${n === 1 ? '' : 's'} dropped: the log output (terminal or pipe) was not taking them\n`,
+        ),
+      );
       this.#droppedSinceNotice = 0;
     }
     const chunk = Buffer.concat(parts);

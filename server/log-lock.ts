@@ -41,13 +41,24 @@ export class LogLock {
     try {
       db = new Database(file, { timeout: 0 });
     } catch (error) {
-      throw new LogOpenError('unreadable', file, `cannot open ${file} (${describeError(error)}): check that the data directory ${dataDir} is writable.`, error);
+      throw new LogOpenError(
+        'unreadable',
+        file,
+        `cannot open ${file} (${describeError(error)}): check that the data directory ${dataDir} is writable.`,
+        error,
+      );
     }
     let wroteOurs = false;
     try {
-      db.exec('CREATE TABLE IF NOT EXISTS holder (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, host TEXT NOT NULL, since TEXT NOT NULL)');
+      db.exec(
+        'CREATE TABLE IF NOT EXISTS holder (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, host TEXT NOT NULL, since TEXT NOT NULL)',
+      );
       take(db);
-      db.prepare('INSERT OR REPLACE INTO holder (id, pid, host, since) VALUES (1, ?, ?, ?)').run(process.pid, os.hostname(), new Date().toISOString());
+      db.prepare('INSERT OR REPLACE INTO holder (id, pid, host, since) VALUES (1, ?, ?, ?)').run(
+        process.pid,
+        os.hostname(),
+        new Date().toISOString(),
+      );
       db.exec('COMMIT');
       wroteOurs = true;
       // Taken again at once and kept: from here until release() no one else can write here.
@@ -57,7 +68,13 @@ export class LogLock {
       // After our own row was written, the row says us, not the one that slipped in.
       const holder = isBusy(error) && !wroteOurs ? readHolder(db) : undefined;
       db.close();
-      if (!isBusy(error)) throw new LogOpenError('unreadable', file, `cannot use ${file} (${describeError(error)}): remove it (it holds no events) and start again.`, error);
+      if (!isBusy(error))
+        throw new LogOpenError(
+          'unreadable',
+          file,
+          `cannot use ${file} (${describeError(error)}): remove it (it holds no events) and start again.`,
+          error,
+        );
       throw new LogOpenError('in_use', dataDir, inUseMessage(dataDir, holder), error);
     }
     return new LogLock(file, db);

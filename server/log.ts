@@ -129,9 +129,7 @@ export interface AppendEntry {
  * the key happen atomically with the event's append, and the key goes when its event goes.
  */
 export type AppendOutcome =
-  | { kind: 'stored'; event: StoredEvent }
-  | { kind: 'repeat'; event: StoredEvent }
-  | { kind: 'conflict'; key: string };
+  { kind: 'stored'; event: StoredEvent } | { kind: 'repeat'; event: StoredEvent } | { kind: 'conflict'; key: string };
 
 /** How a resume from a given id goes. */
 export type ResumePlan =
@@ -202,7 +200,8 @@ export class EventLog {
     this.now = options.now ?? Date.now;
     this.say = options.say ?? (() => {});
     this.pruneStepRows = options.pruneStepRows ?? PRUNE_STEP_ROWS;
-    if (!Number.isInteger(this.pruneStepRows) || this.pruneStepRows < 1) throw new RangeError(`pruneStepRows must be a whole number above 0 (got ${this.pruneStepRows})`);
+    if (!Number.isInteger(this.pruneStepRows) || this.pruneStepRows < 1)
+      throw new RangeError(`pruneStepRows must be a whole number above 0 (got ${this.pruneStepRows})`);
     prepareDataDir(options.dataDir);
     this.file = path.join(options.dataDir, 'herald.db');
     this.lock = LogLock.acquire(options.dataDir);
@@ -237,7 +236,9 @@ export class EventLog {
       after: db.prepare('SELECT id, type, topic, json FROM events WHERE id > ? ORDER BY id LIMIT ?'),
       last: db.prepare('SELECT id, type, topic, json FROM events ORDER BY id DESC LIMIT ?'),
       // A topic filter walks the (topic, id) index: a rare topic over 100k events is a seek, not a scan.
-      topicAfter: db.prepare(`SELECT id, type, topic, json FROM events INDEXED BY ${TOPIC_INDEX} WHERE topic = ? AND id > ? ORDER BY id LIMIT ?`),
+      topicAfter: db.prepare(
+        `SELECT id, type, topic, json FROM events INDEXED BY ${TOPIC_INDEX} WHERE topic = ? AND id > ? ORDER BY id LIMIT ?`,
+      ),
       topicLast: db.prepare(`SELECT id, type, topic, json FROM events INDEXED BY ${TOPIC_INDEX} WHERE topic = ? ORDER BY id DESC LIMIT ?`),
       topicIdsAfter: db.prepare(`SELECT id FROM events INDEXED BY ${TOPIC_INDEX} WHERE topic = ? AND id > ? ORDER BY id LIMIT ?`).pluck(),
       topicIdsLast: db.prepare(`SELECT id FROM events INDEXED BY ${TOPIC_INDEX} WHERE topic = ? ORDER BY id DESC LIMIT ?`).pluck(),
@@ -319,11 +320,14 @@ export class EventLog {
       outcomes = this.appendTx.immediate(entries, timeMs);
     } catch (error) {
       if (isBusy(error)) {
-        throw new StoreUnavailableError(`The event log ${this.file} is locked by another program (a backup or the sqlite3 shell?): the event was not stored. Try again shortly.`, {
-          transient: true,
-          retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
-          cause: error,
-        });
+        throw new StoreUnavailableError(
+          `The event log ${this.file} is locked by another program (a backup or the sqlite3 shell?): the event was not stored. Try again shortly.`,
+          {
+            transient: true,
+            retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS,
+            cause: error,
+          },
+        );
       }
       throw error;
     }
@@ -372,7 +376,9 @@ export class EventLog {
     const dbNow = identityOf(this.file);
     const walNow = identityOf(`${this.file}-wal`);
     const dbIntact = sameFile(dbNow, this.identity.db);
-    const what = !dbIntact ? `${this.file} was ${dbNow ? 'replaced' : 'deleted'}` : `its WAL ${this.file}-wal was ${walNow ? 'replaced' : 'deleted'}`;
+    const what = !dbIntact
+      ? `${this.file} was ${dbNow ? 'replaced' : 'deleted'}`
+      : `its WAL ${this.file}-wal was ${walNow ? 'replaced' : 'deleted'}`;
     let rescued = false;
     if (dbIntact) {
       try {
@@ -465,19 +471,23 @@ export class EventLog {
     if (oldest === undefined) return 0;
     const windowEnd = oldest + this.pruneStepRows;
     let below = oldest;
-    if (this.retention.maxEvents > 0 && this.countValue > this.retention.maxEvents) below = Math.min(this.lastIdValue - this.retention.maxEvents + 1, windowEnd);
+    if (this.retention.maxEvents > 0 && this.countValue > this.retention.maxEvents)
+      below = Math.min(this.lastIdValue - this.retention.maxEvents + 1, windowEnd);
     if (this.ageDue()) {
-      const firstFresh = this.statements.firstKeptByAgeIn.get(oldest, windowEnd, this.now() - this.retention.maxAgeMs) as number | undefined;
+      const firstFresh = this.statements.firstKeptByAgeIn.get(oldest, windowEnd, this.now() - this.retention.maxAgeMs) as
+        number | undefined;
       below = Math.max(below, firstFresh ?? Math.min(windowEnd, this.lastIdValue + 1));
     }
     if (below <= oldest) return 0;
     let removed = 0;
     try {
-      removed = this.db.transaction(() => {
-        // A key goes in the same transaction as its event (see the note at the top).
-        this.statements.deleteKeysBefore.run(below);
-        return this.statements.deleteBefore.run(below).changes;
-      }).immediate();
+      removed = this.db
+        .transaction(() => {
+          // A key goes in the same transaction as its event (see the note at the top).
+          this.statements.deleteKeysBefore.run(below);
+          return this.statements.deleteBefore.run(below).changes;
+        })
+        .immediate();
     } catch (error) {
       if (isBusy(error)) return 0;
       throw error;
@@ -595,7 +605,8 @@ function sameFile(a: FileIdentity | undefined, b: FileIdentity): boolean {
 function distinctTopics(topics: readonly string[] | null | undefined): string[] {
   if (!topics || topics.length === 0) return [];
   const list = [...new Set(topics)];
-  if (list.length > LIMITS.filterTopics) throw new RangeError(`A topic filter holds at most ${LIMITS.filterTopics} topics (got ${list.length}).`);
+  if (list.length > LIMITS.filterTopics)
+    throw new RangeError(`A topic filter holds at most ${LIMITS.filterTopics} topics (got ${list.length}).`);
   return list;
 }
 
@@ -607,7 +618,12 @@ function openLogFile(file: string, newLog: boolean, say: (line: string) => void)
   const problem = existingFileProblem(file);
   if (problem) {
     if (!newLog) {
-      throw new LogOpenError(problem.kind, file, `${problem.words}. Restore it from a backup, or start a new, empty log with \`herald serve --new-log\` (the old file is kept beside it).`, problem.cause);
+      throw new LogOpenError(
+        problem.kind,
+        file,
+        `${problem.words}. Restore it from a backup, or start a new, empty log with \`herald serve --new-log\` (the old file is kept beside it).`,
+        problem.cause,
+      );
     }
     const kept = moveAside(file);
     say(`${problem.words}: started a new, empty log as asked (--new-log); the old file is kept as ${kept}`);
@@ -617,19 +633,27 @@ function openLogFile(file: string, newLog: boolean, say: (line: string) => void)
   try {
     db = new Database(file, { timeout: STARTUP_BUSY_TIMEOUT_MS, fileMustExist: true });
     const mode = db.pragma('journal_mode = WAL', { simple: true });
-    if (mode !== 'wal') throw new Error(`SQLite could not put it in WAL mode (it stayed in ${String(mode)} mode; is the file system a network one?)`);
+    if (mode !== 'wal')
+      throw new Error(`SQLite could not put it in WAL mode (it stayed in ${String(mode)} mode; is the file system a network one?)`);
     return db;
   } catch (error) {
     db?.close();
     if (isBusy(error)) {
-      throw new LogOpenError('locked', file, `${file} is locked by another program (a backup or the sqlite3 shell?) and stayed locked for ${STARTUP_BUSY_TIMEOUT_MS / 1000} s: close it and start again.`, error);
+      throw new LogOpenError(
+        'locked',
+        file,
+        `${file} is locked by another program (a backup or the sqlite3 shell?) and stayed locked for ${STARTUP_BUSY_TIMEOUT_MS / 1000} s: close it and start again.`,
+        error,
+      );
     }
     throw new LogOpenError('unreadable', file, `cannot open the event log ${file}: ${describeSqliteError(error)}.`, error);
   }
 }
 
 /** What is wrong with an existing herald.db, if anything (a missing one is fine: a new log). */
-function existingFileProblem(file: string): { kind: 'empty' | 'not_sqlite' | 'not_herald' | 'damaged'; words: string; cause?: unknown } | undefined {
+function existingFileProblem(
+  file: string,
+): { kind: 'empty' | 'not_sqlite' | 'not_herald' | 'damaged'; words: string; cause?: unknown } | undefined {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
@@ -637,20 +661,30 @@ function existingFileProblem(file: string): { kind: 'empty' | 'not_sqlite' | 'no
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new LogOpenError('unreadable', file, `cannot read the event log ${file}: ${describeSqliteError(error)}.`, error);
   }
-  if (!stat.isFile()) throw new LogOpenError('unreadable', file, `${file} is not a file (a directory?): move it away, or pick another --data-dir.`);
-  if (stat.size === 0) return { kind: 'empty', words: `the event log ${file} is empty (0 bytes): it was truncated or replaced, and the events it held are gone from it` };
+  if (!stat.isFile())
+    throw new LogOpenError('unreadable', file, `${file} is not a file (a directory?): move it away, or pick another --data-dir.`);
+  if (stat.size === 0)
+    return {
+      kind: 'empty',
+      words: `the event log ${file} is empty (0 bytes): it was truncated or replaced, and the events it held are gone from it`,
+    };
   let probe: Database.Database | undefined;
   try {
     probe = new Database(file, { readonly: true, fileMustExist: true, timeout: STARTUP_BUSY_TIMEOUT_MS });
     const tables = probe.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
     if (!tables.includes('events')) {
-      return { kind: 'not_herald', words: `${file} is not a Herald database: it is an SQLite database without Herald's events table${tables.length ? ` (it has ${tables.slice(0, 5).join(', ')})` : ''}` };
+      return {
+        kind: 'not_herald',
+        words: `${file} is not a Herald database: it is an SQLite database without Herald's events table${tables.length ? ` (it has ${tables.slice(0, 5).join(', ')})` : ''}`,
+      };
     }
     return undefined;
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    if (code === 'SQLITE_NOTADB') return { kind: 'not_sqlite', words: `${file} is not a Herald database: it is not an SQLite file at all`, cause: error };
-    if (code === 'SQLITE_CORRUPT') return { kind: 'damaged', words: `the event log ${file} is damaged (${(error as Error).message})`, cause: error };
+    if (code === 'SQLITE_NOTADB')
+      return { kind: 'not_sqlite', words: `${file} is not a Herald database: it is not an SQLite file at all`, cause: error };
+    if (code === 'SQLITE_CORRUPT')
+      return { kind: 'damaged', words: `the event log ${file} is damaged (${(error as Error).message})`, cause: error };
     if (isBusy(error)) throw new LogOpenError('locked', file, `${file} is locked by another program: close it and start again.`, error);
     throw new LogOpenError('unreadable', file, `cannot read the event log ${file}: ${describeSqliteError(error)}.`, error);
   } finally {
@@ -711,9 +745,11 @@ function upgradeSchema(db: Database.Database, say: (line: string) => void): void
 
 function describeSqliteError(error: unknown): string {
   const code = (error as { code?: unknown }).code;
-  if (code === 'EACCES' || code === 'EPERM' || code === 'SQLITE_CANTOPEN') return 'permission denied or the file cannot be opened: check its owner and mode';
+  if (code === 'EACCES' || code === 'EPERM' || code === 'SQLITE_CANTOPEN')
+    return 'permission denied or the file cannot be opened: check its owner and mode';
   if (code === 'SQLITE_READONLY') return 'it is read-only: give this user write access';
-  if (code === 'SQLITE_IOERR' || (typeof code === 'string' && code.startsWith('SQLITE_IOERR'))) return `a disk error (${(error as Error).message})`;
+  if (code === 'SQLITE_IOERR' || (typeof code === 'string' && code.startsWith('SQLITE_IOERR')))
+    return `a disk error (${(error as Error).message})`;
   if (code === 'SQLITE_FULL') return 'the disk is full';
   return (error as Error).message ?? String(error);
 }

@@ -212,7 +212,11 @@ export class RedisStore implements EventStore {
 
   async planResume(afterId: number, epoch?: string): Promise<ResumeAnswer> {
     const state = await this.#state();
-    return { plan: planResumeFrom(afterId, epoch, { epoch: state.epoch, lastId: state.lastId, oldestId: state.oldestId }), epoch: state.epoch, lastId: state.lastId };
+    return {
+      plan: planResumeFrom(afterId, epoch, { epoch: state.epoch, lastId: state.lastId, oldestId: state.oldestId }),
+      epoch: state.epoch,
+      lastId: state.lastId,
+    };
   }
 
   follow(listener: FollowListener): void {
@@ -239,7 +243,9 @@ export class RedisStore implements EventStore {
    * feed, whichever server the client reaches. Returns 0 when taken, else the seconds to wait.
    */
   async takePublishToken(client: string, capacity: number, refillPerSecond: number): Promise<number> {
-    const [taken, waitSeconds] = await this.#call(() => this.#commands.heraldRate(`${this.#keys[0]}:rate:${client}`, capacity, refillPerSecond));
+    const [taken, waitSeconds] = await this.#call(() =>
+      this.#commands.heraldRate(`${this.#keys[0]}:rate:${client}`, capacity, refillPerSecond),
+    );
     return taken === 1 ? 0 : Math.max(1, waitSeconds);
   }
 
@@ -266,13 +272,20 @@ export class RedisStore implements EventStore {
       connectTimeout: this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       connectionName: `herald-${role}`,
       db: target.db,
-      retryStrategy: (times) => (this.#closed ? null : Math.min(MAX_RECONNECT_DELAY_MS, 100 * 2 ** Math.min(times, 10)) + Math.floor(Math.random() * 100)),
+      retryStrategy: (times) =>
+        this.#closed ? null : Math.min(MAX_RECONNECT_DELAY_MS, 100 * 2 ** Math.min(times, 10)) + Math.floor(Math.random() * 100),
       // A replica promoted away from under us answers READONLY: reconnect (Sentinel names the new primary), never resend.
       reconnectOnError: (error) => error.message.startsWith('READONLY'),
       ...(target.username !== undefined ? { username: target.username } : {}),
       ...(target.password !== undefined ? { password: target.password } : {}),
       ...(target.tls ? { tls: {} } : {}),
-      ...(target.sentinels ? { sentinels: target.sentinels, name: target.primaryName!, ...(target.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}) } : { host: target.host!, port: target.port! }),
+      ...(target.sentinels
+        ? {
+            sentinels: target.sentinels,
+            name: target.primaryName!,
+            ...(target.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+          }
+        : { host: target.host!, port: target.port! }),
       ...extra,
     };
     const connection = new Redis(options) as Connection;
@@ -301,13 +314,19 @@ export class RedisStore implements EventStore {
     try {
       await Promise.all([this.#commands.connect(), this.#reader.connect()]);
     } catch (error) {
-      throw new Error(`Cannot reach Redis at ${this.target.shown}: ${this.#lastProblem ?? connectionProblem(error)}. Check --redis (or HERALD_REDIS_URL) and that Redis is running there.`, { cause: error });
+      throw new Error(
+        `Cannot reach Redis at ${this.target.shown}: ${this.#lastProblem ?? connectionProblem(error)}. Check --redis (or HERALD_REDIS_URL) and that Redis is running there.`,
+        { cause: error },
+      );
     }
     let state: FeedState;
     try {
       state = await this.#state();
     } catch (error) {
-      throw new Error(`Redis at ${this.target.shown} refused Herald's first read of ${this.#keys[0]}: ${describeError(error)}. Is that key used by something else? Pick another with --redis-key.`, { cause: error });
+      throw new Error(
+        `Redis at ${this.target.shown} refused Herald's first read of ${this.#keys[0]}: ${describeError(error)}. Is that key used by something else? Pick another with --redis-key.`,
+        { cause: error },
+      );
     }
     this.#epoch = state.epoch;
     this.#followedId = state.lastId;
@@ -319,7 +338,10 @@ export class RedisStore implements EventStore {
   #markDown(reason: string): void {
     if (this.#closed || this.#down !== undefined) return;
     this.#down = reason;
-    if (this.#started) this.#say(`the event store (Redis at ${this.target.shown}) cannot be reached: ${reason}; publishes get 503 until it is back, streams stay open`);
+    if (this.#started)
+      this.#say(
+        `the event store (Redis at ${this.target.shown}) cannot be reached: ${reason}; publishes get 503 until it is back, streams stay open`,
+      );
   }
 
   /** The reader: one blocking XREAD at a time, from the last id handed on, for as long as the store is open. */
@@ -333,7 +355,15 @@ export class RedisStore implements EventStore {
           await this.#state();
           checkState = false;
         }
-        const reply = (await this.#reader.xread('COUNT', READ_COUNT, 'BLOCK', this.#options.readBlockMs ?? DEFAULT_READ_BLOCK_MS, 'STREAMS', this.#keys[0], `${this.#followedId}-0`)) as Array<[string, RawEntry[]]> | null;
+        const reply = (await this.#reader.xread(
+          'COUNT',
+          READ_COUNT,
+          'BLOCK',
+          this.#options.readBlockMs ?? DEFAULT_READ_BLOCK_MS,
+          'STREAMS',
+          this.#keys[0],
+          `${this.#followedId}-0`,
+        )) as Array<[string, RawEntry[]]> | null;
         failures = 0;
         if (this.#closed) return;
         if (!reply) {
@@ -345,7 +375,10 @@ export class RedisStore implements EventStore {
         if (this.#closed) return;
         failures += 1;
         checkState = true;
-        if (failures === 1 && !(error instanceof StoreUnavailableError)) this.#say(`the event store's reader lost Redis: ${connectionProblem(error)}; it goes on from id ${this.#followedId} once Redis is back`);
+        if (failures === 1 && !(error instanceof StoreUnavailableError))
+          this.#say(
+            `the event store's reader lost Redis: ${connectionProblem(error)}; it goes on from id ${this.#followedId} once Redis is back`,
+          );
         await sleep(Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** Math.min(failures, 7)));
       }
     }
@@ -369,7 +402,9 @@ export class RedisStore implements EventStore {
   }
 
   async #state(): Promise<FeedState> {
-    const [epoch, seq, oldest, count, rewound] = await this.#call(() => this.#commands.heraldState(...this.#keys, newEpoch(), this.#minTimeMs(), this.#epoch, this.#followedId));
+    const [epoch, seq, oldest, count, rewound] = await this.#call(() =>
+      this.#commands.heraldState(...this.#keys, newEpoch(), this.#minTimeMs(), this.#epoch, this.#followedId),
+    );
     if (rewound > 0) {
       this.#say(
         `WARNING: Redis at ${this.target.shown} had lost the newest ${rewound} acknowledged event(s) (it restarted without them: is its persistence on?). ` +
@@ -412,17 +447,24 @@ export class RedisStore implements EventStore {
 
   /** Runs a Redis call; a connection problem becomes a StoreUnavailableError (answered 503). */
   async #call<T>(run: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new StoreUnavailableError('The server is shutting down: try again once it is back.', { transient: false, retryAfterSeconds: RETRY_AFTER_SECONDS });
+    if (this.#closed)
+      throw new StoreUnavailableError('The server is shutting down: try again once it is back.', {
+        transient: false,
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+      });
     try {
       return await run();
     } catch (error) {
       if (isUnavailable(error)) {
         const reason = connectionProblem(error);
-        throw new StoreUnavailableError(`The event store (Redis at ${this.target.shown}) cannot be reached: ${reason}. Nothing was stored; try again shortly.`, {
-          transient: false,
-          retryAfterSeconds: RETRY_AFTER_SECONDS,
-          cause: error,
-        });
+        throw new StoreUnavailableError(
+          `The event store (Redis at ${this.target.shown}) cannot be reached: ${reason}. Nothing was stored; try again shortly.`,
+          {
+            transient: false,
+            retryAfterSeconds: RETRY_AFTER_SECONDS,
+            cause: error,
+          },
+        );
       }
       throw error;
     }
@@ -432,7 +474,9 @@ export class RedisStore implements EventStore {
     try {
       const reply = (await this.#commands.config('GET', 'appendonly')) as string[];
       if (reply[1] === 'no') {
-        this.#say(`note: Redis at ${this.target.shown} runs without its append-only file: a 201 means "in Redis's memory", and a Redis crash may lose the newest events. See "Redis persistence" in docs/deploy.md.`);
+        this.#say(
+          `note: Redis at ${this.target.shown} runs without its append-only file: a 201 means "in Redis's memory", and a Redis crash may lose the newest events. See "Redis persistence" in docs/deploy.md.`,
+        );
       }
     } catch {
       // Managed Redis services often refuse CONFIG: nothing to say then.
@@ -472,7 +516,8 @@ function connectionProblem(error: unknown): string {
   if (code === 'ECONNREFUSED') return 'connection refused (is Redis running?)';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'no such host';
   if (code === 'ETIMEDOUT' || /timed? ?out/i.test(error.message)) return 'no answer in time';
-  if (error.name === 'MaxRetriesPerRequestError' || /Stream isn't writeable|Connection is closed|enableOfflineQueue/i.test(error.message)) return 'not connected (reconnecting)';
+  if (error.name === 'MaxRetriesPerRequestError' || /Stream isn't writeable|Connection is closed|enableOfflineQueue/i.test(error.message))
+    return 'not connected (reconnecting)';
   if (/^(WRONGPASS|NOAUTH)/.test(error.message)) return `${error.message.split('\n')[0]} (check the password in the URL)`;
   return error.message.split('\n')[0]!;
 }

@@ -31,16 +31,22 @@ export class RedisUrlError extends Error {
   }
 }
 
-const EXAMPLES = 'redis://127.0.0.1:6379/0, rediss://:PASSWORD@redis.example.com:6380 or redis+sentinel://sentinel-1:26379,sentinel-2:26379/mymaster';
+const EXAMPLES =
+  'redis://127.0.0.1:6379/0, rediss://:PASSWORD@redis.example.com:6380 or redis+sentinel://sentinel-1:26379,sentinel-2:26379/mymaster';
 
 /** Parses a --redis / HERALD_REDIS_URL value, or throws a RedisUrlError that says what is wrong and what a good one looks like. */
 export function parseRedisUrl(value: string): RedisTarget {
   const text = value.trim();
   if (text === '') throw new RedisUrlError(`the Redis URL is empty: give one such as ${EXAMPLES}`);
   const scheme = /^([a-z+]+):\/\//i.exec(text)?.[1]?.toLowerCase();
-  if (scheme === undefined) throw new RedisUrlError(`"${shownUrl(text)}" is not a Redis URL: it must start with redis://, rediss:// or redis+sentinel:// (for example ${EXAMPLES})`);
+  if (scheme === undefined)
+    throw new RedisUrlError(
+      `"${shownUrl(text)}" is not a Redis URL: it must start with redis://, rediss:// or redis+sentinel:// (for example ${EXAMPLES})`,
+    );
   if (!['redis', 'rediss', 'redis+sentinel', 'rediss+sentinel'].includes(scheme)) {
-    throw new RedisUrlError(`"${scheme}://" is not a Redis URL scheme Herald knows: use redis://, rediss:// (TLS) or redis+sentinel:// (for example ${EXAMPLES})`);
+    throw new RedisUrlError(
+      `"${scheme}://" is not a Redis URL scheme Herald knows: use redis://, rediss:// (TLS) or redis+sentinel:// (for example ${EXAMPLES})`,
+    );
   }
   const sentinel = scheme.endsWith('+sentinel');
   const tls = scheme.startsWith('rediss');
@@ -52,7 +58,8 @@ export function parseRedisUrl(value: string): RedisTarget {
   const slash = afterCredentials.indexOf('/');
   const hostPart = slash >= 0 ? afterCredentials.slice(0, slash) : afterCredentials;
   const pathPart = slash >= 0 ? afterCredentials.slice(slash + 1) : '';
-  if (/[?#]/.test(afterCredentials)) throw new RedisUrlError(`${shownUrl(text)}: query parameters are not read; put the database number in the path (redis://host:6379/2)`);
+  if (/[?#]/.test(afterCredentials))
+    throw new RedisUrlError(`${shownUrl(text)}: query parameters are not read; put the database number in the path (redis://host:6379/2)`);
 
   const target: RedisTarget = { shown: shownUrl(text), tls, db: 0 };
   if (credentials !== '') {
@@ -71,11 +78,17 @@ export function parseRedisUrl(value: string): RedisTarget {
   const segments = pathPart.split('/').filter((segment) => segment !== '');
   if (sentinel) {
     const name = segments.shift();
-    if (name === undefined) throw new RedisUrlError(`${shownUrl(text)}: name the primary the Sentinels watch after the hosts (redis+sentinel://host:26379/mymaster)`);
+    if (name === undefined)
+      throw new RedisUrlError(
+        `${shownUrl(text)}: name the primary the Sentinels watch after the hosts (redis+sentinel://host:26379/mymaster)`,
+      );
     target.sentinels = hosts;
     target.primaryName = decode(name, 'primary name');
   } else {
-    if (hosts.length > 1) throw new RedisUrlError(`${shownUrl(text)}: several hosts need redis+sentinel:// (they are Sentinels); a redis:// URL names one server`);
+    if (hosts.length > 1)
+      throw new RedisUrlError(
+        `${shownUrl(text)}: several hosts need redis+sentinel:// (they are Sentinels); a redis:// URL names one server`,
+      );
     target.host = hosts[0]!.host;
     target.port = hosts[0]!.port;
   }
@@ -105,6 +118,8 @@ function decode(text: string, what: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    throw new RedisUrlError(`the ${what} in the Redis URL is not valid percent-encoding: write special characters as %XX (for example @ as %40)`);
+    throw new RedisUrlError(
+      `the ${what} in the Redis URL is not valid percent-encoding: write special characters as %XX (for example @ as %40)`,
+    );
   }
 }

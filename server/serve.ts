@@ -10,7 +10,15 @@ import { DEFAULT_PORT } from '../events/net.ts';
 import { CONNECTIONS_CHECKING_INTERVAL_MS, ConnectionGuard, type ConnectionLimits } from './connections.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { MAX_HOOK_BODY_BYTES } from './hooks/routes.ts';
-import { DEFAULT_PUBLISH_RATE, HostPolicy, OriginPolicy, PublishRate, SharedPublishRate, tokenProblem, type PublishLimit } from './guard.ts';
+import {
+  DEFAULT_PUBLISH_RATE,
+  HostPolicy,
+  OriginPolicy,
+  PublishRate,
+  SharedPublishRate,
+  tokenProblem,
+  type PublishLimit,
+} from './guard.ts';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_BACKLOG_BYTES, Hub, type HubStats } from './hub.ts';
 import { LineLog } from './line-log.ts';
 import { ReadTurns } from './read-turns.ts';
@@ -150,7 +158,12 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (guard.refuseDeclaredBody(req, res)) return;
     app!(req, res);
   });
-  const guard = new ConnectionGuard(server, { ...options.connections, maxStreams: options.maxStreams ?? 10_000, maxBodyBytes: bodyLimitOf, say });
+  const guard = new ConnectionGuard(server, {
+    ...options.connections,
+    maxStreams: options.maxStreams ?? 10_000,
+    maxBodyBytes: bodyLimitOf,
+    say,
+  });
   try {
     app = createApp({
       store,
@@ -195,13 +208,21 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   } catch (error) {
     await store.close();
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new Error(`Port ${options.port ?? DEFAULT_PORT} on ${host} is in use: stop the other server or pick another with --port.`, { cause: error });
+    if (code === 'EADDRINUSE')
+      throw new Error(`Port ${options.port ?? DEFAULT_PORT} on ${host} is in use: stop the other server or pick another with --port.`, {
+        cause: error,
+      });
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const hooks = [options.githubSecret !== undefined ? 'POST /hooks/github' : '', options.gitlabToken !== undefined ? 'POST /hooks/gitlab' : ''].filter(Boolean);
-  say(`listening on ${url} (data in ${store.where}${options.token ? ', token required' : ''}${hooks.length > 0 ? `; CI hooks: ${hooks.join(', ')}` : ''})`);
+  const hooks = [
+    options.githubSecret !== undefined ? 'POST /hooks/github' : '',
+    options.gitlabToken !== undefined ? 'POST /hooks/gitlab' : '',
+  ].filter(Boolean);
+  say(
+    `listening on ${url} (data in ${store.where}${options.token ? ', token required' : ''}${hooks.length > 0 ? `; CI hooks: ${hooks.join(', ')}` : ''})`,
+  );
   store.afterListen?.();
 
   let closing: Promise<void> | undefined;
@@ -239,7 +260,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 /** SQLite in the data directory (the default), or the Redis Stream named by options.redis. */
 async function openStore(options: ServerOptions, dataDir: string, say: (line: string) => void): Promise<EventStore> {
   if (options.store) return options.store;
-  if (!options.redis) return new SqliteStore({ dataDir, retention: options.retention ?? {}, fsync: options.fsync ?? false, newLog: options.newLog ?? false, say });
+  if (!options.redis)
+    return new SqliteStore({
+      dataDir,
+      retention: options.retention ?? {},
+      fsync: options.fsync ?? false,
+      newLog: options.newLog ?? false,
+      say,
+    });
   const redis = options.redis;
   // Loaded only when asked for: a SQLite server (the desktop app's, `herald serve` by default)
   // does not pay for ioredis at start-up.
@@ -261,7 +289,8 @@ async function openStore(options: ServerOptions, dataDir: string, say: (line: st
  * maxStreams, stay in each process.)
  */
 function publishLimit(store: EventStore, rate: { capacity: number; refillPerSecond: number }): PublishLimit {
-  if (isRedisStore(store)) return new SharedPublishRate(rate, (client, capacity, refill) => store.takePublishToken(client, capacity, refill));
+  if (isRedisStore(store))
+    return new SharedPublishRate(rate, (client, capacity, refill) => store.takePublishToken(client, capacity, refill));
   return new PublishRate(rate);
 }
 

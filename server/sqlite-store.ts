@@ -2,7 +2,17 @@
 // interface. better-sqlite3 is synchronous, so every answer is ready at once; followers are told
 // in the same synchronous step as the commit, as they always were. Node.
 import { EventLog, type EventLogOptions } from './log.ts';
-import { gapUnder, type AppendEntry, type AppendOutcome, type EventStore, type FollowListener, type ReadPage, type ResumeAnswer, type StoreHealth, type StoredEvent } from './store.ts';
+import {
+  gapUnder,
+  type AppendEntry,
+  type AppendOutcome,
+  type EventStore,
+  type FollowListener,
+  type ReadPage,
+  type ResumeAnswer,
+  type StoreHealth,
+  type StoredEvent,
+} from './store.ts';
 
 export class SqliteStore implements EventStore {
   readonly kind = 'sqlite' as const;

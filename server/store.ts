@@ -107,7 +107,11 @@ export function gapUnder(afterId: number, log: { lastId: number; oldestId: numbe
  * The resume rule every store shares, from what the log holds: a cursor from another epoch, or
  * newer than anything the log assigned, is reset; one older than what is kept is owed a gap.
  */
-export function planResumeFrom(afterId: number, clientEpoch: string | undefined, log: { epoch: string; lastId: number; oldestId: number | undefined }): ResumePlan {
+export function planResumeFrom(
+  afterId: number,
+  clientEpoch: string | undefined,
+  log: { epoch: string; lastId: number; oldestId: number | undefined },
+): ResumePlan {
   if (afterId > 0 && clientEpoch !== undefined && clientEpoch !== log.epoch) return { kind: 'reset' };
   if (afterId > log.lastId) return { kind: 'reset' };
   if (afterId === 0 || afterId === log.lastId) return { kind: 'continue' };

@@ -71,7 +71,9 @@ const MAX_PAGE_ROWS = 500;
 const STORE_RETRY_FIRST_MS = 200;
 const STORE_RETRY_LONGEST_MS = 5000;
 /** SSE_HEADERS without `Connection: keep-alive`: a body delimited by the connection's end cannot keep it alive. */
-export const STREAM_HEADERS: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(SSE_HEADERS).filter(([name]) => name.toLowerCase() !== 'connection'));
+export const STREAM_HEADERS: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(SSE_HEADERS).filter(([name]) => name.toLowerCase() !== 'connection'),
+);
 
 export function gapNotice(gap: GapInfo, now = new Date()): HeraldEvent {
   const what = gap.missed === 1 ? '1 event was' : `${gap.missed} events were`;
@@ -108,7 +110,13 @@ function frameNotice(notice: HeraldEvent, flavour: StreamFlavour): string {
  * Serves one event stream. `head`: headers its response head carries besides the stream's own
  * (the guard's, when the request did not go through Express), written with them in one go.
  */
-export function serveStream(req: IncomingMessage, res: ServerResponse, request: StreamRequest, context: StreamContext, head: Readonly<Record<string, string>> = {}): void {
+export function serveStream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  request: StreamRequest,
+  context: StreamContext,
+  head: Readonly<Record<string, string>> = {},
+): void {
   const { hub, store } = context;
   // The newest id handed to this server's streams as the stream opens: a client with no cursor
   // yet starts from here, so what is published while its first connection is down is replayed, not lost.
@@ -121,7 +129,12 @@ export function serveStream(req: IncomingMessage, res: ServerResponse, request: 
   res.useChunkedEncodingByDefault = false;
   res.writeHead(200, { ...head, ...STREAM_HEADERS, [LAST_EVENT_ID_HEADER]: String(store.followedId), [LOG_EPOCH_HEADER]: store.epoch });
   res.flushHeaders();
-  const stream = hub.open(res, { topics: request.topics, flavour: request.flavour, label: request.label, ...(request.heartbeat ? { heartbeat: request.heartbeat } : {}) });
+  const stream = hub.open(res, {
+    topics: request.topics,
+    flavour: request.flavour,
+    label: request.label,
+    ...(request.heartbeat ? { heartbeat: request.heartbeat } : {}),
+  });
   context.say(`stream opened ${request.label}`);
 
   res.on('close', () => {
@@ -186,7 +199,14 @@ async function catchUp(stream: Subscription, request: StreamRequest, context: St
 async function replay(stream: Subscription, afterId: number, request: StreamRequest, context: StreamContext): Promise<void> {
   const { store, turns } = context;
   const topics = request.topics ? [...request.topics] : null;
-  const page: ReplayPage = { after: afterId, rows: FIRST_PAGE_ROWS, bytes: replayPageBytes(context.hub.maxBacklogBytes), done: false, again: false, written: Promise.resolve() };
+  const page: ReplayPage = {
+    after: afterId,
+    rows: FIRST_PAGE_ROWS,
+    bytes: replayPageBytes(context.hub.maxBacklogBytes),
+    done: false,
+    again: false,
+    written: Promise.resolve(),
+  };
   stream.lastId = afterId;
   for (;;) {
     if (stream.closed) return;
@@ -284,7 +304,12 @@ function deliverPage(stream: Subscription, read: ReadPage, page: ReplayPage, req
  * Runs a store call, and again after a wait while the store cannot be reached (the stream stays
  * open and gets its heartbeats meanwhile). Undefined once the stream has closed.
  */
-async function whenStoreAnswers<T>(stream: Subscription, request: StreamRequest, context: StreamContext, call: () => Promise<T>): Promise<T | undefined> {
+async function whenStoreAnswers<T>(
+  stream: Subscription,
+  request: StreamRequest,
+  context: StreamContext,
+  call: () => Promise<T>,
+): Promise<T | undefined> {
   let waitMs = STORE_RETRY_FIRST_MS;
   let told = false;
   for (;;) {

@@ -126,7 +126,11 @@ describe('the import boundaries', () => {
   });
 
   it('finds the source files of every folder', () => {
-    for (const folder of FOLDERS) expect(FILES.some((file) => folderOf(file) === folder), folder).toBe(true);
+    for (const folder of FOLDERS)
+      expect(
+        FILES.some((file) => folderOf(file) === folder),
+        folder,
+      ).toBe(true);
   });
 
   it('lets each folder import only the folders its row of the table names', () => {
@@ -150,7 +154,8 @@ describe('the import boundaries', () => {
     const wrong: string[] = [];
     for (const [file, imports] of IMPORTS) {
       if (BUILD_FILES.has(file) || !NO_NODE.has(folderOf(file) as Folder)) continue;
-      for (const { specifier, typeOnly } of imports) if (target(file, specifier) === undefined && !typeOnly) wrong.push(`${file} -> ${specifier}`);
+      for (const { specifier, typeOnly } of imports)
+        if (target(file, specifier) === undefined && !typeOnly) wrong.push(`${file} -> ${specifier}`);
     }
     expect(wrong).toEqual([]);
   });
@@ -175,7 +180,9 @@ describe('the import boundaries', () => {
   });
 
   it('no folder but main/ imports electron at all', () => {
-    const wrong = [...IMPORTS].filter(([file, imports]) => folderOf(file) !== 'main' && imports.some(({ specifier }) => specifier === 'electron'));
+    const wrong = [...IMPORTS].filter(
+      ([file, imports]) => folderOf(file) !== 'main' && imports.some(({ specifier }) => specifier === 'electron'),
+    );
     expect(wrong.map(([file]) => file)).toEqual([]);
   });
 });

@@ -38,7 +38,10 @@ export async function startFloorServer(options: FloorOptions): Promise<RunningBa
   const db = new Database(options.replayFrom ?? path.join(options.dataDir, 'floor.db'), options.replayFrom ? { readonly: true } : {});
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  if (!options.replayFrom) db.exec('CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, topic TEXT NOT NULL, type TEXT NOT NULL, json TEXT NOT NULL)');
+  if (!options.replayFrom)
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, topic TEXT NOT NULL, type TEXT NOT NULL, json TEXT NOT NULL)',
+    );
   const insert = options.replayFrom ? undefined : db.prepare('INSERT INTO events (id, time_ms, topic, type, json) VALUES (?, ?, ?, ?, ?)');
   const page = db.prepare('SELECT id, type, json FROM events WHERE id > ? ORDER BY id LIMIT ?');
   let lastId = (db.prepare('SELECT MAX(id) FROM events').pluck().get() as number | null) ?? 0;

@@ -105,7 +105,9 @@ export function titleLine(text: string | null | undefined): string {
 export function parseTime(value: unknown): number | undefined {
   if (typeof value !== 'string' || value.trim() === '') return undefined;
   const gitlab = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?) ?(UTC|[+-]\d{2}:?\d{2})$/.exec(value.trim());
-  const iso = gitlab ? `${gitlab[1]}T${gitlab[2]}${gitlab[3] === 'UTC' ? 'Z' : gitlab[3]!.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')}` : value.trim();
+  const iso = gitlab
+    ? `${gitlab[1]}T${gitlab[2]}${gitlab[3] === 'UTC' ? 'Z' : gitlab[3]!.replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')}`
+    : value.trim();
   const ms = Date.parse(iso);
   return Number.isFinite(ms) ? ms : undefined;
 }

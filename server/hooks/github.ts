@@ -52,7 +52,12 @@ export function verifyGithubSignature(headers: IncomingHttpHeaders, rawBody: Buf
       return { ok: false, reason: `${header} does not match this body signed with the secret the server was given (--github-secret)` };
     }
   }
-  if (seen === 0) return { ok: false, reason: 'no signature header (X-Hub-Signature-256, X-Gitea-Signature or X-Forgejo-Signature): set the same secret in the webhook as in --github-secret' };
+  if (seen === 0)
+    return {
+      ok: false,
+      reason:
+        'no signature header (X-Hub-Signature-256, X-Gitea-Signature or X-Forgejo-Signature): set the same secret in the webhook as in --github-secret',
+    };
   return { ok: true };
 }
 
@@ -83,7 +88,25 @@ export function mapGithubEvent(eventName: string, payload: unknown): HookResult 
 }
 
 // Gitea's and Forgejo's runs name the attempt's start and end like their API does.
-type RunFields = Partial<Pick<WorkflowRun, 'id' | 'name' | 'path' | 'display_title' | 'event' | 'head_branch' | 'head_sha' | 'html_url' | 'run_number' | 'run_attempt' | 'run_started_at' | 'created_at' | 'updated_at' | 'status'>> & {
+type RunFields = Partial<
+  Pick<
+    WorkflowRun,
+    | 'id'
+    | 'name'
+    | 'path'
+    | 'display_title'
+    | 'event'
+    | 'head_branch'
+    | 'head_sha'
+    | 'html_url'
+    | 'run_number'
+    | 'run_attempt'
+    | 'run_started_at'
+    | 'created_at'
+    | 'updated_at'
+    | 'status'
+  >
+> & {
   conclusion?: string | null;
   started_at?: string;
   completed_at?: string;
@@ -98,7 +121,8 @@ function workflowRun(payload: Partial<WorkflowRunEvent>): HookResult {
   const action = String(payload.action);
   const attempt = typeof run.run_attempt === 'number' && run.run_attempt > 0 ? run.run_attempt : 1;
   const workflowFile = text(run.path)?.split('/').pop();
-  const workflow = text(run.name) ?? text((payload.workflow as { name?: unknown } | undefined)?.name) ?? workflowFile ?? `workflow ${run.id}`;
+  const workflow =
+    text(run.name) ?? text((payload.workflow as { name?: unknown } | undefined)?.name) ?? workflowFile ?? `workflow ${run.id}`;
   const base = {
     provider: 'github' as const,
     host: hostOf(run.html_url) ?? hostOf(repo?.html_url) ?? 'github',
@@ -111,7 +135,9 @@ function workflowRun(payload: Partial<WorkflowRunEvent>): HookResult {
     ...(text(run.html_url) ? { url: run.html_url! } : {}),
     details: [
       titleLine(run.display_title),
-      [`run #${run.run_number ?? runId}${attempt > 1 ? `, attempt ${attempt}` : ''}`, text(run.event), text(run.head_sha)?.slice(0, 7)].filter(Boolean).join(' · '),
+      [`run #${run.run_number ?? runId}${attempt > 1 ? `, attempt ${attempt}` : ''}`, text(run.event), text(run.head_sha)?.slice(0, 7)]
+        .filter(Boolean)
+        .join(' · '),
     ],
   };
   if (action === 'requested') return { kind: 'run', run: { ...base, phase: 'queued' } };
@@ -123,7 +149,9 @@ function workflowRun(payload: Partial<WorkflowRunEvent>): HookResult {
   return { kind: 'run', run: { ...base, phase: 'done', outcome, ...(durationMs !== undefined ? { durationMs } : {}) } };
 }
 
-type SuiteFields = Partial<Pick<CheckSuiteCompletedEvent['check_suite'], 'id' | 'head_branch' | 'head_sha' | 'created_at' | 'updated_at' | 'latest_check_runs_count'>> & {
+type SuiteFields = Partial<
+  Pick<CheckSuiteCompletedEvent['check_suite'], 'id' | 'head_branch' | 'head_sha' | 'created_at' | 'updated_at' | 'latest_check_runs_count'>
+> & {
   conclusion?: string | null;
   app?: { slug?: string; name?: string } | null;
 };
@@ -159,7 +187,9 @@ function checkSuite(payload: Partial<CheckSuiteCompletedEvent>): HookResult {
       phase: 'done',
       outcome,
       ...(durationMs !== undefined ? { durationMs } : {}),
-      details: [[typeof runs === 'number' ? `${runs} check run${runs === 1 ? '' : 's'}` : '', sha?.slice(0, 7)].filter(Boolean).join(' · ')],
+      details: [
+        [typeof runs === 'number' ? `${runs} check run${runs === 1 ? '' : 's'}` : '', sha?.slice(0, 7)].filter(Boolean).join(' · '),
+      ],
     },
   };
 }

@@ -47,7 +47,9 @@ export function mapGitlabEvent(payload: unknown): HookResult {
   const kind = payload.object_kind;
   if (kind === 'pipeline') return pipeline(payload);
   if (kind === 'build') return job(payload);
-  return ignored(`GitLab ${typeof kind === 'string' ? `"${kind}"` : 'untyped'} events are not CI runs: tick "Pipeline events" (and "Job events" for every CI job)`);
+  return ignored(
+    `GitLab ${typeof kind === 'string' ? `"${kind}"` : 'untyped'} events are not CI runs: tick "Pipeline events" (and "Job events" for every CI job)`,
+  );
 }
 
 /**
@@ -73,7 +75,12 @@ function gitlabPhase(status: unknown, allowFailure = false): { phase: CiPhase; o
     case 'success':
       return { phase: 'done', outcome: { status: 'succeeded', exitCode: 0 } };
     case 'failed':
-      return { phase: 'done', outcome: allowFailure ? { status: 'failed', exitCode: 1, note: 'failed (allowed to fail)', allowedToFail: true } : { status: 'failed', exitCode: 1 } };
+      return {
+        phase: 'done',
+        outcome: allowFailure
+          ? { status: 'failed', exitCode: 1, note: 'failed (allowed to fail)', allowedToFail: true }
+          : { status: 'failed', exitCode: 1 },
+      };
     case 'canceled':
       return { phase: 'done', outcome: { status: 'cancelled' } };
     case 'skipped':
@@ -98,9 +105,15 @@ function pipeline(payload: Record<string, unknown>): HookResult {
   const project = (isObject(payload.project) ? payload.project : {}) as Project;
   const commit = isObject(payload.commit) ? payload.commit : {};
   const webUrl = text(project.web_url);
-  const failedJobs = state.outcome?.status === 'failed' && Array.isArray(payload.builds)
-    ? payload.builds.filter((b) => isObject(b) && b.status === 'failed' && b.allow_failure !== true).map((b) => `${(b as { name?: unknown }).name}${text((b as { failure_reason?: unknown }).failure_reason) ? ` (${(b as { failure_reason: string }).failure_reason})` : ''}`)
-    : [];
+  const failedJobs =
+    state.outcome?.status === 'failed' && Array.isArray(payload.builds)
+      ? payload.builds
+          .filter((b) => isObject(b) && b.status === 'failed' && b.allow_failure !== true)
+          .map(
+            (b) =>
+              `${(b as { name?: unknown }).name}${text((b as { failure_reason?: unknown }).failure_reason) ? ` (${(b as { failure_reason: string }).failure_reason})` : ''}`,
+          )
+      : [];
   const durationMs = typeof attrs.duration === 'number' ? attrs.duration * 1000 : durationBetween(attrs.created_at, attrs.finished_at);
   const run: CiRun = {
     provider: 'gitlab',
@@ -118,7 +131,9 @@ function pipeline(payload: Record<string, unknown>): HookResult {
     details: [
       state.note ?? '',
       titleLine((commit.title as string | undefined) ?? (commit.message as string | undefined)),
-      failedJobs.length > 0 ? `failed: ${failedJobs.slice(0, 5).join(', ')}${failedJobs.length > 5 ? ` and ${failedJobs.length - 5} more` : ''}` : '',
+      failedJobs.length > 0
+        ? `failed: ${failedJobs.slice(0, 5).join(', ')}${failedJobs.length > 5 ? ` and ${failedJobs.length - 5} more` : ''}`
+        : '',
       [`pipeline #${idText(attrs.iid) ?? pipelineId}`, text(attrs.source), text(attrs.sha)?.slice(0, 7)].filter(Boolean).join(' · '),
     ],
   };
@@ -138,7 +153,10 @@ function job(payload: Record<string, unknown>): HookResult {
   const durationMs =
     typeof payload.build_duration === 'number'
       ? payload.build_duration * 1000
-      : durationBetween(payload.build_started_at_iso ?? payload.build_started_at, payload.build_finished_at_iso ?? payload.build_finished_at);
+      : durationBetween(
+          payload.build_started_at_iso ?? payload.build_started_at,
+          payload.build_finished_at_iso ?? payload.build_finished_at,
+        );
   const retries = typeof payload.retries_count === 'number' && payload.retries_count > 0 ? payload.retries_count : 0;
   const stage = text(payload.build_stage);
   const run: CiRun = {
@@ -158,7 +176,14 @@ function job(payload: Record<string, unknown>): HookResult {
       state.note ?? '',
       state.outcome?.status === 'failed' && text(payload.build_failure_reason) ? `reason: ${payload.build_failure_reason as string}` : '',
       titleLine(commit.message as string | undefined),
-      [stage ? `stage ${stage}` : '', `pipeline #${idText(payload.pipeline_id) ?? '?'}`, retries > 0 ? `retry ${retries}` : '', text(payload.sha)?.slice(0, 7)].filter(Boolean).join(' · '),
+      [
+        stage ? `stage ${stage}` : '',
+        `pipeline #${idText(payload.pipeline_id) ?? '?'}`,
+        retries > 0 ? `retry ${retries}` : '',
+        text(payload.sha)?.slice(0, 7),
+      ]
+        .filter(Boolean)
+        .join(' · '),
     ],
   };
   return { kind: 'run', run };

@@ -43,32 +43,49 @@ export function hookRoutes(context: HookContext, secrets: HookSecrets): Router {
     await context.rate.take(context.clientAddress(req));
     next();
   };
-  const configured = (secret: string | undefined, provider: string, flag: string, env: string) => (_req: Request, _res: Response, next: NextFunction) => {
-    // [issue 11] An open server does not accept forged CI events: no secret, no endpoint.
-    if (secret === undefined) throw new HttpError('not_found', `${provider} hooks are off on this server: start it with ${flag} (or ${env}) to take them.`);
-    next();
-  };
+  const configured =
+    (secret: string | undefined, provider: string, flag: string, env: string) => (_req: Request, _res: Response, next: NextFunction) => {
+      // [issue 11] An open server does not accept forged CI events: no secret, no endpoint.
+      if (secret === undefined)
+        throw new HttpError('not_found', `${provider} hooks are off on this server: start it with ${flag} (or ${env}) to take them.`);
+      next();
+    };
 
-  router.post('/hooks/github', configured(secrets.githubSecret, 'GitHub', '--github-secret', 'HERALD_GITHUB_SECRET'), takeRate, readBody, async (req: Request, res: Response) => {
-    const raw = rawBodyOf(req);
-    const check = verifyGithubSignature(req.headers, raw, secrets.githubSecret!);
-    if (!check.ok) throw new HttpError('unauthorized', `Signature refused: ${check.reason}.`);
-    const eventName = githubEventName(req.headers);
-    if (eventName === undefined) throw new HttpError('bad_request', 'No X-GitHub-Event header: this endpoint takes GitHub, Gitea and Forgejo webhooks.', { field: 'X-GitHub-Event' });
-    const payload = githubPayload(req, raw);
-    if (eventName === 'ping') {
-      res.status(200).json({ status: 'ok', message: 'Herald is listening: workflow_run and check_suite events become job events.' });
-      return;
-    }
-    await publishResult(req, res, mapGithubEvent(eventName, payload), githubDelivery(req.headers), 'github');
-  });
+  router.post(
+    '/hooks/github',
+    configured(secrets.githubSecret, 'GitHub', '--github-secret', 'HERALD_GITHUB_SECRET'),
+    takeRate,
+    readBody,
+    async (req: Request, res: Response) => {
+      const raw = rawBodyOf(req);
+      const check = verifyGithubSignature(req.headers, raw, secrets.githubSecret!);
+      if (!check.ok) throw new HttpError('unauthorized', `Signature refused: ${check.reason}.`);
+      const eventName = githubEventName(req.headers);
+      if (eventName === undefined)
+        throw new HttpError('bad_request', 'No X-GitHub-Event header: this endpoint takes GitHub, Gitea and Forgejo webhooks.', {
+          field: 'X-GitHub-Event',
+        });
+      const payload = githubPayload(req, raw);
+      if (eventName === 'ping') {
+        res.status(200).json({ status: 'ok', message: 'Herald is listening: workflow_run and check_suite events become job events.' });
+        return;
+      }
+      await publishResult(req, res, mapGithubEvent(eventName, payload), githubDelivery(req.headers), 'github');
+    },
+  );
 
-  router.post('/hooks/gitlab', configured(secrets.gitlabToken, 'GitLab', '--gitlab-token', 'HERALD_GITLAB_TOKEN'), takeRate, readBody, async (req: Request, res: Response) => {
-    const raw = rawBodyOf(req);
-    const check = verifyGitlabToken(req.headers, secrets.gitlabToken!);
-    if (!check.ok) throw new HttpError('unauthorized', `Token refused: ${check.reason}.`);
-    await publishResult(req, res, mapGitlabEvent(parseJson(raw)), gitlabDelivery(req.headers), 'gitlab');
-  });
+  router.post(
+    '/hooks/gitlab',
+    configured(secrets.gitlabToken, 'GitLab', '--gitlab-token', 'HERALD_GITLAB_TOKEN'),
+    takeRate,
+    readBody,
+    async (req: Request, res: Response) => {
+      const raw = rawBodyOf(req);
+      const check = verifyGitlabToken(req.headers, secrets.gitlabToken!);
+      if (!check.ok) throw new HttpError('unauthorized', `Token refused: ${check.reason}.`);
+      await publishResult(req, res, mapGitlabEvent(parseJson(raw)), gitlabDelivery(req.headers), 'gitlab');
+    },
+  );
 
   for (const path of ['/hooks/github', '/hooks/gitlab']) {
     router.all(path, (req: Request) => {
@@ -76,7 +93,13 @@ export function hookRoutes(context: HookContext, secrets: HookSecrets): Router {
     });
   }
 
-  async function publishResult(req: Request, res: Response, result: HookResult, delivery: { header: string; id: string } | undefined, provider: string): Promise<void> {
+  async function publishResult(
+    req: Request,
+    res: Response,
+    result: HookResult,
+    delivery: { header: string; id: string } | undefined,
+    provider: string,
+  ): Promise<void> {
     if (result.kind === 'ignored') {
       // 202: the provider's delivery log shows it as delivered, with the reason beside it.
       res.status(202).json({ status: 'ignored', reason: result.reason });
@@ -86,14 +109,20 @@ export function hookRoutes(context: HookContext, secrets: HookSecrets): Router {
     const run = result.run;
     const jobKey = `${run.host}:${run.runKey}`;
     if (run.phase !== 'done' && ends.has(jobKey)) {
-      res.status(202).json({ status: 'ignored', reason: `this run's end was already reported (event ${ends.get(jobKey)}): a start that arrives after it is not` });
+      res
+        .status(202)
+        .json({
+          status: 'ignored',
+          reason: `this run's end was already reported (event ${ends.get(jobKey)}): a start that arrives after it is not`,
+        });
       return;
     }
     let input;
     try {
       input = parseEventInput(ciJobEvent(run, topic));
     } catch (error) {
-      if (error instanceof EventValidationError) throw new HttpError('bad_request', `The payload does not make a valid job event: ${error.message}.`, { field: error.field });
+      if (error instanceof EventValidationError)
+        throw new HttpError('bad_request', `The payload does not make a valid job event: ${error.message}.`, { field: error.field });
       throw error;
     }
     const claim = delivery ? claimFor(`${provider}:${delivery.id}`, input) : undefined;
@@ -119,7 +148,11 @@ function hookTopic(req: Request): string {
   const value = req.query.topic;
   if (value === undefined || value === '') return DEFAULT_CI_TOPIC;
   if (typeof value !== 'string' || !TOPIC_PATTERN.test(value)) {
-    throw new HttpError('bad_request', 'topic must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-": fix the ?topic= in the webhook URL.', { field: 'topic' });
+    throw new HttpError(
+      'bad_request',
+      'topic must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-": fix the ?topic= in the webhook URL.',
+      { field: 'topic' },
+    );
   }
   return value;
 }
@@ -133,7 +166,12 @@ function githubPayload(req: Request, raw: Buffer): unknown {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/x-www-form-urlencoded') {
     const payload = new URLSearchParams(raw.toString('utf8')).get('payload');
-    if (payload === null) throw new HttpError('bad_request', 'A form-encoded hook needs a payload field (or set the webhook\'s content type to application/json).', { field: 'payload' });
+    if (payload === null)
+      throw new HttpError(
+        'bad_request',
+        "A form-encoded hook needs a payload field (or set the webhook's content type to application/json).",
+        { field: 'payload' },
+      );
     return parseJson(Buffer.from(payload, 'utf8'));
   }
   return parseJson(raw);

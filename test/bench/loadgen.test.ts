@@ -108,7 +108,11 @@ describe('load generator: no coordinated omission', () => {
     });
     await new Promise<void>((resolve) => fake!.listen(0, '127.0.0.1', resolve));
     const port = (fake.address() as AddressInfo).port;
-    loadgen = await BenchChild.spawn({ name: 'loadgen', script: path.join(bench, 'loadgen.ts'), args: [JSON.stringify({ host: '127.0.0.1', port, streamPath: '/events', publishPath: '/events' })] });
+    loadgen = await BenchChild.spawn({
+      name: 'loadgen',
+      script: path.join(bench, 'loadgen.ts'),
+      args: [JSON.stringify({ host: '127.0.0.1', port, streamPath: '/events', publishPath: '/events' })],
+    });
     expect(await loadgen.call<{ opened: number }>('open', { count: 2, perAddress: 2 })).toMatchObject({ opened: 2 });
     const r = await loadgen.call<BroadcastResult>('broadcast', { rate: 40, count: 40, drainMs: 5000 }, 60_000);
     expect(r.delivered).toBe(80);

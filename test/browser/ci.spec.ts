@@ -41,7 +41,12 @@ test('a GitHub workflow run is one row from requested to failed, linking to the 
     const body = JSON.stringify(payload);
     const res = await fetch(`${server.url}/hooks/github`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'workflow_run', 'X-GitHub-Delivery': delivery, 'X-Hub-Signature-256': await sign(SECRET, body) },
+      headers: {
+        'Content-Type': 'application/json',
+        'X-GitHub-Event': 'workflow_run',
+        'X-GitHub-Delivery': delivery,
+        'X-Hub-Signature-256': await sign(SECRET, body),
+      },
       body,
     });
     expect(res.status).toBe(201);
@@ -64,7 +69,10 @@ test('a GitHub workflow run is one row from requested to failed, linking to the 
     await expect(row).toContainText('Fix the flaky login test');
     // The link: the run's page, named by its host, opened from the row's actions.
     await expect(row.locator('.link')).toHaveText(/github\.com/);
-    await expect(row.getByRole('button', { name: 'Open link' })).toHaveAttribute('title', 'Open https://github.com/acme/api/actions/runs/4242');
+    await expect(row.getByRole('button', { name: 'Open link' })).toHaveAttribute(
+      'title',
+      'Open https://github.com/acme/api/actions/runs/4242',
+    );
     await saveScreenshot(page, 'ci-run');
   } finally {
     await server.close();

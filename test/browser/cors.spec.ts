@@ -10,16 +10,19 @@ import { startServer, type RunningServer } from '../../server/serve.ts';
 
 /** A bare page on its own origin (another port is another origin). */
 async function startPage(): Promise<{ url: string; origin: string; close(): Promise<void> }> {
-  const server = http.createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>dashboard</title>'));
+  const server = http.createServer((_req, res) =>
+    res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><title>dashboard</title>'),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}/`,
     origin: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -37,7 +40,11 @@ function openCredentialedStream(url: string): Promise<StreamResult> {
     source.addEventListener('open', () => (opened = true));
     source.addEventListener('notification', (m) => {
       source.close();
-      resolve({ opened, title: (JSON.parse((m as MessageEvent).data as string) as { title: string }).title, readyState: source.readyState });
+      resolve({
+        opened,
+        title: (JSON.parse((m as MessageEvent).data as string) as { title: string }).title,
+        readyState: source.readyState,
+      });
     });
     source.addEventListener('error', () => {
       // A CORS refusal closes the EventSource for good; a live one would be CONNECTING here.
@@ -66,7 +73,11 @@ test.describe('a page on another origin', () => {
   });
 
   const publish = (title: string) =>
-    fetch(`${server.url}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer dash-token' }, body: JSON.stringify({ title }) });
+    fetch(`${server.url}/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: 'Bearer dash-token' },
+      body: JSON.stringify({ title }),
+    });
 
   test('listed with --allow-origin, it reads the stream with withCredentials: true and fetches with credentials', async ({ page }) => {
     expect((await publish('seen from the dashboard')).status).toBe(201);

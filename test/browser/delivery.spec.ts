@@ -5,7 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { test, type Page } from '@playwright/test';
 import { build, type Rolldown } from 'vite';
-import { DELIVERY_SCENARIOS, DELIVERY_TIMING, runScenario, type Delivered, type DeliveryHost, type HostStart } from '../delivery/scenarios.ts';
+import {
+  DELIVERY_SCENARIOS,
+  DELIVERY_TIMING,
+  runScenario,
+  type Delivered,
+  type DeliveryHost,
+  type HostStart,
+} from '../delivery/scenarios.ts';
 import { repo } from './fixtures/herald.ts';
 
 /** test/renderer/delivery-page.ts as the page sees it (typed here: that file needs the DOM library). */
@@ -32,7 +39,12 @@ function pageScript(): Promise<string> {
         outDir: path.join(os.tmpdir(), 'herald-delivery-page'),
         target: 'es2022',
         minify: false,
-        lib: { entry: path.join(repo, 'test', 'renderer', 'delivery-page.ts'), formats: ['iife'], name: 'heraldDeliveryPage', fileName: () => 'delivery-page.js' },
+        lib: {
+          entry: path.join(repo, 'test', 'renderer', 'delivery-page.ts'),
+          formats: ['iife'],
+          name: 'heraldDeliveryPage',
+          fileName: () => 'delivery-page.js',
+        },
       },
     });
     const outputs = (Array.isArray(built) ? built : [built]) as Rolldown.RolldownOutput[];
@@ -56,7 +68,10 @@ class WebBridgeHost implements DeliveryHost {
     // only the bridge on it: the requests for the page itself never reach the server.
     const code = await pageScript();
     await this.#page.route(`${options.url}/__delivery`, (route) =>
-      route.fulfill({ contentType: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>delivery</title><script src="/__delivery.js"></script>' }),
+      route.fulfill({
+        contentType: 'text/html',
+        body: '<!doctype html><meta charset="utf-8"><title>delivery</title><script src="/__delivery.js"></script>',
+      }),
     );
     await this.#page.route(`${options.url}/__delivery.js`, (route) => route.fulfill({ contentType: 'text/javascript', body: code }));
     await this.#page.goto(`${options.url}/__delivery`);

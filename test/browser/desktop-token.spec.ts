@@ -6,7 +6,11 @@ import { expect, test } from './fixtures/herald.ts';
 import { bridgeCalls, desktopSettings, desktopStatus, openDesktopWindow } from './fixtures/test-bridge.ts';
 
 test('a stored token shows as kept, and Save sends it back as kept (the host keeps it)', async ({ page, staticSite }) => {
-  await openDesktopWindow(page, staticSite.url, { settings: desktopSettings({ token: TOKEN_KEPT }), status: desktopStatus({ tokenStorage: 'os' }), history: [] });
+  await openDesktopWindow(page, staticSite.url, {
+    settings: desktopSettings({ token: TOKEN_KEPT }),
+    status: desktopStatus({ tokenStorage: 'os' }),
+    history: [],
+  });
   await page.getByRole('button', { name: 'Settings' }).click();
   await expect(page.getByLabel('Token')).toHaveValue(TOKEN_KEPT);
   await expect(page.locator('#set-token-hint')).toHaveText('Only for a server started with --token. Leave empty otherwise.');
@@ -17,13 +21,23 @@ test('a stored token shows as kept, and Save sends it back as kept (the host kee
 });
 
 test('without a system keyring the view says the token is only obfuscated', async ({ page, staticSite }) => {
-  await openDesktopWindow(page, staticSite.url, { settings: desktopSettings(), status: desktopStatus({ tokenStorage: 'weak' }), history: [] });
+  await openDesktopWindow(page, staticSite.url, {
+    settings: desktopSettings(),
+    status: desktopStatus({ tokenStorage: 'weak' }),
+    history: [],
+  });
   await page.getByRole('button', { name: 'Settings' }).click();
-  await expect(page.locator('#set-token-hint')).toContainText('no keyring (GNOME Keyring or KWallet): the token is only obfuscated on disk');
+  await expect(page.locator('#set-token-hint')).toContainText(
+    'no keyring (GNOME Keyring or KWallet): the token is only obfuscated on disk',
+  );
 });
 
 test('without any keychain the view says the token is kept as plain text', async ({ page, staticSite }) => {
-  await openDesktopWindow(page, staticSite.url, { settings: desktopSettings(), status: desktopStatus({ tokenStorage: 'plain' }), history: [] });
+  await openDesktopWindow(page, staticSite.url, {
+    settings: desktopSettings(),
+    status: desktopStatus({ tokenStorage: 'plain' }),
+    history: [],
+  });
   await page.getByRole('button', { name: 'Settings' }).click();
   await expect(page.locator('#set-token-hint')).toContainText('stored on disk as plain text');
 });

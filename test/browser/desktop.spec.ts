@@ -1,7 +1,16 @@
 // The window as the desktop app shows it, driven through a test bridge that implements the typed
 // contract (bridge/contract.ts): what only the desktop host does.
 import { expect, rows, test } from './fixtures/herald.ts';
-import { bridgeCalls, desktopSettings, desktopStatus, openDesktopWindow, pushEvent, pushStatus, richHistory, sampleEvent } from './fixtures/test-bridge.ts';
+import {
+  bridgeCalls,
+  desktopSettings,
+  desktopStatus,
+  openDesktopWindow,
+  pushEvent,
+  pushStatus,
+  richHistory,
+  sampleEvent,
+} from './fixtures/test-bridge.ts';
 
 test('a pause from the tray shows as paused with its end; Resume asks the host to resume', async ({ page, staticSite }) => {
   await openDesktopWindow(page, staticSite.url, { settings: desktopSettings(), status: desktopStatus(), history: richHistory() });
@@ -62,7 +71,11 @@ test('settings: client-side messages, and errors the host returns, shown next to
   await page.getByLabel('Server address').fill('https://herald.example.com');
   await expect(page.getByTestId('error-serverUrl')).toHaveText('');
   await page.getByLabel('CA certificate file').fill('/etc/ssl/missing.pem');
-  await page.evaluate(() => (globalThis as unknown as { __heraldTest: { failNextSave(e: object): void } }).__heraldTest.failNextSave({ caFile: 'Cannot read /etc/ssl/missing.pem: no such file' }));
+  await page.evaluate(() =>
+    (globalThis as unknown as { __heraldTest: { failNextSave(e: object): void } }).__heraldTest.failNextSave({
+      caFile: 'Cannot read /etc/ssl/missing.pem: no such file',
+    }),
+  );
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByTestId('error-caFile')).toHaveText('Cannot read /etc/ssl/missing.pem: no such file');
   await expect(page.getByLabel('CA certificate file')).toBeFocused();
@@ -163,14 +176,29 @@ test('a long body expands to the whole text on click or Enter and collapses agai
 
 test('row actions: copy the text, mark read, delete from this history only', async ({ page, context, staticSite }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(staticSite.url).origin });
-  const started = sampleEvent({ type: 'job.started', topic: 'ci', title: '▶ deploy started', job: { id: 'd1', name: 'deploy', status: 'running' } }, 40_000);
+  const started = sampleEvent(
+    { type: 'job.started', topic: 'ci', title: '▶ deploy started', job: { id: 'd1', name: 'deploy', status: 'running' } },
+    40_000,
+  );
   const backup = sampleEvent({ title: 'Backup done', body: 'Backup done' }, 35_000);
-  const failed = sampleEvent({ type: 'job.failed', topic: 'ci', title: '✗ deploy failed', job: { id: 'd1', name: 'deploy', status: 'failed', exitCode: 2, durationMs: 4000, outputTail: 'step 1\nerror: boom' } }, 30_000);
+  const failed = sampleEvent(
+    {
+      type: 'job.failed',
+      topic: 'ci',
+      title: '✗ deploy failed',
+      job: { id: 'd1', name: 'deploy', status: 'failed', exitCode: 2, durationMs: 4000, outputTail: 'step 1\nerror: boom' },
+    },
+    30_000,
+  );
   const newest = sampleEvent({ title: 'Newest', url: 'https://example.com/n' }, 10_000);
   // The clock stands still, so nothing is marked seen by itself: only what the test does happens.
   await page.clock.install();
   await page.clock.pauseAt(Date.now() + 1000);
-  await openDesktopWindow(page, staticSite.url, { settings: desktopSettings(), status: desktopStatus({ unread: 4 }), history: [started, backup, failed, newest] });
+  await openDesktopWindow(page, staticSite.url, {
+    settings: desktopSettings(),
+    status: desktopStatus({ unread: 4 }),
+    history: [started, backup, failed, newest],
+  });
   await expect(rows(page)).toHaveCount(3);
   await expect(page.locator('.row.unread')).toHaveCount(3);
 
@@ -178,7 +206,9 @@ test('row actions: copy the text, mark read, delete from this history only', asy
   const job = rows(page).filter({ has: page.getByRole('heading', { name: /deploy/ }) });
   await job.getByRole('button', { name: 'Copy' }).click();
   await expect(job.getByRole('button', { name: 'Copied' })).toBeVisible();
-  expect(await page.evaluate(() => (navigator as unknown as { clipboard: { readText(): Promise<string> } }).clipboard.readText())).toBe('deploy\nFailed after 4.0 s · exit 2\nstep 1\nerror: boom');
+  expect(await page.evaluate(() => (navigator as unknown as { clipboard: { readText(): Promise<string> } }).clipboard.readText())).toBe(
+    'deploy\nFailed after 4.0 s · exit 2\nstep 1\nerror: boom',
+  );
 
   // Mark read on one entry: the read mark moves to it (it and the ones before it are read; newer stay unread).
   await job.getByRole('button', { name: 'Mark read' }).click();
@@ -207,18 +237,44 @@ test('rows are grouped by day, with the absolute time on hover', async ({ page, 
     sampleEvent({ title: 'Just now' }, 0),
   ];
   await page.clock.install({ time: new Date('2026-06-10T15:00:00') });
-  for (const [e, at] of history.map((e, i) => [e, [new Date('2026-05-31T10:00:00'), new Date('2026-06-08T09:30:00'), new Date('2026-06-09T21:15:00'), new Date('2026-06-10T14:59:00')][i]!] as const)) e.time = at.toISOString();
+  for (const [e, at] of history.map(
+    (e, i) =>
+      [
+        e,
+        [
+          new Date('2026-05-31T10:00:00'),
+          new Date('2026-06-08T09:30:00'),
+          new Date('2026-06-09T21:15:00'),
+          new Date('2026-06-10T14:59:00'),
+        ][i]!,
+      ] as const,
+  ))
+    e.time = at.toISOString();
   await openDesktopWindow(page, staticSite.url, { settings: desktopSettings(), status: desktopStatus(), history });
   const headings = page.locator('.day-heading');
   await expect(headings).toHaveCount(4);
-  const labels = await page.evaluate(() => [new Date('2026-06-08T09:30:00'), new Date('2026-05-31T10:00:00')].map((d) => d.toLocaleDateString(undefined, { weekday: 'long', day: 'numeric', month: 'long' })));
+  const labels = await page.evaluate(() =>
+    [new Date('2026-06-08T09:30:00'), new Date('2026-05-31T10:00:00')].map((d) =>
+      d.toLocaleDateString(undefined, { weekday: 'long', day: 'numeric', month: 'long' }),
+    ),
+  );
   await expect(headings).toHaveText(['Today', 'Yesterday', labels[0]!, labels[1]!]);
   // Each day is its own feed, named by its heading, with the rows of that day.
   await expect(page.getByRole('feed', { name: 'Today, newest first' }).locator('article')).toHaveText([/Just now/]);
   await expect(page.getByRole('feed', { name: 'Yesterday, newest first' }).locator('article')).toHaveText([/Yesterday evening/]);
   const time = rows(page).filter({ hasText: 'Yesterday evening' }).locator('time');
   await expect(time).toHaveText('18 h ago'); // 17 h 45 min
-  const full = await page.evaluate(() => new Date('2026-06-09T21:15:00').toLocaleString(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }));
+  const full = await page.evaluate(() =>
+    new Date('2026-06-09T21:15:00').toLocaleString(undefined, {
+      weekday: 'long',
+      day: 'numeric',
+      month: 'long',
+      year: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    }),
+  );
   await expect(time).toHaveAttribute('title', full);
   // At midnight "Today" becomes "Yesterday" without a reload.
   await page.clock.fastForward(9 * 3_600_000);
@@ -229,10 +285,40 @@ test('rows are grouped by day, with the absolute time on hover', async ({ page, 
 test('job rows show their state and last output line; an event without a title shows its text once', async ({ page, staticSite }) => {
   const history = [
     sampleEvent({ title: 'Backup done', body: 'Backup done' }, 50_000),
-    sampleEvent({ type: 'job.started', topic: 'ci', title: '▶ build started', priority: 2, job: { id: 'run', name: 'build', status: 'running' } }, 40_000),
-    sampleEvent({ type: 'job.completed', topic: 'ci', title: '✓ tests succeeded', priority: 3, job: { id: 'ok', name: 'tests', status: 'succeeded', exitCode: 0, durationMs: 2000, outputTail: 'running 12 tests\n12 passed\n' } }, 30_000),
-    sampleEvent({ type: 'job.failed', topic: 'ci', title: '✗ lint failed', priority: 4, job: { id: 'bad', name: 'lint', status: 'failed', exitCode: 1, durationMs: 900, outputTail: 'a.ts ok\nb.ts: 3 problems' } }, 20_000),
-    sampleEvent({ type: 'job.failed', topic: 'ci', title: '✗ deploy failed', priority: 5, job: { id: 'prod', name: 'deploy', status: 'failed', exitCode: 2 } }, 10_000),
+    sampleEvent(
+      { type: 'job.started', topic: 'ci', title: '▶ build started', priority: 2, job: { id: 'run', name: 'build', status: 'running' } },
+      40_000,
+    ),
+    sampleEvent(
+      {
+        type: 'job.completed',
+        topic: 'ci',
+        title: '✓ tests succeeded',
+        priority: 3,
+        job: { id: 'ok', name: 'tests', status: 'succeeded', exitCode: 0, durationMs: 2000, outputTail: 'running 12 tests\n12 passed\n' },
+      },
+      30_000,
+    ),
+    sampleEvent(
+      {
+        type: 'job.failed',
+        topic: 'ci',
+        title: '✗ lint failed',
+        priority: 4,
+        job: { id: 'bad', name: 'lint', status: 'failed', exitCode: 1, durationMs: 900, outputTail: 'a.ts ok\nb.ts: 3 problems' },
+      },
+      20_000,
+    ),
+    sampleEvent(
+      {
+        type: 'job.failed',
+        topic: 'ci',
+        title: '✗ deploy failed',
+        priority: 5,
+        job: { id: 'prod', name: 'deploy', status: 'failed', exitCode: 2 },
+      },
+      10_000,
+    ),
   ];
   await openDesktopWindow(page, staticSite.url, { settings: desktopSettings(), status: desktopStatus(), history });
   await expect(rows(page)).toHaveCount(5);
@@ -262,12 +348,16 @@ test('job rows show their state and last output line; an event without a title s
 
 test('connection states: reconnecting with a live countdown, offline, auth failed linking to settings', async ({ page, staticSite }) => {
   await openDesktopWindow(page, staticSite.url, { settings: desktopSettings(), status: desktopStatus(), history: [] });
-  await pushStatus(page, { feed: { status: 'reconnecting', since: Date.now(), attempt: 1, reason: 'connection refused', nextAttemptAt: Date.now() + 4_500 } });
+  await pushStatus(page, {
+    feed: { status: 'reconnecting', since: Date.now(), attempt: 1, reason: 'connection refused', nextAttemptAt: Date.now() + 4_500 },
+  });
   await expect(page.getByTestId('connection')).toHaveText(/Reconnecting/);
   await expect(page.getByTestId('connection-detail')).toHaveText(/Connection refused\. Next try in [45] s\./);
   await expect(page.getByTestId('connection-detail')).toHaveText(/Next try in [23] s\./);
 
-  await pushStatus(page, { feed: { status: 'offline', since: Date.now(), attempt: 4, reason: 'connection refused', nextAttemptAt: Date.now() + 60_000 } });
+  await pushStatus(page, {
+    feed: { status: 'offline', since: Date.now(), attempt: 4, reason: 'connection refused', nextAttemptAt: Date.now() + 60_000 },
+  });
   await expect(page.getByTestId('connection')).toHaveText(/Offline/);
   await expect(page.getByTestId('connection-detail')).toHaveText(/Next try in 1 min\./);
 
@@ -294,7 +384,11 @@ test('a running job shows a live duration', async ({ page, staticSite }) => {
 
 test('the host opens the window at #settings or #history; the fragment follows the view', async ({ page, staticSite }) => {
   // The tray's "Settings…" loads the page at #settings, or changes the fragment of an open window.
-  await openDesktopWindow(page, `${staticSite.url}#settings`, { settings: desktopSettings(), status: desktopStatus(), history: richHistory() });
+  await openDesktopWindow(page, `${staticSite.url}#settings`, {
+    settings: desktopSettings(),
+    status: desktopStatus(),
+    history: richHistory(),
+  });
   await expect(page.getByLabel('Server address')).toBeVisible();
   await page.evaluate("location.hash = '#history'");
   await expect(page.getByLabel('Server address')).toBeHidden();

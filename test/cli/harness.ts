@@ -37,7 +37,10 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 }
 
 /** Starts herald; `detached` puts it in its own session (no terminal), as a service manager would. */
-export function startHerald(args: string[], options: { env?: Record<string, string>; input?: string | Buffer; detached?: boolean; nodeArgs?: string[] } = {}): HeraldProcess {
+export function startHerald(
+  args: string[],
+  options: { env?: Record<string, string>; input?: string | Buffer; detached?: boolean; nodeArgs?: string[] } = {},
+): HeraldProcess {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), HERALD_BIN, ...args], {
     env: cleanEnv(options.env),
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -126,5 +129,8 @@ export async function deadServerUrl(): Promise<string> {
 
 /** Lines of herald's own messages on stderr. */
 export function heraldLines(stderr: Buffer): string[] {
-  return stderr.toString('utf8').split('\n').filter((l) => l.startsWith('herald'));
+  return stderr
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('herald'));
 }

@@ -82,7 +82,15 @@ describe('the CLI against a server whose answer never ends', () => {
 
   it('herald run still runs the command, warns once, exits with its code, with its memory bounded', async () => {
     const endless = await endlessServer();
-    const r = await heraldWithPeak(['run', '--server', endless.url, '--', process.execPath, '-e', 'console.log("the job ran"); process.exit(3)']);
+    const r = await heraldWithPeak([
+      'run',
+      '--server',
+      endless.url,
+      '--',
+      process.execPath,
+      '-e',
+      'console.log("the job ran"); process.exit(3)',
+    ]);
     expect(r.code).toBe(3);
     expect(r.stdout).toBe('the job ran\n');
     const warnings = r.stderr.split('\n').filter((l) => l.startsWith('herald:'));
@@ -117,7 +125,15 @@ describe('the CLI prints what a server sends with its control characters escaped
   const osc = '\u009d';
 
   it('herald send --json: C1 and DEL written as \\u escapes, the JSON still the same value', async () => {
-    const stored = { id: '7', type: 'notification', topic: 'default', time: '2030-01-01T00:00:00.000Z', title: `red${csi}31m title${osc}0;pwned\u0007`, body: 'del\u007f', priority: 3 };
+    const stored = {
+      id: '7',
+      type: 'notification',
+      topic: 'default',
+      time: '2030-01-01T00:00:00.000Z',
+      title: `red${csi}31m title${osc}0;pwned\u0007`,
+      body: 'del\u007f',
+      priority: 3,
+    };
     const url = await fakeServer((req, res) => {
       req.resume();
       res.writeHead(201, { 'Content-Type': 'application/json' });
@@ -174,7 +190,14 @@ describe('the CLI prints what a server sends with its control characters escaped
   });
 
   it('herald listen: every field of its line is escaped (the topic too, no forged second line), and so is what it says on stderr', async () => {
-    const event = { id: '1', type: 'notification', topic: `${csi}31mops`, time: '2030-01-01T00:00:00.000Z', title: 'real\nherald listen: forged', priority: 3 };
+    const event = {
+      id: '1',
+      type: 'notification',
+      topic: `${csi}31mops`,
+      time: '2030-01-01T00:00:00.000Z',
+      title: 'real\nherald listen: forged',
+      priority: 3,
+    };
     const url = await fakeServer((req, res) => {
       res.writeHead(200, { 'Content-Type': 'text/event-stream' });
       res.write(`retry: 1000\n\nid: 1\nevent: notification\ndata: ${JSON.stringify(event)}\n\n`);

@@ -51,7 +51,11 @@ async function setup() {
   return { dir, server };
 }
 
-const connected = (l: Listener) => waitFor(() => `connected (stderr: ${l.err()})`, () => /connected to/.test(l.err()));
+const connected = (l: Listener) =>
+  waitFor(
+    () => `connected (stderr: ${l.err()})`,
+    () => /connected to/.test(l.err()),
+  );
 
 describe('herald listen', () => {
   it('prints events as lines, resumes from its --state file after being killed, and exits 0 on SIGTERM', async () => {
@@ -87,9 +91,12 @@ describe('herald listen', () => {
     const { dir, server } = await setup();
     const record = path.join(dir, 'record.mjs');
     const log = path.join(dir, 'exec.log');
-    fs.writeFileSync(record, `import fs from 'node:fs';
+    fs.writeFileSync(
+      record,
+      `import fs from 'node:fs';
 const keys = ['HERALD_ID','HERALD_TYPE','HERALD_TOPIC','HERALD_TITLE','HERALD_BODY','HERALD_PRIORITY','HERALD_URL','HERALD_TAGS','HERALD_JOB_STATUS','HERALD_JOB_EXIT_CODE','HERALD_EVENT'];
-fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify(Object.fromEntries(keys.map((k) => [k, process.env[k]]))) + '\\n');`);
+fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify(Object.fromEntries(keys.map((k) => [k, process.env[k]]))) + '\\n');`,
+    );
     const shellLog = path.join(dir, 'shell.log');
     // The way people write it: expansions inside double quotes; the shell must not run the title.
     const exec = `node ${JSON.stringify(record)} && printf '%s|%s\\n' "$HERALD_ID" "$HERALD_TITLE" >> ${JSON.stringify(shellLog)}`;
@@ -99,15 +106,33 @@ fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify(Object.fromEntries(keys
     const hostile = [`$(touch ${pwned})`, `x; touch ${pwned}2`, `\`touch ${pwned}3\``];
     for (const title of hostile) await publish(server.url, { title });
     await publish(server.url, {
-      type: 'job.failed', topic: 'ci', title: 'build broke', body: 'see log', priority: 4, url: 'https://ci.example.test/1', tags: ['ci', 'main'],
+      type: 'job.failed',
+      topic: 'ci',
+      title: 'build broke',
+      body: 'see log',
+      priority: 4,
+      url: 'https://ci.example.test/1',
+      tags: ['ci', 'main'],
       job: { id: 'b1', status: 'failed', exitCode: 3 },
     });
     await waitFor('4 exec runs', () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').trim().split('\n').length >= 4);
-    const runs = fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+    const runs = fs
+      .readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, string>);
     expect(runs.slice(0, 3).map((r) => r.HERALD_TITLE)).toEqual(hostile);
     expect(runs[3]).toMatchObject({
-      HERALD_ID: '4', HERALD_TYPE: 'job.failed', HERALD_TOPIC: 'ci', HERALD_TITLE: 'build broke', HERALD_BODY: 'see log', HERALD_PRIORITY: '4',
-      HERALD_URL: 'https://ci.example.test/1', HERALD_TAGS: 'ci,main', HERALD_JOB_STATUS: 'failed', HERALD_JOB_EXIT_CODE: '3',
+      HERALD_ID: '4',
+      HERALD_TYPE: 'job.failed',
+      HERALD_TOPIC: 'ci',
+      HERALD_TITLE: 'build broke',
+      HERALD_BODY: 'see log',
+      HERALD_PRIORITY: '4',
+      HERALD_URL: 'https://ci.example.test/1',
+      HERALD_TAGS: 'ci,main',
+      HERALD_JOB_STATUS: 'failed',
+      HERALD_JOB_EXIT_CODE: '3',
     });
     expect(JSON.parse(runs[3]!.HERALD_EVENT!)).toMatchObject({ id: '4', job: { id: 'b1', exitCode: 3 } });
     await waitFor('shell log', () => fs.existsSync(shellLog) && fs.readFileSync(shellLog, 'utf8').split('\n').length >= 5);
@@ -154,14 +179,23 @@ describe('herald listen when retrying cannot help', () => {
     const guarded = await serve(path.join(dir, 'guarded'), { token: 'right' });
     cleanups.push(() => guarded.close());
     const cases: Array<[string[], RegExp]> = [
-      [['--server', guarded.url, '--token', 'wrong'], /^herald listen: the server at \S+ refused the token \(HTTP 401\): use the one it was started with \(--token or HERALD_TOKEN\)$/],
+      [
+        ['--server', guarded.url, '--token', 'wrong'],
+        /^herald listen: the server at \S+ refused the token \(HTTP 401\): use the one it was started with \(--token or HERALD_TOKEN\)$/,
+      ],
       [['--server', guarded.url], /^herald listen: the server at \S+ needs a token \(HTTP 401\): pass it with --token or HERALD_TOKEN$/],
-      [['--server', `${guarded.url}/herald`, '--token', 'right'], /^herald listen: there is no Herald event stream at \S+\/herald\/events \(HTTP 404\): --server takes the server's base address/],
+      [
+        ['--server', `${guarded.url}/herald`, '--token', 'right'],
+        /^herald listen: there is no Herald event stream at \S+\/herald\/events \(HTTP 404\): --server takes the server's base address/,
+      ],
     ];
     for (const [args, sentence] of cases) {
       const l = startListen([...args, '--state', path.join(dir, 's.json')]);
       expect(await l.exited, args.join(' ')).toBe(1);
-      const lines = l.err().split('\n').filter((line) => line !== '');
+      const lines = l
+        .err()
+        .split('\n')
+        .filter((line) => line !== '');
       expect(lines[0]).toMatch(/^herald listen: connecting to /);
       expect(lines.slice(1), args.join(' ')).toHaveLength(1);
       expect(lines[1]).toMatch(sentence);
@@ -174,7 +208,9 @@ describe('herald listen when retrying cannot help', () => {
     let requests = 0;
     const failing = http.createServer((_req, res) => {
       requests++;
-      res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '1' }).end('{"error":{"code":"unavailable","message":"down"}}');
+      res
+        .writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '1' })
+        .end('{"error":{"code":"unavailable","message":"down"}}');
     });
     await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => failing.close(() => resolve())));
@@ -193,7 +229,12 @@ describe('herald listen when retrying cannot help', () => {
     plain.on('connection', () => connections++);
     await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise<void>((resolve) => plain.close(() => resolve())));
-    const l = startListen(['--server', `https://127.0.0.1:${(plain.address() as { port: number }).port}`, '--state', path.join(dir, 's.json')]);
+    const l = startListen([
+      '--server',
+      `https://127.0.0.1:${(plain.address() as { port: number }).port}`,
+      '--state',
+      path.join(dir, 's.json'),
+    ]);
     await waitFor('three attempts', () => connections >= 3, 20_000);
     await sleep(200);
     expect(l.child.exitCode).toBeNull();
@@ -204,7 +245,15 @@ describe('herald listen when retrying cannot help', () => {
 });
 
 describe('listen helpers', () => {
-  const event: HeraldEvent = { id: '9', type: 'notification', topic: 'ops', time: '2030-01-02T03:04:05Z', title: 'disk \u001b[31mfull', body: 'sda1 at 99%', priority: 5 };
+  const event: HeraldEvent = {
+    id: '9',
+    type: 'notification',
+    topic: 'ops',
+    time: '2030-01-02T03:04:05Z',
+    title: 'disk \u001b[31mfull',
+    body: 'sda1 at 99%',
+    priority: 5,
+  };
 
   it('writes one line per event without terminal escapes, marking high and urgent ones', () => {
     expect(eventLine(event)).toMatch(/ {2}ops {2}\[urgent\] disk \?\[31mfull — sda1 at 99%$/);
@@ -215,7 +264,10 @@ describe('listen helpers', () => {
   it('lines up time, topic and title, and shows the type, tags and link', () => {
     const lines = [
       eventLine({ ...event, topic: 'ci', priority: 3 }, { topicWidth: 8 }),
-      eventLine({ ...event, topic: 'backups', priority: 3, type: 'backup.done', tags: ['nightly', 'db'], url: 'https://ci.example/7' }, { topicWidth: 8 }),
+      eventLine(
+        { ...event, topic: 'backups', priority: 3, type: 'backup.done', tags: ['nightly', 'db'], url: 'https://ci.example/7' },
+        { topicWidth: 8 },
+      ),
       eventLine({ ...event, topic: 'a-very-long-topic-name', priority: 3 }, { topicWidth: 8 }),
     ];
     // the third column starts at one place on every line
@@ -243,7 +295,9 @@ describe('listen helpers', () => {
     expect(eventLine(event, { colour: true })).toContain('\u001b[1m\u001b[31m[urgent]\u001b[0m');
     const failed: HeraldEvent = { ...event, title: '✗ build failed', priority: 3, type: 'job.failed', job: { id: 'j', status: 'failed' } };
     expect(eventLine(failed, { colour: true })).toContain('\u001b[31m✗ build failed\u001b[0m');
-    expect(eventLine({ ...failed, job: { id: 'j', status: 'succeeded' }, title: '✓ ok' }, { colour: true })).toContain('\u001b[32m✓ ok\u001b[0m');
+    expect(eventLine({ ...failed, job: { id: 'j', status: 'succeeded' }, title: '✓ ok' }, { colour: true })).toContain(
+      '\u001b[32m✓ ok\u001b[0m',
+    );
     expect(eventLine(failed)).not.toContain('\u001b');
     // the event's own escapes are never passed on, coloured or not
     expect(eventLine(event, { colour: true })).toContain('disk ?[31mfull');
@@ -259,9 +313,27 @@ describe('listen helpers', () => {
 
   it('describes states for people', () => {
     const now = 1_000_000;
-    expect(stateLine({ status: 'reconnecting', since: now, nextAttemptAt: now + 4000, reason: 'connection refused' }, 'u', now)).toBe('reconnecting in 4 s: connection refused');
-    expect(stateLine({ status: 'auth-failed', since: now, nextAttemptAt: now + 300_000, reason: 'HTTP 401: the server refused the token; check the token setting' }, 'u', now))
-      .toBe('HTTP 401: the server refused the token; check the token setting; trying again in 5 min');
-    expect(execEnv(event)).toMatchObject({ HERALD_URL: '', HERALD_TAGS: '', HERALD_JOB_STATUS: '', HERALD_JOB_EXIT_CODE: '', HERALD_PRIORITY: '5' });
+    expect(stateLine({ status: 'reconnecting', since: now, nextAttemptAt: now + 4000, reason: 'connection refused' }, 'u', now)).toBe(
+      'reconnecting in 4 s: connection refused',
+    );
+    expect(
+      stateLine(
+        {
+          status: 'auth-failed',
+          since: now,
+          nextAttemptAt: now + 300_000,
+          reason: 'HTTP 401: the server refused the token; check the token setting',
+        },
+        'u',
+        now,
+      ),
+    ).toBe('HTTP 401: the server refused the token; check the token setting; trying again in 5 min');
+    expect(execEnv(event)).toMatchObject({
+      HERALD_URL: '',
+      HERALD_TAGS: '',
+      HERALD_JOB_STATUS: '',
+      HERALD_JOB_EXIT_CODE: '',
+      HERALD_PRIORITY: '5',
+    });
   });
 });

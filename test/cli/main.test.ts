@@ -25,7 +25,8 @@ describe('herald (dispatch and help)', () => {
     for (const arg of ['--help', '-h', 'help']) {
       const r = await herald([arg]);
       expect(r.code).toBe(0);
-      for (const word of ['send', 'run', 'serve', 'listen', 'HERALD_SERVER', 'HERALD_TOKEN', 'HERALD_DATA_DIR']) expect(r.stdout.toString()).toContain(word);
+      for (const word of ['send', 'run', 'serve', 'listen', 'HERALD_SERVER', 'HERALD_TOKEN', 'HERALD_DATA_DIR'])
+        expect(r.stdout.toString()).toContain(word);
     }
   });
 
@@ -49,7 +50,11 @@ describe('herald (dispatch and help)', () => {
   });
 
   it('suggests the nearest option for a mistyped one, in every command', async () => {
-    for (const [args, meant] of [[['run', '--nmae', 'x', '--', 'true'], '--name'], [['serve', '--prot', '0'], '--port'], [['listen', '--topc', 'a'], '--topic']] as const) {
+    for (const [args, meant] of [
+      [['run', '--nmae', 'x', '--', 'true'], '--name'],
+      [['serve', '--prot', '0'], '--port'],
+      [['listen', '--topc', 'a'], '--topic'],
+    ] as const) {
       const r = await herald([...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.toString(), args.join(' ')).toContain(`: did you mean ${meant}?`);

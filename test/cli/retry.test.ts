@@ -36,14 +36,18 @@ describe('herald send through a connection that is reset after the request was s
     expect(r.stdout.toString().trim()).toBe(stored[0]!.id);
     const lines = heraldLines(r.stderr);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^herald: publishing to ${proxy.url}: connection (reset|closed); trying again in \\d\\.\\d s \\(try 2 of 3\\)$`));
+    expect(lines[0]).toMatch(
+      new RegExp(`^herald: publishing to ${proxy.url}: connection (reset|closed); trying again in \\d\\.\\d s \\(try 2 of 3\\)$`),
+    );
   });
 
   it('does not try again when the server cannot be reached at all (connection refused)', async () => {
     const url = await deadServerUrl();
     const r = await herald(['send', '--server', url, 'x']);
     expect(r.code).toBe(1);
-    expect(heraldLines(r.stderr)).toEqual([`herald: cannot reach the Herald server at ${url} (connection refused). Start it with \`herald serve\` or set --server/HERALD_SERVER.`]);
+    expect(heraldLines(r.stderr)).toEqual([
+      `herald: cannot reach the Herald server at ${url} (connection refused). Start it with \`herald serve\` or set --server/HERALD_SERVER.`,
+    ]);
   });
 });
 
@@ -56,7 +60,7 @@ describe('herald run through a connection that loses answers', () => {
     const waitForGate = `const t = setInterval(() => { if (require('fs').existsSync(process.argv[1])) { clearInterval(t); process.exit(3); } }, 20)`;
     const p = startHerald(['run', '--server', proxy.url, '--topic', 'run-retry', '--', ...node(waitForGate, gate)], { input: '' });
     // job.started was stored by its first try; its retry has been answered once an answer got through.
-    await srv.waitFor(() => proxy.answers > answered, 'the answer to job.started\'s retry');
+    await srv.waitFor(() => proxy.answers > answered, "the answer to job.started's retry");
     proxy.loseAnswers(1, 'reset'); // the job end's first try
     fs.writeFileSync(gate, '');
     const r = await p.result;
@@ -66,7 +70,8 @@ describe('herald run through a connection that loses answers', () => {
     expect(events[1]!.job).toMatchObject({ id: events[0]!.job!.id, status: 'failed', exitCode: 3 });
     const lines = heraldLines(r.stderr);
     expect(lines).toHaveLength(2);
-    for (const line of lines) expect(line).toMatch(/^herald: reporting to .*: connection (reset|closed); trying again in \d\.\d s \(try 2 of 3\)$/);
+    for (const line of lines)
+      expect(line).toMatch(/^herald: reporting to .*: connection (reset|closed); trying again in \d\.\d s \(try 2 of 3\)$/);
   });
 });
 
@@ -74,7 +79,11 @@ describe('publishWithRetry', () => {
   it('tries again after a timeout with the same key; the server stores the event once', async () => {
     proxy.loseAnswers(1, 'stall');
     const retries: RetryInfo[] = [];
-    const event = await publishWithRetry({ url: proxy.url }, { topic: 'timeout-retry', title: 'slow network' }, { timeoutMs: 500, onRetry: (info) => retries.push(info) });
+    const event = await publishWithRetry(
+      { url: proxy.url },
+      { topic: 'timeout-retry', title: 'slow network' },
+      { timeoutMs: 500, onRetry: (info) => retries.push(info) },
+    );
     expect(retries).toHaveLength(1);
     expect(retries[0]).toMatchObject({ attempt: 2, attempts: 3, detail: 'no answer within 0.5 s' });
     const stored = await srv.events('after=0&topic=timeout-retry');
@@ -84,7 +93,11 @@ describe('publishWithRetry', () => {
   it('gives up after the last try with the reason and how many tries were made', async () => {
     proxy.loseAnswers(3, 'reset');
     const retries: RetryInfo[] = [];
-    const failure = await publishWithRetry({ url: proxy.url }, { topic: 'all-lost', title: 'x' }, { onRetry: (info) => retries.push(info), retryMinMs: 10, retryMaxMs: 20 }).catch((err: unknown) => err);
+    const failure = await publishWithRetry(
+      { url: proxy.url },
+      { topic: 'all-lost', title: 'x' },
+      { onRetry: (info) => retries.push(info), retryMinMs: 10, retryMaxMs: 20 },
+    ).catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(PublishError);
     expect((failure as PublishError).message).toMatch(/\(tried 3 times\)$/);
     expect(retries.map((r) => r.attempt)).toEqual([2, 3]);
@@ -93,7 +106,8 @@ describe('publishWithRetry', () => {
   });
 
   it('retries only failures that cannot double the event and may go away', () => {
-    const err = (reason: ConstructorParameters<typeof PublishError>[0], extra: { status?: number; code?: string } = {}) => new PublishError(reason, 'm', 'd', extra);
+    const err = (reason: ConstructorParameters<typeof PublishError>[0], extra: { status?: number; code?: string } = {}) =>
+      new PublishError(reason, 'm', 'd', extra);
     expect(isRetryable(err('timeout'))).toBe(true);
     expect(isRetryable(err('unreachable', { code: 'ECONNRESET' }))).toBe(true);
     expect(isRetryable(err('unreachable', { code: 'UND_ERR_SOCKET' }))).toBe(true);

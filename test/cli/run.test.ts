@@ -35,14 +35,17 @@ describe('herald run: exit codes and job events', () => {
     const [started, done, ...more] = await jobEvents('ok');
     expect(more).toEqual([]);
     expect(started).toMatchObject({ type: 'job.started', job: { status: 'running', name: 'unit tests' } });
-    expect(done).toMatchObject({ type: 'job.completed', job: { status: 'succeeded', exitCode: 0, name: 'unit tests', outputTail: 'fine' } });
+    expect(done).toMatchObject({
+      type: 'job.completed',
+      job: { status: 'succeeded', exitCode: 0, name: 'unit tests', outputTail: 'fine' },
+    });
     expect(done!.job!.id).toBe(started!.job!.id);
     expect(done!.job!.host).toBe(started!.job!.host);
     expect(done!.job!.durationMs).toBeGreaterThanOrEqual(0);
     expect(Number(done!.id)).toBeGreaterThan(Number(started!.id));
   });
 
-  it('exits with the command\'s own code and reports job.failed', async () => {
+  it("exits with the command's own code and reports job.failed", async () => {
     const r = await herald(['run', '--server', srv.url, '--topic', 'three', '--', ...node('process.exit(3)')]);
     expect(r.code).toBe(3);
     const [, failed] = await jobEvents('three');
@@ -98,8 +101,12 @@ describe('herald run: output order', () => {
     const fd = fs.openSync(log, 'w');
     try {
       // Plain write(2)s from a shell, alternating streams as fast as it can: two pipes would deliver them in bursts per stream.
-      const script = 'i=1; while [ $i -le 40 ]; do if [ $((i % 2)) = 1 ]; then echo "line $i"; else echo "line $i (stderr)" >&2; fi; i=$((i + 1)); done; exit 1';
-      const child = spawn(process.execPath, [HERALD_BIN, 'run', '--server', srv.url, '--topic', 'order', '--', 'sh', '-c', script], { env: cleanEnv(), stdio: ['ignore', fd, fd] });
+      const script =
+        'i=1; while [ $i -le 40 ]; do if [ $((i % 2)) = 1 ]; then echo "line $i"; else echo "line $i (stderr)" >&2; fi; i=$((i + 1)); done; exit 1';
+      const child = spawn(process.execPath, [HERALD_BIN, 'run', '--server', srv.url, '--topic', 'order', '--', 'sh', '-c', script], {
+        env: cleanEnv(),
+        stdio: ['ignore', fd, fd],
+      });
       const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
       expect(code).toBe(1);
       const written = Array.from({ length: 40 }, (_, i) => `line ${i + 1}${(i + 1) % 2 === 0 ? ' (stderr)' : ''}`);
@@ -113,7 +120,8 @@ describe('herald run: output order', () => {
   });
 
   it('never splices a line of one stream into a line of the other when they go to different places', async () => {
-    const script = 'process.stdout.write("compiling "); setTimeout(() => { process.stderr.write("warning: slow\\n"); setTimeout(() => process.stdout.write("done\\nsummary: ok\\n"), 150) }, 150)';
+    const script =
+      'process.stdout.write("compiling "); setTimeout(() => { process.stderr.write("warning: slow\\n"); setTimeout(() => process.stdout.write("done\\nsummary: ok\\n"), 150) }, 150)';
     const r = await herald(['run', '--server', srv.url, '--topic', 'splice', '--', ...node(script)]);
     expect(r.code).toBe(0);
     expect(r.stdout.toString()).toBe('compiling done\nsummary: ok\n');
@@ -131,7 +139,9 @@ describe('herald run: pass-through', () => {
     ].join('');
     const r = await herald(['run', '--server', srv.url, '--topic', 'bytes', '--', ...node(script)]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toEqual(Buffer.concat([Buffer.from([0x61, 0x0d, 0x0a, 0x00, 0x1b, 0x5b, 0x33, 0x31, 0x6d, 0xff, 0xfe]), Buffer.from('héllo ✓ 日本語 🎉')]));
+    expect(r.stdout).toEqual(
+      Buffer.concat([Buffer.from([0x61, 0x0d, 0x0a, 0x00, 0x1b, 0x5b, 0x33, 0x31, 0x6d, 0xff, 0xfe]), Buffer.from('héllo ✓ 日本語 🎉')]),
+    );
     expect(r.stderr.toString('utf8')).toBe('warn ⚠ no newline');
     const [, done] = await jobEvents('bytes');
     // The tail is cleaned for people: no control characters or escapes, but the text survives.
@@ -156,8 +166,17 @@ describe('herald run: pass-through', () => {
     expect(r.stdout.toString('utf8')).toBe(input);
   });
 
-  it('leaves the output on herald\'s own stdout/stderr with --no-tail, and sends no tail', async () => {
-    const r = await herald(['run', '--server', srv.url, '--topic', 'notail', '--no-tail', '--', ...node('process.stdout.write("direct"); process.stderr.write("err")')]);
+  it("leaves the output on herald's own stdout/stderr with --no-tail, and sends no tail", async () => {
+    const r = await herald([
+      'run',
+      '--server',
+      srv.url,
+      '--topic',
+      'notail',
+      '--no-tail',
+      '--',
+      ...node('process.stdout.write("direct"); process.stderr.write("err")'),
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout.toString()).toBe('direct');
     expect(r.stderr.toString()).toBe('err');
@@ -167,7 +186,19 @@ describe('herald run: pass-through', () => {
   });
 
   it('takes the command without "--" too, leaving its flags alone', async () => {
-    const r = await herald(['run', '--server', srv.url, '--topic', 'nodash', process.execPath, '-e', 'console.log(process.argv.slice(1).join(","))', 'a', '--name', 'x']);
+    const r = await herald([
+      'run',
+      '--server',
+      srv.url,
+      '--topic',
+      'nodash',
+      process.execPath,
+      '-e',
+      'console.log(process.argv.slice(1).join(","))',
+      'a',
+      '--name',
+      'x',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout.toString()).toBe('a,--name,x\n');
     const [started] = await jobEvents('nodash');
@@ -178,23 +209,35 @@ describe('herald run: pass-through', () => {
 describe('herald run: cancel and failures to report', () => {
   it('passes SIGINT on to the command, exits 130 and reports the job as cancelled', async () => {
     // Detached: its own session with no terminal, so the SIGINT reaches herald alone (as from `kill -INT`).
-    const p = startHerald(['run', '--server', srv.url, '--topic', 'cancel', '--', ...node('setTimeout(() => {}, 60000)')], { detached: true });
+    const p = startHerald(['run', '--server', srv.url, '--topic', 'cancel', '--', ...node('setTimeout(() => {}, 60000)')], {
+      detached: true,
+    });
     await srv.waitFor((events) => events.some((e) => e.topic === 'cancel' && e.type === 'job.started'), 'job.started');
     p.child.kill('SIGINT');
     const r = await p.result;
     expect(r.code).toBe(130);
     const [started, cancelled] = await jobEvents('cancel');
-    expect(cancelled).toMatchObject({ type: 'job.failed', body: 'stopped by SIGINT', job: { id: started!.job!.id, status: 'cancelled', exitCode: 130 } });
+    expect(cancelled).toMatchObject({
+      type: 'job.failed',
+      body: 'stopped by SIGINT',
+      job: { id: started!.job!.id, status: 'cancelled', exitCode: 130 },
+    });
   });
 
   // util-linux `script` gives the command a real terminal, whose Ctrl-C goes to the whole
   // foreground process group: the command must get it once, not a second time from herald.
-  for (const [how, nodeArgs] of [['', ''], [' (re-run for the type-stripping flag)', '--no-experimental-strip-types ']] as const) {
+  for (const [how, nodeArgs] of [
+    ['', ''],
+    [' (re-run for the type-stripping flag)', '--no-experimental-strip-types '],
+  ] as const) {
     it.skipIf(!hasScript())(`in a terminal, Ctrl-C reaches the command once and the job is cancelled${how}`, async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-cli-tty-'));
       try {
         const childScript = path.join(dir, 'count-sigint.cjs');
-        fs.writeFileSync(childScript, 'let n = 0; process.on("SIGINT", () => { n++; setTimeout(() => { console.log("sigints=" + n); process.exit(130); }, 300); }); setInterval(() => {}, 1000); console.log("ready");');
+        fs.writeFileSync(
+          childScript,
+          'let n = 0; process.on("SIGINT", () => { n++; setTimeout(() => { console.log("sigints=" + n); process.exit(130); }, 300); }); setInterval(() => {}, 1000); console.log("ready");',
+        );
         const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
         // `exec`: herald replaces the shell, so no shell shares the terminal's process group. A
         // non-interactive dash would die of the same Ctrl-C, whatever herald did; and with
@@ -235,7 +278,11 @@ describe('herald run: cancel and failures to report', () => {
       expect(r.code).toBe(7);
       expect(r.stdout.toString()).toBe('ready\ncleaning up\n');
       const [, cancelled] = await jobEvents(topic);
-      expect(cancelled).toMatchObject({ type: 'job.failed', body: `stopped by ${signal}`, job: { status: 'cancelled', exitCode: 7, outputTail: 'ready\ncleaning up' } });
+      expect(cancelled).toMatchObject({
+        type: 'job.failed',
+        body: `stopped by ${signal}`,
+        job: { status: 'cancelled', exitCode: 7, outputTail: 'ready\ncleaning up' },
+      });
     });
   }
 
@@ -245,7 +292,8 @@ describe('herald run: cancel and failures to report', () => {
   it('on a Node that needs the type-stripping flag, the re-run passes SIGTERM on and keeps exit codes', async () => {
     const nodeArgs = ['--no-experimental-strip-types'];
     const env = { HERALD_CLI_FROM_SOURCE: '1' };
-    const script = 'process.on("SIGTERM", () => { console.log("cleaning up"); process.exit(7) }); console.log("ready"); setTimeout(() => {}, 60000)';
+    const script =
+      'process.on("SIGTERM", () => { console.log("cleaning up"); process.exit(7) }); console.log("ready"); setTimeout(() => {}, 60000)';
     const p = startHerald(['run', '--server', srv.url, '--topic', 'wrapped', '--', ...node(script)], { detached: true, nodeArgs, env });
     await waitUntil(() => p.stdoutText().includes('ready'));
     p.child.kill('SIGTERM'); // the outer process: what a service manager or `kill` reaches
@@ -255,20 +303,35 @@ describe('herald run: cancel and failures to report', () => {
     const [, cancelled] = await jobEvents('wrapped');
     expect(cancelled).toMatchObject({ type: 'job.failed', body: 'stopped by SIGTERM', job: { status: 'cancelled', exitCode: 7 } });
 
-    const plain = await startHerald(['run', '--server', srv.url, '--topic', 'wrapped-exit', '--', ...node('process.exit(5)')], { nodeArgs, env, input: '' }).result;
+    const plain = await startHerald(['run', '--server', srv.url, '--topic', 'wrapped-exit', '--', ...node('process.exit(5)')], {
+      nodeArgs,
+      env,
+      input: '',
+    }).result;
     expect(plain.code).toBe(5);
     // A command killed by a signal: herald's 128+N comes through the re-run unchanged.
-    const killed = await startHerald(['run', '--server', srv.url, '--topic', 'wrapped-kill', '--', ...node('process.kill(process.pid, "SIGKILL")')], { nodeArgs, env, input: '' }).result;
+    const killed = await startHerald(
+      ['run', '--server', srv.url, '--topic', 'wrapped-kill', '--', ...node('process.kill(process.pid, "SIGKILL")')],
+      { nodeArgs, env, input: '' },
+    ).result;
     expect(killed.code).toBe(137);
   });
 
   it('still runs the command when the server is unreachable: same output, same exit code, one warning', async () => {
     const url = await deadServerUrl();
-    const r = await herald(['run', '--', ...node('process.stdout.write("out"); process.stderr.write("err\\n"); process.exit(5)')], { env: { HERALD_SERVER: url } });
+    const r = await herald(['run', '--', ...node('process.stdout.write("out"); process.stderr.write("err\\n"); process.exit(5)')], {
+      env: { HERALD_SERVER: url },
+    });
     expect(r.code).toBe(5);
     expect(r.stdout.toString()).toBe('out');
     // The warning may come before or after the command's own line; the command's bytes are intact.
-    expect(r.stderr.toString().split('\n').filter((l) => !l.startsWith('herald')).join('\n')).toBe('err\n');
+    expect(
+      r.stderr
+        .toString()
+        .split('\n')
+        .filter((l) => !l.startsWith('herald'))
+        .join('\n'),
+    ).toBe('err\n');
     expect(heraldLines(r.stderr)).toEqual([`herald: could not report to ${url}: connection refused (the command itself is not affected)`]);
   });
 
@@ -282,7 +345,9 @@ describe('herald run: cancel and failures to report', () => {
       const r = await herald(['run', '--server', url, '--', ...node('process.stdout.write("done")')]);
       expect(r.code).toBe(0);
       expect(r.stdout.toString()).toBe('done');
-      expect(heraldLines(r.stderr)).toEqual([`herald: could not report to ${url}: no answer within 5 s (the command itself is not affected)`]);
+      expect(heraldLines(r.stderr)).toEqual([
+        `herald: could not report to ${url}: no answer within 5 s (the command itself is not affected)`,
+      ]);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => silent.close(() => resolve()));

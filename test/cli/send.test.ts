@@ -14,8 +14,23 @@ afterEach(() => killLeftovers());
 describe('herald send', () => {
   it('publishes an event with every flag and prints its id', async () => {
     const r = await herald([
-      'send', '--server', srv.url, '--topic', 'builds', '--title', 'Build', '--priority', 'high',
-      '--tags', 'ci, nightly', '--url', 'https://example.com/build/7', '--type', 'build.done', 'build', 'done',
+      'send',
+      '--server',
+      srv.url,
+      '--topic',
+      'builds',
+      '--title',
+      'Build',
+      '--priority',
+      'high',
+      '--tags',
+      'ci, nightly',
+      '--url',
+      'https://example.com/build/7',
+      '--type',
+      'build.done',
+      'build',
+      'done',
     ]);
     expect(r.stderr.toString()).toBe('');
     expect(r.code).toBe(0);
@@ -23,8 +38,13 @@ describe('herald send', () => {
     expect(id).toMatch(/^\d+$/);
     const stored = (await srv.events()).find((e) => e.id === id);
     expect(stored).toMatchObject({
-      type: 'build.done', topic: 'builds', title: 'Build', body: 'build done', priority: 4,
-      tags: ['ci', 'nightly'], url: 'https://example.com/build/7',
+      type: 'build.done',
+      topic: 'builds',
+      title: 'Build',
+      body: 'build done',
+      priority: 4,
+      tags: ['ci', 'nightly'],
+      url: 'https://example.com/build/7',
     });
   });
 
@@ -74,7 +94,9 @@ describe('herald send', () => {
     expect(empty.stderr.toString()).toContain('nothing to send');
     const typo = await herald(['send', '--server', srv.url, '--priorty', '4', 'x']);
     expect(typo.code).toBe(2);
-    expect(typo.stderr.toString()).toBe("herald send: Unknown option '--priorty': did you mean --priority?\nRun 'herald send --help' for usage.\n");
+    expect(typo.stderr.toString()).toBe(
+      "herald send: Unknown option '--priorty': did you mean --priority?\nRun 'herald send --help' for usage.\n",
+    );
     const badUrl = await herald(['send', '--server', 'ftp://example.com', 'x']);
     expect(badUrl.code).toBe(2);
     expect(badUrl.stderr.toString()).toContain('--server must be an http:// or https:// URL');
@@ -88,7 +110,9 @@ describe('--priority', () => {
     for (const value of ['7', '0', 'loud']) {
       const send = await herald(['send', '--server', srv.url, '--priority', value, 'too loud']);
       expect(send.code, value).toBe(2);
-      expect(send.stderr.toString()).toBe(`herald send: --priority must be 1 to 5 or min, low, default, high, urgent; not "${value}"\nRun 'herald send --help' for usage.\n`);
+      expect(send.stderr.toString()).toBe(
+        `herald send: --priority must be 1 to 5 or min, low, default, high, urgent; not "${value}"\nRun 'herald send --help' for usage.\n`,
+      );
       const run = await herald(['run', '--server', srv.url, '--priority', value, '--', 'true']);
       expect(run.code, value).toBe(2);
       expect(run.stderr.toString()).toBe(send.stderr.toString().replaceAll('herald send', 'herald run'));

@@ -37,7 +37,12 @@ function hasScript(): boolean {
 async function floodTheLog(url: string, count = 100): Promise<void> {
   const long = `/${'x'.repeat(4000)}`;
   await Promise.all(
-    Array.from({ length: count }, () => fetch(`${url}${long}`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.arrayBuffer(), () => undefined)),
+    Array.from({ length: count }, () =>
+      fetch(`${url}${long}`, { signal: AbortSignal.timeout(10_000) }).then(
+        (r) => r.arrayBuffer(),
+        () => undefined,
+      ),
+    ),
   );
 }
 
@@ -57,7 +62,10 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 20_000): 
 
 describe('herald serve with a stalled log output', () => {
   it('answers /health while its stderr is a pipe nobody reads, and says how many lines it dropped once read again', async () => {
-    const child = spawn(process.execPath, [HERALD_BIN, 'serve', '--port', '0', '--data-dir', tempDir()], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [HERALD_BIN, 'serve', '--port', '0', '--data-dir', tempDir()], {
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.add(child);
     let stdout = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -73,7 +81,10 @@ describe('herald serve with a stalled log output', () => {
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stderr!.resume();
-    await waitFor(() => /herald: \d+ log lines dropped: the log output \(terminal or pipe\) was not taking them/.test(stderr), 'the count of dropped lines');
+    await waitFor(
+      () => /herald: \d+ log lines dropped: the log output \(terminal or pipe\) was not taking them/.test(stderr),
+      'the count of dropped lines',
+    );
     const dropped = Number(/herald: (\d+) log lines dropped/.exec(stderr)![1]);
     expect(dropped).toBeGreaterThan(0);
     expect(dropped).toBeLessThan(200);
@@ -84,7 +95,10 @@ describe('herald serve with a stalled log output', () => {
     const port = new URL(url).port;
     const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     const line = `exec ${q(process.execPath)} ${q(HERALD_BIN)} serve --port ${port} --data-dir ${q(tempDir())}`;
-    const term = spawn('script', ['--quiet', '--command', line, '/dev/null'], { env: cleanEnv({ SHELL: '/bin/sh' }), stdio: ['pipe', 'pipe', 'pipe'] });
+    const term = spawn('script', ['--quiet', '--command', line, '/dev/null'], {
+      env: cleanEnv({ SHELL: '/bin/sh' }),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     children.add(term);
     let screen = '';
     term.stdout!.on('data', (d: Buffer) => (screen += d.toString()));
@@ -107,7 +121,10 @@ describe('herald serve with a stalled log output', () => {
 
 describe('herald serve logs what clients send escaped', () => {
   it('a C1 CSI a client put in X-Forwarded-For (behind --trust-proxy) reaches the terminal as \\u009b, never raw', async () => {
-    const child = spawn(process.execPath, [HERALD_BIN, 'serve', '--port', '0', '--data-dir', tempDir(), '--trust-proxy', 'loopback'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [HERALD_BIN, 'serve', '--port', '0', '--data-dir', tempDir(), '--trust-proxy', 'loopback'], {
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.add(child);
     let stdout = '';
     let stderr = '';
@@ -120,7 +137,13 @@ describe('herald serve logs what clients send escaped', () => {
     let answer = '';
     socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
     // Written, not ended: a half-closed socket may be gone (no address) by the time the request is logged.
-    socket.write(Buffer.concat([Buffer.from('GET /nothing-here HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: '), Buffer.from([0x9b]), Buffer.from('2J\r\n\r\n')]));
+    socket.write(
+      Buffer.concat([
+        Buffer.from('GET /nothing-here HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-For: '),
+        Buffer.from([0x9b]),
+        Buffer.from('2J\r\n\r\n'),
+      ]),
+    );
     await waitFor(() => answer.startsWith('HTTP/1.1 404'), 'the 404');
     socket.destroy();
     await waitFor(() => stderr.includes('rejected GET /nothing-here'), 'the rejection in the log');

@@ -25,7 +25,9 @@ describe('herald serve --redis', () => {
     expect(env.stderr.toString()).not.toContain('s3cret');
     const proxy = await herald(['serve', '--port', '0', '--trust-proxy', 'my-balancer']);
     expect(proxy.code).toBe(2);
-    expect(proxy.stderr.toString()).toContain('--trust-proxy takes the load balancer\'s address (10.0.0.10), a range (10.0.0.0/8) or loopback, not "my-balancer"');
+    expect(proxy.stderr.toString()).toContain(
+      '--trust-proxy takes the load balancer\'s address (10.0.0.10), a range (10.0.0.0/8) or loopback, not "my-balancer"',
+    );
     const stray = await herald(['serve', '--port', '0', '--redis-key', 'x']);
     expect(stray.code).toBe(2);
     expect(stray.stderr.toString()).toContain('--redis-key only means something with --redis URL');
@@ -35,7 +37,9 @@ describe('herald serve --redis', () => {
     const url = `redis://127.0.0.1:${await freePort()}/0`;
     const r = await herald(['serve', '--port', '0', '--redis', url]);
     expect(r.code).toBe(1);
-    expect(r.stderr.toString()).toContain(`Cannot reach Redis at ${url}: connection refused (is Redis running?). Check --redis (or HERALD_REDIS_URL) and that Redis is running there.`);
+    expect(r.stderr.toString()).toContain(
+      `Cannot reach Redis at ${url}: connection refused (is Redis running?). Check --redis (or HERALD_REDIS_URL) and that Redis is running there.`,
+    );
   });
 
   it('serves the feed from Redis with a good URL, and says so', async () => {

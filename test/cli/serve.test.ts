@@ -82,7 +82,10 @@ describe('herald serve', () => {
     p.child.kill('SIGTERM');
     const r = await p.result;
     expect(r.stdout.toString()).toBe(`${url}\n`);
-    const stderr = r.stderr.toString().split('\n').filter((l) => l !== '');
+    const stderr = r.stderr
+      .toString()
+      .split('\n')
+      .filter((l) => l !== '');
     const listening = stderr.filter((l) => l.includes('listening on'));
     expect(listening).toHaveLength(1);
     expect(listening[0]).toContain(url);
@@ -120,21 +123,25 @@ describe('herald serve', () => {
     expect(flag.stdout.toString()).toBe('');
     const env = await herald(['serve', '--port', '0', '--data-dir', tempDir()], { env: { HERALD_TOKEN: '' } });
     expect(env.code).toBe(2);
-    expect(env.stderr.toString()).toContain('herald serve: the token is empty (HERALD_TOKEN is set to ""): set a value, or unset HERALD_TOKEN to run without one');
+    expect(env.stderr.toString()).toContain(
+      'herald serve: the token is empty (HERALD_TOKEN is set to ""): set a value, or unset HERALD_TOKEN to run without one',
+    );
     expect(env.stdout.toString()).toBe('');
     const spaced = await herald(['serve', '--port', '0', '--data-dir', tempDir(), '--token', 'two words']);
     expect(spaced.code).toBe(2);
     expect(spaced.stderr.toString()).toContain('--token: the token contains white space');
   });
 
-  it('a second herald serve on the same data directory refuses to start, naming the directory and the first one\'s pid', async () => {
+  it("a second herald serve on the same data directory refuses to start, naming the directory and the first one's pid", async () => {
     const dataDir = tempDir();
     const first = startHerald(['serve', '--port', '0', '--data-dir', dataDir]);
     const url = await listeningUrl(first);
     const second = await herald(['serve', '--port', '0', '--data-dir', dataDir]);
     expect(second.code).toBe(1);
     expect(second.stdout.toString()).toBe('');
-    expect(second.stderr.toString()).toContain(`herald: the data directory ${dataDir} is in use by another Herald server (pid ${first.child.pid}, since `);
+    expect(second.stderr.toString()).toContain(
+      `herald: the data directory ${dataDir} is in use by another Herald server (pid ${first.child.pid}, since `,
+    );
     expect((await fetch(`${url}/health`)).status).toBe(200);
     first.child.kill('SIGKILL');
     await first.result;
@@ -151,7 +158,9 @@ describe('herald serve', () => {
     fs.writeFileSync(file, 'x');
     const onFile = await herald(['serve', '--port', '0', '--data-dir', file]);
     expect(onFile.code).toBe(1);
-    expect(onFile.stderr.toString()).toBe(`herald: the data directory is a file: ${file}. Move the file away, or pick another with --data-dir (or HERALD_DATA_DIR).\n`);
+    expect(onFile.stderr.toString()).toBe(
+      `herald: the data directory is a file: ${file}. Move the file away, or pick another with --data-dir (or HERALD_DATA_DIR).\n`,
+    );
 
     const dataDir = tempDir();
     fs.writeFileSync(path.join(dataDir, 'herald.db'), '');
@@ -175,10 +184,12 @@ describe('herald serve', () => {
     const ask = (host: string) =>
       new Promise<number>((resolve, reject) => {
         const u = new URL(url);
-        http.get({ host: u.hostname, port: u.port, path: '/history', headers: { Host: host }, setHost: false }, (res) => {
-          res.resume();
-          resolve(res.statusCode!);
-        }).on('error', reject);
+        http
+          .get({ host: u.hostname, port: u.port, path: '/history', headers: { Host: host }, setHost: false }, (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          })
+          .on('error', reject);
       });
     expect(await ask('evil.test')).toBe(403);
     expect(await ask('herald.example.com')).toBe(200);
@@ -191,7 +202,14 @@ describe('herald serve', () => {
 
   it('refuses bad flags with exit 2', async () => {
     // Side by side: six CLI start-ups one after another took up to 27 s of the 30 s limit on a loaded CI machine.
-    const cases = [['--port', '99999'], ['--port', 'http'], ['--retention-days', '-1'], ['--retention-events', '0'], ['--allow-origin', 'not a url'], ['--verbose']];
+    const cases = [
+      ['--port', '99999'],
+      ['--port', 'http'],
+      ['--retention-days', '-1'],
+      ['--retention-events', '0'],
+      ['--allow-origin', 'not a url'],
+      ['--verbose'],
+    ];
     const results = await Promise.all(cases.map((args) => herald(['serve', '--data-dir', tempDir(), ...args])));
     for (const [i, r] of results.entries()) {
       expect(r.code, cases[i]!.join(' ')).toBe(2);
@@ -200,12 +218,17 @@ describe('herald serve', () => {
   });
 
   it('opens the CI hook endpoints with --github-secret and HERALD_GITLAB_TOKEN, and keeps them closed without', async () => {
-    const p = startHerald(['serve', '--port', '0', '--data-dir', tempDir(), '--github-secret', 's3cret'], { env: { HERALD_GITLAB_TOKEN: 'gl-token' } });
+    const p = startHerald(['serve', '--port', '0', '--data-dir', tempDir(), '--github-secret', 's3cret'], {
+      env: { HERALD_GITLAB_TOKEN: 'gl-token' },
+    });
     const url = await listeningUrl(p);
     const ping = { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'x-github-event': 'ping' } };
     // Reachable and checking signatures (401), not closed (404).
     expect((await fetch(`${url}/hooks/github`, ping)).status).toBe(401);
-    expect((await fetch(`${url}/hooks/gitlab`, { ...ping, headers: { 'x-gitlab-token': 'gl-token', 'content-type': 'application/json' } })).status).toBe(202);
+    expect(
+      (await fetch(`${url}/hooks/gitlab`, { ...ping, headers: { 'x-gitlab-token': 'gl-token', 'content-type': 'application/json' } }))
+        .status,
+    ).toBe(202);
     p.child.kill('SIGTERM');
     expect((await p.result).code).toBe(0);
 

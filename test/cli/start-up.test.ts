@@ -38,7 +38,10 @@ afterAll(async () => {
 });
 
 /** Runs herald with the recorder; resolves with its exit code and what it loaded. */
-function heraldLoads(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; builtins: string[]; urls: string[] }> {
+function heraldLoads(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stderr: string; builtins: string[]; urls: string[] }> {
   const child = spawn(process.execPath, ['--import', pathToFileURL(recorder).href, HERALD_BIN, ...args], {
     env: cleanEnv(env),
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
@@ -56,11 +59,17 @@ function heraldLoads(args: string[], env: Record<string, string> = {}): Promise<
   });
 }
 
-const inRepo = (urls: string[]) => urls.filter((u) => u.startsWith(pathToFileURL(root).href) && !u.includes('/node_modules/')).map((u) => path.relative(root, fileURLToPath(u)));
+const inRepo = (urls: string[]) =>
+  urls
+    .filter((u) => u.startsWith(pathToFileURL(root).href) && !u.includes('/node_modules/'))
+    .map((u) => path.relative(root, fileURLToPath(u)));
 
 describe('herald send and run start-up', () => {
   it('publish over node:http: no undici (fetch), no TLS, no node:crypto for an http:// server', async () => {
-    for (const args of [['send', '--server', srv.url, 'lean start'], ['run', '--server', srv.url, '--', 'true']]) {
+    for (const args of [
+      ['send', '--server', srv.url, 'lean start'],
+      ['run', '--server', srv.url, '--', 'true'],
+    ]) {
       const r = await heraldLoads(args);
       expect(r.stderr, args[0]).toBe('');
       expect(r.code, args[0]).toBe(0);
@@ -76,7 +85,9 @@ describe('herald send and run start-up', () => {
 
   it('runs the prebuilt JavaScript in dist/cli while it matches the sources', async () => {
     // npm ci builds it (prepare → npm run build); run `npm run build:cli` after editing cli/.
-    expect(prebuiltEntry(root), `${PREBUILT_ENTRY} is missing or older than the sources: run npm run build:cli`).toBe(pathToFileURL(path.join(root, PREBUILT_ENTRY)).href);
+    expect(prebuiltEntry(root), `${PREBUILT_ENTRY} is missing or older than the sources: run npm run build:cli`).toBe(
+      pathToFileURL(path.join(root, PREBUILT_ENTRY)).href,
+    );
     const r = await heraldLoads(['send', '--server', srv.url, 'prebuilt']);
     expect(r.code).toBe(0);
     const files = inRepo(r.urls);
@@ -107,7 +118,9 @@ describe('prebuiltEntry', () => {
     write(PREBUILT_ENTRY, 'export const a = 1;\n');
     const sources = ['cli/main.ts', 'events/x.ts'].map((file) => {
       const stat = fs.statSync(path.join(dir, file));
-      const sha256 = createHash('sha256').update(fs.readFileSync(path.join(dir, file))).digest('hex');
+      const sha256 = createHash('sha256')
+        .update(fs.readFileSync(path.join(dir, file)))
+        .digest('hex');
       return [file, stat.size, stat.mtimeMs, sha256];
     });
     write(SOURCES_FILE, JSON.stringify({ sources }));

@@ -31,7 +31,7 @@ describe('OutputTail', () => {
     expect(tail.text()).toMatch(/^[日本語]+$/);
   });
 
-  it('keeps each stream\'s lines whole, in the order they end', () => {
+  it("keeps each stream's lines whole, in the order they end", () => {
     const tail = new OutputTail();
     tail.push(Buffer.from('compiling '), 'stdout');
     tail.push(Buffer.from('warning: slow\nwarn'), 'stderr');
@@ -65,9 +65,13 @@ describe('OutputTail', () => {
 describe('resolveServer', () => {
   it('takes the flag, then HERALD_SERVER/HERALD_TOKEN, then the default', () => {
     expect(resolveServer({}, {})).toEqual({ url: DEFAULT_SERVER_URL });
-    expect(resolveServer({}, { HERALD_SERVER: 'http://127.0.0.1:9000/', HERALD_TOKEN: 'env' })).toEqual({ url: 'http://127.0.0.1:9000', token: 'env' });
-    expect(resolveServer({ server: 'https://herald.example.com/base/', token: 'flag' }, { HERALD_SERVER: 'http://x', HERALD_TOKEN: 'env' }))
-      .toEqual({ url: 'https://herald.example.com/base', token: 'flag' });
+    expect(resolveServer({}, { HERALD_SERVER: 'http://127.0.0.1:9000/', HERALD_TOKEN: 'env' })).toEqual({
+      url: 'http://127.0.0.1:9000',
+      token: 'env',
+    });
+    expect(
+      resolveServer({ server: 'https://herald.example.com/base/', token: 'flag' }, { HERALD_SERVER: 'http://x', HERALD_TOKEN: 'env' }),
+    ).toEqual({ url: 'https://herald.example.com/base', token: 'flag' });
     expect(resolveServer({ server: 'localhost:5080' }, {})).toEqual({ url: 'http://localhost:5080' });
   });
 
@@ -80,8 +84,14 @@ describe('resolveServer', () => {
 
 describe('herald run argument handling', () => {
   it('splits herald flags from the command at "--" or the first word', () => {
-    expect(splitCommand(['--topic', 't', '--', 'make', '--topic', 'x'])).toEqual({ own: ['--topic', 't'], command: ['make', '--topic', 'x'] });
-    expect(splitCommand(['--name=a b', '--no-tail', 'make', '-j8'])).toEqual({ own: ['--name=a b', '--no-tail'], command: ['make', '-j8'] });
+    expect(splitCommand(['--topic', 't', '--', 'make', '--topic', 'x'])).toEqual({
+      own: ['--topic', 't'],
+      command: ['make', '--topic', 'x'],
+    });
+    expect(splitCommand(['--name=a b', '--no-tail', 'make', '-j8'])).toEqual({
+      own: ['--name=a b', '--no-tail'],
+      command: ['make', '-j8'],
+    });
     expect(splitCommand(['--topic'])).toEqual({ own: ['--topic'], command: [] });
   });
 

@@ -66,13 +66,20 @@ export interface DeliveryScenario {
 }
 
 /** Polls the host until `condition` holds; fails saying what it waited for and what it had. */
-export async function until(host: DeliveryHost, what: string, condition: (d: Delivered) => boolean, timeoutMs = 20_000): Promise<Delivered> {
+export async function until(
+  host: DeliveryHost,
+  what: string,
+  condition: (d: Delivered) => boolean,
+  timeoutMs = 20_000,
+): Promise<Delivered> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const delivered = await host.delivered();
     if (condition(delivered)) return delivered;
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}; the host had ${JSON.stringify({ titles: delivered.titles, gaps: delivered.gaps, resets: delivered.resets, state: delivered.state })}`);
+      throw new Error(
+        `timed out waiting for ${what}; the host had ${JSON.stringify({ titles: delivered.titles, gaps: delivered.gaps, resets: delivered.resets, state: delivered.state })}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -183,7 +190,11 @@ export const DELIVERY_SCENARIOS: readonly DeliveryScenario[] = [
       const opened = before.states.filter((s) => s.status === 'open').length;
       server.replayEverything();
       server.cut();
-      await until(host, 'a new stream, from a server that replays from 0', (d) => isOpen(d) && d.states.filter((s) => s.status === 'open').length > opened);
+      await until(
+        host,
+        'a new stream, from a server that replays from 0',
+        (d) => isOpen(d) && d.states.filter((s) => s.status === 'open').length > opened,
+      );
       const delivered = await finish(host, server);
       assert.deepEqual(delivered.titles, [...titles, 'the last one']);
     },
@@ -198,7 +209,10 @@ export const DELIVERY_SCENARIOS: readonly DeliveryScenario[] = [
       assert.equal(refused.state.httpStatus, 401);
       assert.match(refused.state.reason ?? '', /token/);
       // Not retried soon: asking again with the same token only fills the server's log.
-      assert.ok((refused.state.nextAttemptAt ?? 0) - refused.state.since >= DELIVERY_TIMING.authRetryMs, 'the next attempt waits authRetryMs');
+      assert.ok(
+        (refused.state.nextAttemptAt ?? 0) - refused.state.since >= DELIVERY_TIMING.authRetryMs,
+        'the next attempt waits authRetryMs',
+      );
       await server.publish('while refused');
       assert.deepEqual((await host.delivered()).titles, []);
       await host.setToken('s3cret-token');

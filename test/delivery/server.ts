@@ -52,7 +52,10 @@ export class DeliveryServer {
   /** Publishes one event titled `title` (with the token, if any), to the running server or `to`. */
   async publish(title: string, to = this.#running?.url): Promise<HeraldEvent> {
     if (!to) throw new Error('the server is stopped: publish while down with publishWhileDown()');
-    const headers = { 'Content-Type': 'application/json', ...(this.#options.token ? { Authorization: `Bearer ${this.#options.token}` } : {}) };
+    const headers = {
+      'Content-Type': 'application/json',
+      ...(this.#options.token ? { Authorization: `Bearer ${this.#options.token}` } : {}),
+    };
     const res = await fetch(`${to}/events`, { method: 'POST', headers, body: JSON.stringify({ title, topic: 'delivery' }) });
     if (res.status !== 201) throw new Error(`publish answered ${res.status}: ${await res.text()}`);
     return (await res.json()) as HeraldEvent;

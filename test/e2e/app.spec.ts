@@ -70,7 +70,11 @@ async function launch(args: string[] = []): Promise<ElectronApplication> {
 }
 
 async function publish(body: Record<string, unknown>): Promise<HeraldEvent> {
-  const res = await fetch(`${server.url}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${server.url}/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(res.status).toBe(201);
   return (await res.json()) as HeraldEvent;
 }
@@ -102,9 +106,20 @@ test('starts to the tray, opens the history window on demand, and shows a publis
     expect((await bridge(page, (h) => h.getHistory())).map((e) => e.id)).toContain(event.id);
 
     // The window has no Node, no raw IPC, only the bridge.
-    expect(await page.evaluate('[typeof require, typeof process, typeof globalThis.herald.ipcRenderer]')).toEqual(['undefined', 'undefined', 'undefined']);
+    expect(await page.evaluate('[typeof require, typeof process, typeof globalThis.herald.ipcRenderer]')).toEqual([
+      'undefined',
+      'undefined',
+      'undefined',
+    ]);
     // The host refuses what is not http/https.
-    expect(await bridge(page, (h) => h.openUrl('file:///etc/passwd').then(() => 'opened', (e: Error) => e.message))).toMatch(/Only http/);
+    expect(
+      await bridge(page, (h) =>
+        h.openUrl('file:///etc/passwd').then(
+          () => 'opened',
+          (e: Error) => e.message,
+        ),
+      ),
+    ).toMatch(/Only http/);
     // Navigation away is denied.
     await page.evaluate('location.href = "https://example.test/"').catch(() => undefined);
     await page.waitForTimeout(300);

@@ -11,7 +11,9 @@ describe('describeError', () => {
     const socket = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5080'), { code: 'ECONNREFUSED' });
     expect(describeError(new TypeError('fetch failed', { cause: socket }))).toBe('fetch failed: connect ECONNREFUSED 127.0.0.1:5080');
     const inner = new Error('disk full');
-    expect(describeError(new Error('could not write config.json (disk full)', { cause: inner }))).toBe('could not write config.json (disk full)');
+    expect(describeError(new Error('could not write config.json (disk full)', { cause: inner }))).toBe(
+      'could not write config.json (disk full)',
+    );
   });
 
   it('stops on a cycle of causes', () => {
@@ -21,7 +23,7 @@ describe('describeError', () => {
     expect(describeError(a)).toBe('a: b');
   });
 
-  it('gives the stack of the first error when asked, for a developer\'s log', () => {
+  it("gives the stack of the first error when asked, for a developer's log", () => {
     const err = new Error('boom', { cause: 'why' });
     expect(describeError(err, { stack: true })).toMatch(/^Error: boom\n\s+at .*: why$/s);
   });

@@ -26,13 +26,18 @@ describe('parseEventInput', () => {
   });
 
   it('stores CRLF and CR line breaks in multi-line fields as LF, and still refuses other control characters', () => {
-    const e = parseEventInput({ body: 'first\r\nsecond\rthird\n', type: 'job.failed', job: { id: 'j', status: 'failed', outputTail: 'a\r\nb\r' } });
+    const e = parseEventInput({
+      body: 'first\r\nsecond\rthird\n',
+      type: 'job.failed',
+      job: { id: 'j', status: 'failed', outputTail: 'a\r\nb\r' },
+    });
     expect(e.body).toBe('first\nsecond\nthird\n');
     expect(e.job!.outputTail).toBe('a\nb\n');
     expect(parseEventInput({ message: 'line one\r\nline two' })).toMatchObject({ title: 'line one', body: 'line one\nline two' });
     // the limit applies to what is stored: 4096 LF line breaks sent as CRLF fit
     expect(parseEventInput({ title: 't', body: '\r\n'.repeat(4096) }).body).toBe('\n'.repeat(4096));
-    for (const bad of ['bell\u0007\r\n', 'a\r\n\u001b[31m', 'nul\u0000']) expect(fieldOf(() => parseEventInput({ title: 't', body: bad }))).toBe('body');
+    for (const bad of ['bell\u0007\r\n', 'a\r\n\u001b[31m', 'nul\u0000'])
+      expect(fieldOf(() => parseEventInput({ title: 't', body: bad }))).toBe('body');
     expect(fieldOf(() => parseEventInput({ title: 'two\r\nlines' }))).toBe('title');
     expect(fieldOf(() => parseEventInput({ title: 't', tags: ['a\r'] }))).toBe('tags[0]');
   });
@@ -76,7 +81,10 @@ describe('parseEventInput', () => {
 
 describe('parseEventInput at the edges', () => {
   it('takes a duration of up to a year, and text just outside the C1 range', () => {
-    const year = parseEventInput({ type: 'job.completed', job: { id: 'j', name: 'long', status: 'succeeded', durationMs: LIMITS.jobDurationMs } });
+    const year = parseEventInput({
+      type: 'job.completed',
+      job: { id: 'j', name: 'long', status: 'succeeded', durationMs: LIMITS.jobDurationMs },
+    });
     expect(year.title).toBe('✓ long succeeded in 8760 h');
     expect(parseEventInput({ title: '\u007e\u00a0\u00ff ok', body: 'tab\tand\nline' })).toMatchObject({ title: '~\u00a0ÿ ok' });
   });

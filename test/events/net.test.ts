@@ -7,8 +7,10 @@ import { describeNetworkCode, isLoopbackHost, isLoopbackUrl as isLoopback, netwo
 
 describe('isLoopbackHost', () => {
   it('takes names, addresses and bracketed IPv6 as Host headers and --host write them', () => {
-    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', 'LocalHost', '::1', '[::1]', '::ffff:127.0.0.1', '[::ffff:7f00:1]']) expect(isLoopbackHost(host), host).toBe(true);
-    for (const host of ['0.0.0.0', '::', '192.168.1.10', 'example.com', '128.0.0.1', '127.0.0.256', '127.0.0', '::ffff:10.0.0.1', '']) expect(isLoopbackHost(host), host).toBe(false);
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', 'LocalHost', '::1', '[::1]', '::ffff:127.0.0.1', '[::ffff:7f00:1]'])
+      expect(isLoopbackHost(host), host).toBe(true);
+    for (const host of ['0.0.0.0', '::', '192.168.1.10', 'example.com', '128.0.0.1', '127.0.0.256', '127.0.0', '::ffff:10.0.0.1', ''])
+      expect(isLoopbackHost(host), host).toBe(false);
   });
 });
 
@@ -21,7 +23,9 @@ describe('describeNetworkCode', () => {
     expect(describeNetworkCode('EWHATEVER')).toBeUndefined();
     // A socket error carries the code; fetch() carries it on its cause.
     expect(networkErrorCode(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe('ECONNRESET');
-    expect(networkErrorCode(new TypeError('fetch failed', { cause: Object.assign(new Error('y'), { code: 'ENOTFOUND' }) }))).toBe('ENOTFOUND');
+    expect(networkErrorCode(new TypeError('fetch failed', { cause: Object.assign(new Error('y'), { code: 'ENOTFOUND' }) }))).toBe(
+      'ENOTFOUND',
+    );
     expect(networkErrorCode('nothing')).toBe('');
   });
 });
@@ -39,7 +43,8 @@ describe('isLoopbackUrl', () => {
       'http://[::1]:5080',
       'http://[0:0:0:0:0:0:0:1]:5080',
       'http://[::ffff:127.0.0.1]:5080', // written [::ffff:7f00:1] by the URL parser
-    ]) expect(isLoopback(url), url).toBe(true);
+    ])
+      expect(isLoopback(url), url).toBe(true);
   });
 
   it('refuses other addresses and what is not a URL', () => {
@@ -54,6 +59,7 @@ describe('isLoopbackUrl', () => {
       'https://herald.example.test',
       'not a url',
       '',
-    ]) expect(isLoopback(url), url).toBe(false);
+    ])
+      expect(isLoopback(url), url).toBe(false);
   });
 });

@@ -26,6 +26,6 @@ describe('reconnectDelay', () => {
   it('spreads clients dropped together', () => {
     const delays = new Set(Array.from({ length: 50 }, () => reconnectDelay(4, options)));
     expect(delays.size).toBeGreaterThan(10);
-    for (const d of delays) expect(d).toBeGreaterThanOrEqual(1000), expect(d).toBeLessThanOrEqual(16_000);
+    for (const d of delays) (expect(d).toBeGreaterThanOrEqual(1000), expect(d).toBeLessThanOrEqual(16_000));
   });
 });

@@ -21,7 +21,10 @@ afterEach(async () => {
 });
 
 /** A cursor store in memory; `saved` lists the ids in the order they were saved, `epochs` their epochs. */
-function memoryCursor(initial?: string, epoch?: string): CursorStore & { saved: string[]; epochs: (string | undefined)[]; id(): string | undefined } {
+function memoryCursor(
+  initial?: string,
+  epoch?: string,
+): CursorStore & { saved: string[]; epochs: (string | undefined)[]; id(): string | undefined } {
   let current: Cursor | undefined = initial === undefined ? undefined : { lastEventId: initial, ...(epoch ? { epoch } : {}) };
   const saved: string[] = [];
   const epochs: (string | undefined)[] = [];
@@ -74,7 +77,11 @@ async function httpServer(handler: http.RequestListener): Promise<{ url: string;
 }
 
 const sample = (id: number, type = 'notification'): string =>
-  frameEvent({ id: String(id), event: type, data: JSON.stringify({ id: String(id), type, topic: 't', time: new Date().toISOString(), title: `n${id}`, priority: 3 }) });
+  frameEvent({
+    id: String(id),
+    event: type,
+    data: JSON.stringify({ id: String(id), type, topic: 't', time: new Date().toISOString(), title: `n${id}`, priority: 3 }),
+  });
 
 describe('FeedClient', () => {
   it('passes on a gap notice and saves its id, then the retained events', async () => {
@@ -132,7 +139,12 @@ describe('FeedClient', () => {
     const f = feed({ url: server.url, cursor });
     f.client.start();
     await waitFor('reset and 3 events', () => f.events.length >= 4);
-    expect(f.events.map((e) => [e.type, e.id])).toEqual([['herald.reset', '0'], ['notification', '1'], ['notification', '2'], ['notification', '3']]);
+    expect(f.events.map((e) => [e.type, e.id])).toEqual([
+      ['herald.reset', '0'],
+      ['notification', '1'],
+      ['notification', '2'],
+      ['notification', '3'],
+    ]);
     expect(cursor.id()).toBe('3');
     f.client.stop();
     const again = feed({ url: server.url, cursor });
@@ -166,7 +178,10 @@ describe('FeedClient', () => {
     const after = feed({ url: second.url, cursor });
     after.client.start();
     await waitFor('reset and 5 events', () => after.events.length >= 6);
-    expect(after.events.map((e) => [e.type, e.title])).toEqual([['herald.reset', "The server's event log was reset"], ...[1, 2, 3, 4, 5].map((i) => ['notification', `new${i}`])]);
+    expect(after.events.map((e) => [e.type, e.title])).toEqual([
+      ['herald.reset', "The server's event log was reset"],
+      ...[1, 2, 3, 4, 5].map((i) => ['notification', `new${i}`]),
+    ]);
     expect(cursor.load()!.lastEventId).toBe('5');
     expect(cursor.load()!.epoch).toMatch(/^[0-9a-f]{16}$/);
     expect(cursor.load()!.epoch).not.toBe(firstEpoch);
@@ -192,7 +207,10 @@ describe('FeedClient', () => {
     await publish(server.url, { type: 'backup_ok', topic: 'ops', title: 'backed up' });
     await waitFor('2 events', () => f.events.length >= 2);
     await sleep(100);
-    expect(f.events.map((e) => [e.type, e.title])).toEqual([['deploy.done', 'shipped'], ['backup_ok', 'backed up']]);
+    expect(f.events.map((e) => [e.type, e.title])).toEqual([
+      ['deploy.done', 'shipped'],
+      ['backup_ok', 'backed up'],
+    ]);
   });
 
   it('drops ids at or below its cursor, even from a server that replays everything', async () => {

@@ -10,7 +10,14 @@ import { arrivalOf, retryPlan } from '../../feed/delivery.ts';
 import { FileCursorStore } from '../../feed/cursor-file.ts';
 import { GAP_TYPE, RESET_TYPE, isNotice, type HeraldEvent } from '../../events/event.ts';
 import type { FeedState } from '../../events/feed-state.ts';
-import { DELIVERY_SCENARIOS, DELIVERY_TIMING, runScenario, type Delivered, type DeliveryHost, type HostStart } from '../delivery/scenarios.ts';
+import {
+  DELIVERY_SCENARIOS,
+  DELIVERY_TIMING,
+  runScenario,
+  type Delivered,
+  type DeliveryHost,
+  type HostStart,
+} from '../delivery/scenarios.ts';
 import { tempDir } from './support.ts';
 
 /** The thin driver: a FeedClient and what it handed its onEvent. A new token is a new client on the same cursor file, as the app does. */
@@ -47,7 +54,9 @@ class FeedClientHost implements DeliveryHost {
   async delivered(): Promise<Delivered> {
     return {
       titles: this.#events.filter((e) => !isNotice(e)).map((e) => e.title),
-      gaps: this.#events.filter((e) => e.type === GAP_TYPE).map((e) => ({ afterId: e.gap!.afterId, throughId: e.gap!.throughId, missed: e.gap!.missed })),
+      gaps: this.#events
+        .filter((e) => e.type === GAP_TYPE)
+        .map((e) => ({ afterId: e.gap!.afterId, throughId: e.gap!.throughId, missed: e.gap!.missed })),
       resets: this.#events.filter((e) => e.type === RESET_TYPE).length,
       state: this.#client!.state,
       states: [...this.#states],
@@ -81,7 +90,10 @@ describe('the delivery rules (feed/delivery.ts)', () => {
     const options = { minMs: 100, maxMs: 1000, authRetryMs: 300_000, offlineAfter: 3 };
     expect(retryPlan({ httpStatus: 401 }, { failures: 1, unreachable: 5 }, options)).toEqual({ status: 'auth-failed', delayMs: 300_000 });
     expect(retryPlan({ httpStatus: 403 }, { failures: 1, unreachable: 0 }, options)).toEqual({ status: 'auth-failed', delayMs: 300_000 });
-    expect(retryPlan({ httpStatus: 503 }, { failures: 2, unreachable: 0 }, options, () => 1)).toEqual({ status: 'reconnecting', delayMs: 400 });
+    expect(retryPlan({ httpStatus: 503 }, { failures: 2, unreachable: 0 }, options, () => 1)).toEqual({
+      status: 'reconnecting',
+      delayMs: 400,
+    });
     expect(retryPlan({}, { failures: 2, unreachable: 2 }, options, () => 0)).toEqual({ status: 'reconnecting', delayMs: 100 });
     expect(retryPlan({}, { failures: 9, unreachable: 3 }, options, () => 1)).toEqual({ status: 'offline', delayMs: 1000 });
   });

@@ -86,11 +86,12 @@ describe('FeedClient under faults', () => {
       for (let i = 1; i <= TOTAL; i++) {
         // Stay a little ahead of the client, so events are published during every fault.
         while (i - rec.events.length > 12) await sleep(5);
-        const event = i % 10 === 0
-          ? { type: 'deploy.done', topic: 'deploy', title: `seq-${i}` }
-          : i % 10 === 5
-            ? { type: 'job.completed', topic: 'build', title: `seq-${i}`, job: { id: `j${i}`, status: 'succeeded', durationMs: i } }
-            : { topic: 'build', title: `seq-${i}`, body: `event ${i}\nsecond line` };
+        const event =
+          i % 10 === 0
+            ? { type: 'deploy.done', topic: 'deploy', title: `seq-${i}` }
+            : i % 10 === 5
+              ? { type: 'job.completed', topic: 'build', title: `seq-${i}`, job: { id: `j${i}`, status: 'succeeded', durationMs: i } }
+              : { topic: 'build', title: `seq-${i}`, body: `event ${i}\nsecond line` };
         for (;;) {
           if (!serverDown) {
             try {
@@ -106,7 +107,12 @@ describe('FeedClient under faults', () => {
         await sleep(3);
       }
     })();
-    const received = (n: number) => waitFor(() => `${n} events (have ${rec.events.length}, last id ${rec.events.at(-1)?.id}, published ${published})`, () => rec.events.length >= n, 15_000);
+    const received = (n: number) =>
+      waitFor(
+        () => `${n} events (have ${rec.events.length}, last id ${rec.events.at(-1)?.id}, published ${published})`,
+        () => rec.events.length >= n,
+        15_000,
+      );
 
     await received(15);
     proxy.resetAll();

@@ -33,10 +33,58 @@ describe.skipIf(!OPENSSL)('FeedClient over https with a private CA', () => {
     dir = tempDir('tls');
     const f = (name: string) => path.join(dir, name);
     const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    ssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '1', '-subj', '/CN=Herald test CA');
-    ssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1');
-    fs.writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n');
-    ssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '1', '-extfile', f('san.ext'));
+    ssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      f('ca.key'),
+      '-out',
+      f('ca.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=Herald test CA',
+    );
+    ssl(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      f('server.key'),
+      '-out',
+      f('server.csr'),
+      '-subj',
+      '/CN=127.0.0.1',
+    );
+    fs.writeFileSync(
+      f('san.ext'),
+      'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n',
+    );
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      f('server.csr'),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      f('server.pem'),
+      '-days',
+      '1',
+      '-extfile',
+      f('san.ext'),
+    );
     ca = fs.readFileSync(f('ca.pem'));
     server = https.createServer({ key: fs.readFileSync(f('server.key')), cert: fs.readFileSync(f('server.pem')) }, (req, res) => {
       if (req.method === 'POST') {
@@ -44,13 +92,29 @@ describe.skipIf(!OPENSSL)('FeedClient over https with a private CA', () => {
         req.resume();
         req.on('end', () => {
           res.writeHead(201, { 'Content-Type': 'application/json' });
-          res.end(JSON.stringify({ id: '7', type: 'notification', topic: 'tls', time: new Date().toISOString(), title: 'sent over tls', priority: 3 }));
+          res.end(
+            JSON.stringify({
+              id: '7',
+              type: 'notification',
+              topic: 'tls',
+              time: new Date().toISOString(),
+              title: 'sent over tls',
+              priority: 3,
+            }),
+          );
         });
         return;
       }
       res.writeHead(200, SSE_HEADERS);
       res.write(frameRetry(20));
-      const event: HeraldEvent = { id: '1', type: 'notification', topic: 'tls', time: new Date().toISOString(), title: 'over tls', priority: 3 };
+      const event: HeraldEvent = {
+        id: '1',
+        type: 'notification',
+        topic: 'tls',
+        time: new Date().toISOString(),
+        title: 'over tls',
+        priority: 3,
+      };
       res.write(frameEvent({ id: '1', event: event.type, data: JSON.stringify(event) }));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -78,7 +142,13 @@ describe.skipIf(!OPENSSL)('FeedClient over https with a private CA', () => {
 
   it('refuses the server without it, saying the certificate is not trusted', async () => {
     const states: FeedState[] = [];
-    const client = new FeedClient({ url, cursor: { load: () => undefined, save() {} }, onEvent() {}, onState: (s) => states.push(s), minBackoffMs: 20 });
+    const client = new FeedClient({
+      url,
+      cursor: { load: () => undefined, save() {} },
+      onEvent() {},
+      onState: (s) => states.push(s),
+      minBackoffMs: 20,
+    });
     client.start();
     try {
       await waitFor('a failure', () => states.some((s) => s.status === 'reconnecting'));
@@ -93,7 +163,10 @@ describe.skipIf(!OPENSSL)('FeedClient over https with a private CA', () => {
   it('herald send trusts the CA named by NODE_EXTRA_CA_CERTS, and without it says why and what to set', async () => {
     const send = (env: Record<string, string>) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [path.resolve('bin/herald.js'), 'send', '--server', url, 'over tls'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [path.resolve('bin/herald.js'), 'send', '--server', url, 'over tls'], {
+          env: { ...process.env, ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d) => (stdout += d));
@@ -104,11 +177,22 @@ describe.skipIf(!OPENSSL)('FeedClient over https with a private CA', () => {
     expect(trusted).toMatchObject({ code: 0, stdout: '7\n', stderr: '' });
     const untrusted = await send({});
     expect(untrusted.code).toBe(1);
-    expect(untrusted.stderr).toBe(`herald: cannot reach the Herald server at ${url} (certificate not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE)). For a private CA, set NODE_EXTRA_CA_CERTS=/path/to/ca.pem.\n`);
+    expect(untrusted.stderr).toBe(
+      `herald: cannot reach the Herald server at ${url} (certificate not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE)). For a private CA, set NODE_EXTRA_CA_CERTS=/path/to/ca.pem.\n`,
+    );
   });
 
   it('herald listen --ca FILE trusts that CA', async () => {
-    const child = spawn(process.execPath, [path.resolve('bin/herald.js'), 'listen', '--server', url, '--ca', path.join(dir, 'ca.pem'), '--state', path.join(dir, 'listen.json')]);
+    const child = spawn(process.execPath, [
+      path.resolve('bin/herald.js'),
+      'listen',
+      '--server',
+      url,
+      '--ca',
+      path.join(dir, 'ca.pem'),
+      '--state',
+      path.join(dir, 'listen.json'),
+    ]);
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));

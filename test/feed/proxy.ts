@@ -163,6 +163,8 @@ export class FaultProxy {
 /** A request head with its cursor set to 0 (a head arrives whole on loopback: it is one small write). */
 function cursorAtZero(chunk: Buffer): Buffer {
   const head = chunk.toString('latin1');
-  const rewritten = head.replace(/^(last-event-id:)[ \t]*\d+/gim, (_, name: string) => `${name} 0`).replace(/([?&]lastEventId=)\d+/g, (_, name: string) => `${name}0`);
+  const rewritten = head
+    .replace(/^(last-event-id:)[ \t]*\d+/gim, (_, name: string) => `${name} 0`)
+    .replace(/([?&]lastEventId=)\d+/g, (_, name: string) => `${name}0`);
   return rewritten === head ? chunk : Buffer.from(rewritten, 'latin1');
 }

@@ -33,7 +33,8 @@ function compiledByNpm(): string[] {
     if (!location.startsWith('node_modules/')) continue;
     const dir = path.join(root, location);
     if (!fs.existsSync(path.join(dir, 'binding.gyp'))) continue;
-    const scripts = (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+    const scripts =
+      (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
     if (scripts.install || scripts.preinstall) continue;
     if (entry.gypfile !== false) out.push(location);
   }
@@ -56,7 +57,10 @@ describe('npm ci', () => {
     const dir = path.join(root, 'node_modules', 'better-sqlite3');
     expect(fs.existsSync(path.join(dir, 'build')), `${dir}/build exists: npm compiled better-sqlite3 (run npm ci again)`).toBe(false);
     expect(fs.existsSync(path.join(dir, 'prebuilds', `${process.platform}-${process.arch}.node`))).toBe(true);
-    const Database = createRequire(import.meta.url)('better-sqlite3') as new (file: string) => { prepare(sql: string): { get(): unknown }; close(): void };
+    const Database = createRequire(import.meta.url)('better-sqlite3') as new (file: string) => {
+      prepare(sql: string): { get(): unknown };
+      close(): void;
+    };
     const db = new Database(':memory:');
     expect(db.prepare('select sqlite_version() as v').get()).toMatchObject({ v: expect.stringMatching(/^3\./) });
     db.close();
@@ -79,10 +83,18 @@ describe('the Node version', () => {
   it('accepts 22.18+ and 24+ for the install, 22.12+ for the command line, and nothing older', () => {
     const install = ['22.18.0', '22.20.1', '24.0.0', '25.2.0', 'v24.11.0'].map((v) => satisfies(v, INSTALL_NODE));
     expect(install).toEqual([true, true, true, true, true]);
-    expect(['20.19.0', '22.12.0', '22.17.9', '23.11.0', '18.0.0'].map((v) => satisfies(v, INSTALL_NODE))).toEqual([false, false, false, false, false]);
+    expect(['20.19.0', '22.12.0', '22.17.9', '23.11.0', '18.0.0'].map((v) => satisfies(v, INSTALL_NODE))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
     expect(['22.12.0', '22.17.0', '23.1.0', '24.0.0'].map((v) => satisfies(v, CLI_NODE))).toEqual([true, true, true, true]);
     expect(['20.20.2', '22.11.0', '21.7.3'].map((v) => satisfies(v, CLI_NODE))).toEqual([false, false, false]);
-    expect(tooOldMessage('20.1.0', INSTALL_NODE, 'building Herald')).toMatch(/^herald: building Herald needs Node\.js 22\.18 or later.*this is Node\.js 20\.1\.0: install Node\.js 24 .*\.nvmrc.*run it again\.$/);
+    expect(tooOldMessage('20.1.0', INSTALL_NODE, 'building Herald')).toMatch(
+      /^herald: building Herald needs Node\.js 22\.18 or later.*this is Node\.js 20\.1\.0: install Node\.js 24 .*\.nvmrc.*run it again\.$/,
+    );
   });
 });
 

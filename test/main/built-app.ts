@@ -7,7 +7,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SOURCES = ['main', 'events', 'feed', 'bridge', 'server', 'cli', 'renderer', 'build/tray', 'build/icons', 'package.json', 'tsconfig.app.json', 'tsconfig.cli.json'];
+const SOURCES = [
+  'main',
+  'events',
+  'feed',
+  'bridge',
+  'server',
+  'cli',
+  'renderer',
+  'build/tray',
+  'build/icons',
+  'package.json',
+  'tsconfig.app.json',
+  'tsconfig.cli.json',
+];
 const OUTPUTS = ['dist/main/app.js', 'dist/preload/preload.cjs', 'dist/renderer/index.html', 'dist/server/serve.js', 'dist/cli/main.js'];
 
 /** The newest modification time under `entry` (a file or a folder), 0 when it does not exist. */

@@ -73,11 +73,21 @@ class App extends EventEmitter {
   }
   /** As Electron: before-quit (cancellable), will-quit (cancellable), quit, then the process ends. */
   quit(): void {
-    const before = { defaultPrevented: false, preventDefault() { this.defaultPrevented = true; } };
+    const before = {
+      defaultPrevented: false,
+      preventDefault() {
+        this.defaultPrevented = true;
+      },
+    };
     record('before-quit');
     this.emit('before-quit', before);
     if (before.defaultPrevented) return record('quit-deferred');
-    const will = { defaultPrevented: false, preventDefault() { this.defaultPrevented = true; } };
+    const will = {
+      defaultPrevented: false,
+      preventDefault() {
+        this.defaultPrevented = true;
+      },
+    };
     this.emit('will-quit', will);
     if (will.defaultPrevented) return;
     this.emit('quit', {}, 0);
@@ -102,7 +112,8 @@ interface Template {
   submenu?: Template[];
 }
 let lastTrayMenu: Template[] = [];
-const labels = (items: Template[]): string[] => items.flatMap((i) => [i.label ?? `(${i.type ?? ''})`, ...(i.submenu ? labels(i.submenu).map((l) => `  ${l}`) : [])]);
+const labels = (items: Template[]): string[] =>
+  items.flatMap((i) => [i.label ?? `(${i.type ?? ''})`, ...(i.submenu ? labels(i.submenu).map((l) => `  ${l}`) : [])]);
 
 export const Menu = {
   setApplicationMenu: (menu: unknown) => record('application-menu', menu === null ? null : 'menu'),
@@ -193,7 +204,8 @@ export const safeStorage = {
   encryptString: (text: string) => Buffer.from(`standin-sealed:${Buffer.from(text).toString('hex')}`),
   decryptString: (sealed: Buffer) => {
     const text = sealed.toString();
-    if (!text.startsWith('standin-sealed:')) throw new Error('Error while decrypting the ciphertext provided to safeStorage.decryptString.');
+    if (!text.startsWith('standin-sealed:'))
+      throw new Error('Error while decrypting the ciphertext provided to safeStorage.decryptString.');
     return Buffer.from(text.slice('standin-sealed:'.length), 'hex').toString();
   },
 };
@@ -315,7 +327,24 @@ export const utilityProcess = {
 export const contextBridge = { exposeInMainWorld: () => undefined };
 export const ipcRenderer = { invoke: () => undefined, on: () => undefined, removeListener: () => undefined };
 
-export default { app, BrowserWindow, contextBridge, dialog, ipcMain, ipcRenderer, Menu, nativeImage, net, Notification, powerMonitor, safeStorage, session, shell, Tray, utilityProcess };
+export default {
+  app,
+  BrowserWindow,
+  contextBridge,
+  dialog,
+  ipcMain,
+  ipcRenderer,
+  Menu,
+  nativeImage,
+  net,
+  Notification,
+  powerMonitor,
+  safeStorage,
+  session,
+  shell,
+  Tray,
+  utilityProcess,
+};
 
 // ---- the test's commands -------------------------------------------------------------------
 
@@ -352,12 +381,17 @@ async function run(command: Command): Promise<unknown> {
       return await handler({ senderFrame: frame }, ...((command.args as unknown[]) ?? []));
     }
     case 'request': {
-      const decision = await new Promise((resolve) => (sessionHandlers.beforeRequest as unknown as (d: unknown, cb: (r: unknown) => void) => void)({ url: command.url }, resolve));
+      const decision = await new Promise((resolve) =>
+        (sessionHandlers.beforeRequest as unknown as (d: unknown, cb: (r: unknown) => void) => void)({ url: command.url }, resolve),
+      );
       return decision;
     }
     case 'headers': {
       const result = await new Promise((resolve) =>
-        (sessionHandlers.headersReceived as unknown as (d: unknown, cb: (r: unknown) => void) => void)({ url: command.url, responseHeaders: {} }, resolve),
+        (sessionHandlers.headersReceived as unknown as (d: unknown, cb: (r: unknown) => void) => void)(
+          { url: command.url, responseHeaders: {} },
+          resolve,
+        ),
       );
       return result;
     }

@@ -28,7 +28,8 @@ Module._load = function (request, parent, ...rest) {
 const errorsFile = process.env.HERALD_ELECTRONEGATIVITY_ERRORS;
 if (errorsFile) {
   const fs = require('node:fs');
-  const note = (file, stage, err) => fs.appendFileSync(errorsFile, `${JSON.stringify({ file, stage, message: String(err && err.message || err) })}\n`);
+  const note = (file, stage, err) =>
+    fs.appendFileSync(errorsFile, `${JSON.stringify({ file, stage, message: String((err && err.message) || err) })}\n`);
   const { Parser } = require(path.join(tool, 'dist', 'parser', 'parser.js'));
   const parse = Parser.prototype.parse;
   Parser.prototype.parse = function (file, ...rest) {

@@ -39,7 +39,12 @@ function storeFor(serverUrl: string, extra: Record<string, unknown> = {}): Heral
 }
 
 function startApp(store: HeraldStore, platform = new PlatformDouble()): { app: HeraldApp; platform: PlatformDouble } {
-  const app = new HeraldApp({ platform, store, feedOptions: { minBackoffMs: 50, maxBackoffMs: 200 }, localServerOptions: { minBackoffMs: 50, maxBackoffMs: 200 } });
+  const app = new HeraldApp({
+    platform,
+    store,
+    feedOptions: { minBackoffMs: 50, maxBackoffMs: 200 },
+    localServerOptions: { minBackoffMs: 50, maxBackoffMs: 200 },
+  });
   apps.push(app);
   app.start();
   return { app, platform };
@@ -63,9 +68,21 @@ describe('the core, wired to a real server and feed client', () => {
     expect(statuses).toContain('connecting');
     expect(statuses.at(-1)).toBe('open');
 
-    const sent = await publish({ title: 'Deploy <prod> & friends', body: 'rolled out 3 services', priority: 5, topic: 'deploy', url: 'https://ci.example.test/runs/7' });
+    const sent = await publish({
+      title: 'Deploy <prod> & friends',
+      body: 'rolled out 3 services',
+      priority: 5,
+      topic: 'deploy',
+      url: 'https://ci.example.test/runs/7',
+    });
     const shown = await until(() => platform.notifications[0], 10_000, 'a notification');
-    expect(shown.spec).toMatchObject({ title: 'Deploy <prod> & friends', body: 'rolled out 3 services', urgency: 'critical', url: 'https://ci.example.test/runs/7', eventIds: [sent.id] });
+    expect(shown.spec).toMatchObject({
+      title: 'Deploy <prod> & friends',
+      body: 'rolled out 3 services',
+      urgency: 'critical',
+      url: 'https://ci.example.test/runs/7',
+      eventIds: [sent.id],
+    });
     expect(platform.pushed(PushChannel.Event)).toEqual([sent]);
     await until(() => store.cursor(server.url).load()?.lastEventId === sent.id, 5000, 'the cursor');
     await nextTurn(); // the cursor is written once per batch, at the end of the turn
@@ -82,11 +99,25 @@ describe('the core, wired to a real server and feed client', () => {
     await until(() => platform.trays.at(-1)?.state === 'connected');
     await publish({ type: 'job.started', job: { id: 'build-42', name: 'make all', status: 'running' } });
     await until(() => platform.notifications.length === 1);
-    await publish({ type: 'job.completed', job: { id: 'build-42', name: 'make all', status: 'succeeded', exitCode: 0, durationMs: 185_000, outputTail: 'compiling\nall 212 tests passed\n' } });
+    await publish({
+      type: 'job.completed',
+      job: {
+        id: 'build-42',
+        name: 'make all',
+        status: 'succeeded',
+        exitCode: 0,
+        durationMs: 185_000,
+        outputTail: 'compiling\nall 212 tests passed\n',
+      },
+    });
     await until(() => platform.notifications.length === 2);
     expect(platform.notifications.map((n) => n.spec.tag)).toEqual(['job:build-42', 'job:build-42']);
     expect(platform.visible).toHaveLength(1);
-    expect(platform.visible[0]).toMatchObject({ title: '✓ make all succeeded in 3 min 5 s', body: 'all 212 tests passed', urgency: 'normal' });
+    expect(platform.visible[0]).toMatchObject({
+      title: '✓ make all succeeded in 3 min 5 s',
+      body: 'all 212 tests passed',
+      urgency: 'normal',
+    });
     // The window lists the job as one entry: so do the tray and its tooltip (the status keeps
     // the event count, from which the window finds its read marker).
     await until(() => platform.pushed(PushChannel.Status).at(-1)?.unread === 2);
@@ -97,7 +128,14 @@ describe('the core, wired to a real server and feed client', () => {
   it('stopping the app (quit) writes the coalesced history to disk at once, after the cursor', () => {
     const store = storeFor(server.url);
     const { app } = startApp(store);
-    store.recordEvent({ id: '41', type: 'notification', topic: 'default', time: new Date().toISOString(), title: 'just before quit', priority: 3 });
+    store.recordEvent({
+      id: '41',
+      type: 'notification',
+      topic: 'default',
+      time: new Date().toISOString(),
+      title: 'just before quit',
+      priority: 3,
+    });
     store.cursor(server.url).save({ lastEventId: '41' });
     const historyFile = path.join(dir, 'app', 'history.json');
     const onDisk = () => (JSON.parse(fs.readFileSync(historyFile, 'utf8')) as { recent: HeraldEvent[] }).recent.map((e) => e.title);
@@ -109,7 +147,15 @@ describe('the core, wired to a real server and feed client', () => {
 
   it('opens only http/https on click; anything else shows the window instead', async () => {
     const { app, platform } = startApp(storeFor(server.url));
-    const spec = (url?: string): NotificationSpec => ({ tag: 't', title: 't', body: '', urgency: 'normal', eventIds: ['1'], silent: false, ...(url ? { url } : {}) });
+    const spec = (url?: string): NotificationSpec => ({
+      tag: 't',
+      title: 't',
+      body: '',
+      urgency: 'normal',
+      eventIds: ['1'],
+      silent: false,
+      ...(url ? { url } : {}),
+    });
     app.notificationClicked(spec('javascript:alert(1)'));
     app.notificationClicked(spec('file:///etc/passwd'));
     app.notificationClicked(spec());
@@ -174,7 +220,13 @@ describe('the core, wired to a real server and feed client', () => {
 
   it('tells the user about events the server no longer had (gap), and keeps the notice until dismissed', async () => {
     await server.close();
-    server = await startServer({ port: 0, dataDir: path.join(dir, 'server-small'), retention: { maxEvents: 2 }, webRoot: null, log: () => undefined });
+    server = await startServer({
+      port: 0,
+      dataDir: path.join(dir, 'server-small'),
+      retention: { maxEvents: 2 },
+      webRoot: null,
+      log: () => undefined,
+    });
     const sent: HeraldEvent[] = [];
     for (let i = 1; i <= 5; i++) sent.push(await publish({ title: `event ${i}` }));
     const store = storeFor(server.url);
@@ -192,7 +244,14 @@ describe('the core, wired to a real server and feed client', () => {
 
   it("starts the history afresh when the server's log was replaced (reset), and shows its events", async () => {
     const store = storeFor(server.url);
-    store.recordEvent({ id: '900', type: 'notification', topic: 'default', time: new Date().toISOString(), title: 'from the old log', priority: 3 });
+    store.recordEvent({
+      id: '900',
+      type: 'notification',
+      topic: 'default',
+      time: new Date().toISOString(),
+      title: 'from the old log',
+      priority: 3,
+    });
     store.cursor(server.url).save({ lastEventId: '900' }); // newer than anything this server has: its log was wiped
     const fresh = await publish({ title: 'first in the new log' });
     const { platform } = startApp(store);
@@ -227,7 +286,8 @@ describe('the core, wired to a real server and feed client', () => {
     const before = platform.trays.length;
     const statusesBefore = platform.pushed(PushChannel.Status).length;
     const time = new Date().toISOString();
-    for (let i = 1; i <= 200; i++) feeds[0]!.onEvent({ id: String(i), type: 'notification', topic: 'default', time, title: `event ${i}`, priority: 3 });
+    for (let i = 1; i <= 200; i++)
+      feeds[0]!.onEvent({ id: String(i), type: 'notification', topic: 'default', time, title: `event ${i}`, priority: 3 });
     await nextTurn();
     const updates = platform.trays.length - before;
     expect(updates).toBeGreaterThanOrEqual(1);
@@ -298,7 +358,11 @@ describe('the core, wired to a real server and feed client', () => {
   it('says in the tray when this desktop cannot show notifications, and what it was told at start', async () => {
     const platform = new PlatformDouble();
     platform.canNotify = false;
-    const app = new HeraldApp({ platform, store: storeFor(server.url), notices: ['The settings file could not be read; it was moved to /x/config.broken-1.json and Herald started with default settings'] });
+    const app = new HeraldApp({
+      platform,
+      store: storeFor(server.url),
+      notices: ['The settings file could not be read; it was moved to /x/config.broken-1.json and Herald started with default settings'],
+    });
     apps.push(app);
     app.start();
     const notices = platform.trays.at(-1)!.notices;

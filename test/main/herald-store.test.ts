@@ -46,7 +46,10 @@ function openConfig(history: HistoryBackend = openHistory()): Conf<StoreData> & 
   return new Conf<StoreData>({ ...storeOptions({ cwd: dir, history }), configName: 'config' }) as Conf<StoreData> & StoreBackend;
 }
 /** A HeraldStore over both files, as the app opens them (history first). */
-function open(options: HeraldStoreOptions = {}, wrap: { config?: (b: StoreBackend) => StoreBackend; history?: (b: HistoryBackend) => HistoryBackend } = {}): HeraldStore {
+function open(
+  options: HeraldStoreOptions = {},
+  wrap: { config?: (b: StoreBackend) => StoreBackend; history?: (b: HistoryBackend) => HistoryBackend } = {},
+): HeraldStore {
   const history = openHistory();
   const config = openConfig(history);
   const store = new HeraldStore({ config: wrap.config?.(config) ?? config, history: wrap.history?.(history) ?? history }, options);
@@ -121,7 +124,11 @@ describe('store schema and defaults', () => {
     const history = openStore(openHistory, () => path.join(dir, 'history.json'), io);
     expect(history.movedAside).toBe(path.join(dir, 'history.broken-42.json'));
     expect(fs.readFileSync(history.movedAside!, 'utf8')).toBe('{"recent": [');
-    const config = openStore(() => openConfig(history.store), () => path.join(dir, 'config.json'), io);
+    const config = openStore(
+      () => openConfig(history.store),
+      () => path.join(dir, 'config.json'),
+      io,
+    );
     expect(config.movedAside).toBe(path.join(dir, 'config.broken-42.json'));
     expect(config.error).toMatch(/unread/);
     expect(JSON.parse(fs.readFileSync(config.movedAside!, 'utf8'))).toEqual({ unread: 'many' });
@@ -155,7 +162,15 @@ describe('migrations', () => {
     const recent = [event('7'), event('8'), event('9')];
     fs.writeFileSync(
       path.join(dir, 'config.json'),
-      JSON.stringify({ settings: { ...defaultSettings(), token: 'kept' }, cursors: { [SERVER]: '9' }, recent, unread: 2, paused: null, gap: null, __internal__: { migrations: { version: '1.0.0' } } }),
+      JSON.stringify({
+        settings: { ...defaultSettings(), token: 'kept' },
+        cursors: { [SERVER]: '9' },
+        recent,
+        unread: 2,
+        paused: null,
+        gap: null,
+        __internal__: { migrations: { version: '1.0.0' } },
+      }),
     );
     const store = open();
     expect(ids(store.history())).toEqual(['7', '8', '9']);
@@ -171,13 +186,24 @@ describe('migrations', () => {
   it('opens a 1.1.0 file (cursors without epochs): its cursors load without one, and the next save keeps the epoch beside them', () => {
     fs.writeFileSync(
       path.join(dir, 'config.json'),
-      JSON.stringify({ settings: defaultSettings(), cursors: { [SERVER]: '12' }, unread: 0, paused: null, gap: null, __internal__: { migrations: { version: '1.1.0' } } }),
+      JSON.stringify({
+        settings: defaultSettings(),
+        cursors: { [SERVER]: '12' },
+        unread: 0,
+        paused: null,
+        gap: null,
+        __internal__: { migrations: { version: '1.1.0' } },
+      }),
     );
     const store = open();
     expect(store.cursor(SERVER).load()).toEqual({ lastEventId: '12' });
     store.cursor(SERVER).save({ lastEventId: '13', epoch: '00112233aabbccdd' });
     store.flush();
-    expect(configOnDisk()).toMatchObject({ cursors: { [SERVER]: '13' }, epochs: { [SERVER]: '00112233aabbccdd' }, __internal__: { migrations: { version: STORE_VERSION } } });
+    expect(configOnDisk()).toMatchObject({
+      cursors: { [SERVER]: '13' },
+      epochs: { [SERVER]: '00112233aabbccdd' },
+      __internal__: { migrations: { version: STORE_VERSION } },
+    });
     expect(open().cursor(SERVER).load()).toEqual({ lastEventId: '13', epoch: '00112233aabbccdd' });
     // A server that sends no epoch: the old one must not stay paired with the new cursor.
     store.cursor(SERVER).save({ lastEventId: '2' });
@@ -190,7 +216,15 @@ describe('migrations', () => {
     fs.writeFileSync(path.join(dir, 'history.json'), JSON.stringify({ recent: [event('7'), event('8')] }));
     fs.writeFileSync(
       path.join(dir, 'config.json'),
-      JSON.stringify({ settings: { ...defaultSettings(), token: 'kept' }, cursors: {}, recent: [event('7'), event('8'), { title: 'no id' }, 'junk', event('9')], unread: 0, paused: null, gap: null, __internal__: { migrations: { version: '1.0.0' } } }),
+      JSON.stringify({
+        settings: { ...defaultSettings(), token: 'kept' },
+        cursors: {},
+        recent: [event('7'), event('8'), { title: 'no id' }, 'junk', event('9')],
+        unread: 0,
+        paused: null,
+        gap: null,
+        __internal__: { migrations: { version: '1.0.0' } },
+      }),
     );
     const store = open();
     expect(ids(store.history())).toEqual(['7', '8', '9']);
@@ -352,8 +386,19 @@ describe('HeraldStore', () => {
 
   it('counts unread entries as the window lists them: a job is one, a notice none', () => {
     const store = open();
-    const job = (id: string, type: string, status: 'running' | 'succeeded') => ({ ...event(id), type, job: { id: 'j1', name: 'make', status } });
-    for (const e of [event('1'), job('2', 'job.started', 'running'), event('3'), job('4', 'job.completed', 'succeeded'), { ...event('5'), type: 'herald.gap' }]) store.recordEvent(e);
+    const job = (id: string, type: string, status: 'running' | 'succeeded') => ({
+      ...event(id),
+      type,
+      job: { id: 'j1', name: 'make', status },
+    });
+    for (const e of [
+      event('1'),
+      job('2', 'job.started', 'running'),
+      event('3'),
+      job('4', 'job.completed', 'succeeded'),
+      { ...event('5'), type: 'herald.gap' },
+    ])
+      store.recordEvent(e);
     expect(store.unread).toBe(5);
     expect(store.unreadEntries).toBe(3); // 1, the job (2 and 4), 3
     store.markRead('3');
@@ -463,7 +508,15 @@ describe('the server token', () => {
   it('moves a plain token written by an older Herald into the sealed field and removes it from the file', () => {
     fs.writeFileSync(
       path.join(dir, 'config.json'),
-      JSON.stringify({ settings: { ...defaultSettings(), token: 'old-plain-token' }, cursors: {}, epochs: {}, unread: 0, paused: null, gap: null, __internal__: { migrations: { version: '1.2.0' } } }),
+      JSON.stringify({
+        settings: { ...defaultSettings(), token: 'old-plain-token' },
+        cursors: {},
+        epochs: {},
+        unread: 0,
+        paused: null,
+        gap: null,
+        __internal__: { migrations: { version: '1.2.0' } },
+      }),
     );
     expect(rawConfig()).toContain('old-plain-token');
     const secrets = box();

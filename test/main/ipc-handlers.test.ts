@@ -60,7 +60,9 @@ describe('ipcHandlers', () => {
   const diskSettings = () => JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).settings;
 
   it('saves a valid settings patch and reports it', async () => {
-    const result = await handlers[InvokeChannel.SaveSettings]([{ serverUrl: 'https://herald.example.test/', topics: ['ci', 'ci', 'deploy'] }]);
+    const result = await handlers[InvokeChannel.SaveSettings]([
+      { serverUrl: 'https://herald.example.test/', topics: ['ci', 'ci', 'deploy'] },
+    ]);
     expect(result).toMatchObject({ ok: true, settings: { serverUrl: 'https://herald.example.test', topics: ['ci', 'deploy'] } });
     expect(diskSettings()).toMatchObject({ serverUrl: 'https://herald.example.test', topics: ['ci', 'deploy'] });
   });
@@ -89,13 +91,19 @@ describe('ipcHandlers', () => {
     expect(platform.loginItem).toEqual([true]);
   });
 
-  it.each(['file:///etc/passwd', 'javascript:alert(1)', 'data:text/html,x', 'herald://x', '//evil.example.test', `https://x.test/${'a'.repeat(2100)}`, 42, null])(
-    'refuses to open %s',
-    async (url) => {
-      await expect(handlers[InvokeChannel.OpenUrl]([url])).rejects.toThrow(IpcPayloadError);
-      expect(platform.opened).toEqual([]);
-    },
-  );
+  it.each([
+    'file:///etc/passwd',
+    'javascript:alert(1)',
+    'data:text/html,x',
+    'herald://x',
+    '//evil.example.test',
+    `https://x.test/${'a'.repeat(2100)}`,
+    42,
+    null,
+  ])('refuses to open %s', async (url) => {
+    await expect(handlers[InvokeChannel.OpenUrl]([url])).rejects.toThrow(IpcPayloadError);
+    expect(platform.opened).toEqual([]);
+  });
 
   it('opens an https URL', async () => {
     await handlers[InvokeChannel.OpenUrl](['https://ci.example.test/runs/1']);
@@ -131,7 +139,8 @@ describe('ipcHandlers', () => {
   it('deletes events from the history by id, and refuses anything but a list of ids', async () => {
     const app = new HeraldApp({ platform, store, now: () => now });
     const withApp = ipcHandlers(app, () => now);
-    for (const id of ['1', '2', '3']) store.recordEvent({ id, type: 'notification', topic: 'default', time: new Date(now).toISOString(), title: `e${id}`, priority: 3 });
+    for (const id of ['1', '2', '3'])
+      store.recordEvent({ id, type: 'notification', topic: 'default', time: new Date(now).toISOString(), title: `e${id}`, priority: 3 });
     for (const bad of [[], ['1; DROP'], [1], '1', null, [['1']], Array.from({ length: 1001 }, (_, i) => String(i))]) {
       await expect(withApp[InvokeChannel.DeleteEvents]([bad])).rejects.toThrow(IpcPayloadError);
     }

@@ -11,7 +11,9 @@ import { forkServerProcess, killServerProcesses, tempDir, until } from './platfo
 
 describe('restartDelay', () => {
   it('doubles from the minimum and stops at the cap', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => restartDelay(n, 1000, 60_000))).toEqual([1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000]);
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => restartDelay(n, 1000, 60_000))).toEqual([
+      1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000,
+    ]);
     expect(restartDelay(10_000, 1000, 60_000)).toBe(60_000);
     expect(restartDelay(0, 1000, 60_000)).toBe(1000);
   });
@@ -142,13 +144,25 @@ describe('the server process entry (real server, Node fork)', () => {
     });
     try {
       supervisor.start();
-      const first = await until(() => (supervisor.state.status === 'running' ? supervisor.state.url : undefined), 15_000, 'the first server');
-      const res = await fetch(`${first}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ title: 'kept' }) });
+      const first = await until(
+        () => (supervisor.state.status === 'running' ? supervisor.state.url : undefined),
+        15_000,
+        'the first server',
+      );
+      const res = await fetch(`${first}/events`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ title: 'kept' }),
+      });
       expect(res.status).toBe(201);
 
       current!.child.kill('SIGKILL');
       await until(() => states.some((s) => s.status === 'crashed'), 10_000, 'the crash to be seen');
-      const second = await until(() => (supervisor.state.status === 'running' && supervisor.state.url !== first ? supervisor.state.url : undefined), 15_000, 'the restarted server');
+      const second = await until(
+        () => (supervisor.state.status === 'running' && supervisor.state.url !== first ? supervisor.state.url : undefined),
+        15_000,
+        'the restarted server',
+      );
       const history = (await (await fetch(`${second}/history`)).json()) as { events: { title: string }[] };
       expect(history.events.map((e) => e.title)).toEqual(['kept']);
       expect(states.map((s) => s.status)).toEqual(['starting', 'running', 'crashed', 'starting', 'running']);
@@ -169,15 +183,25 @@ describe('the server process entry (real server, Node fork)', () => {
     {
       const failures: string[] = [];
       const ready = new Promise<string>((resolve) => {
-        forkServerProcess({ host: '127.0.0.1', port: 0, webRoot: null }, { ready: resolve, failed: () => undefined, exited: () => undefined }, env);
+        forkServerProcess(
+          { host: '127.0.0.1', port: 0, webRoot: null },
+          { ready: resolve, failed: () => undefined, exited: () => undefined },
+          env,
+        );
       });
       const url = await ready;
       const exit = new Promise<number | null>((resolve) => {
         // Its own data directory: on the same one, the first server's lock on it would be the reason given.
-        forkServerProcess({ host: '127.0.0.1', port: Number(new URL(url).port), webRoot: null }, { ready: () => undefined, failed: (m) => failures.push(m), exited: resolve }, { HERALD_DATA_DIR: path.join(dir!, 'data2') });
+        forkServerProcess(
+          { host: '127.0.0.1', port: Number(new URL(url).port), webRoot: null },
+          { ready: () => undefined, failed: (m) => failures.push(m), exited: resolve },
+          { HERALD_DATA_DIR: path.join(dir!, 'data2') },
+        );
       });
       expect(await exit).toBe(1);
-      expect(failures).toEqual([`Port ${new URL(url).port} is already in use: stop the other server there, or change the server address in the settings`]);
+      expect(failures).toEqual([
+        `Port ${new URL(url).port} is already in use: stop the other server there, or change the server address in the settings`,
+      ]);
     }
   });
 });

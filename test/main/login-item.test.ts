@@ -31,7 +31,14 @@ describe('launch at login on Linux', () => {
     expect(file).toBe(path.join(configHome, 'autostart', 'dev.herald.app.desktop'));
     const text = fs.readFileSync(file, 'utf8');
     expect(text.split('\n')).toEqual(
-      expect.arrayContaining(['[Desktop Entry]', 'Type=Application', 'Name=Herald', 'Exec=/home/ana/Apps/Herald-0.1.0.AppImage', 'X-GNOME-Autostart-enabled=true', 'Icon=herald-desktop']),
+      expect.arrayContaining([
+        '[Desktop Entry]',
+        'Type=Application',
+        'Name=Herald',
+        'Exec=/home/ana/Apps/Herald-0.1.0.AppImage',
+        'X-GNOME-Autostart-enabled=true',
+        'Icon=herald-desktop',
+      ]),
     );
     expect(fs.readdirSync(path.dirname(file))).toEqual(['dev.herald.app.desktop']); // no temp file left
     setLaunchAtLogin(false, options('linux'));
@@ -42,7 +49,10 @@ describe('launch at login on Linux', () => {
 
   it('quotes paths with spaces and escapes what the Exec key reserves', () => {
     setLaunchAtLogin(true, options('linux', '/opt/My Apps/herald', ['/src/my "app"', '100%']));
-    const exec = fs.readFileSync(autostartPath(configHome), 'utf8').split('\n').find((l) => l.startsWith('Exec='));
+    const exec = fs
+      .readFileSync(autostartPath(configHome), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Exec='));
     expect(exec).toBe('Exec="/opt/My Apps/herald" "/src/my \\"app\\"" 100%%');
     expect(quoteExecArg('$HOME')).toBe('"\\$HOME"');
     expect(autostartEntry('/usr/bin/herald')).toContain('Exec=/usr/bin/herald\n');

@@ -14,7 +14,12 @@ function watch(initial: NetworkSnapshot) {
     clearInterval: () => (tick = null),
   });
   w.start();
-  return { set: (s: NetworkSnapshot) => ((snapshot = s), tick?.()), changes: () => changes, stop: () => w.stop(), ticking: () => tick !== null };
+  return {
+    set: (s: NetworkSnapshot) => ((snapshot = s), tick?.()),
+    changes: () => changes,
+    stop: () => w.stop(),
+    ticking: () => tick !== null,
+  };
 }
 
 describe('NetworkWatch', () => {

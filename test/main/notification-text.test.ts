@@ -4,7 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { escapeLinuxMarkup, notificationOptions } from '../../main/notification-text.ts';
 import type { NotificationSpec } from '../../main/policy.ts';
 
-const spec: NotificationSpec = { tag: 'event:1', title: 'Deploy <prod> & co', body: '<b>bold</b> & <a href="x">link</a>', urgency: 'critical', eventIds: ['1'], silent: false };
+const spec: NotificationSpec = {
+  tag: 'event:1',
+  title: 'Deploy <prod> & co',
+  body: '<b>bold</b> & <a href="x">link</a>',
+  urgency: 'critical',
+  eventIds: ['1'],
+  silent: false,
+};
 
 describe('notificationOptions', () => {
   it('escapes the body for Linux notification servers that read markup', () => {

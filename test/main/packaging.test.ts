@@ -26,7 +26,9 @@ function readPng(file: string): { width: number; height: number; pixels: Buffer 
     const length = data.readUInt32BE(offset);
     const type = data.toString('latin1', offset + 4, offset + 8);
     const body = data.subarray(offset + 8, offset + 8 + length);
-    expect(data.readUInt32BE(offset + 8 + length), `CRC of ${type} in ${file}`).toBe(zlib.crc32(data.subarray(offset + 4, offset + 8 + length)));
+    expect(data.readUInt32BE(offset + 8 + length), `CRC of ${type} in ${file}`).toBe(
+      zlib.crc32(data.subarray(offset + 4, offset + 8 + length)),
+    );
     if (type === 'IHDR') {
       width = body.readUInt32BE(0);
       height = body.readUInt32BE(4);
@@ -58,7 +60,12 @@ describe('electron-builder.yml', () => {
 
   it('has what the deb target checks before it builds: a homepage, an author with an email, a desktop name', () => {
     // app-builder-lib's FpmTarget.computeFpmMetaInfoOptions refuses to build without them.
-    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { homepage?: string; author?: { email?: string }; productName?: string; desktopName?: string };
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      homepage?: string;
+      author?: { email?: string };
+      productName?: string;
+      desktopName?: string;
+    };
     expect(pkg.homepage).toMatch(/^https:\/\//);
     expect(pkg.author?.email).toMatch(/@/);
     expect(pkg.productName).toBe('Herald');
@@ -104,7 +111,8 @@ describe('electron-builder.yml', () => {
       expect([template.width, template2.width]).toEqual([16, 32]);
       for (let i = 0; i < template2.pixels.length; i += 4) {
         // The menu bar tints it: colour is ignored, only the alpha draws; keep it black.
-        if (template2.pixels[i + 3]! > 0) expect([template2.pixels[i], template2.pixels[i + 1], template2.pixels[i + 2]]).toEqual([0, 0, 0]);
+        if (template2.pixels[i + 3]! > 0)
+          expect([template2.pixels[i], template2.pixels[i + 1], template2.pixels[i + 2]]).toEqual([0, 0, 0]);
       }
       templates.add(template2.pixels.toString('base64'));
     }

@@ -30,7 +30,9 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
   devDependencies: Record<string, string>;
 };
 const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
-const electronVersion = (JSON.parse(fs.readFileSync(path.join(root, 'node_modules', 'electron', 'package.json'), 'utf8')) as { version: string }).version;
+const electronVersion = (
+  JSON.parse(fs.readFileSync(path.join(root, 'node_modules', 'electron', 'package.json'), 'utf8')) as { version: string }
+).version;
 
 /** The app's own share of resources/: app.asar and app.asar.unpacked (issue #8's budget). */
 const RESOURCES_BUDGET_BYTES = 12 * 1024 * 1024;
@@ -38,7 +40,16 @@ const RESOURCES_BUDGET_BYTES = 12 * 1024 * 1024;
 // @electron/fuses: the wire follows this sentinel: a version byte (1), a length byte, one byte per
 // fuse ('0' off, '1' on). The order is FuseV1Options'.
 const FUSE_SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
-const FUSES = ['runAsNode', 'enableCookieEncryption', 'enableNodeOptionsEnvironmentVariable', 'enableNodeCliInspectArguments', 'enableEmbeddedAsarIntegrityValidation', 'onlyLoadAppFromAsar', 'loadBrowserProcessSpecificV8Snapshot', 'grantFileProtocolExtraPrivileges'];
+const FUSES = [
+  'runAsNode',
+  'enableCookieEncryption',
+  'enableNodeOptionsEnvironmentVariable',
+  'enableNodeCliInspectArguments',
+  'enableEmbeddedAsarIntegrityValidation',
+  'onlyLoadAppFromAsar',
+  'loadBrowserProcessSpecificV8Snapshot',
+  'grantFileProtocolExtraPrivileges',
+];
 /** Electron's own defaults, as its binary ships them. */
 const SHIPPED = '10110001';
 
@@ -47,7 +58,9 @@ function electronStandIn(dir: string): void {
   fs.mkdirSync(path.join(dir, 'locales'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'resources'));
   const wire = Buffer.concat([Buffer.from(FUSE_SENTINEL), Buffer.from([1, FUSES.length]), Buffer.from(SHIPPED)]);
-  fs.writeFileSync(path.join(dir, 'electron'), Buffer.concat([Buffer.from('\x7fELF stand-in\n'), wire, Buffer.alloc(256)]), { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, 'electron'), Buffer.concat([Buffer.from('\x7fELF stand-in\n'), wire, Buffer.alloc(256)]), {
+    mode: 0o755,
+  });
   fs.writeFileSync(path.join(dir, 'version'), electronVersion);
   fs.writeFileSync(path.join(dir, 'LICENSE'), 'stand-in');
   fs.writeFileSync(path.join(dir, 'locales', 'en-US.pak'), 'stand-in');
@@ -77,8 +90,20 @@ let packLog = '';
 beforeAll(async () => {
   electronStandIn(path.join(work, 'electron-dist'));
   const cli = path.join(root, 'node_modules', 'electron-builder', 'cli.js');
-  const args = ['--config', 'electron-builder.yml', '--linux', 'dir', '--x64', `-c.electronDist=${path.join(work, 'electron-dist')}`, `-c.directories.output=${out}`];
-  const r = await promisify(execFile)(process.execPath, [cli, ...args], { cwd: root, timeout: 240_000, env: { ...process.env, CI: 'true' } }).catch((err: { stdout: string; stderr: string }) => err);
+  const args = [
+    '--config',
+    'electron-builder.yml',
+    '--linux',
+    'dir',
+    '--x64',
+    `-c.electronDist=${path.join(work, 'electron-dist')}`,
+    `-c.directories.output=${out}`,
+  ];
+  const r = await promisify(execFile)(process.execPath, [cli, ...args], {
+    cwd: root,
+    timeout: 240_000,
+    env: { ...process.env, CI: 'true' },
+  }).catch((err: { stdout: string; stderr: string }) => err);
   packLog = `${r.stdout}\n${r.stderr}`;
   if (fs.existsSync(archive)) asar.extractAll(archive, extracted);
 }, 300_000);
@@ -86,7 +111,13 @@ beforeAll(async () => {
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 describe('packed by electron-builder (offline, --linux dir)', () => {
-  const files = () => asar.listPackage(archive, { isPack: false }).map((f) => f.replace(/^[\\/]/, '').split(path.sep).join('/'));
+  const files = () =>
+    asar.listPackage(archive, { isPack: false }).map((f) =>
+      f
+        .replace(/^[\\/]/, '')
+        .split(path.sep)
+        .join('/'),
+    );
 
   it('packs the app around the stand-in Electron and sets the fuses', async () => {
     expect(fs.existsSync(archive), `electron-builder made no app.asar:\n${packLog}`).toBe(true);
@@ -102,18 +133,42 @@ describe('packed by electron-builder (offline, --linux dir)', () => {
   it('holds the main entry, a CommonJS preload, the window page, the server code and the icons', () => {
     const list = new Set(files());
     const packed = JSON.parse(asar.extractFile(archive, 'package.json').toString()) as typeof pkg;
-    expect(packed).toMatchObject({ main: 'dist/main/app.js', productName: 'Herald', desktopName: 'dev.herald.app.desktop', version: pkg.version });
-    for (const file of ['dist/main/app.js', 'dist/main/local-server-process.js', 'dist/preload/preload.cjs', 'dist/renderer/index.html', 'dist/server/serve.js', 'dist/server/app.js', 'dist/icons/herald.png', 'dist/icons/tray-connected.png', 'dist/icons/tray-offlineTemplate@2x.png']) {
+    expect(packed).toMatchObject({
+      main: 'dist/main/app.js',
+      productName: 'Herald',
+      desktopName: 'dev.herald.app.desktop',
+      version: pkg.version,
+    });
+    for (const file of [
+      'dist/main/app.js',
+      'dist/main/local-server-process.js',
+      'dist/preload/preload.cjs',
+      'dist/renderer/index.html',
+      'dist/server/serve.js',
+      'dist/server/app.js',
+      'dist/icons/herald.png',
+      'dist/icons/tray-connected.png',
+      'dist/icons/tray-offlineTemplate@2x.png',
+    ]) {
       expect(list.has(file), file).toBe(true);
     }
     const preload = asar.extractFile(archive, 'dist/preload/preload.cjs').toString();
     expect(preload).toMatch(/require\(["']electron["']\)/);
     expect(preload).not.toMatch(/^\s*(import|export)\s/m);
-    expect([...list].filter((f) => f.endsWith('.map') || f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+    expect([...list].filter((f) => f.endsWith('.map') || (f.endsWith('.ts') && !f.endsWith('.d.ts')))).toEqual([]);
   });
 
   it('packs no devDependency, and only production packages from the lockfile', () => {
-    const modules = new Set(files().filter((f) => f.startsWith('node_modules/')).map((f) => f.split('/').slice(0, f.startsWith('node_modules/@') ? 3 : 2).join('/')));
+    const modules = new Set(
+      files()
+        .filter((f) => f.startsWith('node_modules/'))
+        .map((f) =>
+          f
+            .split('/')
+            .slice(0, f.startsWith('node_modules/@') ? 3 : 2)
+            .join('/'),
+        ),
+    );
     expect(modules.size).toBeGreaterThan(10);
     for (const dev of Object.keys(pkg.devDependencies)) expect(modules.has(`node_modules/${dev}`), dev).toBe(false);
     const devOnly = [...modules].filter((m) => lock.packages[m]?.dev === true);
@@ -133,7 +188,9 @@ describe('packed by electron-builder (offline, --linux dir)', () => {
 
   it(`keeps the app's share of resources/ within ${RESOURCES_BUDGET_BYTES / 1024 / 1024} MB`, () => {
     const bytes = sizeOf(archive) + sizeOf(`${archive}.unpacked`);
-    console.log(`packed app: app.asar ${(sizeOf(archive) / 1e6).toFixed(1)} MB + app.asar.unpacked ${(sizeOf(`${archive}.unpacked`) / 1e6).toFixed(1)} MB`);
+    console.log(
+      `packed app: app.asar ${(sizeOf(archive) / 1e6).toFixed(1)} MB + app.asar.unpacked ${(sizeOf(`${archive}.unpacked`) / 1e6).toFixed(1)} MB`,
+    );
     expect(bytes).toBeLessThanOrEqual(RESOURCES_BUDGET_BYTES);
   });
 });
@@ -163,10 +220,13 @@ class PackedApp {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-    this.child.on('message', (m: { type: string; kind?: string; data?: unknown; id?: number; ok?: boolean; value?: unknown; error?: string }) => {
-      if (m.type === 'record') this.records.push({ kind: m.kind!, data: m.data });
-      else if (m.type === 'reply') this.#replies.get(m.id!)?.(m as { ok: boolean });
-    });
+    this.child.on(
+      'message',
+      (m: { type: string; kind?: string; data?: unknown; id?: number; ok?: boolean; value?: unknown; error?: string }) => {
+        if (m.type === 'record') this.records.push({ kind: m.kind!, data: m.data });
+        else if (m.type === 'reply') this.#replies.get(m.id!)?.(m as { ok: boolean });
+      },
+    );
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
 
@@ -179,7 +239,11 @@ class PackedApp {
   }
 
   async waitFor<T = unknown>(kind: string, match: (data: T) => boolean = () => true, ms = 20_000): Promise<T> {
-    const found = await until(() => this.all<T>(kind).find(match) ?? null, ms, `${kind} from the packed app (stderr: ${this.stderr.slice(-2000)})`);
+    const found = await until(
+      () => this.all<T>(kind).find(match) ?? null,
+      ms,
+      `${kind} from the packed app (stderr: ${this.stderr.slice(-2000)})`,
+    );
     return found as T;
   }
 
@@ -246,7 +310,10 @@ describe('the packed main process, run under Node with a recording electron', ()
     expect([process.pid, app.child.pid]).not.toContain(spawned.pid);
     let health: unknown = null;
     for (const end = Date.now() + 20_000; health === null && Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
-      health = await fetch(`${serverUrl}/health`).then((r) => r.json(), () => null);
+      health = await fetch(`${serverUrl}/health`).then(
+        (r) => r.json(),
+        () => null,
+      );
     }
     expect(health).toMatchObject({ status: 'ok', version: pkg.version });
 
@@ -261,12 +328,19 @@ describe('the packed main process, run under Node with a recording electron', ()
     expect(app.last('app-user-model-id')).toBe('dev.herald.app');
 
     const publish = async (body: Record<string, unknown>) => {
-      const res = await fetch(`${serverUrl}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer packed-token-1' }, body: JSON.stringify(body) });
+      const res = await fetch(`${serverUrl}/events`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer packed-token-1' },
+        body: JSON.stringify(body),
+      });
       expect(res.status).toBe(201);
       return (await res.json()) as HeraldEvent;
     };
     await publish({ title: 'Deploy <prod> & co', body: '<b>all</b> green & done', url: 'https://ci.example.test/runs/7', priority: 4 });
-    const shown = await app.waitFor<{ index: number; title: string; body: string; urgency: string }>('notification', (n) => n.title === 'Deploy <prod> & co');
+    const shown = await app.waitFor<{ index: number; title: string; body: string; urgency: string }>(
+      'notification',
+      (n) => n.title === 'Deploy <prod> & co',
+    );
     // Linux notification servers read the body as markup: escaped, it shows as sent.
     expect(shown).toMatchObject({ body: '&lt;b&gt;all&lt;/b&gt; green &amp; done', urgency: 'normal' });
     await app.command('click-notification', { index: shown.index });
@@ -280,26 +354,46 @@ describe('the packed main process, run under Node with a recording electron', ()
     expect(opened).toEqual({ file: path.join('dist', 'renderer', 'index.html'), hash: 'history', exists: true });
     expect(app.all('open-external')).toHaveLength(1);
     const window = app.last<{ webPreferences: Record<string, unknown> }>('window')!;
-    expect(window.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, preload: path.join(extracted, 'dist', 'preload', 'preload.cjs') });
+    expect(window.webPreferences).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      preload: path.join(extracted, 'dist', 'preload', 'preload.cjs'),
+    });
 
     // Every IPC channel is registered, and each refuses a frame that is not the app's own page.
     const page = `file://${path.join(extracted, 'dist', 'renderer', 'index.html')}`;
     expect((await app.command<string[]>('channels')).sort()).toEqual(Object.values(InvokeChannel).sort());
     for (const channel of Object.values(InvokeChannel)) {
-      for (const frame of [{ senderUrl: 'https://evil.example.test/' }, { senderUrl: `${page}#history`, subframe: true }, { senderUrl: 'file:///tmp/other.html' }, { senderUrl: null }]) {
-        await expect(app.command('invoke', { channel, args: [], ...frame }), `${channel} from ${JSON.stringify(frame)}`).rejects.toThrow(/Refused: only the Herald window/);
+      for (const frame of [
+        { senderUrl: 'https://evil.example.test/' },
+        { senderUrl: `${page}#history`, subframe: true },
+        { senderUrl: 'file:///tmp/other.html' },
+        { senderUrl: null },
+      ]) {
+        await expect(app.command('invoke', { channel, args: [], ...frame }), `${channel} from ${JSON.stringify(frame)}`).rejects.toThrow(
+          /Refused: only the Herald window/,
+        );
       }
     }
     // The app's own page is answered; the token never comes back in full.
     const status = await app.command<AppStatus>('invoke', { channel: InvokeChannel.GetStatus, senderUrl: `${page}#history` });
     expect(status).toMatchObject({ host: 'desktop', feed: { status: 'open' }, localServer: { status: 'running' }, tokenStorage: 'os' });
-    expect(await app.command<Settings>('invoke', { channel: InvokeChannel.GetSettings, senderUrl: page })).toMatchObject({ token: TOKEN_KEPT, serverUrl });
-    await expect(app.command('invoke', { channel: InvokeChannel.OpenUrl, args: ['javascript:alert(1)'], senderUrl: page })).rejects.toThrow(/Only http/);
+    expect(await app.command<Settings>('invoke', { channel: InvokeChannel.GetSettings, senderUrl: page })).toMatchObject({
+      token: TOKEN_KEPT,
+      serverUrl,
+    });
+    await expect(app.command('invoke', { channel: InvokeChannel.OpenUrl, args: ['javascript:alert(1)'], senderUrl: page })).rejects.toThrow(
+      /Only http/,
+    );
 
     // The session refuses remote content and sets the CSP.
     expect(await app.command('request', { url: 'https://evil.example.test/x.js' })).toEqual({ cancel: true });
     expect(await app.command('request', { url: page })).toEqual({ cancel: false });
-    expect(await app.command('headers', { url: page })).toMatchObject({ responseHeaders: { 'Content-Security-Policy': [expect.stringContaining("default-src 'none'")] } });
+    expect(await app.command('headers', { url: page })).toMatchObject({
+      responseHeaders: { 'Content-Security-Policy': [expect.stringContaining("default-src 'none'")] },
+    });
 
     // The tray's pause items work from the packed menu.
     await app.command('click-tray', { label: 'For 1 hour' });
@@ -315,14 +409,23 @@ describe('the packed main process, run under Node with a recording electron', ()
     const kinds = app.records.map((r) => r.kind);
     expect(kinds.indexOf('utility-exit')).toBeLessThan(kinds.lastIndexOf('quit'));
     expect(processAlive(spawned.pid)).toBe(false);
-    expect(await fetch(`${serverUrl}/health`).then(() => 'answered', () => 'closed')).toBe('closed');
+    expect(
+      await fetch(`${serverUrl}/health`).then(
+        () => 'answered',
+        () => 'closed',
+      ),
+    ).toBe('closed');
   }, 90_000);
 
   it('tells the user, not only stderr: notifications unsupported and a settings file moved aside show in the tray', async () => {
     const userData = path.join(work, 'user-data-broken');
     fs.mkdirSync(userData, { recursive: true });
     fs.writeFileSync(path.join(userData, 'config.json'), '{ not json');
-    const app = launch({ HERALD_USER_DATA_DIR: userData, HERALD_DATA_DIR: path.join(work, 'server-data-2'), STANDIN_NO_NOTIFICATIONS: '1' });
+    const app = launch({
+      HERALD_USER_DATA_DIR: userData,
+      HERALD_DATA_DIR: path.join(work, 'server-data-2'),
+      STANDIN_NO_NOTIFICATIONS: '1',
+    });
     const menu = await app.waitFor<string[]>('tray-menu', (labels) => labels.filter((l) => l.startsWith('⚠')).length === 2);
     expect(menu[0]).toMatch(/^⚠ The settings file could not be read .*moved to .*config\.broken-\d+\.json/);
     expect(menu[1]).toMatch(/^⚠ This desktop cannot show notifications/);
@@ -362,6 +465,9 @@ describe('the packed main process, run under Node with a recording electron', ()
     fs.writeFileSync(notADir, 'not a folder');
     const app = launch({ HERALD_USER_DATA_DIR: notADir, HERALD_DATA_DIR: path.join(work, 'server-data-5') });
     expect(await app.exited).toBe(1);
-    expect(app.last('dialog')).toMatchObject({ title: 'Herald could not start', content: expect.stringMatching(/ENOTDIR|not a directory[\s\S]*Start Herald again/) });
+    expect(app.last('dialog')).toMatchObject({
+      title: 'Herald could not start',
+      content: expect.stringMatching(/ENOTDIR|not a directory[\s\S]*Start Herald again/),
+    });
   }, 60_000);
 });

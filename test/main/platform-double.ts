@@ -8,10 +8,25 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Conf from 'conf';
 import type { PushChannel, PushContract } from '../../bridge/contract.ts';
-import type { FromServerMessage, LocalServerOptions, ServerProcess, ServerProcessEvents, ToServerMessage } from '../../main/local-server-supervisor.ts';
+import type {
+  FromServerMessage,
+  LocalServerOptions,
+  ServerProcess,
+  ServerProcessEvents,
+  ToServerMessage,
+} from '../../main/local-server-supervisor.ts';
 import type { Platform, TrayView } from '../../main/platform.ts';
 import type { NotificationSpec } from '../../main/policy.ts';
-import { HeraldStore, historyOptions, storeOptions, type HeraldStoreOptions, type HistoryBackend, type HistoryData, type StoreBackend, type StoreData } from '../../main/herald-store.ts';
+import {
+  HeraldStore,
+  historyOptions,
+  storeOptions,
+  type HeraldStoreOptions,
+  type HistoryBackend,
+  type HistoryData,
+  type StoreBackend,
+  type StoreData,
+} from '../../main/herald-store.ts';
 
 export interface ShownNotification {
   spec: NotificationSpec;
@@ -92,7 +107,11 @@ export const SERVER_PROCESS_ENTRY = fileURLToPath(new URL('../../main/local-serv
 const children = new Set<ChildProcess>();
 
 /** The app's server process entry, started with Node's fork instead of Electron's utilityProcess. */
-export function forkServerProcess(options: LocalServerOptions, events: ServerProcessEvents, env: Record<string, string> = {}): ServerProcess & { child: ChildProcess } {
+export function forkServerProcess(
+  options: LocalServerOptions,
+  events: ServerProcessEvents,
+  env: Record<string, string> = {},
+): ServerProcess & { child: ChildProcess } {
   const child = fork(SERVER_PROCESS_ENTRY, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, ...env } });
   children.add(child);
   child.stderr?.resume();

@@ -20,7 +20,14 @@ describe('NotificationPolicy backlog summary', () => {
     });
     const count = 300_000;
     for (let i = 1; i <= count; i++) {
-      const event: HeraldEvent = { id: String(i), type: 'notification', topic: 'build', time: old, title: 'done', priority: i === count ? 2 : 1 };
+      const event: HeraldEvent = {
+        id: String(i),
+        type: 'notification',
+        topic: 'build',
+        time: old,
+        title: 'done',
+        priority: i === count ? 2 : 1,
+      };
       policy.handle(event);
     }
     expect(timer).not.toBeNull();

@@ -53,11 +53,26 @@ function setup(opts: { settings?: PolicySettings; burstThreshold?: number } = {}
   });
   let id = 0;
   const event = (over: Partial<HeraldEvent> = {}): HeraldEvent => ({
-    id: String(++id), type: 'notification', topic: 'default', time: new Date(clock.now).toISOString(), title: `event ${id}`, priority: 3, ...over,
+    id: String(++id),
+    type: 'notification',
+    topic: 'default',
+    time: new Date(clock.now).toISOString(),
+    title: `event ${id}`,
+    priority: 3,
+    ...over,
   });
   const job = (type: string, info: Partial<JobInfo> & { id: string }, over: Partial<HeraldEvent> = {}): HeraldEvent =>
     event({ type, title: 'from publisher', job: { status: 'running', ...info }, ...over });
-  return { clock, shown, policy, event, job, set: (s: PolicySettings) => { current = s; } };
+  return {
+    clock,
+    shown,
+    policy,
+    event,
+    job,
+    set: (s: PolicySettings) => {
+      current = s;
+    },
+  };
 }
 
 describe('urgency and words', () => {
@@ -72,9 +87,23 @@ describe('urgency and words', () => {
 
   it('writes a finished job for people: mark, name, duration, exit code, last output line', () => {
     const { policy, shown, job } = setup();
-    policy.handle(job('job.failed', { id: 'j1', name: 'nightly build', status: 'failed', exitCode: 2, durationMs: 185_000, outputTail: 'compiling\nerror: disk full\n\n' }));
+    policy.handle(
+      job('job.failed', {
+        id: 'j1',
+        name: 'nightly build',
+        status: 'failed',
+        exitCode: 2,
+        durationMs: 185_000,
+        outputTail: 'compiling\nerror: disk full\n\n',
+      }),
+    );
     policy.handle(job('job.completed', { id: 'j2', name: 'tests', status: 'succeeded', durationMs: 4200, host: 'ci-1' }));
-    expect(shown[0]).toMatchObject({ tag: 'job:j1', title: '✗ nightly build failed (exit 2) in 3 min 5 s', body: 'error: disk full', silent: false });
+    expect(shown[0]).toMatchObject({
+      tag: 'job:j1',
+      title: '✗ nightly build failed (exit 2) in 3 min 5 s',
+      body: 'error: disk full',
+      silent: false,
+    });
     expect(shown[1]).toMatchObject({ tag: 'job:j2', title: '✓ tests succeeded in 4.2 s', body: 'on ci-1' });
   });
 
@@ -82,7 +111,13 @@ describe('urgency and words', () => {
     const { policy, shown, event } = setup();
     policy.handle(event({ title: 'Backup done', body: 'all 3 disks', url: 'https://example.test/b' }));
     policy.handle(event({ title: 'x', url: 'javascript:alert(1)' }));
-    expect(shown[0]).toMatchObject({ tag: 'event:1', title: 'Backup done', body: 'all 3 disks', url: 'https://example.test/b', eventIds: ['1'] });
+    expect(shown[0]).toMatchObject({
+      tag: 'event:1',
+      title: 'Backup done',
+      body: 'all 3 disks',
+      url: 'https://example.test/b',
+      eventIds: ['1'],
+    });
     expect(shown[1]!.url).toBeUndefined();
   });
 
@@ -101,7 +136,9 @@ describe('urgency and words', () => {
 
 describe('quiet rules', () => {
   it('do-not-disturb until turned off drops everything but urgent events when allowed', () => {
-    const { policy, shown, event, set } = setup({ settings: settings({ doNotDisturb: { enabled: true, until: null, allowUrgent: true } }) });
+    const { policy, shown, event, set } = setup({
+      settings: settings({ doNotDisturb: { enabled: true, until: null, allowUrgent: true } }),
+    });
     policy.handle(event({ priority: 4 }));
     policy.handle(event({ priority: 5, title: 'prod down' }));
     expect(shown.map((n) => n.title)).toEqual(['prod down']);
@@ -145,11 +182,25 @@ describe('gap and reset', () => {
     const { policy, shown, event } = setup({ settings: settings({ mutedTopics: ['herald'] }) });
     policy.handle(event({ id: '40', type: 'herald.gap', topic: 'herald', title: 'x', gap: { afterId: '3', throughId: '40', missed: 37 } }));
     policy.handle(event({ id: '0', type: 'herald.reset', topic: 'herald', title: "The server's event log was reset", priority: 3 }));
-    expect(shown[0]).toMatchObject({ tag: 'herald:gap', title: '37 events were lost while you were away', urgency: 'normal', eventIds: ['40'] });
+    expect(shown[0]).toMatchObject({
+      tag: 'herald:gap',
+      title: '37 events were lost while you were away',
+      urgency: 'normal',
+      eventIds: ['40'],
+    });
     expect(shown[0]!.body).toContain('4–40');
     expect(shown[1]).toMatchObject({ tag: 'herald:reset', urgency: 'low', title: "The server's event log was reset" });
-    expect(describeEvent({ id: '5', type: 'herald.gap', topic: 'herald', time: '', title: '', priority: 3, gap: { afterId: '4', throughId: '5', missed: 1 } }).title)
-      .toBe('1 event was lost while you were away');
+    expect(
+      describeEvent({
+        id: '5',
+        type: 'herald.gap',
+        topic: 'herald',
+        time: '',
+        title: '',
+        priority: 3,
+        gap: { afterId: '4', throughId: '5', missed: 1 },
+      }).title,
+    ).toBe('1 event was lost while you were away');
   });
 });
 
@@ -164,7 +215,12 @@ describe('bursts and backlog', () => {
     expect(shown).toHaveLength(2); // the first two show as they come
     clock.advance(10_000);
     expect(shown).toHaveLength(3);
-    expect(shown[2]).toMatchObject({ title: '5 jobs finished: 3 ✓, 2 ✗', body: 'Failed: job 3, job 5', eventIds: ['3', '4', '5', '6', '7'], tag: 'summary:3' });
+    expect(shown[2]).toMatchObject({
+      title: '5 jobs finished: 3 ✓, 2 ✗',
+      body: 'Failed: job 3, job 5',
+      eventIds: ['3', '4', '5', '6', '7'],
+      tag: 'summary:3',
+    });
     expect(clock.pending).toBe(0);
   });
 

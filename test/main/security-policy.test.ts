@@ -4,12 +4,20 @@ import { describe, expect, it } from 'vitest';
 import { isAllowedRequest, permissionAllowed } from '../../main/security-policy.ts';
 
 describe('isAllowedRequest', () => {
-  it.each(['file:///opt/Herald/resources/app.asar/dist/renderer/assets/index.js', 'devtools://devtools/bundled/x.html', 'data:image/png;base64,AA', 'blob:file:///1234'])('loads %s', (url) => {
+  it.each([
+    'file:///opt/Herald/resources/app.asar/dist/renderer/assets/index.js',
+    'devtools://devtools/bundled/x.html',
+    'data:image/png;base64,AA',
+    'blob:file:///1234',
+  ])('loads %s', (url) => {
     expect(isAllowedRequest(url)).toBe(true);
   });
-  it.each(['https://cdn.example.test/x.js', 'http://127.0.0.1:5080/events', 'ws://127.0.0.1:1/', 'ftp://x/y', 'chrome://gpu'])('cancels %s', (url) => {
-    expect(isAllowedRequest(url)).toBe(false);
-  });
+  it.each(['https://cdn.example.test/x.js', 'http://127.0.0.1:5080/events', 'ws://127.0.0.1:1/', 'ftp://x/y', 'chrome://gpu'])(
+    'cancels %s',
+    (url) => {
+      expect(isAllowedRequest(url)).toBe(false);
+    },
+  );
 });
 
 describe('permissionAllowed', () => {

@@ -9,7 +9,14 @@ import { tomorrowMorning } from '../../bridge/settings.ts';
 import { menuLabel, trayIconFile, trayMenu, trayState, trayView } from '../../main/tray-view.ts';
 
 const feed = (status: FeedState['status'], extra: Partial<FeedState> = {}): FeedState => ({ status, since: 0, ...extra });
-const event = (id: string, title: string): HeraldEvent => ({ id, type: 'notification', topic: 'default', time: '2025-01-01T00:00:00.000Z', title, priority: 3 });
+const event = (id: string, title: string): HeraldEvent => ({
+  id,
+  type: 'notification',
+  topic: 'default',
+  time: '2025-01-01T00:00:00.000Z',
+  title,
+  priority: 3,
+});
 
 function recordingActions() {
   const calls: string[] = [];
@@ -53,12 +60,21 @@ describe('trayState', () => {
 });
 
 describe('trayView', () => {
-  const base = { serverUrl: 'http://127.0.0.1:5080', paused: null, unread: 0, recent: [], localServer: { status: 'off' as const }, localServerWanted: false };
+  const base = {
+    serverUrl: 'http://127.0.0.1:5080',
+    paused: null,
+    unread: 0,
+    recent: [],
+    localServer: { status: 'off' as const },
+    localServerWanted: false,
+  };
 
   it('puts the state and the unread count in the tooltip', () => {
     const v = trayView({ ...base, feed: feed('open'), unread: 3 });
     expect(v.tooltip).toBe('Herald · Connected to 127.0.0.1:5080 · 3 unread');
-    expect(trayView({ ...base, feed: feed('auth-failed') }).tooltip).toBe('Herald · 127.0.0.1:5080 refused the token: check it in the settings');
+    expect(trayView({ ...base, feed: feed('auth-failed') }).tooltip).toBe(
+      'Herald · 127.0.0.1:5080 refused the token: check it in the settings',
+    );
     expect(trayView({ ...base, feed: feed('offline', { reason: 'connection refused' }) }).status).toBe('Offline: connection refused');
     expect(trayView({ ...base, feed: feed('open'), paused: { until: null } }).tooltip).toContain('Paused until resumed');
   });
@@ -76,7 +92,15 @@ describe('trayView', () => {
 describe('trayMenu', () => {
   it('offers latest events, history with unread, pause choices, local server, settings and quit', () => {
     const { calls, actions } = recordingActions();
-    const view = trayView({ serverUrl: 'http://127.0.0.1:5080', feed: feed('open'), paused: null, unread: 2, recent: [event('1', 'build done')], localServer: { status: 'running', url: 'http://127.0.0.1:5080' }, localServerWanted: true });
+    const view = trayView({
+      serverUrl: 'http://127.0.0.1:5080',
+      feed: feed('open'),
+      paused: null,
+      unread: 2,
+      recent: [event('1', 'build done')],
+      localServer: { status: 'running', url: 'http://127.0.0.1:5080' },
+      localServerWanted: true,
+    });
     const menu = trayMenu(view, actions, 'linux');
     click(find(menu, 'build done'));
     click(find(menu, 'Open history (2 unread)'));
@@ -104,7 +128,15 @@ describe('trayMenu', () => {
 
   it('offers resume while paused', () => {
     const { calls, actions } = recordingActions();
-    const view = trayView({ serverUrl: 'http://127.0.0.1:5080', feed: feed('open'), paused: { until: null }, unread: 0, recent: [], localServer: { status: 'off' }, localServerWanted: false });
+    const view = trayView({
+      serverUrl: 'http://127.0.0.1:5080',
+      feed: feed('open'),
+      paused: { until: null },
+      unread: 0,
+      recent: [],
+      localServer: { status: 'off' },
+      localServerWanted: false,
+    });
     const menu = trayMenu(view, actions, 'linux');
     expect(() => find(menu, 'For 1 hour')).toThrow();
     expect(find(menu, 'No events yet').enabled).toBe(false);
@@ -114,7 +146,15 @@ describe('trayMenu', () => {
 
   it('doubles & in labels on Windows and Linux (else it marks an access key and vanishes), not on macOS', () => {
     const { actions } = recordingActions();
-    const view = trayView({ serverUrl: 'http://127.0.0.1:5080', feed: feed('open'), paused: null, unread: 0, recent: [event('1', 'R&D build & deploy')], localServer: { status: 'off' }, localServerWanted: false });
+    const view = trayView({
+      serverUrl: 'http://127.0.0.1:5080',
+      feed: feed('open'),
+      paused: null,
+      unread: 0,
+      recent: [event('1', 'R&D build & deploy')],
+      localServer: { status: 'off' },
+      localServerWanted: false,
+    });
     expect(find(trayMenu(view, actions, 'win32'), /^R/).label).toBe('R&&D build && deploy');
     expect(find(trayMenu(view, actions, 'linux'), /^R/).label).toBe('R&&D build && deploy');
     expect(find(trayMenu(view, actions, 'darwin'), /^R/).label).toBe('R&D build & deploy');
@@ -124,12 +164,35 @@ describe('trayMenu', () => {
   it('shows problems the user must know about first, and the first one in the tooltip', () => {
     const { actions } = recordingActions();
     const notices = ['This desktop cannot show notifications: events appear in the tray and the history window only'];
-    const view = trayView({ serverUrl: 'http://127.0.0.1:5080', feed: feed('open'), paused: null, unread: 0, recent: [], localServer: { status: 'off' }, localServerWanted: false, notices });
+    const view = trayView({
+      serverUrl: 'http://127.0.0.1:5080',
+      feed: feed('open'),
+      paused: null,
+      unread: 0,
+      recent: [],
+      localServer: { status: 'off' },
+      localServerWanted: false,
+      notices,
+    });
     const menu = trayMenu(view, actions, 'linux');
     expect(menu[0]).toEqual({ label: `⚠ ${notices[0]}`, enabled: false });
     expect(menu[1]).toEqual({ type: 'separator' });
     expect(view.tooltip).toMatch(/^Herald · ⚠ This desktop cannot show notifications/);
-    expect(trayMenu(trayView({ serverUrl: 'http://127.0.0.1:5080', feed: feed('open'), paused: null, unread: 0, recent: [], localServer: { status: 'off' }, localServerWanted: false }), actions, 'linux')[0]!.label).toBe('Connected to 127.0.0.1:5080');
+    expect(
+      trayMenu(
+        trayView({
+          serverUrl: 'http://127.0.0.1:5080',
+          feed: feed('open'),
+          paused: null,
+          unread: 0,
+          recent: [],
+          localServer: { status: 'off' },
+          localServerWanted: false,
+        }),
+        actions,
+        'linux',
+      )[0]!.label,
+    ).toBe('Connected to 127.0.0.1:5080');
   });
 
   it('uses template images on macOS (tinted by the menu bar) and the coloured icons elsewhere', () => {

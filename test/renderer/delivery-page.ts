@@ -45,7 +45,8 @@ const page: DeliveryPage = {
     bridge.onStatus((status) => {
       const gap = status.gap;
       const last = gaps.at(-1);
-      if (gap && (last?.afterId !== gap.afterId || last.throughId !== gap.throughId)) gaps.push({ afterId: gap.afterId, throughId: gap.throughId, missed: gap.missed });
+      if (gap && (last?.afterId !== gap.afterId || last.throughId !== gap.throughId))
+        gaps.push({ afterId: gap.afterId, throughId: gap.throughId, missed: gap.missed });
       if (state?.status !== status.feed.status || state.reason !== status.feed.reason) states.push(status.feed);
       state = status.feed;
     });

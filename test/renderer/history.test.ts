@@ -1,6 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { HeraldEvent } from '../../events/event.ts';
-import { buildRows, countdown, dayLabel, facets, filterRows, groupByDay, jobPriorityChosen, jobText, relativeTime, rowText, shownBody, NO_FILTER } from '../../renderer/history.ts';
+import {
+  buildRows,
+  countdown,
+  dayLabel,
+  facets,
+  filterRows,
+  groupByDay,
+  jobPriorityChosen,
+  jobText,
+  relativeTime,
+  rowText,
+  shownBody,
+  NO_FILTER,
+} from '../../renderer/history.ts';
 import { tomorrowMorning } from '../../bridge/settings.ts';
 import type { HistoryRow, JobRow } from '../../renderer/history.ts';
 
@@ -8,7 +21,15 @@ const T0 = Date.parse('2025-03-01T12:00:00Z');
 let n = 0;
 function ev(fields: Partial<HeraldEvent>, atMs = 0): HeraldEvent {
   n++;
-  return { id: String(n), type: 'notification', topic: 'default', time: new Date(T0 + atMs).toISOString(), title: `e${n}`, priority: 3, ...fields };
+  return {
+    id: String(n),
+    type: 'notification',
+    topic: 'default',
+    time: new Date(T0 + atMs).toISOString(),
+    title: `e${n}`,
+    priority: 3,
+    ...fields,
+  };
 }
 const never = () => false;
 
@@ -16,11 +37,28 @@ describe('buildRows', () => {
   it('groups a job into one row that follows it from start to end, placed by its newest event', () => {
     const started = ev({ type: 'job.started', topic: 'ci', job: { id: 'b1', name: 'build', status: 'running' } }, 0);
     const note = ev({ title: 'hello' }, 1000);
-    const done = ev({ type: 'job.failed', topic: 'ci', priority: 4, url: 'https://ci.example/1', job: { id: 'b1', status: 'failed', exitCode: 2, outputTail: 'a\nlast line\n\n' } }, 5000);
+    const done = ev(
+      {
+        type: 'job.failed',
+        topic: 'ci',
+        priority: 4,
+        url: 'https://ci.example/1',
+        job: { id: 'b1', status: 'failed', exitCode: 2, outputTail: 'a\nlast line\n\n' },
+      },
+      5000,
+    );
     const rows = buildRows([done, note, started]);
     expect(rows.map((r) => r.key)).toEqual(['job:b1', `event:${note.id}`]);
     const job = rows[0] as JobRow;
-    expect(job).toMatchObject({ status: 'failed', name: 'build', exitCode: 2, durationMs: 5000, priority: 4, url: 'https://ci.example/1', lastLine: 'last line' });
+    expect(job).toMatchObject({
+      status: 'failed',
+      name: 'build',
+      exitCode: 2,
+      durationMs: 5000,
+      priority: 4,
+      url: 'https://ci.example/1',
+      lastLine: 'last line',
+    });
     expect(job.events.map((e) => e.id)).toEqual([started.id, done.id]);
   });
 
@@ -49,7 +87,13 @@ describe('what a row shows', () => {
   });
 
   it('keeps the output tail and last line of every finished job, success included', () => {
-    const ok = buildRows([ev({ type: 'job.completed', title: '✓ tests succeeded', job: { id: 'o', name: 'tests', status: 'succeeded', exitCode: 0, durationMs: 2000, outputTail: 'running\n12 passed\n' } })])[0] as JobRow;
+    const ok = buildRows([
+      ev({
+        type: 'job.completed',
+        title: '✓ tests succeeded',
+        job: { id: 'o', name: 'tests', status: 'succeeded', exitCode: 0, durationMs: 2000, outputTail: 'running\n12 passed\n' },
+      }),
+    ])[0] as JobRow;
     expect(ok).toMatchObject({ lastLine: '12 passed', outputTail: 'running\n12 passed\n' });
     // the clipboard text of the row: name, outcome, output
     expect(rowText(ok, T0)).toBe('tests\nSucceeded in 2.0 s · exit 0\nrunning\n12 passed');
@@ -68,9 +112,18 @@ describe('what a row shows', () => {
   });
 
   it("shows a job publisher's own words, not a title that restates its status", () => {
-    const derived = buildRows([ev({ type: 'job.completed', title: '✓ build succeeded', job: { id: 'a', name: 'build', status: 'succeeded' } })])[0] as JobRow;
+    const derived = buildRows([
+      ev({ type: 'job.completed', title: '✓ build succeeded', job: { id: 'a', name: 'build', status: 'succeeded' } }),
+    ])[0] as JobRow;
     expect(jobText(derived)).toBe('');
-    const own = buildRows([ev({ type: 'job.completed', title: 'Release 1.4 is out', body: 'Release 1.4 is out\nnotes at /r', job: { id: 'b', name: 'release', status: 'succeeded' } })])[0] as JobRow;
+    const own = buildRows([
+      ev({
+        type: 'job.completed',
+        title: 'Release 1.4 is out',
+        body: 'Release 1.4 is out\nnotes at /r',
+        job: { id: 'b', name: 'release', status: 'succeeded' },
+      }),
+    ])[0] as JobRow;
     expect(jobText(own)).toBe('Release 1.4 is out\nnotes at /r');
   });
 });
@@ -81,7 +134,9 @@ describe('day groups', () => {
     const now = at('2026-03-02T09:00:00');
     expect(dayLabel(at('2026-03-02T00:00:01'), now)).toBe('Today');
     expect(dayLabel(at('2026-03-01T23:59:59'), now)).toBe('Yesterday');
-    expect(dayLabel(at('2026-02-27T12:00:00'), now)).toBe(new Date(at('2026-02-27T12:00:00')).toLocaleDateString(undefined, { weekday: 'long', day: 'numeric', month: 'long' }));
+    expect(dayLabel(at('2026-02-27T12:00:00'), now)).toBe(
+      new Date(at('2026-02-27T12:00:00')).toLocaleDateString(undefined, { weekday: 'long', day: 'numeric', month: 'long' }),
+    );
     expect(dayLabel(at('2025-12-31T12:00:00'), now)).toContain('2025');
     // across a DST change or a month end, yesterday is the calendar day before
     expect(dayLabel(at('2026-02-28T22:00:00'), at('2026-03-01T01:00:00'))).toBe('Yesterday');
@@ -131,7 +186,10 @@ describe('filterRows', () => {
     expect(filterRows(rows, { ...NO_FILTER, status: 'unread' }, (r) => r.topic === 'deploy')).toHaveLength(1);
   });
   it('lists topics and publisher-defined types for the menus', () => {
-    expect(facets(rows.flatMap((r) => (r.kind === 'job' ? r.events : [r.latest])))).toEqual({ topics: ['backup', 'ci', 'deploy'], customTypes: ['deploy.done'] });
+    expect(facets(rows.flatMap((r) => (r.kind === 'job' ? r.events : [r.latest])))).toEqual({
+      topics: ['backup', 'ci', 'deploy'],
+      customTypes: ['deploy.done'],
+    });
   });
 });
 

@@ -4,17 +4,36 @@ import { describeFeed, describeLocalServer, describePause } from '../../renderer
 
 const NOW = 1_700_000_000_000;
 function status(patch: Partial<AppStatus>): AppStatus {
-  return { host: 'desktop', feed: { status: 'open', since: NOW }, paused: null, localServer: { status: 'off' }, unread: 0, gap: null, ...patch };
+  return {
+    host: 'desktop',
+    feed: { status: 'open', since: NOW },
+    paused: null,
+    localServer: { status: 'off' },
+    unread: 0,
+    gap: null,
+    ...patch,
+  };
 }
 
 describe('describeFeed', () => {
   it('says when the next try is while reconnecting, and why', () => {
-    const line = describeFeed(status({ feed: { status: 'reconnecting', since: NOW, reason: 'connection refused', nextAttemptAt: NOW + 4000 } }), NOW);
-    expect(line).toMatchObject({ tone: 'warn', label: 'Reconnecting', detail: 'Connection refused. Next try in 4 s.', needsSettings: false });
+    const line = describeFeed(
+      status({ feed: { status: 'reconnecting', since: NOW, reason: 'connection refused', nextAttemptAt: NOW + 4000 } }),
+      NOW,
+    );
+    expect(line).toMatchObject({
+      tone: 'warn',
+      label: 'Reconnecting',
+      detail: 'Connection refused. Next try in 4 s.',
+      needsSettings: false,
+    });
     expect(describeFeed(status({ feed: { status: 'offline', since: NOW, nextAttemptAt: NOW - 5 } }), NOW).detail).toBe('Trying now…');
   });
   it('points to settings when the token is refused', () => {
-    expect(describeFeed(status({ feed: { status: 'auth-failed', since: NOW, httpStatus: 401 } }), NOW)).toMatchObject({ tone: 'bad', needsSettings: true });
+    expect(describeFeed(status({ feed: { status: 'auth-failed', since: NOW, httpStatus: 401 } }), NOW)).toMatchObject({
+      tone: 'bad',
+      needsSettings: true,
+    });
   });
   it('shows connected and connecting plainly', () => {
     expect(describeFeed(status({}), NOW).label).toBe('Connected');
@@ -30,7 +49,12 @@ describe('describePause and describeLocalServer', () => {
     expect(describePause(status({}), NOW)).toBe('');
   });
   it('describes the local server, with the restart countdown after a crash', () => {
-    expect(describeLocalServer({ status: 'running', url: 'http://127.0.0.1:5080' }, NOW).text).toBe('Local server running at http://127.0.0.1:5080');
-    expect(describeLocalServer({ status: 'crashed', error: 'port in use', nextAttemptAt: NOW + 9000 }, NOW)).toEqual({ tone: 'bad', text: 'Local server stopped: port in use. Restarting in 9 s.' });
+    expect(describeLocalServer({ status: 'running', url: 'http://127.0.0.1:5080' }, NOW).text).toBe(
+      'Local server running at http://127.0.0.1:5080',
+    );
+    expect(describeLocalServer({ status: 'crashed', error: 'port in use', nextAttemptAt: NOW + 9000 }, NOW)).toEqual({
+      tone: 'bad',
+      text: 'Local server stopped: port in use. Restarting in 9 s.',
+    });
   });
 });

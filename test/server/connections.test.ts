@@ -97,7 +97,9 @@ describe('slow and idle connections', () => {
     expect(res.status).toBe(200);
     expect(newer.every((c) => !c.closed())).toBe(true); // the newer ones are still open: the oldest went first
     expect(t.server.stats().evicted).toBe(20);
-    const said = t.lines.filter((l) => l.startsWith('connection limit: 20 connections that are not streams are open (limit 20); closed the oldest'));
+    const said = t.lines.filter((l) =>
+      l.startsWith('connection limit: 20 connections that are not streams are open (limit 20); closed the oldest'),
+    );
     expect(said).toHaveLength(1); // once, not once per connection
   });
 
@@ -123,34 +125,40 @@ describe('slow and idle connections', () => {
     client.close();
   });
 
-  it.skipIf(!hasPrlimit())('with few file descriptors, a flood of idle sockets still leaves room for /health (a real low ulimit)', async () => {
-    const dataDir = tempDir();
-    const entry = path.resolve('test/server/fixtures/serve-child.ts');
-    const child = spawn('prlimit', ['--nofile=300:300', process.execPath, entry, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    await waitFor(() => out.includes('\n'), 'the server child');
-    const url = (JSON.parse(out.split('\n')[0]!) as { url: string }).url;
-    const port = Number(new URL(url).port);
-    expect(err).toContain('the open-file limit is 300: at most');
-    const flood = await Promise.all(Array.from({ length: 500 }, () => raw(port).catch(() => undefined)));
-    expect(flood.filter(Boolean).length).toBeGreaterThan(0);
-    for (let i = 0; i < 5; i++) {
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5000) });
-      expect(res.status).toBe(200);
-    }
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  }, 30_000); // a server process and 500 connections: slow on a loaded machine
+  it.skipIf(!hasPrlimit())(
+    'with few file descriptors, a flood of idle sockets still leaves room for /health (a real low ulimit)',
+    async () => {
+      const dataDir = tempDir();
+      const entry = path.resolve('test/server/fixtures/serve-child.ts');
+      const child = spawn('prlimit', ['--nofile=300:300', process.execPath, entry, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.add(child);
+      let out = '';
+      let err = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      await waitFor(() => out.includes('\n'), 'the server child');
+      const url = (JSON.parse(out.split('\n')[0]!) as { url: string }).url;
+      const port = Number(new URL(url).port);
+      expect(err).toContain('the open-file limit is 300: at most');
+      const flood = await Promise.all(Array.from({ length: 500 }, () => raw(port).catch(() => undefined)));
+      expect(flood.filter(Boolean).length).toBeGreaterThan(0);
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5000) });
+        expect(res.status).toBe(200);
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+    30_000,
+  ); // a server process and 500 connections: slow on a loaded machine
 });
 
 describe('bodies refused from their declared size', () => {
   it('answers 413 at once to Content-Length 10^15 with 10 bytes sent, then closes', async () => {
     t = await startTestServer();
     const c = await raw(t.server.port);
-    c.socket.write(`POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000000000000000\r\n\r\n{"title":`);
+    c.socket.write(
+      `POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000000000000000\r\n\r\n{"title":`,
+    );
     await waitFor(() => c.text().includes('\r\n\r\n{'), 'the answer');
     expect(c.text()).toMatch(/^HTTP\/1\.1 413 /);
     expect(c.text()).toMatch(/\r\nconnection: close\r\n/i);
@@ -163,7 +171,9 @@ describe('bodies refused from their declared size', () => {
   it('answers Expect: 100-continue with a declared 1 MB by 413, never 100 Continue', async () => {
     t = await startTestServer();
     const c = await raw(t.server.port);
-    c.socket.write(`POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 1048576\r\nExpect: 100-continue\r\n\r\n`);
+    c.socket.write(
+      `POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 1048576\r\nExpect: 100-continue\r\n\r\n`,
+    );
     await waitFor(() => c.text().includes('\r\n\r\n{'), 'the answer');
     expect(c.text()).not.toContain('100 Continue');
     expect(c.text()).toMatch(/^HTTP\/1\.1 413 /);
@@ -174,7 +184,9 @@ describe('bodies refused from their declared size', () => {
     t = await startTestServer();
     const c = await raw(t.server.port);
     const body = '{"title":"continued"}';
-    c.socket.write(`POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`);
+    c.socket.write(
+      `POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+    );
     await waitFor(() => c.text().includes('100 Continue'), '100 Continue');
     c.socket.write(body);
     await waitFor(() => /HTTP\/1\.1 201 /.test(c.text()), 'the 201');
@@ -185,7 +197,9 @@ describe('bodies refused from their declared size', () => {
     t = await startTestServer();
     const ask = async (path: string, length: number) => {
       const c = await raw(t!.server.port);
-      c.socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`);
+      c.socket.write(
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`,
+      );
       await waitFor(() => /^HTTP\/1\.1 \d{3} /.test(c.text()), 'an answer');
       return c.text().slice(9, 12);
     };

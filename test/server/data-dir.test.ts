@@ -12,14 +12,18 @@ describe('defaultDataDir', () => {
   });
   it('uses Application Support on macOS and %APPDATA% on Windows', () => {
     expect(defaultDataDir({ env: {}, platform: 'darwin', home: '/Users/u' })).toBe('/Users/u/Library/Application Support/herald');
-    expect(defaultDataDir({ env: { APPDATA: 'C:\\Users\\u\\AppData\\Roaming' }, platform: 'win32', home: 'C:\\Users\\u' })).toBe('C:\\Users\\u\\AppData\\Roaming\\herald');
+    expect(defaultDataDir({ env: { APPDATA: 'C:\\Users\\u\\AppData\\Roaming' }, platform: 'win32', home: 'C:\\Users\\u' })).toBe(
+      'C:\\Users\\u\\AppData\\Roaming\\herald',
+    );
   });
 });
 
 describe('userDir', () => {
   it("puts herald listen's state in XDG_STATE_HOME, else ~/.local/state, on Linux", () => {
     expect(userDir('state', { env: { XDG_STATE_HOME: '/x/state' }, platform: 'linux', home: '/home/u' })).toBe('/x/state/herald');
-    expect(userDir('state', { env: { XDG_STATE_HOME: 'relative', XDG_DATA_HOME: '/x/data' }, platform: 'linux', home: '/home/u' })).toBe('/home/u/.local/state/herald');
+    expect(userDir('state', { env: { XDG_STATE_HOME: 'relative', XDG_DATA_HOME: '/x/data' }, platform: 'linux', home: '/home/u' })).toBe(
+      '/home/u/.local/state/herald',
+    );
   });
   it('uses %LOCALAPPDATA% for state on Windows, and Application Support on macOS', () => {
     expect(userDir('state', { env: {}, platform: 'win32', home: 'C:\\Users\\u' })).toBe('C:\\Users\\u\\AppData\\Local\\herald');

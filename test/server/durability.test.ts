@@ -29,7 +29,9 @@ describe('durability', () => {
 
     const second = await spawnServer(dataDir);
     const page = await history(second.url);
-    expect(page.events.map((e) => e.id).sort((a, b) => Number(a) - Number(b))).toEqual([...burst, last].map((e) => e.id).sort((a, b) => Number(a) - Number(b)));
+    expect(page.events.map((e) => e.id).sort((a, b) => Number(a) - Number(b))).toEqual(
+      [...burst, last].map((e) => e.id).sort((a, b) => Number(a) - Number(b)),
+    );
     expect(page.events.at(-1)).toEqual(last);
     const next = await publish(second.url, { title: 'after restart' });
     expect(Number(next.id)).toBeGreaterThan(Number(last.id));

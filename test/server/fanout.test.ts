@@ -125,7 +125,8 @@ describe('live fan-out', () => {
     let held = 0;
     store.readAfter = async (afterId, options) => {
       const page = await readAfter(afterId, options);
-      if (server !== undefined && held++ === 0) while (server.server.stats().fanOutPending === 0) await new Promise((resolve) => setImmediate(resolve));
+      if (server !== undefined && held++ === 0)
+        while (server.server.stats().fanOutPending === 0) await new Promise((resolve) => setImmediate(resolve));
       return page;
     };
     t = await startTestServer({ fanOutStreamsPerTurn: 1, store });

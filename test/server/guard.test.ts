@@ -17,16 +17,22 @@ afterEach(async () => {
 const TOKEN = 's3cret-token';
 
 /** fetch cannot set Host; a raw request can. */
-function rawRequest(url: string, options: { method?: string; path: string; headers: Record<string, string>; body?: string }): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function rawRequest(
+  url: string,
+  options: { method?: string; path: string; headers: Record<string, string>; body?: string },
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: hostname, port, method: options.method ?? 'GET', path: options.path, headers: options.headers, setHost: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-      if (res.headers['content-type']?.startsWith('text/event-stream')) req.destroy();
-    });
+    const req = http.request(
+      { host: hostname, port, method: options.method ?? 'GET', path: options.path, headers: options.headers, setHost: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+        if (res.headers['content-type']?.startsWith('text/event-stream')) req.destroy();
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });
@@ -35,9 +41,19 @@ function rawRequest(url: string, options: { method?: string; path: string; heade
 describe('auth', () => {
   it('needs the token on every route but /health, by header or ?token=', async () => {
     t = await startTestServer({ token: TOKEN });
-    for (const [method, route] of [['GET', '/events'], ['GET', '/connect'], ['GET', '/history'], ['POST', '/events'], ['POST', '/message']] as const) {
+    for (const [method, route] of [
+      ['GET', '/events'],
+      ['GET', '/connect'],
+      ['GET', '/history'],
+      ['POST', '/events'],
+      ['POST', '/message'],
+    ] as const) {
       for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: `Basic ${TOKEN}` }] as Array<Record<string, string>>) {
-        const res = await fetch(`${t.url}${route}`, { method, headers: { 'Content-Type': 'application/json', ...headers }, ...(method === 'POST' ? { body: '{"title":"x"}' } : {}) });
+        const res = await fetch(`${t.url}${route}`, {
+          method,
+          headers: { 'Content-Type': 'application/json', ...headers },
+          ...(method === 'POST' ? { body: '{"title":"x"}' } : {}),
+        });
         expect(res.status, `${method} ${route} ${JSON.stringify(headers)}`).toBe(401);
         expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
         expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
@@ -70,7 +86,9 @@ describe('auth settings', () => {
   it('will not start with an empty token (it never means "no auth") or one that cannot be sent', async () => {
     const dataDir = tempDir();
     try {
-      await expect(startTestServer({ token: '', dataDir })).rejects.toThrow('the token is empty: give a token of visible characters, or none to run without one.');
+      await expect(startTestServer({ token: '', dataDir })).rejects.toThrow(
+        'the token is empty: give a token of visible characters, or none to run without one.',
+      );
       await expect(startTestServer({ token: 'a b', dataDir })).rejects.toThrow(/white space/);
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
@@ -91,7 +109,11 @@ describe('cross-origin requests', () => {
     // the "simple" form post a hostile page can send without a preflight
     res = await fetch(`${t.url}/events`, { method: 'POST', headers: { ...evil, 'Content-Type': 'text/plain' }, body: 'pwned' });
     expect(res.status).toBe(403);
-    res = await fetch(`${t.url}/message`, { method: 'POST', headers: { ...evil, 'Content-Type': 'application/json' }, body: '{"title":"pwned"}' });
+    res = await fetch(`${t.url}/message`, {
+      method: 'POST',
+      headers: { ...evil, 'Content-Type': 'application/json' },
+      body: '{"title":"pwned"}',
+    });
     expect(res.status).toBe(403);
     res = await fetch(`${t.url}/events`, { method: 'POST', headers: { Origin: 'null', 'Content-Type': 'text/plain' }, body: 'pwned' });
     expect(res.status).toBe(403);
@@ -108,20 +130,34 @@ describe('cross-origin requests', () => {
     expect(t.lines.filter((l) => / 403 forbidden/.test(l)).length).toBeGreaterThanOrEqual(8);
     // a user following a link from elsewhere still gets the page
     const port = t.server.port;
-    expect((await rawRequest(t.url, { path: '/', headers: { Host: `127.0.0.1:${port}`, 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate' } })).status).toBe(200);
+    expect(
+      (
+        await rawRequest(t.url, {
+          path: '/',
+          headers: { Host: `127.0.0.1:${port}`, 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'navigate' },
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it('gives CORS headers to allowed origins (and preflights), and accepts its own origin', async () => {
     t = await startTestServer({ allowedOrigins: ['https://dash.example'] });
     const allowed = { Origin: 'https://dash.example' };
-    let res = await fetch(`${t.url}/events`, { method: 'OPTIONS', headers: { ...allowed, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, content-type' } });
+    let res = await fetch(`${t.url}/events`, {
+      method: 'OPTIONS',
+      headers: { ...allowed, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, content-type' },
+    });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('https://dash.example');
     expect(res.headers.get('access-control-allow-methods')).toContain('POST');
     expect(res.headers.get('access-control-allow-headers')).toMatch(/Authorization/);
     // credentialed requests (EventSource withCredentials, fetch credentials: 'include') need this, and the exact origin
     expect(res.headers.get('access-control-allow-credentials')).toBe('true');
-    res = await fetch(`${t.url}/events`, { method: 'POST', headers: { ...allowed, 'Content-Type': 'application/json' }, body: '{"title":"from the dashboard"}' });
+    res = await fetch(`${t.url}/events`, {
+      method: 'POST',
+      headers: { ...allowed, 'Content-Type': 'application/json' },
+      body: '{"title":"from the dashboard"}',
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get('access-control-allow-origin')).toBe('https://dash.example');
     expect(res.headers.get('vary')).toMatch(/Origin/);
@@ -140,7 +176,11 @@ describe('cross-origin requests', () => {
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
     expect(res.headers.get('access-control-allow-credentials')).toBeNull();
     // our own page's POST under Referrer-Policy: no-referrer arrives as Origin: null, marked same-origin by the browser
-    res = await fetch(`${t.url}/events`, { method: 'POST', headers: { Origin: 'null', 'Sec-Fetch-Site': 'same-origin', 'Content-Type': 'text/plain' }, body: 'from our own page' });
+    res = await fetch(`${t.url}/events`, {
+      method: 'POST',
+      headers: { Origin: 'null', 'Sec-Fetch-Site': 'same-origin', 'Content-Type': 'text/plain' },
+      body: 'from our own page',
+    });
     expect(res.status).toBe(201);
     // another origin is still refused
     expect((await fetch(`${t.url}/history`, { headers: { Origin: 'https://dash.example.evil' } })).status).toBe(403);
@@ -155,7 +195,12 @@ describe('DNS rebinding', () => {
       const res = await rawRequest(t.url, { path: '/events', headers: { Host: host } });
       expect(res.status, host).toBe(403);
       expect(JSON.parse(res.body).error.code).toBe('forbidden');
-      const post = await rawRequest(t.url, { method: 'POST', path: '/events', headers: { Host: host, 'Content-Type': 'text/plain' }, body: 'rebound' });
+      const post = await rawRequest(t.url, {
+        method: 'POST',
+        path: '/events',
+        headers: { Host: host, 'Content-Type': 'text/plain' },
+        body: 'rebound',
+      });
       expect(post.status, host).toBe(403);
     }
     expect((await rawRequest(t.url, { path: '/health', headers: { Host: 'evil.example' } })).status).toBe(403);
@@ -168,17 +213,31 @@ describe('DNS rebinding', () => {
 });
 
 describe('DNS rebinding off loopback', () => {
-  it('bound to 0.0.0.0 without a token, a page on another name is refused; the machine\'s names, addresses and --allowed-host are served', async () => {
+  it("bound to 0.0.0.0 without a token, a page on another name is refused; the machine's names, addresses and --allowed-host are served", async () => {
     t = await startTestServer({ host: '0.0.0.0', allowedHosts: ['herald.example.com'] });
     const url = `http://127.0.0.1:${t.server.port}`;
     const port = t.server.port;
     for (const host of ['evil.test', `evil.test:${port}`, `rebind.evil.test:${port}`, `${os.hostname()}.evil.test`]) {
       expect((await rawRequest(url, { path: '/history', headers: { Host: host } })).status, host).toBe(403);
-      const post = await rawRequest(url, { method: 'POST', path: '/events', headers: { Host: host, 'Content-Type': 'text/plain' }, body: 'rebound' });
+      const post = await rawRequest(url, {
+        method: 'POST',
+        path: '/events',
+        headers: { Host: host, 'Content-Type': 'text/plain' },
+        body: 'rebound',
+      });
       expect(post.status, host).toBe(403);
       expect(JSON.parse(post.body).error.message).toContain('--allowed-host NAME');
     }
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `${os.hostname()}:${port}`, os.hostname().toUpperCase(), `herald.example.com:${port}`, 'herald.example.com.', `10.1.2.3:${port}`, `[fd00::1]:${port}`]) {
+    for (const host of [
+      `127.0.0.1:${port}`,
+      `localhost:${port}`,
+      `${os.hostname()}:${port}`,
+      os.hostname().toUpperCase(),
+      `herald.example.com:${port}`,
+      'herald.example.com.',
+      `10.1.2.3:${port}`,
+      `[fd00::1]:${port}`,
+    ]) {
       expect((await rawRequest(url, { path: '/history', headers: { Host: host } })).status, host).toBe(200);
     }
     expect((await history(url)).events).toEqual([]);
@@ -189,7 +248,11 @@ describe('limits', () => {
   it('answers 429 with Retry-After past the publish rate, per client, storing nothing', async () => {
     t = await startTestServer({ publishRate: { capacity: 3, refillPerSecond: 0.5 } });
     for (let i = 0; i < 3; i++) await publish(t.url, { title: `ok ${i}` });
-    const res = await fetch(`${t.url}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"title":"one too many"}' });
+    const res = await fetch(`${t.url}/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"title":"one too many"}',
+    });
     expect(res.status).toBe(429);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('too_many_requests');

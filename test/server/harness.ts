@@ -76,7 +76,8 @@ export async function history(url: string, query = 'after=0&limit=1000', headers
   const res = await fetch(`${url}/history?${query}`, { headers });
   if (res.status !== 200) throw new Error(`history answered ${res.status}: ${await res.text()}`);
   const page: unknown = await res.json();
-  if (!isHistoryPage(page) || !page.events.every(isHeraldEvent)) throw new Error(`history answered 200 with no HistoryPage: ${JSON.stringify(page)}`);
+  if (!isHistoryPage(page) || !page.events.every(isHeraldEvent))
+    throw new Error(`history answered 200 with no HistoryPage: ${JSON.stringify(page)}`);
   return page;
 }
 

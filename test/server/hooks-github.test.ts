@@ -64,7 +64,10 @@ async function deliver(
 }
 
 /** A real example with its run changed, e.g. another conclusion: the rest stays GitHub's. */
-function variant(base: WorkflowRunEvent, change: { action?: string; run?: Record<string, unknown>; repository?: Record<string, unknown> }): WorkflowRunEvent {
+function variant(
+  base: WorkflowRunEvent,
+  change: { action?: string; run?: Record<string, unknown>; repository?: Record<string, unknown> },
+): WorkflowRunEvent {
   const copy = structuredClone(base) as unknown as Record<string, Record<string, unknown>>;
   if (change.action) (copy as unknown as { action: string }).action = change.action;
   Object.assign(copy.workflow_run!, change.run ?? {});
@@ -76,8 +79,8 @@ async function storedCount(): Promise<number> {
   return (await history(srv.url)).events.length;
 }
 
-describe('workflow_run from GitHub\'s example payloads', () => {
-  it('turns a completed run into job.completed: name owner/repo: workflow (branch), the run\'s url, duration from its own timestamps', async () => {
+describe("workflow_run from GitHub's example payloads", () => {
+  it("turns a completed run into job.completed: name owner/repo: workflow (branch), the run's url, duration from its own timestamps", async () => {
     const payload = variant(completed, { run: { run_started_at: '2020-10-05T16:33:49Z', updated_at: '2020-10-05T16:37:55Z' } });
     const res = await deliver('workflow_run', payload);
     expect(res.status).toBe(201);
@@ -90,7 +93,13 @@ describe('workflow_run from GitHub\'s example payloads', () => {
       tags: ['ci', 'github'],
       // workflow_run.name is "" in GitHub's example: the workflow's own name stands in.
       title: '✓ octo-org/octo-repo: test (master) succeeded in 4 min 6 s',
-      job: { id: `github.com:run:${run.id}:1`, name: 'octo-org/octo-repo: test (master)', status: 'succeeded', exitCode: 0, durationMs: 246_000 },
+      job: {
+        id: `github.com:run:${run.id}:1`,
+        name: 'octo-org/octo-repo: test (master)',
+        status: 'succeeded',
+        exitCode: 0,
+        durationMs: 246_000,
+      },
     });
     expect(res.body.body).toContain(run.display_title);
     expect(res.body.body).toContain(`run #${run.run_number} · repository_dispatch · 3484a3f`);
@@ -119,9 +128,18 @@ describe('workflow_run from GitHub\'s example payloads', () => {
 
   it('gives failures on the default branch high priority, and failures elsewhere the default', async () => {
     const onMain = await deliver('workflow_run', variant(completed, { run: { id: 7001, conclusion: 'failure', head_branch: 'master' } }));
-    const onBranch = await deliver('workflow_run', variant(completed, { run: { id: 7002, conclusion: 'failure', head_branch: 'feature/x' } }));
-    const timedOutOnMain = await deliver('workflow_run', variant(completed, { run: { id: 7003, conclusion: 'timed_out', head_branch: 'master' } }));
-    const successOnMain = await deliver('workflow_run', variant(completed, { run: { id: 7004, conclusion: 'success', head_branch: 'master' } }));
+    const onBranch = await deliver(
+      'workflow_run',
+      variant(completed, { run: { id: 7002, conclusion: 'failure', head_branch: 'feature/x' } }),
+    );
+    const timedOutOnMain = await deliver(
+      'workflow_run',
+      variant(completed, { run: { id: 7003, conclusion: 'timed_out', head_branch: 'master' } }),
+    );
+    const successOnMain = await deliver(
+      'workflow_run',
+      variant(completed, { run: { id: 7004, conclusion: 'success', head_branch: 'master' } }),
+    );
     expect([onMain, onBranch, timedOutOnMain, successOnMain].map((r) => r.body.priority)).toEqual([4, 3, 4, 3]);
     expect(onMain.body.title).toMatch(/^✗ octo-org\/octo-repo: test \(master\) failed \(exit 1\)/);
   });
@@ -129,7 +147,10 @@ describe('workflow_run from GitHub\'s example payloads', () => {
   it('reports requested as job.started and in_progress as job.progress of the same job, both low priority', async () => {
     const id = 8101;
     const queued = await deliver('workflow_run', variant(requested, { run: { id } }));
-    const running = await deliver('workflow_run', variant(requested, { action: 'in_progress', run: { id, status: 'in_progress', conclusion: null } }));
+    const running = await deliver(
+      'workflow_run',
+      variant(requested, { action: 'in_progress', run: { id, status: 'in_progress', conclusion: null } }),
+    );
     const done = await deliver('workflow_run', variant(completed, { run: { id } }));
     expect([queued.status, running.status, done.status]).toEqual([201, 201, 201]);
     expect([queued.body.type, running.body.type, done.body.type]).toEqual(['job.started', 'job.progress', 'job.completed']);
@@ -146,7 +167,7 @@ describe('workflow_run from GitHub\'s example payloads', () => {
     expect(rerun.body.body).toContain('attempt 2');
   });
 
-  it('does not let a start that arrives after the run\'s end undo it (202, nothing stored)', async () => {
+  it("does not let a start that arrives after the run's end undo it (202, nothing stored)", async () => {
     const end = await deliver('workflow_run', variant(completed, { run: { id: 8301 } }));
     const before = await storedCount();
     const late = await deliver('workflow_run', variant(requested, { run: { id: 8301 } }));
@@ -155,7 +176,7 @@ describe('workflow_run from GitHub\'s example payloads', () => {
     expect(await storedCount()).toBe(before);
   });
 
-  it('answers a completed action without a conclusion (one of GitHub\'s examples) with 202 and a reason', async () => {
+  it("answers a completed action without a conclusion (one of GitHub's examples) with 202 and a reason", async () => {
     const odd = runs.find((r) => r.action === 'completed' && r.workflow_run.conclusion === null)!;
     const before = await storedCount();
     const res = await deliver('workflow_run', odd);
@@ -164,7 +185,7 @@ describe('workflow_run from GitHub\'s example payloads', () => {
     expect(await storedCount()).toBe(before);
   });
 
-  it('takes every one of GitHub\'s workflow_run examples without an error', async () => {
+  it("takes every one of GitHub's workflow_run examples without an error", async () => {
     for (const example of runs) {
       const res = await deliver('workflow_run', example);
       expect([200, 201, 202]).toContain(res.status);
@@ -179,7 +200,7 @@ describe('workflow_run from GitHub\'s example payloads', () => {
     expect(bad.body.error!.field).toBe('topic');
   });
 
-  it('takes a form-encoded delivery (GitHub\'s default content type), signed over the form body', async () => {
+  it("takes a form-encoded delivery (GitHub's default content type), signed over the form body", async () => {
     const payload = variant(completed, { run: { id: 8501 } });
     const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
     const res = await deliver('workflow_run', undefined, { body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
@@ -197,11 +218,17 @@ describe('check_suite', () => {
     expect(res.body).toMatchObject({
       type: 'job.completed',
       url: `${repository.html_url}/commit/${cs.head_sha}/checks?check_suite_id=${cs.id}`,
-      job: { id: `github.com:check_suite:${cs.id}`, name: `Codertocat/Hello-World: octocoders-linter (${cs.head_branch})`, status: 'succeeded', exitCode: 0, durationMs: 43_000 },
+      job: {
+        id: `github.com:check_suite:${cs.id}`,
+        name: `Codertocat/Hello-World: octocoders-linter (${cs.head_branch})`,
+        status: 'succeeded',
+        exitCode: 0,
+        durationMs: 43_000,
+      },
     });
   });
 
-  it('leaves GitHub Actions\' own check suites to workflow_run (202), and answers other actions with 202', async () => {
+  it("leaves GitHub Actions' own check suites to workflow_run (202), and answers other actions with 202", async () => {
     const actions = suites.find((s) => s.action === 'completed' && s.check_suite.app.slug === 'github-actions')!;
     const requestedSuite = suites.find((s) => s.action === 'requested')!;
     const before = await storedCount();
@@ -262,7 +289,10 @@ describe('signatures', () => {
 
   it.each([
     ['no signature', { 'X-Hub-Signature-256': '' }],
-    ['a signature made with another secret', { 'X-Hub-Signature-256': `sha256=${createHmac('sha256', 'wrong').update('x').digest('hex')}` }],
+    [
+      'a signature made with another secret',
+      { 'X-Hub-Signature-256': `sha256=${createHmac('sha256', 'wrong').update('x').digest('hex')}` },
+    ],
     ['a signature without its sha256= prefix', { 'X-Hub-Signature-256': createHmac('sha256', SECRET).update('x').digest('hex') }],
     ['a truncated signature', { 'X-Hub-Signature-256': 'sha256=abc' }],
     ['a good GitHub signature beside a bad Gitea one', { 'X-Gitea-Signature': '00'.repeat(32) }],
@@ -277,23 +307,43 @@ describe('signatures', () => {
   it('refuses a body changed after it was signed', async () => {
     const body = JSON.stringify(payload());
     const signature = await sign(SECRET, body);
-    const res = await deliver('workflow_run', undefined, { body: body.replace('"success"', '"failure"'), headers: { 'X-Hub-Signature-256': signature } });
+    const res = await deliver('workflow_run', undefined, {
+      body: body.replace('"success"', '"failure"'),
+      headers: { 'X-Hub-Signature-256': signature },
+    });
     expect(res.status).toBe(401);
   });
 
-  it('takes Gitea\'s X-Gitea-Signature and Forgejo\'s X-Forgejo-Signature (bare hex) with their own event and delivery headers', async () => {
-    for (const [forge, id] of [['Gitea', 9911], ['Forgejo', 9912]] as const) {
+  it("takes Gitea's X-Gitea-Signature and Forgejo's X-Forgejo-Signature (bare hex) with their own event and delivery headers", async () => {
+    for (const [forge, id] of [
+      ['Gitea', 9911],
+      ['Forgejo', 9912],
+    ] as const) {
       const body = JSON.stringify(variant(completed, { run: { id } }));
       const hex = createHmac('sha256', SECRET).update(body).digest('hex');
       const res = await deliver('', undefined, {
         body,
-        headers: { 'X-GitHub-Event': '', 'X-GitHub-Delivery': '', 'X-Hub-Signature-256': '', [`X-${forge}-Event`]: 'workflow_run', [`X-${forge}-Delivery`]: `${forge}-1`, [`X-${forge}-Signature`]: hex },
+        headers: {
+          'X-GitHub-Event': '',
+          'X-GitHub-Delivery': '',
+          'X-Hub-Signature-256': '',
+          [`X-${forge}-Event`]: 'workflow_run',
+          [`X-${forge}-Delivery`]: `${forge}-1`,
+          [`X-${forge}-Signature`]: hex,
+        },
       });
       expect(res.status).toBe(201);
       expect(res.body.job!.id).toBe(`github.com:run:${id}:1`);
       const again = await deliver('', undefined, {
         body,
-        headers: { 'X-GitHub-Event': '', 'X-GitHub-Delivery': '', 'X-Hub-Signature-256': '', [`X-${forge}-Event`]: 'workflow_run', [`X-${forge}-Delivery`]: `${forge}-1`, [`X-${forge}-Signature`]: hex },
+        headers: {
+          'X-GitHub-Event': '',
+          'X-GitHub-Delivery': '',
+          'X-Hub-Signature-256': '',
+          [`X-${forge}-Event`]: 'workflow_run',
+          [`X-${forge}-Delivery`]: `${forge}-1`,
+          [`X-${forge}-Signature`]: hex,
+        },
       });
       expect(again.status).toBe(200);
     }
@@ -328,15 +378,25 @@ describe('the endpoint on servers set up otherwise', () => {
     const { request } = await import('node:http');
     const post = (path: string, headers: Record<string, string>) =>
       new Promise<number>((resolve, reject) => {
-        const req = request(`${other!.url}${path}`, { method: 'POST', headers: { Host: 'abc123.trycloudflare.com', ...headers } }, (res) => {
-          res.resume();
-          resolve(res.statusCode!);
-        });
+        const req = request(
+          `${other!.url}${path}`,
+          { method: 'POST', headers: { Host: 'abc123.trycloudflare.com', ...headers } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });
     const signature = await sign(SECRET, body);
-    expect(await post('/hooks/github', { 'Content-Type': 'application/json', 'X-GitHub-Event': 'workflow_run', 'X-Hub-Signature-256': signature })).toBe(201);
+    expect(
+      await post('/hooks/github', {
+        'Content-Type': 'application/json',
+        'X-GitHub-Event': 'workflow_run',
+        'X-Hub-Signature-256': signature,
+      }),
+    ).toBe(201);
     expect(await post('/events', { 'Content-Type': 'application/json' })).toBe(403);
   });
 

@@ -22,7 +22,10 @@ interface Answer {
   body: HeraldEvent & { status?: string; reason?: string; error?: { code: string; message: string; field?: string } };
 }
 
-async function deliver(payload: unknown, options: { url?: string; headers?: Record<string, string>; topic?: string } = {}): Promise<Answer> {
+async function deliver(
+  payload: unknown,
+  options: { url?: string; headers?: Record<string, string>; topic?: string } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = {
     'Content-Type': 'application/json',
     'X-Gitlab-Event': (payload as { object_kind?: string }).object_kind === 'build' ? 'Job Hook' : 'Pipeline Hook',
@@ -31,7 +34,11 @@ async function deliver(payload: unknown, options: { url?: string; headers?: Reco
     ...options.headers,
   };
   for (const [name, value] of Object.entries(headers)) if (value === '') delete headers[name];
-  const res = await fetch(`${options.url ?? srv.url}/hooks/gitlab${options.topic ? `?topic=${options.topic}` : ''}`, { method: 'POST', headers, body: JSON.stringify(payload) });
+  const res = await fetch(`${options.url ?? srv.url}/hooks/gitlab${options.topic ? `?topic=${options.topic}` : ''}`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(payload),
+  });
   return { status: res.status, body: (await res.json()) as Answer['body'] };
 }
 
@@ -50,7 +57,7 @@ async function storedCount(): Promise<number> {
 }
 
 describe('Pipeline Hook', () => {
-  it('turns GitLab\'s example (a successful pipeline) into job.completed with the pipeline\'s own duration and page', async () => {
+  it("turns GitLab's example (a successful pipeline) into job.completed with the pipeline's own duration and page", async () => {
     const res = await deliver(PIPELINE_HOOK);
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
@@ -60,7 +67,13 @@ describe('Pipeline Hook', () => {
       url: 'http://example.com/gitlab-org/gitlab-test/-/pipelines/31',
       tags: ['ci', 'gitlab'],
       title: '✓ gitlab-org/gitlab-test: Pipeline for branch: master (master) succeeded in 1 min 3 s',
-      job: { id: '192.168.64.1:3005:pipeline:31', name: 'gitlab-org/gitlab-test: Pipeline for branch: master (master)', status: 'succeeded', exitCode: 0, durationMs: 63_000 },
+      job: {
+        id: '192.168.64.1:3005:pipeline:31',
+        name: 'gitlab-org/gitlab-test: Pipeline for branch: master (master)',
+        status: 'succeeded',
+        exitCode: 0,
+        durationMs: 63_000,
+      },
     });
     expect(res.body.body).toBe('test\npipeline #3 · merge_request_event · bcbb5ec');
   });
@@ -103,7 +116,8 @@ describe('Pipeline Hook', () => {
   it('keeps one job per pipeline from start to end, and takes the later start of a retried pipeline', async () => {
     const id = 2003;
     const events = [];
-    for (const status of ['pending', 'running', 'failed', 'running', 'success']) events.push((await deliver(pipeline({ id, status }))).body);
+    for (const status of ['pending', 'running', 'failed', 'running', 'success'])
+      events.push((await deliver(pipeline({ id, status }))).body);
     expect(events.map((e) => e.type)).toEqual(['job.started', 'job.progress', 'job.failed', 'job.progress', 'job.completed']);
     expect(new Set(events.map((e) => e.job!.id))).toEqual(new Set(['192.168.64.1:3005:pipeline:2003']));
   });
@@ -115,12 +129,25 @@ describe('Pipeline Hook', () => {
 
 describe('Job Hook', () => {
   it('turns a finished CI job into its own job event, with the job page as url and the retry counted', async () => {
-    const res = await deliver(job({ build_status: 'success', build_duration: 95.4, build_started_at_iso: '2021-02-23T02:42:00Z', build_finished_at_iso: '2021-02-23T02:43:35Z' }));
+    const res = await deliver(
+      job({
+        build_status: 'success',
+        build_duration: 95.4,
+        build_started_at_iso: '2021-02-23T02:42:00Z',
+        build_finished_at_iso: '2021-02-23T02:43:35Z',
+      }),
+    );
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
       type: 'job.completed',
       url: 'http://192.168.64.1:3005/gitlab-org/gitlab-test/-/jobs/1977',
-      job: { id: '192.168.64.1:3005:job:1977', name: 'gitlab-org/gitlab-test: test (gitlab-script-trigger)', status: 'succeeded', exitCode: 0, durationMs: 95_400 },
+      job: {
+        id: '192.168.64.1:3005:job:1977',
+        name: 'gitlab-org/gitlab-test: test (gitlab-script-trigger)',
+        status: 'succeeded',
+        exitCode: 0,
+        durationMs: 95_400,
+      },
     });
     expect(res.body.body).toContain('stage test · pipeline #2366 · retry 2 · 2293ada');
   });
@@ -133,7 +160,7 @@ describe('Job Hook', () => {
     expect(allowed.body.body).toContain('allowed to fail');
   });
 
-  it('answers GitLab\'s example as it is (a job just created) with 202, and a start after the job\'s end too', async () => {
+  it("answers GitLab's example as it is (a job just created) with 202, and a start after the job's end too", async () => {
     expect((await deliver(JOB_HOOK)).status).toBe(202);
     const end = await deliver(job({ build_id: 3003, build_status: 'success' }));
     const late = await deliver(job({ build_id: 3003, build_status: 'running' }));
@@ -164,7 +191,7 @@ describe('secret token, redelivery, other events', () => {
     expect(await storedCount()).toBe(before);
   });
 
-  it('prefers GitLab\'s Idempotency-Key, which stays the same on a resend whose X-Gitlab-Event-UUID is new', async () => {
+  it("prefers GitLab's Idempotency-Key, which stays the same on a resend whose X-Gitlab-Event-UUID is new", async () => {
     const first = await deliver(pipeline({ id: 4003 }), { headers: { 'Idempotency-Key': 'gl-idem-1', 'X-Gitlab-Event-UUID': 'a' } });
     const resend = await deliver(pipeline({ id: 4003 }), { headers: { 'Idempotency-Key': 'gl-idem-1', 'X-Gitlab-Event-UUID': 'b' } });
     expect(resend.status).toBe(200);
@@ -188,4 +215,3 @@ describe('secret token, redelivery, other events', () => {
     }
   });
 });
-

@@ -58,7 +58,11 @@ describe('POST /events with an Idempotency-Key', () => {
   it('binds a text/plain publish to its headers too: another title under the same key is a conflict', async () => {
     t = await startTestServer();
     const send = (title: string) =>
-      fetch(`${t!.url}/events`, { method: 'POST', headers: { 'Content-Type': 'text/plain', Title: title, 'Idempotency-Key': '"k-1"' }, body: 'backup finished' });
+      fetch(`${t!.url}/events`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/plain', Title: title, 'Idempotency-Key': '"k-1"' },
+        body: 'backup finished',
+      });
     const first = await send('Backup');
     expect(first.status).toBe(201);
     const repeat = await send('Backup');
@@ -98,7 +102,9 @@ describe('POST /events with an Idempotency-Key', () => {
     const db = new Database(path.join(t.dataDir, 'herald.db'), { readonly: true });
     try {
       // One key row per kept keyed event: the old row went with its event.
-      expect(db.prepare('SELECT key, event_id FROM idempotency_keys').all()).toEqual([{ key: 'short-lived', event_id: Number(again.body.id) }]);
+      expect(db.prepare('SELECT key, event_id FROM idempotency_keys').all()).toEqual([
+        { key: 'short-lived', event_id: Number(again.body.id) },
+      ]);
     } finally {
       db.close();
     }
@@ -158,7 +164,9 @@ describe('EventLog idempotency claims', () => {
       expect(outcomes[1]).toEqual(outcomes[0] && { ...outcomes[0], kind: 'repeat' });
       expect(log.count).toBe(2);
       expect(log.lastId).toBe(2);
-      expect(log.appendBatch([{ input: a, claim: { key: 'k1', bodyHash: 'ha' } }])).toEqual([{ kind: 'repeat', event: (outcomes[0] as { event: unknown }).event }]);
+      expect(log.appendBatch([{ input: a, claim: { key: 'k1', bodyHash: 'ha' } }])).toEqual([
+        { kind: 'repeat', event: (outcomes[0] as { event: unknown }).event },
+      ]);
       expect(log.lastId).toBe(2);
     } finally {
       log.close();

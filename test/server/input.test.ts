@@ -16,7 +16,11 @@ interface ErrorBody {
   error: { code: string; message: string; field?: string };
 }
 
-async function post(path: string, body: string | Uint8Array, headers: Record<string, string>): Promise<{ status: number; json: ErrorBody; headers: Headers }> {
+async function post(
+  path: string,
+  body: string | Uint8Array,
+  headers: Record<string, string>,
+): Promise<{ status: number; json: ErrorBody; headers: Headers }> {
   const res = await fetch(`${t.url}${path}`, { method: 'POST', headers, body });
   return { status: res.status, json: (await res.json()) as ErrorBody, headers: res.headers };
 }
@@ -59,7 +63,11 @@ const badFields: Array<[string, Record<string, unknown>, string]> = [
   ['a job exit code that is not a number', { type: 'job.failed', job: { id: 'j', status: 'failed', exitCode: 'x' } }, 'job.exitCode'],
   ['a negative duration', { type: 'job.failed', job: { id: 'j', status: 'failed', durationMs: -1 } }, 'job.durationMs'],
   ['an unknown job field', { type: 'job.failed', job: { id: 'j', status: 'failed', pid: 1 } }, 'job.pid'],
-  ['an output tail too long', { type: 'job.failed', job: { id: 'j', status: 'failed', outputTail: long(LIMITS.outputTailLength + 1) } }, 'job.outputTail'],
+  [
+    'an output tail too long',
+    { type: 'job.failed', job: { id: 'j', status: 'failed', outputTail: long(LIMITS.outputTailLength + 1) } },
+    'job.outputTail',
+  ],
   ['an unknown field', { title: 't', foo: 1 }, 'foo'],
   ['an id (set by the server)', { title: 't', id: '5' }, 'id'],
   ['a time (set by the server)', { title: 't', time: '2020-01-01T00:00:00Z' }, 'time'],
@@ -133,9 +141,21 @@ describe('POST /events as text/plain (curl -d)', () => {
       body: 'All 312 tests passed\n',
     });
     expect(res.status).toBe(201);
-    expect(await res.json()).toMatchObject({ type: 'notification', topic: 'builds', title: 'Build ✓ done', body: 'All 312 tests passed', priority: 4, tags: ['ci', 'main'], url: 'https://ci.example/42' });
+    expect(await res.json()).toMatchObject({
+      type: 'notification',
+      topic: 'builds',
+      title: 'Build ✓ done',
+      body: 'All 312 tests passed',
+      priority: 4,
+      tags: ['ci', 'main'],
+      url: 'https://ci.example/42',
+    });
     // the title defaults to the body's first line; X-Topic wins over ?topic=
-    const res2 = await fetch(`${t.url}/events?topic=ignored`, { method: 'POST', headers: { 'X-Topic': 'deploys', 'X-Priority': '2' }, body: 'first line\nsecond' });
+    const res2 = await fetch(`${t.url}/events?topic=ignored`, {
+      method: 'POST',
+      headers: { 'X-Topic': 'deploys', 'X-Priority': '2' },
+      body: 'first line\nsecond',
+    });
     expect(res2.status).toBe(201);
     expect(await res2.json()).toMatchObject({ topic: 'deploys', title: 'first line', body: 'first line\nsecond', priority: 2 });
   });
@@ -172,14 +192,22 @@ describe('JSON text from Windows tools', () => {
       const job = { type: 'job.failed', job: { id: 'ps-1', status: 'failed', exitCode: 1, outputTail: 'Compiling\rFAIL x\r\n' } };
       res = await fetch(`${own.url}/events`, { method: 'POST', headers: json, body: JSON.stringify(job) });
       expect(res.status).toBe(201);
-      res = await fetch(`${own.url}/message`, { method: 'POST', headers: json, body: JSON.stringify({ message: 'from the seed\r\nprotocol' }) });
+      res = await fetch(`${own.url}/message`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ message: 'from the seed\r\nprotocol' }),
+      });
       expect(res.status).toBe(201);
       // other control characters are still refused, and nothing of that publish is stored
       res = await fetch(`${own.url}/events`, { method: 'POST', headers: json, body: JSON.stringify({ title: 't', body: 'a\r\n\u0007' }) });
       expect(res.status).toBe(400);
       expect(((await res.json()) as ErrorBody).error.field).toBe('body');
       const stored = (await history(own.url)).events;
-      expect(stored.map((e) => e.body ?? e.job?.outputTail)).toEqual(['Backup done\n3 files\n', 'Compiling\nFAIL x\n', 'from the seed\nprotocol']);
+      expect(stored.map((e) => e.body ?? e.job?.outputTail)).toEqual([
+        'Backup done\n3 files\n',
+        'Compiling\nFAIL x\n',
+        'from the seed\nprotocol',
+      ]);
     } finally {
       await own.cleanup();
     }

@@ -91,7 +91,12 @@ describe('an existing herald.db that is not a Herald log', () => {
     const kept = fs.readdirSync(dataDir).filter((name) => name.startsWith('herald.db.broken-'));
     expect(kept).toHaveLength(1);
     expect(fs.statSync(path.join(dataDir, kept[0]!)).size).toBe(0);
-    expect(t.lines.some((l) => l.includes(`the event log ${file} is empty (0 bytes)`) && l.includes(`the old file is kept as ${path.join(dataDir, kept[0]!)}`))).toBe(true);
+    expect(
+      t.lines.some(
+        (l) =>
+          l.includes(`the event log ${file} is empty (0 bytes)`) && l.includes(`the old file is kept as ${path.join(dataDir, kept[0]!)}`),
+      ),
+    ).toBe(true);
     const stored = await publish(t.url, { title: 'a new log' });
     expect(stored.id).toBe('1');
   });
@@ -102,7 +107,9 @@ describe('an existing herald.db that is not a Herald log', () => {
     fs.writeFileSync(file, 'these are my notes, not a database\n'.repeat(200));
     const error = await startError(dataDir);
     expect(error.problem).toBe('not_sqlite');
-    expect(error.message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a Herald database: it is not an SQLite file at all\\. Restore it`));
+    expect(error.message).toMatch(
+      new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a Herald database: it is not an SQLite file at all\\. Restore it`),
+    );
     expect(fs.readFileSync(file, 'utf8')).toMatch(/^these are my notes/);
   });
 
@@ -110,11 +117,13 @@ describe('an existing herald.db that is not a Herald log', () => {
     const dataDir = dir();
     const file = path.join(dataDir, 'herald.db');
     const other = new Database(file);
-    other.exec("CREATE TABLE invoices (n INTEGER); INSERT INTO invoices VALUES (42)");
+    other.exec('CREATE TABLE invoices (n INTEGER); INSERT INTO invoices VALUES (42)');
     other.close();
     const error = await startError(dataDir);
     expect(error.problem).toBe('not_herald');
-    expect(error.message).toContain(`${file} is not a Herald database: it is an SQLite database without Herald's events table (it has invoices)`);
+    expect(error.message).toContain(
+      `${file} is not a Herald database: it is an SQLite database without Herald's events table (it has invoices)`,
+    );
     const check = new Database(file, { readonly: true });
     expect(check.prepare('SELECT n FROM invoices').pluck().get()).toBe(42);
     expect(check.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 'events'").pluck().get()).toBe(0);
@@ -129,16 +138,22 @@ describe('the data directory', () => {
     fs.writeFileSync(file, 'x');
     const error = await startError(file);
     expect(error.problem).toBe('data_dir');
-    expect(error.message).toBe(`the data directory is a file: ${file}. Move the file away, or pick another with --data-dir (or HERALD_DATA_DIR).`);
+    expect(error.message).toBe(
+      `the data directory is a file: ${file}. Move the file away, or pick another with --data-dir (or HERALD_DATA_DIR).`,
+    );
     const below = await startError(path.join(file, 'herald'));
-    expect(below.message).toBe(`the data directory's parent ${file} is a file: ${path.join(file, 'herald')}. Move the file away, or pick another with --data-dir (or HERALD_DATA_DIR).`);
+    expect(below.message).toBe(
+      `the data directory's parent ${file} is a file: ${path.join(file, 'herald')}. Move the file away, or pick another with --data-dir (or HERALD_DATA_DIR).`,
+    );
   });
 
   it('a herald.db that is a directory is said in words', async () => {
     const dataDir = dir();
     fs.mkdirSync(path.join(dataDir, 'herald.db'));
     const error = await startError(dataDir);
-    expect(error.message).toBe(`${path.join(dataDir, 'herald.db')} is not a file (a directory?): move it away, or pick another --data-dir.`);
+    expect(error.message).toBe(
+      `${path.join(dataDir, 'herald.db')} is not a file (a directory?): move it away, or pick another --data-dir.`,
+    );
   });
 
   it('a new log is created whole: no herald.db is left behind half made', async () => {

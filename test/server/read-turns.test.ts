@@ -46,7 +46,13 @@ describe('ReadTurns', () => {
 
   it('a piece that throws rejects its own promise, and the others go on', async () => {
     const turns = new ReadTurns();
-    const results = await Promise.allSettled([turns.run(() => 1), turns.run(() => { throw new Error('bad page'); }), turns.run(() => 3)]);
+    const results = await Promise.allSettled([
+      turns.run(() => 1),
+      turns.run(() => {
+        throw new Error('bad page');
+      }),
+      turns.run(() => 3),
+    ]);
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([1, 'bad page', 3]);
   });
 });

@@ -76,7 +76,13 @@ describe('memory held for readers', () => {
     // The cut ones find their connection closed once they read again; the others are still open.
     for (const s of slow) s.socket.resume();
     await waitFor(() => slow.filter((s) => s.closed()).length === stats.cutForMemory, 'the cut sockets to close', 20_000);
-    await waitFor(() => t!.lines.some((l) => l.includes(`cut off: the server holds its limit of ${bound} bytes for slow readers, and this one held the most`)), 'the log line');
+    await waitFor(
+      () =>
+        t!.lines.some((l) =>
+          l.includes(`cut off: the server holds its limit of ${bound} bytes for slow readers, and this one held the most`),
+        ),
+      'the log line',
+    );
     await waitFor(() => reading.received.length === sent, 'the reading subscriber to get everything', 30_000);
     expect(reading.opens).toBe(1);
     expect(reading.received.map((r) => Number(r.lastEventId))).toEqual(Array.from({ length: sent }, (_, i) => i + 1));

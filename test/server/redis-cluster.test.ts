@@ -90,7 +90,10 @@ async function startRun(): Promise<Run> {
             break;
           }
           refusals.set(res.status, (refusals.get(res.status) ?? 0) + 1);
-          if (res.status === 503) expect(JSON.parse(text)).toMatchObject({ error: { code: 'store_unavailable', message: expect.stringContaining('The event store (Redis at') } });
+          if (res.status === 503)
+            expect(JSON.parse(text)).toMatchObject({
+              error: { code: 'store_unavailable', message: expect.stringContaining('The event store (Redis at') },
+            });
         } catch {
           // The proxy cut the connection, or the server behind it died: try again.
         }

@@ -40,14 +40,33 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
     const log = fs.openSync(path.join(dir, 'redis.log'), 'a');
     child = spawn(
       REDIS_SERVER,
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', ...extraArgs],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--save',
+        '',
+        '--daemonize',
+        'no',
+        ...extraArgs,
+      ],
       { stdio: ['ignore', log, log] },
     );
     fs.closeSync(log);
     await waitForPort(port, () => child?.exitCode !== null, dir);
   };
   await launch();
-  const exited = () => new Promise<void>((resolve) => (child === undefined || child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  const exited = () =>
+    new Promise<void>((resolve) =>
+      child === undefined || child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+    );
   const redis: TestRedis = {
     port,
     url: `redis://127.0.0.1:${port}`,

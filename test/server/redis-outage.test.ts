@@ -36,7 +36,11 @@ describe('Redis going away and coming back', () => {
     expect(body.error.message).toContain('Nothing was stored');
     const health = await fetch(`${t.url}/health`);
     expect(health.status).toBe(503);
-    expect(await health.json()).toMatchObject({ status: 'store_unreachable', error: { code: 'store_unavailable' }, store: { kind: 'redis', up: false } });
+    expect(await health.json()).toMatchObject({
+      status: 'store_unreachable',
+      error: { code: 'store_unavailable' },
+      store: { kind: 'redis', up: false },
+    });
 
     // The stream stays open: heartbeats keep coming while Redis is away.
     const heard = stream.text.length;
@@ -77,6 +81,11 @@ describe('connections to Redis', () => {
     const clients = String(await redis.command('CLIENT', 'LIST'))
       .split('\n')
       .filter((line) => / name=herald-/.test(line));
-    expect(clients.map((line) => / name=(\S+)/.exec(line)![1]).sort()).toEqual(['herald-commands', 'herald-commands', 'herald-reader', 'herald-reader']);
+    expect(clients.map((line) => / name=(\S+)/.exec(line)![1]).sort()).toEqual([
+      'herald-commands',
+      'herald-commands',
+      'herald-reader',
+      'herald-reader',
+    ]);
   });
 });

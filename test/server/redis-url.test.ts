@@ -5,7 +5,13 @@ import { parseRedisUrl, shownUrl } from '../../server/redis-url.ts';
 
 describe('parseRedisUrl', () => {
   it('reads host, port and database, with the defaults', () => {
-    expect(parseRedisUrl('redis://redis.internal')).toEqual({ shown: 'redis://redis.internal', tls: false, db: 0, host: 'redis.internal', port: 6379 });
+    expect(parseRedisUrl('redis://redis.internal')).toEqual({
+      shown: 'redis://redis.internal',
+      tls: false,
+      db: 0,
+      host: 'redis.internal',
+      port: 6379,
+    });
     expect(parseRedisUrl('redis://10.1.2.3:6380/4')).toMatchObject({ host: '10.1.2.3', port: 6380, db: 4, tls: false });
     expect(parseRedisUrl('redis://[::1]:7000')).toMatchObject({ host: '::1', port: 7000 });
   });
@@ -15,7 +21,11 @@ describe('parseRedisUrl', () => {
     expect(plain).toMatchObject({ tls: true, password: 'p@ss:word', host: 'cache.example.com', port: 6380, db: 1 });
     expect(plain.username).toBeUndefined();
     expect(plain.shown).toBe('rediss://:***@cache.example.com:6380/1');
-    expect(parseRedisUrl('redis://herald:secret@h')).toMatchObject({ username: 'herald', password: 'secret', shown: 'redis://herald:***@h' });
+    expect(parseRedisUrl('redis://herald:secret@h')).toMatchObject({
+      username: 'herald',
+      password: 'secret',
+      shown: 'redis://herald:***@h',
+    });
     expect(parseRedisUrl('redis://secret@h')).toMatchObject({ password: 'secret', shown: 'redis://***@h' });
   });
 

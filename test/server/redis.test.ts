@@ -46,7 +46,9 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 describe('one feed on several servers', () => {
   it('is one feed: published on one server, streamed and listed by the other, ids in one increasing sequence', async () => {
-    const { servers: [a, b] } = await feed();
+    const {
+      servers: [a, b],
+    } = await feed();
     const onB = listen(`${b!.url}/events?lastEventId=0`);
     closers.push(() => onB.close());
     const published: HeraldEvent[] = [];
@@ -61,7 +63,10 @@ describe('one feed on several servers', () => {
   });
 
   it('keeps ids increasing across a restart of every server (the counter lives in Redis)', async () => {
-    const { key, servers: [a] } = await feed(1);
+    const {
+      key,
+      servers: [a],
+    } = await feed(1);
     const first = await publish(a!.url, { title: 'before' });
     await a!.cleanup();
     servers.splice(servers.indexOf(a!), 1);
@@ -73,37 +78,70 @@ describe('one feed on several servers', () => {
   });
 
   it('answers a repeat Idempotency-Key on the other server with the event stored first (200, same id), and 409 for another event', async () => {
-    const { servers: [a, b] } = await feed();
-    const first = await fetch(`${a!.url}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'job-42' }, body: '{"title":"deployed"}' });
-    const repeat = await fetch(`${b!.url}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'job-42' }, body: '{"title":"deployed"}' });
-    const other = await fetch(`${b!.url}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'job-42' }, body: '{"title":"rolled back"}' });
+    const {
+      servers: [a, b],
+    } = await feed();
+    const first = await fetch(`${a!.url}/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'job-42' },
+      body: '{"title":"deployed"}',
+    });
+    const repeat = await fetch(`${b!.url}/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'job-42' },
+      body: '{"title":"deployed"}',
+    });
+    const other = await fetch(`${b!.url}/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'job-42' },
+      body: '{"title":"rolled back"}',
+    });
     expect(first.status).toBe(201);
     expect(repeat.status).toBe(200);
     expect(repeat.headers.get('Idempotent-Replayed')).toBe('true');
     expect(await repeat.json()).toEqual(await first.json());
     expect(other.status).toBe(409);
-    expect(((await other.json()) as { error: { code: string; field: string } }).error).toMatchObject({ code: 'conflict', field: 'Idempotency-Key' });
+    expect(((await other.json()) as { error: { code: string; field: string } }).error).toMatchObject({
+      code: 'conflict',
+      field: 'Idempotency-Key',
+    });
     expect((await history(b!.url)).events.map((e) => e.title)).toEqual(['deployed']);
   });
 
   it('stores a batch with the same key twice once, within one append (the second is a repeat)', async () => {
-    const { servers: [a] } = await feed(1);
-    const send = () => fetch(`${a!.url}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'same-turn' }, body: '{"title":"once"}' });
+    const {
+      servers: [a],
+    } = await feed(1);
+    const send = () =>
+      fetch(`${a!.url}/events`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'same-turn' },
+        body: '{"title":"once"}',
+      });
     const answers = await Promise.all([send(), send(), send()]);
     expect(answers.map((r) => r.status).sort()).toEqual([200, 200, 201]);
     expect((await history(a!.url)).events).toHaveLength(1);
   });
 
-  it('takes a CI provider\'s redelivery on another server as the same event (the delivery id is the key)', async () => {
+  it("takes a CI provider's redelivery on another server as the same event (the delivery id is the key)", async () => {
     const secret = 'hook secret';
-    const { servers: [a, b] } = await feed(2, { githubSecret: secret });
+    const {
+      servers: [a, b],
+    } = await feed(2, { githubSecret: secret });
     const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as WebhookDefinition[];
-    const run = (examples.find((d) => d.name === 'workflow_run')!.examples as WorkflowRunEvent[]).find((r) => r.action === 'completed' && r.workflow_run.conclusion === 'success')!;
+    const run = (examples.find((d) => d.name === 'workflow_run')!.examples as WorkflowRunEvent[]).find(
+      (r) => r.action === 'completed' && r.workflow_run.conclusion === 'success',
+    )!;
     const body = JSON.stringify(run);
     const deliver = async (url: string) => {
       const res = await fetch(`${url}/hooks/github`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'workflow_run', 'X-GitHub-Delivery': 'delivery-7', 'X-Hub-Signature-256': await sign(secret, body) },
+        headers: {
+          'Content-Type': 'application/json',
+          'X-GitHub-Event': 'workflow_run',
+          'X-GitHub-Delivery': 'delivery-7',
+          'X-Hub-Signature-256': await sign(secret, body),
+        },
         body,
       });
       return { status: res.status, event: (await res.json()) as HeraldEvent };
@@ -116,8 +154,10 @@ describe('one feed on several servers', () => {
     expect((await history(a!.url)).events).toHaveLength(1);
   });
 
-  it('keeps a client\'s publish rate in Redis: its budget is spent on either server', async () => {
-    const { servers: [a, b] } = await feed(2, { publishRate: { capacity: 3, refillPerSecond: 0.01 } });
+  it("keeps a client's publish rate in Redis: its budget is spent on either server", async () => {
+    const {
+      servers: [a, b],
+    } = await feed(2, { publishRate: { capacity: 3, refillPerSecond: 0.01 } });
     const statuses: number[] = [];
     for (const server of [a, b, a, b]) {
       const res = await fetch(`${server!.url}/events`, { method: 'POST', body: 'x' });
@@ -129,18 +169,29 @@ describe('one feed on several servers', () => {
 
   it('with --trust-proxy, keeps the rate per client behind a load balancer (X-Forwarded-For), not one bucket for the balancer', async () => {
     const rate = { capacity: 1, refillPerSecond: 0.01 };
-    const { servers: [trusting] } = await feed(1, { publishRate: rate, trustProxy: ['loopback'] });
-    const send = (server: TestServer, client: string) => fetch(`${server.url}/events`, { method: 'POST', headers: { 'X-Forwarded-For': client }, body: 'x' }).then((r) => r.status);
-    expect([await send(trusting!, '203.0.113.1'), await send(trusting!, '203.0.113.2'), await send(trusting!, '203.0.113.1')]).toEqual([201, 201, 429]);
+    const {
+      servers: [trusting],
+    } = await feed(1, { publishRate: rate, trustProxy: ['loopback'] });
+    const send = (server: TestServer, client: string) =>
+      fetch(`${server.url}/events`, { method: 'POST', headers: { 'X-Forwarded-For': client }, body: 'x' }).then((r) => r.status);
+    expect([await send(trusting!, '203.0.113.1'), await send(trusting!, '203.0.113.2'), await send(trusting!, '203.0.113.1')]).toEqual([
+      201, 201, 429,
+    ]);
     // Without it the header is not believed (anyone could send it): every request is the socket's address.
-    const { servers: [plain] } = await feed(1, { publishRate: rate });
+    const {
+      servers: [plain],
+    } = await feed(1, { publishRate: rate });
     expect([await send(plain!, '203.0.113.1'), await send(plain!, '203.0.113.2')]).toEqual([201, 429]);
   });
 
   it('with reusePort, runs two servers of one feed on the same port (one per core)', async () => {
     const first = await startTestServer({ redis: { url: redis.url, key: `test${++feeds}:events` }, reusePort: true });
     servers.push(first);
-    const second = await startTestServer({ redis: { url: redis.url, key: `test${feeds}:events` }, port: first.server.port, reusePort: true });
+    const second = await startTestServer({
+      redis: { url: redis.url, key: `test${feeds}:events` },
+      port: first.server.port,
+      reusePort: true,
+    });
     servers.push(second);
     expect(second.server.port).toBe(first.server.port);
     const event = await publish(second.url, { title: 'either process' });
@@ -148,18 +199,29 @@ describe('one feed on several servers', () => {
   });
 
   it('says in /health which store it uses, where, and that it is up', async () => {
-    const { key, servers: [a] } = await feed(1);
+    const {
+      key,
+      servers: [a],
+    } = await feed(1);
     await publish(a!.url, { title: 'one' });
     const res = await fetch(`${a!.url}/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'ok', storedEvents: 1, lastId: '1', store: { kind: 'redis', up: true, where: `${redis.url} key ${key}` } });
+    expect(await res.json()).toMatchObject({
+      status: 'ok',
+      storedEvents: 1,
+      lastId: '1',
+      store: { kind: 'redis', up: true, where: `${redis.url} key ${key}` },
+    });
   });
 });
 
 describe('retention on Redis', () => {
   it('trims by count (XADD MAXLEN ~) with the keys of trimmed events, and owes an old cursor a gap, then the kept events', async () => {
     // Approximate trimming drops whole stream nodes (100 entries by default): keep 150 of 450.
-    const { key, servers: [a, b] } = await feed(2, { retention: { maxEvents: 150 } });
+    const {
+      key,
+      servers: [a, b],
+    } = await feed(2, { retention: { maxEvents: 150 } });
     for (let i = 1; i <= 450; i++) {
       await fetch(`${(i % 2 ? a : b)!.url}/events`, { method: 'POST', headers: { 'Idempotency-Key': `k${i}` }, body: `n${i}` });
     }
@@ -175,12 +237,18 @@ describe('retention on Redis', () => {
     closers.push(() => client.close());
     await waitFor(() => client.received.length === kept.length + 1, 'the gap and the kept events');
     const [gap, ...rest] = client.events();
-    expect(gap).toMatchObject({ type: 'herald.gap', id: String(oldest - 1), gap: { afterId: '5', throughId: String(oldest - 1), missed: oldest - 1 - 5 } });
+    expect(gap).toMatchObject({
+      type: 'herald.gap',
+      id: String(oldest - 1),
+      gap: { afterId: '5', throughId: String(oldest - 1), missed: oldest - 1 - 5 },
+    });
     expect(ids(rest)).toEqual(ids(kept));
   });
 
   it('trims by age (XTRIM MINID): events older than the limit go, and a cursor before them gets a gap', async () => {
-    const { servers: [a] } = await feed(1, { retention: { maxAgeMs: 1500 } });
+    const {
+      servers: [a],
+    } = await feed(1, { retention: { maxAgeMs: 1500 } });
     for (let i = 0; i < 5; i++) await publish(a!.url, { title: `old ${i}` });
     await new Promise((resolve) => setTimeout(resolve, 1700));
     const fresh = await publish(a!.url, { title: 'fresh' });
@@ -193,7 +261,10 @@ describe('retention on Redis', () => {
 
 describe('a Redis that lost acknowledged writes', () => {
   it('moves the counter past every id the server handed out, so that none is handed out twice', async () => {
-    const { key, servers: [a] } = await feed(1);
+    const {
+      key,
+      servers: [a],
+    } = await feed(1);
     for (let i = 0; i < 3; i++) await publish(a!.url, { title: `kept ${i}` });
     // What a Redis without its append-only file looks like after a crash: the last events and the
     // counter's last steps are gone.
@@ -207,7 +278,10 @@ describe('a Redis that lost acknowledged writes', () => {
 
 describe('epoch', () => {
   it('gives a client of a deleted and recreated stream herald.reset, then the new stream; ids are not reused', async () => {
-    const { key, servers: [a, b] } = await feed();
+    const {
+      key,
+      servers: [a, b],
+    } = await feed();
     for (let i = 0; i < 3; i++) await publish(a!.url, { title: `old ${i}` });
     const before = await history(a!.url);
     await redis.command('DEL', key);
@@ -229,7 +303,10 @@ describe('epoch', () => {
   });
 
   it('ends the streams a server holds when its stream is replaced, so that their clients come back and get the reset', async () => {
-    const { key, servers: [a] } = await feed(1);
+    const {
+      key,
+      servers: [a],
+    } = await feed(1);
     await publish(a!.url, { title: 'old' });
     // A browser EventSource resumes with Last-Event-ID; the epoch it started with stays in its URL.
     const { epoch } = await history(a!.url);
@@ -247,7 +324,9 @@ describe('epoch', () => {
 
 describe('the replay/live seam across servers', () => {
   it('gives a client that resumes on one server while both publish every event once, in order', async () => {
-    const { servers: [a, b] } = await feed();
+    const {
+      servers: [a, b],
+    } = await feed();
     for (let i = 0; i < 600; i++) await fetch(`${(i % 2 ? a : b)!.url}/events`, { method: 'POST', body: `before ${i}` });
     let publishing = true;
     let acknowledged = 600;
@@ -286,7 +365,10 @@ describe('--redis-wait', () => {
       if (Date.now() - start > 15_000) throw new Error('the replica did not come online within 15 s');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    const { key, servers: [one] } = await feed(1, {}, redis.url);
+    const {
+      key,
+      servers: [one],
+    } = await feed(1, {}, redis.url);
     await one!.cleanup();
     servers.splice(servers.indexOf(one!), 1);
     const waiting = await startTestServer({ redis: { url: redis.url, key, waitReplicas: 1, waitTimeoutMs: 3000 } });
@@ -297,7 +379,9 @@ describe('--redis-wait', () => {
     servers.push(tooMany);
     const res = await fetch(`${tooMany.url}/events`, { method: 'POST', body: 'needs two replicas' });
     expect(res.status).toBe(503);
-    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('only 1 of the 2 replicas --redis-wait asks for confirmed it within 200 ms');
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain(
+      'only 1 of the 2 replicas --redis-wait asks for confirmed it within 200 ms',
+    );
     expect(Number(stored.id)).toBe(1);
   });
 });
@@ -306,7 +390,10 @@ describe('Sentinel', () => {
   it('finds the primary through a Sentinel with a redis+sentinel:// URL and serves the feed there', async () => {
     const sentinel = await startSentinel(redis.port);
     closers.push(() => sentinel.stop());
-    const { key, servers: [a] } = await feed(1, {}, `redis+sentinel://127.0.0.1:${sentinel.port}/mymaster`);
+    const {
+      key,
+      servers: [a],
+    } = await feed(1, {}, `redis+sentinel://127.0.0.1:${sentinel.port}/mymaster`);
     const event = await publish(a!.url, { title: 'through the sentinel' });
     expect(await redis.command('XLEN', key)).toBe(1);
     expect((await history(a!.url)).events).toEqual([event]);
@@ -316,7 +403,9 @@ describe('Sentinel', () => {
 describe('bad Redis addresses', () => {
   it('fails to start with a message naming Redis and what to check when nothing answers there', async () => {
     const url = `redis://127.0.0.1:${await freePort()}`;
-    await expect(RedisStore.open({ url, connectTimeoutMs: 2000 })).rejects.toThrow(`Cannot reach Redis at ${url}: connection refused (is Redis running?). Check --redis (or HERALD_REDIS_URL)`);
+    await expect(RedisStore.open({ url, connectTimeoutMs: 2000 })).rejects.toThrow(
+      `Cannot reach Redis at ${url}: connection refused (is Redis running?). Check --redis (or HERALD_REDIS_URL)`,
+    );
   });
 
   it('fails to start when Redis refuses the password, without showing it', async () => {
@@ -334,8 +423,15 @@ describe('bad Redis addresses', () => {
       const store = await RedisStore.open({ url: `redis://:right-password@127.0.0.1:${guarded.port}/3`, key: 'db-check' });
       await store.appendBatch([{ input: { type: 'notification', topic: 'default', title: 'in db 3', priority: 3 } }]);
       await store.close();
-      const [, , inThree] = await redisCommands(guarded.port, [['AUTH', 'right-password'], ['SELECT', '3'], ['XLEN', 'db-check']]);
-      const [, inZero] = await redisCommands(guarded.port, [['AUTH', 'right-password'], ['EXISTS', 'db-check']]);
+      const [, , inThree] = await redisCommands(guarded.port, [
+        ['AUTH', 'right-password'],
+        ['SELECT', '3'],
+        ['XLEN', 'db-check'],
+      ]);
+      const [, inZero] = await redisCommands(guarded.port, [
+        ['AUTH', 'right-password'],
+        ['EXISTS', 'db-check'],
+      ]);
       expect([inThree, inZero]).toEqual([1, 0]);
     } finally {
       await guarded.stop();

@@ -33,7 +33,15 @@ describe('replay', () => {
     const both = listen(`${t.url}/events?lastEventId=2`, { headers: { 'Last-Event-ID': '8' } });
     const fromZero = listen(`${t.url}/events?lastEventId=0`);
     const liveOnly = listen(`${t.url}/events`);
-    await waitFor(() => byHeader.received.length === 3 && byQuery.received.length === 6 && both.received.length === 2 && fromZero.received.length === 10 && liveOnly.opens === 1, 'replays');
+    await waitFor(
+      () =>
+        byHeader.received.length === 3 &&
+        byQuery.received.length === 6 &&
+        both.received.length === 2 &&
+        fromZero.received.length === 10 &&
+        liveOnly.opens === 1,
+      'replays',
+    );
     await publish(t.url, { title: 'live' });
     await waitFor(() => [byHeader, byQuery, both, fromZero, liveOnly].every((c) => c.received.at(-1)?.lastEventId === '11'), 'live event');
     for (const c of [byHeader, byQuery, both, fromZero, liveOnly]) c.close();
@@ -69,7 +77,11 @@ describe('replay', () => {
     clients.push({ resumeFrom: 1000, client: listen(`${t.url}/events?lastEventId=1000`) });
     await publishing;
     const total = before + during;
-    await waitFor(() => clients.every(({ client }) => client.received.at(-1)?.lastEventId === String(total)), 'every client at the last id', 20_000);
+    await waitFor(
+      () => clients.every(({ client }) => client.received.at(-1)?.lastEventId === String(total)),
+      'every client at the last id',
+      20_000,
+    );
     for (const { resumeFrom, client } of clients) {
       client.close();
       expect(client.received.map((r) => r.lastEventId)).toEqual(range(resumeFrom + 1, total));

@@ -31,7 +31,13 @@ describe('retention by count', () => {
     expect(gap!.type).toBe(GAP_TYPE);
     expect(gap!.lastEventId).toBe('5'); // the cursor moves past the hole: the notice is not repeated
     const notice = JSON.parse(gap!.data) as HeraldEvent;
-    expect(notice).toMatchObject({ id: '5', type: GAP_TYPE, topic: 'herald', priority: 3, gap: { afterId: '2', throughId: '5', missed: 3 } });
+    expect(notice).toMatchObject({
+      id: '5',
+      type: GAP_TYPE,
+      topic: 'herald',
+      priority: 3,
+      gap: { afterId: '2', throughId: '5', missed: 3 },
+    });
     expect(notice.title).toMatch(/^3 events were lost/);
     expect(rest.map((r) => r.lastEventId)).toEqual(['6', '7', '8', '9', '10']);
 
@@ -103,7 +109,19 @@ describe('retention of a log far over its bound', () => {
     try {
       const count = options.count ?? TOTAL;
       for (let i = 0; i < count; i += 500) {
-        log.append(Array.from({ length: Math.min(500, count - i) }, (_, k) => ({ type: 'notification', topic: 'a', title: `event ${i + k + 1}`, ...(options.body ? { body: options.body } : {}), priority: 3 }) as const));
+        log.append(
+          Array.from(
+            { length: Math.min(500, count - i) },
+            (_, k) =>
+              ({
+                type: 'notification',
+                topic: 'a',
+                title: `event ${i + k + 1}`,
+                ...(options.body ? { body: options.body } : {}),
+                priority: 3,
+              }) as const,
+          ),
+        );
       }
     } finally {
       log.close();
@@ -174,7 +192,11 @@ describe('retention of a log far over its bound', () => {
       expect(atListen).toBe(TOTAL);
       const health = async () => (await (await fetch(`${t!.url}/health`)).json()) as { storedEvents: number; lastId: string };
       // A publish and reads are answered while the log is still over its bound, part pruned.
-      const [during, published, page] = await Promise.all([health(), publish(t.url, { title: 'during the prune' }), history(t.url, 'last=1')]);
+      const [during, published, page] = await Promise.all([
+        health(),
+        publish(t.url, { title: 'during the prune' }),
+        history(t.url, 'last=1'),
+      ]);
       expect(during.storedEvents).toBeGreaterThan(KEEP);
       expect(during.storedEvents).toBeLessThan(TOTAL);
       expect(published.id).toBe(String(TOTAL + 1));
@@ -191,10 +213,18 @@ describe('retention of a log far over its bound', () => {
       const [gap, ...rest] = client.received;
       const firstKept = TOTAL + 1 - KEEP + 1;
       expect(gap!.type).toBe(GAP_TYPE);
-      expect((JSON.parse(gap!.data) as HeraldEvent).gap).toEqual({ afterId: '10', throughId: String(firstKept - 1), missed: firstKept - 1 - 10 });
+      expect((JSON.parse(gap!.data) as HeraldEvent).gap).toEqual({
+        afterId: '10',
+        throughId: String(firstKept - 1),
+        missed: firstKept - 1 - 10,
+      });
       expect(rest.map((r) => Number(r.lastEventId))).toEqual(Array.from({ length: KEEP }, (_, i) => firstKept + i));
       expect(JSON.parse(rest.at(-1)!.data)).toMatchObject({ title: 'during the prune' });
-      expect((await history(t.url, 'after=10&limit=1')).gap).toEqual({ afterId: '10', throughId: String(firstKept - 1), missed: firstKept - 1 - 10 });
+      expect((await history(t.url, 'after=10&limit=1')).gap).toEqual({
+        afterId: '10',
+        throughId: String(firstKept - 1),
+        missed: firstKept - 1 - 10,
+      });
     } finally {
       await t?.cleanup();
       t = undefined;
@@ -225,7 +255,11 @@ describe('retention of a log far over its bound', () => {
       // Meanwhile the log stays at its bound: 4,000 more events push out the 4,000 oldest,
       // some of which the replay has not reached.
       for (let i = 0; i < added; i += 1000) {
-        await store.appendBatch(Array.from({ length: 1000 }, (_, k) => ({ input: { type: 'notification', topic: 'a', title: `later ${i + k + 1}`, priority: 3 } as const })));
+        await store.appendBatch(
+          Array.from({ length: 1000 }, (_, k) => ({
+            input: { type: 'notification', topic: 'a', title: `later ${i + k + 1}`, priority: 3 } as const,
+          })),
+        );
       }
       expect(store.log.oldestId).toBe(added + 1);
       let text = '';
@@ -244,10 +278,15 @@ describe('retention of a log far over its bound', () => {
       const at = frames.indexOf(gaps[0]!);
       const before = frames[at - 1]!.id;
       expect(before).toBeLessThan(added);
-      expect(JSON.parse(gaps[0]!.frame.slice(gaps[0]!.frame.indexOf('data: ') + 6))).toMatchObject({ gap: { afterId: String(before), throughId: String(added), missed: added - before } });
+      expect(JSON.parse(gaps[0]!.frame.slice(gaps[0]!.frame.indexOf('data: ') + 6))).toMatchObject({
+        gap: { afterId: String(before), throughId: String(added), missed: added - before },
+      });
       // Every id is accounted for, once: 1..before, the gap's hole, then added+1 to the newest.
       const events = frames.filter((f) => f.type === 'notification').map((f) => f.id);
-      expect(events).toEqual([...Array.from({ length: before }, (_, i) => i + 1), ...Array.from({ length: count }, (_, i) => added + 1 + i)]);
+      expect(events).toEqual([
+        ...Array.from({ length: before }, (_, i) => i + 1),
+        ...Array.from({ length: count }, (_, i) => added + 1 + i),
+      ]);
     } finally {
       await t?.cleanup();
       t = undefined;
@@ -269,7 +308,12 @@ describe('reset', () => {
     const [reset, ...rest] = client.received;
     expect(reset!.type).toBe(RESET_TYPE);
     expect(reset!.lastEventId).toBe('0');
-    expect(JSON.parse(reset!.data)).toMatchObject({ id: '0', type: RESET_TYPE, topic: 'herald', title: "The server's event log was reset" });
+    expect(JSON.parse(reset!.data)).toMatchObject({
+      id: '0',
+      type: RESET_TYPE,
+      topic: 'herald',
+      title: "The server's event log was reset",
+    });
     expect(rest.map((r) => r.lastEventId)).toEqual(['1', '2', '3', '4']);
     expect((await history(t.url, 'after=40')).reset).toBe(true);
   });
@@ -287,7 +331,10 @@ describe('reset', () => {
     const foreign = listen(`${t.url}/events`, { types: ALL_TYPES, headers: { 'Last-Event-ID': '2', 'Herald-Log-Epoch': other } });
     const byQuery = listen(`${t.url}/events?lastEventId=2&epoch=${other}`, { types: ALL_TYPES });
     const none = listen(`${t.url}/events`, { types: ALL_TYPES, headers: { 'Last-Event-ID': '2' } });
-    await waitFor(() => same.received.length === 2 && foreign.received.length === 5 && byQuery.received.length === 5 && none.received.length === 2, 'replays');
+    await waitFor(
+      () => same.received.length === 2 && foreign.received.length === 5 && byQuery.received.length === 5 && none.received.length === 2,
+      'replays',
+    );
     for (const c of [same, foreign, byQuery, none]) c.close();
     expect(same.received.map((r) => r.lastEventId)).toEqual(['3', '4']);
     expect(none.received.map((r) => r.lastEventId)).toEqual(['3', '4']);

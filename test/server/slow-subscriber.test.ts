@@ -72,7 +72,9 @@ describe('slow subscriber', () => {
       // 240 concurrent publishes land in a handful of group commits: ~6 MB written at once, more
       // than the kernel's socket buffers (a few MB on loopback) take before Node has to hold any.
       await Promise.all(
-        Array.from({ length: 240 }, () => publish(t!.url, { type: 'job.progress', title: 'burst', job: { id: 'b', status: 'running', outputTail: big }, body: big })),
+        Array.from({ length: 240 }, () =>
+          publish(t!.url, { type: 'job.progress', title: 'burst', job: { id: 'b', status: 'running', outputTail: big }, body: big }),
+        ),
       );
       total += 240;
     }

@@ -48,7 +48,11 @@ describe('another process holding the write lock', () => {
 
     const lock = await holdWriteLock(path.join(t.dataDir, 'herald.db'));
     let publishAnswered = false;
-    const publishing = fetch(`${t.url}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"title":"during the lock"}' }).then((res) => {
+    const publishing = fetch(`${t.url}/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"title":"during the lock"}',
+    }).then((res) => {
       publishAnswered = true;
       return res;
     });

@@ -26,19 +26,29 @@ interface Answer {
 function request(url: string, options: { method?: string; path: string; headers?: Record<string, string> }): Promise<Answer> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: hostname, port, method: options.method ?? 'GET', path: options.path, headers: { Host: `${hostname}:${port}`, ...options.headers }, setHost: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      const done = () => resolve({ status: res.statusCode!, headers: res.headers, body });
-      res.on('data', (c: string) => {
-        body += c;
-        if (res.headers['content-type']?.startsWith('text/event-stream') && body.includes('\n\n')) {
-          done();
-          req.destroy();
-        }
-      });
-      res.on('end', done);
-    });
+    const req = http.request(
+      {
+        host: hostname,
+        port,
+        method: options.method ?? 'GET',
+        path: options.path,
+        headers: { Host: `${hostname}:${port}`, ...options.headers },
+        setHost: false,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        const done = () => resolve({ status: res.statusCode!, headers: res.headers, body });
+        res.on('data', (c: string) => {
+          body += c;
+          if (res.headers['content-type']?.startsWith('text/event-stream') && body.includes('\n\n')) {
+            done();
+            req.destroy();
+          }
+        });
+        res.on('end', done);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -46,7 +56,9 @@ function request(url: string, options: { method?: string; path: string; headers?
 
 /** The headers two answers must share, without the ones that differ by nature (date, length, type). */
 function guardHeaders(answer: Answer): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(answer.headers).filter(([name]) => GUARD_HEADERS.includes(name) || name.startsWith('access-control-')));
+  return Object.fromEntries(
+    Object.entries(answer.headers).filter(([name]) => GUARD_HEADERS.includes(name) || name.startsWith('access-control-')),
+  );
 }
 
 describe('the event stream, served without Express', () => {
@@ -115,8 +127,15 @@ describe('the event stream, served without Express', () => {
     await waitFor(() => byQuery.received.length === 3 && byHeader.received.length === 2, 'the gap and the kept events of each topic');
     byQuery.close();
     byHeader.close();
-    expect(byQuery.received.map((r) => [r.type, r.lastEventId])).toEqual([[GAP_TYPE, '2'], ['notification', '3'], ['notification', '4']]);
-    expect(byHeader.received.map((r) => [r.type, r.lastEventId])).toEqual([[GAP_TYPE, '2'], ['notification', '5']]);
+    expect(byQuery.received.map((r) => [r.type, r.lastEventId])).toEqual([
+      [GAP_TYPE, '2'],
+      ['notification', '3'],
+      ['notification', '4'],
+    ]);
+    expect(byHeader.received.map((r) => [r.type, r.lastEventId])).toEqual([
+      [GAP_TYPE, '2'],
+      ['notification', '5'],
+    ]);
   });
 
   it('names the client a trusted proxy forwards, in its log lines as in the publish rate', async () => {
@@ -130,7 +149,10 @@ describe('the event stream, served without Express', () => {
     await t.cleanup();
     t = await startTestServer();
     await request(t.url, { path: '/events', headers: forwarded });
-    await waitFor(() => t!.lines.some((l) => l.startsWith('stream opened /events from 127.0.0.1 ')), 'the stream log line, without a trusted proxy');
+    await waitFor(
+      () => t!.lines.some((l) => l.startsWith('stream opened /events from 127.0.0.1 ')),
+      'the stream log line, without a trusted proxy',
+    );
   });
 
   it('still serves a request whose target is an absolute URL (left to Express)', async () => {

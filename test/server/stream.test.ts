@@ -31,7 +31,11 @@ describe('SSE framing', () => {
     for (const body of bodies) sent.push(await publish(t.url, { title: 'T ✓ "quoted" \\ back', body }));
     // text/plain publishes: CRLF and lone CR line breaks become LF (JSON bodies must use LF).
     for (const text of ['windows\r\nline\r\n\r\nbreaks', 'old mac\rbreaks']) {
-      const res = await fetch(`${t.url}/events`, { method: 'POST', headers: { 'Content-Type': 'text/plain; charset=utf-8', Title: 'crlf' }, body: text });
+      const res = await fetch(`${t.url}/events`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/plain; charset=utf-8', Title: 'crlf' },
+        body: text,
+      });
       expect(res.status).toBe(201);
       sent.push((await res.json()) as HeraldEvent);
     }
@@ -151,7 +155,11 @@ describe("the founding note's protocol", () => {
   });
 
   it('POST /message refuses non-notification types and non-JSON bodies', async () => {
-    let res = await fetch(`${t.url}/message`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ type: 'deploy.done', title: 'x' }) });
+    let res = await fetch(`${t.url}/message`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ type: 'deploy.done', title: 'x' }),
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { field: string } }).error.field).toBe('type');
     res = await fetch(`${t.url}/message`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: 'hi' });

@@ -70,7 +70,12 @@ describe('EventLog topic reads', () => {
     try {
       // Topics of very different sizes, interleaved: t0 common, t5 rare.
       const all = log.append(
-        Array.from({ length: 600 }, (_, i) => ({ type: 'notification', topic: i % 97 === 0 ? 't5' : `t${i % 3}`, title: `e${i}`, priority: 3 as const })),
+        Array.from({ length: 600 }, (_, i) => ({
+          type: 'notification',
+          topic: i % 97 === 0 ? 't5' : `t${i % 3}`,
+          title: `e${i}`,
+          priority: 3 as const,
+        })),
       );
       const want = (set: string[]) => all.filter((e) => set.includes(e.topic)).map((e) => e.id);
       for (const set of [['t0'], ['t5'], ['t0', 't5'], ['t1', 't2', 't5'], ['t5', 'nothing'], ['t0', 't1', 't2', 't5']]) {
@@ -84,7 +89,10 @@ describe('EventLog topic reads', () => {
             after = page.at(-1)!.id;
           }
           expect(got, `${set} limit ${limit}`).toEqual(want(set));
-          expect(log.readLast(limit, set).map((e) => e.id), `${set} last ${limit}`).toEqual(want(set).slice(-limit));
+          expect(
+            log.readLast(limit, set).map((e) => e.id),
+            `${set} last ${limit}`,
+          ).toEqual(want(set).slice(-limit));
         }
       }
       expect(() => log.readAfter(0, { topics: topics(LIMITS.filterTopics + 1).split(','), limit: 10 })).toThrow(RangeError);
@@ -98,7 +106,9 @@ describe('EventLog topic reads', () => {
     const dir = tempDir();
     try {
       const first = new EventLog({ dataDir: dir, fileCheckMs: 0 });
-      const all = first.append(Array.from({ length: 20 }, (_, i) => ({ type: 'notification', topic: `t${i % 4}`, title: `e${i}`, priority: 3 as const })));
+      const all = first.append(
+        Array.from({ length: 20 }, (_, i) => ({ type: 'notification', topic: `t${i % 4}`, title: `e${i}`, priority: 3 as const })),
+      );
       first.close();
       // What an older Herald left: the same log without the index.
       const old = new Database(path.join(dir, 'herald.db'));
@@ -109,7 +119,9 @@ describe('EventLog topic reads', () => {
       const log = new EventLog({ dataDir: dir, fileCheckMs: 0, say: (line) => said.push(line) });
       try {
         expect(said.filter((line) => line.startsWith('built the topic index of '))).toHaveLength(1);
-        expect(log.readAfter(0, { topics: ['t1', 't3'], limit: 100 }).map((e) => e.id)).toEqual(all.filter((e) => e.topic === 't1' || e.topic === 't3').map((e) => e.id));
+        expect(log.readAfter(0, { topics: ['t1', 't3'], limit: 100 }).map((e) => e.id)).toEqual(
+          all.filter((e) => e.topic === 't1' || e.topic === 't3').map((e) => e.id),
+        );
       } finally {
         log.close();
       }

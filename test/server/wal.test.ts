@@ -31,8 +31,15 @@ async function publishMany(url: string, n: number, label: string): Promise<Heral
   return out;
 }
 
-async function postRaw(url: string, title: string): Promise<{ status: number; retryAfter: string | null; body: { error?: { code: string; message: string } } }> {
-  const res = await fetch(`${url}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ title }) });
+async function postRaw(
+  url: string,
+  title: string,
+): Promise<{ status: number; retryAfter: string | null; body: { error?: { code: string; message: string } } }> {
+  const res = await fetch(`${url}/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ title }),
+  });
   return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as never };
 }
 
@@ -71,7 +78,11 @@ describe('the log files replaced under a running server', () => {
     const first = await spawnServerProcess(dir, children);
     const acknowledged = await publishMany(first.url, 10, 'quiet');
     fs.rmSync(path.join(dir, 'herald.db-wal'));
-    await waitFor(() => first.stderr().includes("ERROR: The event log's files changed under the running server"), 'the periodic check', 15_000);
+    await waitFor(
+      () => first.stderr().includes("ERROR: The event log's files changed under the running server"),
+      'the periodic check',
+      15_000,
+    );
     await killHard(first.child, children);
     const second = await spawnServerProcess(dir, children);
     expect((await history(second.url)).events).toEqual(acknowledged);

@@ -32,7 +32,9 @@ describe('wire shapes', () => {
     expect(res.status).toBe(200);
     const report = (await res.json()) as HealthReport;
     expect(report).toMatchObject({ status: 'ok', lastId: '1', subscribers: 0, store: { kind: 'sqlite', up: true } });
-    expect(Object.keys(report).sort()).toEqual(['epoch', 'lastId', 'status', 'storedEvents', 'store', 'subscribers', 'uptimeSeconds', 'version'].sort());
+    expect(Object.keys(report).sort()).toEqual(
+      ['epoch', 'lastId', 'status', 'storedEvents', 'store', 'subscribers', 'uptimeSeconds', 'version'].sort(),
+    );
   });
 
   it('answers every refusal with an ErrorBody and the status its code is given in ERROR_STATUS', async () => {
