@@ -109,12 +109,10 @@ export function hookRoutes(context: HookContext, secrets: HookSecrets): Router {
     const run = result.run;
     const jobKey = `${run.host}:${run.runKey}`;
     if (run.phase !== 'done' && ends.has(jobKey)) {
-      res
-        .status(202)
-        .json({
-          status: 'ignored',
-          reason: `this run's end was already reported (event ${ends.get(jobKey)}): a start that arrives after it is not`,
-        });
+      res.status(202).json({
+        status: 'ignored',
+        reason: `this run's end was already reported (event ${ends.get(jobKey)}): a start that arrives after it is not`,
+      });
       return;
     }
     let input;
