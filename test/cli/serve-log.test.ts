@@ -5,24 +5,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { processesAndDirs } from '../server/harness.ts';
 import { cleanEnv, deadServerUrl, HERALD_BIN } from './harness.ts';
 
-const children = new Set<ChildProcess>();
-const dirs: string[] = [];
-afterEach(() => {
-  for (const child of children) child.kill('SIGKILL');
-  children.clear();
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-serve-log-'));
-  dirs.push(dir);
-  return dir;
-}
+const { children, tempDir } = processesAndDirs('herald-serve-log-');
 
 function hasScript(): boolean {
   try {

@@ -2,17 +2,10 @@
 // again on the same data dir, and the event is there; ids keep growing and are never reused.
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { history, killHard as killProcess, publish, spawnServerProcess, tempDir } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { history, killHard as killProcess, processesAndDirs, publish, spawnServerProcess } from './harness.ts';
 
-const children = new Set<ChildProcess>();
-const dirs: string[] = [];
-
-afterEach(() => {
-  for (const child of children) child.kill('SIGKILL');
-  children.clear();
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
+const { children, tempDir } = processesAndDirs();
 
 const spawnServer = (dataDir: string) => spawnServerProcess(dataDir, children);
 const killHard = (child: ChildProcess) => killProcess(child, children);
@@ -20,7 +13,6 @@ const killHard = (child: ChildProcess) => killProcess(child, children);
 describe('durability', () => {
   it('keeps every acknowledged event across kill -9, and the next id is greater', async () => {
     const dataDir = tempDir();
-    dirs.push(dataDir);
     const first = await spawnServer(dataDir);
     // A burst of concurrent publishes (group commit puts them in shared transactions), then the last one alone.
     const burst = await Promise.all(Array.from({ length: 50 }, (_, i) => publish(first.url, { title: `burst ${i}` })));
@@ -41,7 +33,6 @@ describe('durability', () => {
   it('never reuses ids, even after retention dropped every stored event', async () => {
     const { startServer } = await import('../../server/serve.ts');
     const dataDir = tempDir();
-    dirs.push(dataDir);
     const options = { port: 0, dataDir, webRoot: null, log: () => {}, retention: { maxEvents: 2 } };
     let server = await startServer(options);
     for (let i = 0; i < 5; i++) await publish(server.url, { title: `e${i}` });
@@ -59,7 +50,6 @@ describe('durability', () => {
 describe('shutdown on SIGTERM', () => {
   it('ends open streams, flushes the log and exits 0', async () => {
     const dataDir = tempDir();
-    dirs.push(dataDir);
     const { child, url } = await spawnServer(dataDir);
     await publish(url, { title: 'kept' });
     const res = await fetch(`${url}/events?lastEventId=0`);

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventSource } from 'eventsource';
+import { afterEach } from 'vitest';
 import { isHeraldEvent, type HeraldEvent } from '../../events/event.ts';
 import { isHistoryPage, type HistoryPage } from '../../events/http.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../server/serve.ts';
@@ -23,6 +24,28 @@ export interface TestServer {
 
 export function tempDir(prefix = 'herald-server-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/**
+ * For a test file that starts server processes and makes data dirs of its own: after each test,
+ * every child still running is killed and every dir made through `tempDir()` removed.
+ */
+export function processesAndDirs(prefix?: string): { children: Set<ChildProcess>; tempDir(): string } {
+  const children = new Set<ChildProcess>();
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const child of children) child.kill('SIGKILL');
+    children.clear();
+    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    children,
+    tempDir() {
+      const dir = tempDir(prefix);
+      dirs.push(dir);
+      return dir;
+    },
+  };
 }
 
 export async function startTestServer(options: ServerOptions = {}): Promise<TestServer> {

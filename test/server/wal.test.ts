@@ -6,24 +6,12 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HeraldEvent } from '../../events/event.ts';
 import { EventLog } from '../../server/log.ts';
-import { history, killHard, publish, spawnServerProcess, tempDir, waitFor } from './harness.ts';
+import { history, killHard, processesAndDirs, publish, spawnServerProcess, waitFor } from './harness.ts';
 
-const children = new Set<ChildProcess>();
-const dirs: string[] = [];
-afterEach(() => {
-  for (const child of children) child.kill('SIGKILL');
-  children.clear();
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function dataDir(): string {
-  const dir = tempDir();
-  dirs.push(dir);
-  return dir;
-}
+const { children, tempDir: dataDir } = processesAndDirs();
 
 async function publishMany(url: string, n: number, label: string): Promise<HeraldEvent[]> {
   const out: HeraldEvent[] = [];
