@@ -56,7 +56,7 @@ export interface AppContext {
   webRoot: string | null;
   version: string;
   startedAt: number;
-  say(line: string): void;
+  log(line: string): void;
 }
 
 /** What a request asks, wherever it is parsed: Express's req, or the direct stream path's parts. */
@@ -86,7 +86,7 @@ export function createApp(appContext: AppContext): Listener {
   // Before the token check: a CI provider cannot send --token; the hook's secret is its credential.
   app.use(
     hookRoutes(
-      { queue: context.queue, rate: context.rate, say: context.say, clientAddress: (req) => clientAddress(req, context) },
+      { queue: context.queue, rate: context.rate, log: context.log, clientAddress: (req) => clientAddress(req, context) },
       context.hooks,
     ),
   );
@@ -319,8 +319,8 @@ function answerError(error: unknown, req: IncomingMessage, res: ServerResponse, 
   const http = toHttpError(error);
   // A store that cannot be reached is said once by the store, not with a stack per request.
   if (http.status >= 500 && !(error instanceof StoreUnavailableError))
-    context.say(`error on ${req.method} ${path}: ${describeError(error, { stack: true })}`);
-  context.say(
+    context.log(`error on ${req.method} ${path}: ${describeError(error, { stack: true })}`);
+  context.log(
     `rejected ${req.method} ${path} from ${clientAddress(req, context)}: ${http.status} ${http.code}${http.field ? ` (${http.field})` : ''}`,
   );
   if (res.headersSent) {

@@ -51,7 +51,7 @@ export class ConnectionGuard {
   readonly maxStreams: number;
   readonly maxOtherConnections: number;
   readonly #maxBodyBytes: (req: http.IncomingMessage) => number;
-  readonly #say: (line: string) => void;
+  readonly #log: (line: string) => void;
   /** Connections that are not streams, oldest first (a Set keeps insertion order), with when they opened. */
   readonly #others = new Map<Socket, number>();
   readonly #streams = new Set<Socket>();
@@ -70,12 +70,12 @@ export class ConnectionGuard {
     options: ConnectionLimits & {
       maxStreams: number;
       maxBodyBytes: (req: http.IncomingMessage) => number;
-      say: (line: string) => void;
+      log: (line: string) => void;
       fileLimit?: number | undefined;
     },
   ) {
     this.#maxBodyBytes = options.maxBodyBytes;
-    this.#say = options.say;
+    this.#log = options.log;
     let maxStreams = options.maxStreams;
     let maxOther = options.maxOtherConnections ?? DEFAULT_MAX_OTHER_CONNECTIONS;
     const fileLimit = options.fileLimit === undefined ? openFileLimit() : options.fileLimit;
@@ -88,7 +88,7 @@ export class ConnectionGuard {
         maxOther = Math.max(16, Math.min(maxOther, Math.floor(usable / 16)));
         maxStreams = Math.max(1, Math.min(maxStreams, usable - 2 * maxOther));
         hardCap = usable;
-        this.#say(
+        this.#log(
           `the open-file limit is ${fileLimit}: at most ${maxStreams} streams and ${maxOther} other connections (raise it with \`ulimit -n\` for more)`,
         );
       }
@@ -171,7 +171,7 @@ export class ConnectionGuard {
     const now = Date.now();
     if (now - (this.#lastSaid.get(key) ?? 0) < LOG_EVERY_MS) return;
     this.#lastSaid.set(key, now);
-    this.#say(line);
+    this.#log(line);
   }
 }
 

@@ -80,7 +80,7 @@ export interface EventLogOptions {
   /** How often to check that the files on disk are still the ones the log writes, default DEFAULT_FILE_CHECK_MS (0 = only before acknowledging). */
   fileCheckMs?: number;
   /** What the log does on its own (a new log started, its files replaced, an index built). Default: nothing. */
-  say?: (line: string) => void;
+  log?: (line: string) => void;
   /** The most rows one retention step deletes, default PRUNE_STEP_ROWS. */
   pruneStepRows?: number;
 }
@@ -159,7 +159,7 @@ export class EventLog {
   private readonly lock: LogLock;
   private readonly retention: Required<RetentionOptions>;
   private readonly now: () => number;
-  private readonly say: (line: string) => void;
+  private readonly log: (line: string) => void;
   private lastIdValue: number;
   private oldestIdValue: number | undefined;
   private oldestTimeMs: number | undefined;
@@ -198,7 +198,7 @@ export class EventLog {
   constructor(options: EventLogOptions) {
     this.retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.now = options.now ?? Date.now;
-    this.say = options.say ?? (() => {});
+    this.log = options.log ?? (() => {});
     this.pruneStepRows = options.pruneStepRows ?? PRUNE_STEP_ROWS;
     if (!Number.isInteger(this.pruneStepRows) || this.pruneStepRows < 1)
       throw new RangeError(`pruneStepRows must be a whole number above 0 (got ${this.pruneStepRows})`);
@@ -207,9 +207,9 @@ export class EventLog {
     this.lock = LogLock.acquire(options.dataDir);
     let db: Database.Database | undefined;
     try {
-      db = openLogFile(this.file, options.newLog ?? false, this.say);
+      db = openLogFile(this.file, options.newLog ?? false, this.log);
       db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`);
-      upgradeSchema(db, this.say);
+      upgradeSchema(db, this.log);
       this.epoch = db.prepare("SELECT value FROM meta WHERE key = 'epoch'").pluck().get() as string;
       // From here on, never wait for a lock: better-sqlite3 would busy-wait on the event loop
       // (5 s by default), freezing every request. A write that finds the lock taken fails at once.
@@ -385,7 +385,7 @@ export class EventLog {
         const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
         rescued = result !== undefined && result.busy === 0 && result.checkpointed === result.log;
       } catch (error) {
-        this.say(`copying the lost WAL into ${this.file} failed: ${(error as Error).message}`);
+        this.log(`copying the lost WAL into ${this.file} failed: ${(error as Error).message}`);
       }
     }
     const saved = rescued
@@ -395,7 +395,7 @@ export class EventLog {
       `The event log's files changed under the running server (${what}). ${saved}; new events are refused until the server is restarted: stop it and start it again.`,
       { transient: false, retryAfterSeconds: 60 },
     );
-    this.say(`ERROR: ${this.failure.message}`);
+    this.log(`ERROR: ${this.failure.message}`);
     return rescued;
   }
 
@@ -614,7 +614,7 @@ function distinctTopics(topics: readonly string[] | null | undefined): string[] 
  * Opens herald.db for serving, creating a new log when there is none. An existing file that is not
  * a Herald log is refused (LogOpenError naming it), or with newLog moved aside for a new one.
  */
-function openLogFile(file: string, newLog: boolean, say: (line: string) => void): Database.Database {
+function openLogFile(file: string, newLog: boolean, log: (line: string) => void): Database.Database {
   const problem = existingFileProblem(file);
   if (problem) {
     if (!newLog) {
@@ -626,7 +626,7 @@ function openLogFile(file: string, newLog: boolean, say: (line: string) => void)
       );
     }
     const kept = moveAside(file);
-    say(`${problem.words}: started a new, empty log as asked (--new-log); the old file is kept as ${kept}`);
+    log(`${problem.words}: started a new, empty log as asked (--new-log); the old file is kept as ${kept}`);
   }
   if (!fs.existsSync(file)) createLogFile(file);
   let db: Database.Database | undefined;
@@ -736,11 +736,11 @@ function createSchema(db: Database.Database): void {
 }
 
 /** Brings a log written by an older Herald up to date (the idempotency keys, the topic index, the epoch). */
-function upgradeSchema(db: Database.Database, say: (line: string) => void): void {
+function upgradeSchema(db: Database.Database, log: (line: string) => void): void {
   const hasIndex = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(TOPIC_INDEX) !== undefined;
   const started = performance.now();
   db.transaction(() => createSchema(db)).immediate();
-  if (!hasIndex) say(`built the topic index of ${db.name} (once) in ${Math.round(performance.now() - started)} ms`);
+  if (!hasIndex) log(`built the topic index of ${db.name} (once) in ${Math.round(performance.now() - started)} ms`);
 }
 
 function describeSqliteError(error: unknown): string {

@@ -69,7 +69,7 @@ export interface RedisStoreOptions {
   /** Clock for event times and age retention (tests). */
   now?: () => number;
   /** What the store does on its own (lost and regained Redis, a new epoch). Default: nothing. */
-  say?: (line: string) => void;
+  log?: (line: string) => void;
 }
 
 interface Scripts {
@@ -98,7 +98,7 @@ export class RedisStore implements EventStore {
   readonly #retention: Required<RetentionOptions>;
   readonly #options: RedisStoreOptions;
   readonly #now: () => number;
-  readonly #say: (line: string) => void;
+  readonly #log: (line: string) => void;
   readonly #commands: Connection;
   readonly #reader: Connection;
   readonly #followers: FollowListener[] = [];
@@ -133,7 +133,7 @@ export class RedisStore implements EventStore {
     this.where = `${this.target.shown} key ${key}`;
     this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.#now = options.now ?? Date.now;
-    this.#say = options.say ?? (() => {});
+    this.#log = options.log ?? (() => {});
     this.#commands = this.#connect('commands', { commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS });
     // No command timeout on the reader: its XREAD blocks for readBlockMs by design.
     this.#reader = this.#connect('reader', {});
@@ -305,7 +305,7 @@ export class RedisStore implements EventStore {
     connection.on('ready', () => {
       if (role !== 'commands' || this.#down === undefined) return;
       this.#down = undefined;
-      if (this.#started) this.#say(`the event store (Redis at ${this.target.shown}) is back`);
+      if (this.#started) this.#log(`the event store (Redis at ${this.target.shown}) is back`);
     });
     return connection;
   }
@@ -339,7 +339,7 @@ export class RedisStore implements EventStore {
     if (this.#closed || this.#down !== undefined) return;
     this.#down = reason;
     if (this.#started)
-      this.#say(
+      this.#log(
         `the event store (Redis at ${this.target.shown}) cannot be reached: ${reason}; publishes get 503 until it is back, streams stay open`,
       );
   }
@@ -376,7 +376,7 @@ export class RedisStore implements EventStore {
         failures += 1;
         checkState = true;
         if (failures === 1 && !(error instanceof StoreUnavailableError))
-          this.#say(
+          this.#log(
             `the event store's reader lost Redis: ${connectionProblem(error)}; it goes on from id ${this.#followedId} once Redis is back`,
           );
         await sleep(Math.min(MAX_RECONNECT_DELAY_MS, 50 * 2 ** Math.min(failures, 7)));
@@ -406,7 +406,7 @@ export class RedisStore implements EventStore {
       this.#commands.heraldState(...this.#keys, newEpoch(), this.#minTimeMs(), this.#epoch, this.#followedId),
     );
     if (rewound > 0) {
-      this.#say(
+      this.#log(
         `WARNING: Redis at ${this.target.shown} had lost the newest ${rewound} acknowledged event(s) (it restarted without them: is its persistence on?). ` +
           `Their ids are not handed out again. See "Redis persistence" in docs/deploy.md.`,
       );
@@ -418,7 +418,7 @@ export class RedisStore implements EventStore {
   /** A new epoch seen in any answer: the feed this server followed is gone; start following the new one. */
   #noticeEpoch(epoch: string): void {
     if (epoch === this.#epoch || epoch === '' || this.#epoch === '') return;
-    this.#say(`the feed's stream ${this.#keys[0]} was deleted or replaced: new epoch ${epoch} (was ${this.#epoch})`);
+    this.#log(`the feed's stream ${this.#keys[0]} was deleted or replaced: new epoch ${epoch} (was ${this.#epoch})`);
     this.#epoch = epoch;
     // From now on the reader hands on the new stream from its start (the streams open now were
     // all ended; new ones replay and go live over the same seam). Clients come back with a cursor
@@ -474,7 +474,7 @@ export class RedisStore implements EventStore {
     try {
       const reply = (await this.#commands.config('GET', 'appendonly')) as string[];
       if (reply[1] === 'no') {
-        this.#say(
+        this.#log(
           `note: Redis at ${this.target.shown} runs without its append-only file: a 201 means "in Redis's memory", and a Redis crash may lose the newest events. See "Redis persistence" in docs/deploy.md.`,
         );
       }

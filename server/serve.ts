@@ -136,12 +136,12 @@ function bodyLimitOf(req: http.IncomingMessage): number {
 
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   // Never process.stderr: a stopped terminal or an unread pipe would stop the server with it.
-  const say = options.log ?? new LineLog().write;
+  const log = options.log ?? new LineLog().write;
   const tokenError = options.token === undefined ? undefined : tokenProblem(options.token);
   if (tokenError) throw new Error(`${tokenError}: give a token of visible characters, or none to run without one.`);
   const host = options.host ?? '127.0.0.1';
   const dataDir = options.dataDir ?? defaultDataDir();
-  const store = await openStore(options, dataDir, say);
+  const store = await openStore(options, dataDir, log);
   const readers = new ReaderMemory(options.maxReaderBytes ?? DEFAULT_MAX_READER_BYTES);
   const turns = new ReadTurns(options.readTurnBudgetMs !== undefined ? { turnBudgetMs: options.readTurnBudgetMs } : {});
   const hub = new Hub({
@@ -150,7 +150,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
     ...(options.fanOutStreamsPerTurn !== undefined ? { fanOutStreamsPerTurn: options.fanOutStreamsPerTurn } : {}),
   });
-  followStore(store, hub, say);
+  followStore(store, hub, log);
   const queue = new PublishQueue(store, options.storeWaitMs !== undefined ? { storeWaitMs: options.storeWaitMs } : {});
   // The server first, the app once the guard has fitted the stream limit to the open-file limit.
   let app: ReturnType<typeof createApp> | undefined;
@@ -162,7 +162,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     ...options.connections,
     maxStreams: options.maxStreams ?? 10_000,
     maxBodyBytes: bodyLimitOf,
-    say,
+    log,
   });
   try {
     app = createApp({
@@ -188,7 +188,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       webRoot: options.webRoot === undefined ? defaultWebRoot() : options.webRoot,
       version: packageVersion(),
       startedAt: Date.now(),
-      say,
+      log,
     });
   } catch (error) {
     await store.close();
@@ -220,7 +220,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     options.githubSecret !== undefined ? 'POST /hooks/github' : '',
     options.gitlabToken !== undefined ? 'POST /hooks/gitlab' : '',
   ].filter(Boolean);
-  say(
+  log(
     `listening on ${url} (data in ${store.where}${options.token ? ', token required' : ''}${hooks.length > 0 ? `; CI hooks: ${hooks.join(', ')}` : ''})`,
   );
   store.afterListen?.();
@@ -250,7 +250,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         await stopped;
         await answered;
         await store.close();
-        say('stopped: streams ended, log closed');
+        log('stopped: streams ended, log closed');
       })();
       return closing;
     },
@@ -258,7 +258,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
 }
 
 /** SQLite in the data directory (the default), or the Redis Stream named by options.redis. */
-async function openStore(options: ServerOptions, dataDir: string, say: (line: string) => void): Promise<EventStore> {
+async function openStore(options: ServerOptions, dataDir: string, log: (line: string) => void): Promise<EventStore> {
   if (options.store) return options.store;
   if (!options.redis)
     return new SqliteStore({
@@ -266,7 +266,7 @@ async function openStore(options: ServerOptions, dataDir: string, say: (line: st
       retention: options.retention ?? {},
       fsync: options.fsync ?? false,
       newLog: options.newLog ?? false,
-      say,
+      log,
     });
   const redis = options.redis;
   // Loaded only when asked for: a SQLite server (the desktop app's, `herald serve` by default)
@@ -279,7 +279,7 @@ async function openStore(options: ServerOptions, dataDir: string, say: (line: st
     ...(redis.waitTimeoutMs !== undefined ? { waitTimeoutMs: redis.waitTimeoutMs } : {}),
     ...(redis.readBlockMs !== undefined ? { readBlockMs: redis.readBlockMs } : {}),
     retention: options.retention ?? {},
-    say,
+    log,
   });
 }
 
@@ -304,19 +304,19 @@ function isRedisStore(store: EventStore): store is RedisStore {
  * fan-out that throws loses nothing: the event is stored, and a subscriber that missed it gets it
  * when it next resumes.
  */
-function followStore(store: EventStore, hub: Hub, say: (line: string) => void): void {
+function followStore(store: EventStore, hub: Hub, log: (line: string) => void): void {
   hub.publishedId = store.followedId;
   store.follow((events) => {
     try {
       hub.publish(events);
     } catch (error) {
-      say(`fan-out failed: ${describeError(error)}`);
+      log(`fan-out failed: ${describeError(error)}`);
     }
   });
   // A new epoch (a Redis stream deleted and created again): every cursor our streams hold is
   // from the old log. They end; their clients come back with their cursor and get a reset.
   store.onReset((epoch) => {
-    say(`the event log was replaced (new epoch ${epoch}): ending every stream so that clients start over`);
+    log(`the event log was replaced (new epoch ${epoch}): ending every stream so that clients start over`);
     hub.publishedId = store.followedId;
     void hub.endAll();
   });

@@ -59,7 +59,7 @@ export interface StreamContext {
   connections?: { promote(socket: Socket): void } | undefined;
   /** Where replay pages wait their turn (see server/read-turns.ts). */
   turns: ReadTurns;
-  say(line: string): void;
+  log(line: string): void;
 }
 
 /** The most a replay page holds: what a reader that stops reading keeps the server holding for it. */
@@ -135,13 +135,13 @@ export function serveStream(
     label: request.label,
     ...(request.heartbeat ? { heartbeat: request.heartbeat } : {}),
   });
-  context.say(`stream opened ${request.label}`);
+  context.log(`stream opened ${request.label}`);
 
   res.on('close', () => {
     const seconds = ((Date.now() - stream.openedAt) / 1000).toFixed(1);
     const why = stream.cutOff ? `cut off: ${stream.cutReason ?? 'it stopped reading'}` : stream.closed ? 'server closing' : 'client left';
     hub.remove(stream);
-    context.say(`stream closed ${request.label} after ${seconds} s (${why})`);
+    context.log(`stream closed ${request.label} after ${seconds} s (${why})`);
   });
   // A write racing a disconnect is not an error worth a crash: 'close' cleans up.
   res.on('error', ignoreError);
@@ -167,7 +167,7 @@ function ignoreError(): void {}
 
 /** A replay or catch-up that threw (not a store that cannot be reached: that one is waited for): the stream ends. */
 function failed(stream: Subscription, request: StreamRequest, context: StreamContext, error: unknown): void {
-  context.say(`stream ${request.label} replay failed: ${describeError(error)}`);
+  context.log(`stream ${request.label} replay failed: ${describeError(error)}`);
   stream.res.destroy();
 }
 
@@ -318,7 +318,7 @@ async function whenStoreAnswers<T>(
       return await call();
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
-      if (!told) context.say(`stream ${request.label} waits for the event store: ${error.message}`);
+      if (!told) context.log(`stream ${request.label} waits for the event store: ${error.message}`);
       told = true;
     }
     await new Promise((resolve) => setTimeout(resolve, waitMs));

@@ -28,7 +28,7 @@ export interface HookSecrets {
 export interface HookContext {
   queue: PublishQueue;
   rate: PublishLimit;
-  say(line: string): void;
+  log(line: string): void;
   clientAddress(req: Request): string;
 }
 

@@ -116,7 +116,7 @@ describe('EventLog topic reads', () => {
       old.close();
 
       const said: string[] = [];
-      const log = new EventLog({ dataDir: dir, fileCheckMs: 0, say: (line) => said.push(line) });
+      const log = new EventLog({ dataDir: dir, fileCheckMs: 0, log: (line) => said.push(line) });
       try {
         expect(said.filter((line) => line.startsWith('built the topic index of '))).toHaveLength(1);
         expect(log.readAfter(0, { topics: ['t1', 't3'], limit: 100 }).map((e) => e.id)).toEqual(
@@ -126,7 +126,7 @@ describe('EventLog topic reads', () => {
         log.close();
       }
       const again: string[] = [];
-      new EventLog({ dataDir: dir, fileCheckMs: 0, say: (line) => again.push(line) }).close();
+      new EventLog({ dataDir: dir, fileCheckMs: 0, log: (line) => again.push(line) }).close();
       expect(again.filter((line) => line.startsWith('built the topic index'))).toEqual([]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
