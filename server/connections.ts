@@ -102,7 +102,7 @@ export class ConnectionGuard {
     server.on('connection', (socket: Socket) => this.#admit(socket));
     server.on('drop', () => {
       this.#dropped += 1;
-      this.#sayAtMostEvery('drop', `connection limit reached (${server.maxConnections}): ${this.#dropped} new connections refused so far`);
+      this.#logAtMostEvery('drop', `connection limit reached (${server.maxConnections}): ${this.#dropped} new connections refused so far`);
     });
     server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
       // [RFC 9110 10.1.1] A server that will not take the body answers with a final status instead of 100.
@@ -161,13 +161,13 @@ export class ConnectionGuard {
     this.#others.delete(oldest);
     oldest.destroy();
     this.#evicted += 1;
-    this.#sayAtMostEvery(
+    this.#logAtMostEvery(
       'evict',
       `connection limit: ${this.#others.size} connections that are not streams are open (limit ${this.maxOtherConnections}); closed the oldest (from ${oldest.remoteAddress ?? 'unknown'}) to let a new one in (${this.#evicted} so far)`,
     );
   }
 
-  #sayAtMostEvery(key: string, line: string): void {
+  #logAtMostEvery(key: string, line: string): void {
     const now = Date.now();
     if (now - (this.#lastSaid.get(key) ?? 0) < LOG_EVERY_MS) return;
     this.#lastSaid.set(key, now);
