@@ -219,7 +219,7 @@ function streamRoutes(context: RoutesContext): { typed: StreamHandler; message: 
   const onClose = () => {
     streamCount -= 1;
   };
-  const stream =
+  const handlerFor =
     (flavour: StreamFlavour): StreamHandler =>
     (req, res, path, asked, head) => {
       const topics = topicFilter(asked);
@@ -244,7 +244,7 @@ function streamRoutes(context: RoutesContext): { typed: StreamHandler; message: 
         (epoch !== undefined && epoch !== context.store.epoch ? ` epoch=${epoch} (not this log's)` : '');
       serveStream(req, res, { flavour, topics, resumeAfter, epoch, heartbeat, label }, context, head);
     };
-  return { typed: stream('typed'), message: stream('message') };
+  return { typed: handlerFor('typed'), message: handlerFor('message') };
 }
 
 /**

@@ -149,7 +149,7 @@ interface FanOutRound {
   frames: Partial<Record<StreamFlavour, Buffer[]>>;
   /** Per flavour, all the frames in one Buffer (joined on first use). */
   whole: Partial<Record<StreamFlavour, { bytes: Buffer; ends: number[] }>>;
-  streams: Iterator<Subscription>;
+  subscriptions: Iterator<Subscription>;
 }
 
 export class Hub {
@@ -158,7 +158,7 @@ export class Hub {
   /** The newest id handed to publish(): the replay/live seam compares its reads with it. */
   publishedId = 0;
   readonly readers: ReaderMemory;
-  private readonly streams = new Set<Subscription>();
+  private readonly subscriptions = new Set<Subscription>();
   private cutOffCount = 0;
   private overflowCount = 0;
   private maxBacklogSeen = 0;
@@ -191,7 +191,7 @@ export class Hub {
     res: ServerResponse,
     options: { topics: ReadonlySet<string> | null; flavour: StreamFlavour; label: string; heartbeat?: HeartbeatKind },
   ): Subscription {
-    const stream = new Subscription(
+    const subscription = new Subscription(
       this,
       res,
       options.topics,
@@ -199,33 +199,33 @@ export class Hub {
       options.label,
       options.heartbeat === 'event' ? this.heartbeatEvent : HEARTBEAT,
     );
-    stream.wroteInTick = this.tick;
-    this.streams.add(stream);
+    subscription.wroteInTick = this.tick;
+    this.subscriptions.add(subscription);
     if (this.heartbeatTimer === undefined) {
       this.heartbeatTimer = setInterval(() => this.beat(), Math.max(1, Math.floor(this.heartbeatMs / 2)));
       // A server with nothing else to do may exit: the heartbeat alone must not keep it up.
       this.heartbeatTimer.unref();
     }
-    return stream;
+    return subscription;
   }
 
-  goLive(stream: Subscription): void {
-    if (!stream.closed) stream.live = true;
+  goLive(subscription: Subscription): void {
+    if (!subscription.closed) subscription.live = true;
   }
 
-  remove(stream: Subscription): void {
-    stream.closed = true;
-    stream.live = false;
-    this.streams.delete(stream);
-    this.readers.forget(stream);
-    if (this.streams.size === 0 && this.heartbeatTimer !== undefined) {
+  remove(subscription: Subscription): void {
+    subscription.closed = true;
+    subscription.live = false;
+    this.subscriptions.delete(subscription);
+    this.readers.forget(subscription);
+    if (this.subscriptions.size === 0 && this.heartbeatTimer !== undefined) {
       clearInterval(this.heartbeatTimer);
       this.heartbeatTimer = undefined;
     }
   }
 
   get size(): number {
-    return this.streams.size;
+    return this.subscriptions.size;
   }
 
   /**
@@ -247,7 +247,7 @@ export class Hub {
     if (events.length === 0) return;
     this.publishedId = events.at(-1)!.id;
     // No stream now: one opened later starts past these events (the seam above).
-    if (this.streams.size === 0) return;
+    if (this.subscriptions.size === 0) return;
     this.pending.push(events);
     this.scheduleFanOut();
   }
@@ -280,12 +280,12 @@ export class Hub {
       if (this.pending.length === 0) return;
       const events = this.pending.length === 1 ? this.pending[0]! : this.pending.flat();
       this.pending = [];
-      round = this.round = { events, frames: {}, whole: {}, streams: this.streams.values() };
+      round = this.round = { events, frames: {}, whole: {}, subscriptions: this.subscriptions.values() };
     }
     for (let n = 0; n < maxStreams; n++) {
       // A Set iterator sees adds and deletes as they happen: a stream opened during the round is
       // visited too, and skips what it has by its lastId.
-      const next = round.streams.next();
+      const next = round.subscriptions.next();
       if (next.done) {
         this.round = undefined;
         return;
@@ -302,50 +302,50 @@ export class Hub {
    * the frames that fit go one by one, then the stream leaves live delivery (as one write per
    * event did before: the same bytes, the same overflow point).
    */
-  private deliverLive(stream: Subscription, round: FanOutRound): void {
-    if (!stream.live) return;
+  private deliverLive(subscription: Subscription, round: FanOutRound): void {
+    if (!subscription.live) return;
     const { events } = round;
     const count = events.length;
-    if (events[count - 1]!.id <= stream.lastId) return;
+    if (events[count - 1]!.id <= subscription.lastId) return;
     let from = 0;
-    while (events[from]!.id <= stream.lastId) from += 1;
-    const frames = this.framesOf(round, stream.flavour);
+    while (events[from]!.id <= subscription.lastId) from += 1;
+    const frames = this.framesOf(round, subscription.flavour);
     // The events it takes: every one from `from` on, or (under a filter that leaves some out) these.
     let picked: number[] | undefined;
-    if (stream.topics !== null) {
+    if (subscription.topics !== null) {
       const wanted: number[] = [];
-      for (let i = from; i < count; i++) if (stream.wants(events[i]!.topic)) wanted.push(i);
+      for (let i = from; i < count; i++) if (subscription.wants(events[i]!.topic)) wanted.push(i);
       if (wanted.length === 0) return;
       if (wanted.length < count - from) picked = wanted;
     }
     let chunk: Buffer;
     let lastIndex: number;
     if (picked === undefined) {
-      const whole = this.wholeOf(round, stream.flavour);
+      const whole = this.wholeOf(round, subscription.flavour);
       chunk = from === 0 ? whole.bytes : whole.bytes.subarray(whole.ends[from - 1]);
       lastIndex = count - 1;
     } else {
       chunk = picked.length === 1 ? frames[picked[0]!]! : Buffer.concat(picked.map((i) => frames[i]!));
       lastIndex = picked.at(-1)!;
     }
-    if (stream.out.writableLength + chunk.length <= this.maxBacklogBytes) {
-      this.write(stream, chunk);
-      stream.lastId = events[lastIndex]!.id;
+    if (subscription.out.writableLength + chunk.length <= this.maxBacklogBytes) {
+      this.write(subscription, chunk);
+      subscription.lastId = events[lastIndex]!.id;
       return;
     }
     const taken = picked !== undefined ? picked.length : count - from;
     for (let k = 0; k < taken; k++) {
       const i = picked !== undefined ? picked[k]! : from + k;
       const frame = frames[i]!;
-      if (stream.out.writableLength + frame.length > this.maxBacklogBytes) {
-        stream.live = false;
+      if (subscription.out.writableLength + frame.length > this.maxBacklogBytes) {
+        subscription.live = false;
         this.overflowCount += 1;
-        stream.onOverflow?.();
+        subscription.onOverflow?.();
         return;
       }
       // Frame by frame, the socket may hand some to the OS as it goes: the rest may fit after all.
-      this.write(stream, frame);
-      stream.lastId = events[i]!.id;
+      this.write(subscription, frame);
+      subscription.lastId = events[i]!.id;
     }
   }
 
@@ -379,25 +379,25 @@ export class Hub {
    * Returns false when the stream is gone. `onWritten` is called once the socket has handed the
    * chunk to the OS (or failed to).
    */
-  deliver(stream: Subscription, chunk: Buffer | string, onWritten?: () => void): boolean {
-    if (stream.closed) return false;
+  deliver(subscription: Subscription, chunk: Buffer | string, onWritten?: () => void): boolean {
+    if (subscription.closed) return false;
     const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-    if (stream.out.writableLength + size > this.maxBacklogBytes) {
-      this.cut(stream, `it stopped reading (over ${this.maxBacklogBytes} bytes unsent)`);
+    if (subscription.out.writableLength + size > this.maxBacklogBytes) {
+      this.cut(subscription, `it stopped reading (over ${this.maxBacklogBytes} bytes unsent)`);
       return false;
     }
-    this.write(stream, chunk, onWritten);
+    this.write(subscription, chunk, onWritten);
     return true;
   }
 
   /** Cuts a stream off: its socket is destroyed (it would never read what is queued anyway). */
-  cut(stream: Subscription, reason = `it stopped reading (over ${this.maxBacklogBytes} bytes unsent)`): void {
-    if (stream.closed) return;
-    stream.cutOff = true;
-    stream.cutReason = reason;
+  cut(subscription: Subscription, reason = `it stopped reading (over ${this.maxBacklogBytes} bytes unsent)`): void {
+    if (subscription.closed) return;
+    subscription.cutOff = true;
+    subscription.cutReason = reason;
     this.cutOffCount += 1;
-    this.remove(stream);
-    stream.res.destroy();
+    this.remove(subscription);
+    subscription.res.destroy();
   }
 
   /** Ends every stream cleanly (clients reconnect) and forgets them; resolves when each response
@@ -405,9 +405,9 @@ export class Hub {
   async endAll(waitMs = 1000): Promise<void> {
     // What is committed goes out before the streams end (else their clients get it on resuming).
     while (this.round !== undefined || this.pending.length > 0) this.fanOutTurn(Infinity);
-    const ending = [...this.streams].map((stream) => {
-      this.remove(stream);
-      const res = stream.res;
+    const ending = [...this.subscriptions].map((subscription) => {
+      this.remove(subscription);
+      const res = subscription.res;
       if (res.writableFinished || res.destroyed) return Promise.resolve();
       const done = new Promise<void>((resolve) => {
         res.once('finish', () => resolve());
@@ -425,16 +425,16 @@ export class Hub {
     let live = 0;
     let streamBytesNow = 0;
     let streamsHolding = 0;
-    for (const stream of this.streams) {
-      if (stream.live) live += 1;
-      streamBytesNow += stream.out.writableLength;
-      if (stream.out.writableLength > 0) streamsHolding += 1;
+    for (const subscription of this.subscriptions) {
+      if (subscription.live) live += 1;
+      streamBytesNow += subscription.out.writableLength;
+      if (subscription.out.writableLength > 0) streamsHolding += 1;
     }
     return {
       ...this.readers.stats(),
       streamBytesNow,
       streamsHolding,
-      streams: this.streams.size,
+      streams: this.subscriptions.size,
       live,
       cutOff: this.cutOffCount,
       overflows: this.overflowCount,
@@ -449,7 +449,7 @@ export class Hub {
   private beat(): void {
     if (this.sweep !== undefined) return; // the last tick's sweep is still going (only with thousands of streams and a tiny heartbeatMs)
     this.tick += 1;
-    this.sweep = this.streams.values();
+    this.sweep = this.subscriptions.values();
     this.continueSweep();
   }
 
@@ -465,25 +465,25 @@ export class Hub {
         this.sweep = undefined;
         return;
       }
-      const stream = next.value;
+      const subscription = next.value;
       // A write since the last tick (a publish during this sweep too) stamped it with a later tick.
-      if (stream.wroteInTick >= previous || stream.out.writableLength > 0) continue;
-      if (this.deliver(stream, stream.heartbeat)) this.heartbeatCount += 1;
+      if (subscription.wroteInTick >= previous || subscription.out.writableLength > 0) continue;
+      if (this.deliver(subscription, subscription.heartbeat)) this.heartbeatCount += 1;
     }
     setImmediate(this.continueSweep);
   };
 
-  private write(stream: Subscription, chunk: Buffer | string, onWritten?: () => void): void {
+  private write(subscription: Subscription, chunk: Buffer | string, onWritten?: () => void): void {
     // The client half-closed and the socket ended before its 'close': writing now only raises errors.
-    if (!stream.out.writable) {
+    if (!subscription.out.writable) {
       onWritten?.();
       return;
     }
-    stream.wroteInTick = this.tick;
-    stream.out.write(chunk, onWritten);
-    this.readers.wrote(stream);
-    const backlog = stream.out.writableLength;
-    if (backlog > stream.maxBacklogSeen) stream.maxBacklogSeen = backlog;
+    subscription.wroteInTick = this.tick;
+    subscription.out.write(chunk, onWritten);
+    this.readers.wrote(subscription);
+    const backlog = subscription.out.writableLength;
+    if (backlog > subscription.maxBacklogSeen) subscription.maxBacklogSeen = backlog;
     if (backlog > this.maxBacklogSeen) this.maxBacklogSeen = backlog;
   }
 }

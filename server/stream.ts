@@ -129,7 +129,7 @@ export function serveStream(
   res.useChunkedEncodingByDefault = false;
   res.writeHead(200, { ...head, ...STREAM_HEADERS, [LAST_EVENT_ID_HEADER]: String(store.followedId), [LOG_EPOCH_HEADER]: store.epoch });
   res.flushHeaders();
-  const stream = hub.open(res, {
+  const subscription = hub.open(res, {
     topics: request.topics,
     flavour: request.flavour,
     label: request.label,
@@ -138,9 +138,13 @@ export function serveStream(
   context.log(`stream opened ${request.label}`);
 
   res.on('close', () => {
-    const seconds = ((Date.now() - stream.openedAt) / 1000).toFixed(1);
-    const why = stream.cutOff ? `cut off: ${stream.cutReason ?? 'it stopped reading'}` : stream.closed ? 'server closing' : 'client left';
-    hub.remove(stream);
+    const seconds = ((Date.now() - subscription.openedAt) / 1000).toFixed(1);
+    const why = subscription.cutOff
+      ? `cut off: ${subscription.cutReason ?? 'it stopped reading'}`
+      : subscription.closed
+        ? 'server closing'
+        : 'client left';
+    hub.remove(subscription);
     context.log(`stream closed ${request.label} after ${seconds} s (${why})`);
   });
   // A write racing a disconnect is not an error worth a crash: 'close' cleans up.
@@ -148,55 +152,55 @@ export function serveStream(
   req.socket.setNoDelay(true);
 
   // (No closure per stream that is not needed while it sits idle: each costs its memory at 10k streams.)
-  stream.onOverflow = () => {
-    void catchUp(stream, request, context).catch((error: unknown) => failed(stream, request, context, error));
+  subscription.onOverflow = () => {
+    void catchUp(subscription, request, context).catch((error: unknown) => failed(subscription, request, context, error));
   };
 
-  hub.deliver(stream, frameRetry(context.retryMs));
+  hub.deliver(subscription, frameRetry(context.retryMs));
   // The first heartbeat event at once: it tells the client the interval before any silence counts.
-  if (request.heartbeat === 'event') hub.deliver(stream, stream.heartbeat);
+  if (request.heartbeat === 'event') hub.deliver(subscription, subscription.heartbeat);
   if (request.resumeAfter === undefined) {
-    stream.lastId = store.followedId;
-    hub.goLive(stream);
+    subscription.lastId = store.followedId;
+    hub.goLive(subscription);
     return;
   }
-  void resume(stream, request.resumeAfter, request, context).catch((error: unknown) => failed(stream, request, context, error));
+  void resume(subscription, request.resumeAfter, request, context).catch((error: unknown) => failed(subscription, request, context, error));
 }
 
 function ignoreError(): void {}
 
 /** A replay or catch-up that threw (not a store that cannot be reached: that one is waited for): the stream ends. */
-function failed(stream: Subscription, request: StreamRequest, context: StreamContext, error: unknown): void {
+function failed(subscription: Subscription, request: StreamRequest, context: StreamContext, error: unknown): void {
   context.log(`stream ${request.label} replay failed: ${describeError(error)}`);
-  stream.res.destroy();
+  subscription.res.destroy();
 }
 
-async function resume(stream: Subscription, resumeAfter: number, request: StreamRequest, context: StreamContext): Promise<void> {
+async function resume(subscription: Subscription, resumeAfter: number, request: StreamRequest, context: StreamContext): Promise<void> {
   const { hub, store } = context;
-  const answer = await whenStoreAnswers(stream, request, context, () => store.planResume(resumeAfter, request.epoch));
+  const answer = await whenStoreAnswers(subscription, request, context, () => store.planResume(resumeAfter, request.epoch));
   if (answer === undefined) return;
   let after = resumeAfter;
   if (answer.plan.kind === 'reset') {
-    hub.deliver(stream, frameNotice(resetNotice(answer.epoch), request.flavour));
+    hub.deliver(subscription, frameNotice(resetNotice(answer.epoch), request.flavour));
     after = 0;
   } else if (answer.plan.kind === 'gap') {
-    hub.deliver(stream, frameNotice(gapNotice(answer.plan.gap), request.flavour));
+    hub.deliver(subscription, frameNotice(gapNotice(answer.plan.gap), request.flavour));
     // The notice moved the client's cursor past the hole: read from there, so a read that finds
     // the same hole does not owe the notice twice.
     after = Number(answer.plan.gap.throughId);
   }
-  await replay(stream, after, request, context);
+  await replay(subscription, after, request, context);
 }
 
-async function catchUp(stream: Subscription, request: StreamRequest, context: StreamContext): Promise<void> {
-  if (!(await drained(stream, context.stallTimeoutMs))) {
-    context.hub.cut(stream);
+async function catchUp(subscription: Subscription, request: StreamRequest, context: StreamContext): Promise<void> {
+  if (!(await drained(subscription, context.stallTimeoutMs))) {
+    context.hub.cut(subscription);
     return;
   }
-  await replay(stream, stream.lastId, request, context);
+  await replay(subscription, subscription.lastId, request, context);
 }
 
-async function replay(stream: Subscription, afterId: number, request: StreamRequest, context: StreamContext): Promise<void> {
+async function replay(subscription: Subscription, afterId: number, request: StreamRequest, context: StreamContext): Promise<void> {
   const { store, turns } = context;
   const topics = request.topics ? [...request.topics] : null;
   const page: ReplayPage = {
@@ -207,20 +211,20 @@ async function replay(stream: Subscription, afterId: number, request: StreamRequ
     again: false,
     written: Promise.resolve(),
   };
-  stream.lastId = afterId;
+  subscription.lastId = afterId;
   for (;;) {
-    if (stream.closed) return;
+    if (subscription.closed) return;
     const from = page.after;
     const limit = page.rows;
-    const read = await whenStoreAnswers(stream, request, context, () => turns.run(() => store.readAfter(from, { topics, limit })));
-    if (read === undefined || stream.closed) return;
-    await turns.run(() => deliverPage(stream, read, page, request, context));
+    const read = await whenStoreAnswers(subscription, request, context, () => turns.run(() => store.readAfter(from, { topics, limit })));
+    if (read === undefined || subscription.closed) return;
+    await turns.run(() => deliverPage(subscription, read, page, request, context));
     if (page.done) return;
     if (page.again) continue;
     // The next page once the socket has handed this one to the OS: a reader that stops reading
     // holds one page here, whatever the socket's high-water mark (64 KiB on Node 22+).
-    if (!(await settled(stream, page.written, context.stallTimeoutMs))) {
-      context.hub.cut(stream);
+    if (!(await settled(subscription, page.written, context.stallTimeoutMs))) {
+      context.hub.cut(subscription);
       return;
     }
   }
@@ -246,10 +250,10 @@ function replayPageBytes(maxBacklogBytes: number): number {
 }
 
 /** Frames and writes what a read returned, up to a page, in one step; goes live when the read saw everything and the hub nothing newer. */
-function deliverPage(stream: Subscription, read: ReadPage, page: ReplayPage, request: StreamRequest, context: StreamContext): void {
+function deliverPage(subscription: Subscription, read: ReadPage, page: ReplayPage, request: StreamRequest, context: StreamContext): void {
   const { hub } = context;
   page.again = false;
-  if (stream.closed) {
+  if (subscription.closed) {
     page.done = true;
     return;
   }
@@ -276,19 +280,19 @@ function deliverPage(stream: Subscription, read: ReadPage, page: ReplayPage, req
   if (chunk !== '') {
     let written: () => void = () => {};
     page.written = new Promise((resolve) => (written = resolve));
-    if (!hub.deliver(stream, chunk, written)) {
+    if (!hub.deliver(subscription, chunk, written)) {
       page.done = true;
       return;
     }
   }
   const whole = used === read.events.length;
   if (whole) page.after = Math.max(page.after, read.throughId);
-  stream.lastId = page.after;
+  subscription.lastId = page.after;
   if (whole && !read.full) {
     // The seam (see the note at the top): this read covers everything up to `after`. If the hub
     // has published nothing newer, going live now misses nothing; else read what it has.
     if (hub.publishedId <= page.after) {
-      hub.goLive(stream);
+      hub.goLive(subscription);
       page.done = true;
       return;
     }
@@ -305,7 +309,7 @@ function deliverPage(stream: Subscription, read: ReadPage, page: ReplayPage, req
  * open and gets its heartbeats meanwhile). Undefined once the stream has closed.
  */
 async function whenStoreAnswers<T>(
-  stream: Subscription,
+  subscription: Subscription,
   request: StreamRequest,
   context: StreamContext,
   call: () => Promise<T>,
@@ -313,7 +317,7 @@ async function whenStoreAnswers<T>(
   let waitMs = STORE_RETRY_FIRST_MS;
   let told = false;
   for (;;) {
-    if (stream.closed) return undefined;
+    if (subscription.closed) return undefined;
     try {
       return await call();
     } catch (error) {
@@ -327,14 +331,14 @@ async function whenStoreAnswers<T>(
 }
 
 /** Resolves true once `written` settles, false if that takes longer than timeoutMs or the stream closes first. */
-function settled(stream: Subscription, written: Promise<void>, timeoutMs: number): Promise<boolean> {
-  if (stream.closed) return Promise.resolve(false);
-  const out = stream.out;
+function settled(subscription: Subscription, written: Promise<void>, timeoutMs: number): Promise<boolean> {
+  if (subscription.closed) return Promise.resolve(false);
+  const out = subscription.out;
   return new Promise((resolve) => {
     const finish = (ok: boolean) => {
       clearTimeout(timer);
       out.off('close', onClose);
-      resolve(ok && !stream.closed);
+      resolve(ok && !subscription.closed);
     };
     const onClose = () => finish(false);
     const timer = setTimeout(() => finish(false), timeoutMs);
@@ -344,16 +348,16 @@ function settled(stream: Subscription, written: Promise<void>, timeoutMs: number
 }
 
 /** Resolves true once the socket has drained (at once if it needs no drain), false if it stays full for timeoutMs or closes. */
-function drained(stream: Subscription, timeoutMs: number): Promise<boolean> {
-  const out = stream.out; // the hub writes to the socket, so the socket says when it has drained
-  if (stream.closed) return Promise.resolve(false);
+function drained(subscription: Subscription, timeoutMs: number): Promise<boolean> {
+  const out = subscription.out; // the hub writes to the socket, so the socket says when it has drained
+  if (subscription.closed) return Promise.resolve(false);
   if (!out.writableNeedDrain) return Promise.resolve(true);
   return new Promise((resolve) => {
     const finish = (ok: boolean) => {
       clearTimeout(timer);
       out.off('drain', onDrain);
       out.off('close', onClose);
-      resolve(ok && !stream.closed);
+      resolve(ok && !subscription.closed);
     };
     const onDrain = () => finish(true);
     const onClose = () => finish(false);
