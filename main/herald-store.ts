@@ -251,7 +251,7 @@ export function openStore<B>(
 }
 
 /**
- * Seals the server token for the disk: Electron's safeStorage in the app (app.ts), a reversible
+ * Seals the server token for the disk: Electron's safeStorage in the app (main.ts), a reversible
  * double in tests. `storage` says how well (the settings view warns unless `os`).
  */
 export interface SecretBox {

@@ -1,5 +1,5 @@
 // Exactly what the app's core (herald-app.ts) needs of Electron, as one small interface. The Electron
-// layer (app.ts with tray.ts, notifications.ts, windows.ts, local-server.ts) implements it; tests
+// layer (main.ts with tray.ts, notifications.ts, windows.ts, local-server.ts) implements it; tests
 // implement it with a recording double. No Electron import here.
 
 import type { PushChannel, PushContract } from '../bridge/contract.ts';

@@ -1,5 +1,5 @@
 // The app's security settings in one place: what a window may load, ask for and open. Applied
-// once at startup (app.ts); the history window adds its own webPreferences (windows.ts).
+// once at startup (main.ts); the history window adds its own webPreferences (windows.ts).
 
 import { app, type Session } from 'electron';
 import { isAllowedRequest, permissionAllowed } from './security-policy.ts';

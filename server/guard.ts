@@ -2,7 +2,7 @@
 // must not read the stream or publish), the Host check against DNS rebinding, the per-client
 // publish rate and the stream count. RequestGuard applies the first three to every request, the
 // same one whether Express routes the request or the event stream is served without it
-// (server/app.ts).
+// (server/routes.ts).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';

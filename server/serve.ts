@@ -2,7 +2,7 @@
 // benchmarks and the desktop app's utility process. Plain Node APIs only (no Electron).
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp, DEFAULT_MAX_HISTORY_PAGE_BYTES } from './app.ts';
+import { createApp, DEFAULT_MAX_HISTORY_PAGE_BYTES } from './routes.ts';
 import { defaultWebRoot, packageVersion } from './package.ts';
 import { LIMITS } from '../events/event.ts';
 import { describeError } from '../events/errors.ts';

@@ -35,7 +35,7 @@ const NO_NODE: ReadonlySet<Folder> = new Set(['events', 'bridge', 'renderer']);
 const BUILD_FILES: ReadonlySet<string> = new Set(['main/build.ts', 'cli/build.ts', 'renderer/vite.config.ts']);
 
 /** main/'s thin shell: the only files that import `electron` at run time (STYLE.md §7). */
-const SHELL: ReadonlySet<string> = new Set(['app', 'ipc', 'local-server', 'notifications', 'preload', 'security', 'tray', 'windows']);
+const SHELL: ReadonlySet<string> = new Set(['ipc', 'local-server', 'main', 'notifications', 'preload', 'security', 'tray', 'windows']);
 
 interface Import {
   specifier: string;

@@ -21,7 +21,7 @@ const SOURCES = [
   'tsconfig.app.json',
   'tsconfig.cli.json',
 ];
-const OUTPUTS = ['dist/main/app.js', 'dist/preload/preload.cjs', 'dist/renderer/index.html', 'dist/server/serve.js', 'dist/cli/main.js'];
+const OUTPUTS = ['dist/main/main.js', 'dist/preload/preload.cjs', 'dist/renderer/index.html', 'dist/server/serve.js', 'dist/cli/main.js'];
 
 /** The newest modification time under `entry` (a file or a folder), 0 when it does not exist. */
 export function newestMtime(entry: string): number {

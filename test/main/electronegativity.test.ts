@@ -208,7 +208,7 @@ describe('electronegativity', () => {
     async () => {
       const findings = await scan(path.join(root, 'main'));
       // The scan saw the app: the one openExternal call site is reported (and explained).
-      expect(findings.some((f) => f.rule === 'OPEN_EXTERNAL_JS_CHECK' && f.file === 'main/app.ts')).toBe(true);
+      expect(findings.some((f) => f.rule === 'OPEN_EXTERNAL_JS_CHECK' && f.file === 'main/main.ts')).toBe(true);
       expect(unexplained(findings)).toEqual([]);
     },
     SCAN_TEST_TIMEOUT_MS,
@@ -222,7 +222,7 @@ describe('electronegativity', () => {
       fs.mkdirSync(copy, { recursive: true });
       await lowered(path.join(root, 'dist'), copy);
       const findings = await scan(copy, path.join(root, 'dist'));
-      expect(findings.some((f) => f.file === 'dist/main/app.js')).toBe(true);
+      expect(findings.some((f) => f.file === 'dist/main/main.js')).toBe(true);
       // windows.js (the window's webPreferences) was among the files skipped before lowering.
       expect(findings.some((f) => f.file === 'dist/main/windows.js')).toBe(true);
       expect(unexplained(findings)).toEqual([]);

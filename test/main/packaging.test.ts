@@ -87,7 +87,7 @@ describe('electron-builder.yml', () => {
     // dist/cli is the command line's (npm run build:cli), not the app's.
     expect((config.files as { filter: string[] }[])[0]!.filter).toContain('!dist/cli{,/**}');
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { main: string };
-    expect(pkg.main).toBe('dist/main/app.js'); // inside what is packed
+    expect(pkg.main).toBe('dist/main/main.js'); // inside what is packed
   });
 
   it('has its icons: one 1024 px source for macOS and Windows, a size set for Linux', () => {

@@ -134,18 +134,18 @@ describe('packed by electron-builder (offline, --linux dir)', () => {
     const list = new Set(files());
     const packed = JSON.parse(asar.extractFile(archive, 'package.json').toString()) as typeof pkg;
     expect(packed).toMatchObject({
-      main: 'dist/main/app.js',
+      main: 'dist/main/main.js',
       productName: 'Herald',
       desktopName: 'dev.herald.app.desktop',
       version: pkg.version,
     });
     for (const file of [
-      'dist/main/app.js',
+      'dist/main/main.js',
       'dist/main/local-server-process.js',
       'dist/preload/preload.cjs',
       'dist/renderer/index.html',
       'dist/server/serve.js',
-      'dist/server/app.js',
+      'dist/server/routes.js',
       'dist/icons/herald.png',
       'dist/icons/tray-connected.png',
       'dist/icons/tray-offlineTemplate@2x.png',

@@ -1,4 +1,4 @@
-// GET /events and GET /connect are served without Express (server/app.ts serveStreamDirectly), so
+// GET /events and GET /connect are served without Express (server/routes.ts serveStreamDirectly), so
 // that an idle stream costs what Node costs: these hold the line that they still answer exactly
 // as the routes Express serves do, through the one RequestGuard: the same headers, the same
 // error bodies and statuses, the same client address behind a trusted proxy.

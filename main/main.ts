@@ -1,4 +1,4 @@
-// The Electron main process's entry (package.json "main": dist/main/app.js). Single instance,
+// The Electron main process's entry (package.json "main": dist/main/main.js). Single instance,
 // starts to the tray with no window (but opens it on first start, or when no tray can be shown,
 // so the app is never invisible), wakes the feed on resume and network changes, and connects
 // the Electron layer (tray, notifications, window, IPC, utility process) to the core (herald-app.ts).
