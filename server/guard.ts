@@ -88,18 +88,18 @@ export function hostName(hostHeader: string): string | undefined {
  *   or in a container is reached at addresses it does not see on its own interfaces.
  */
 export class HostPolicy {
-  private readonly loopbackOnly: boolean;
-  private readonly names: Set<string>;
+  readonly #loopbackOnly: boolean;
+  readonly #names: Set<string>;
 
   constructor(boundHost: string, allowedHosts: readonly string[] = [], machine: { hostname?: string } = {}) {
     const bound = boundHost.replace(/^\[|\]$/g, '').toLowerCase();
-    this.loopbackOnly = isLoopbackHost(boundHost);
-    this.names = new Set([...LOOPBACK_NAMES, bound, ...allowedHosts.map((h) => normalizeHostName(h))]);
-    if (!this.loopbackOnly) {
+    this.#loopbackOnly = isLoopbackHost(boundHost);
+    this.#names = new Set([...LOOPBACK_NAMES, bound, ...allowedHosts.map((h) => normalizeHostName(h))]);
+    if (!this.#loopbackOnly) {
       const hostname = (machine.hostname ?? os.hostname()).toLowerCase();
       if (hostname !== '') {
-        this.names.add(hostname);
-        this.names.add(`${hostname.split('.')[0]}.local`);
+        this.#names.add(hostname);
+        this.#names.add(`${hostname.split('.')[0]}.local`);
       }
     }
   }
@@ -109,10 +109,10 @@ export class HostPolicy {
     const name = header ? hostName(header) : undefined;
     if (name !== undefined) {
       const bare = name.replace(/\.$/, '');
-      if (this.names.has(bare)) return;
-      if (!this.loopbackOnly && isIpAddress(bare)) return;
+      if (this.#names.has(bare)) return;
+      if (!this.#loopbackOnly && isIpAddress(bare)) return;
     }
-    const fix = this.loopbackOnly
+    const fix = this.#loopbackOnly
       ? 'use http://127.0.0.1 or http://localhost'
       : 'use its address or its machine name, or start it with --allowed-host NAME for a name that is meant to reach it';
     throw new HttpError('forbidden', `Host "${header ?? ''}" is not this server: ${fix}.`);
@@ -140,14 +140,14 @@ export function normalizeOrigin(origin: string): string {
 
 /** Which origins may call the server from a browser: its own, plus those given. */
 export class OriginPolicy {
-  private readonly allowed: Set<string>;
+  readonly #allowed: Set<string>;
   constructor(allowedOrigins: readonly string[] = []) {
-    this.allowed = new Set(allowedOrigins.map(normalizeOrigin));
+    this.#allowed = new Set(allowedOrigins.map(normalizeOrigin));
   }
 
   /** True when the request carries an Origin that may use CORS (a listed one, not our own). */
   isListed(origin: string): boolean {
-    return this.allowed.has(origin);
+    return this.#allowed.has(origin);
   }
 
   /**
@@ -171,7 +171,7 @@ export class OriginPolicy {
     if (host && (origin === `http://${host.toLowerCase()}` || origin === `https://${host.toLowerCase()}`)) return 'same';
     // Our own page's POSTs carry "Origin: null" under "Referrer-Policy: no-referrer"; the browser-set Sec-Fetch-Site tells them apart.
     if (origin === 'null' && site === 'same-origin') return 'same';
-    if (this.allowed.has(origin)) return 'listed';
+    if (this.#allowed.has(origin)) return 'listed';
     throw new HttpError(
       'forbidden',
       `Origin ${origin} is not allowed: start the server with --allow-origin ${origin} to let that page in.`,
@@ -269,49 +269,49 @@ export interface PublishLimit {
 
 /** A token bucket per client address. Idle, full buckets are forgotten so memory stays bounded. */
 export class PublishRate implements PublishLimit {
-  private readonly capacity: number;
-  private readonly refillPerMs: number;
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  private readonly now: () => number;
-  private readonly maxClients: number;
+  readonly #capacity: number;
+  readonly #refillPerMs: number;
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #now: () => number;
+  readonly #maxClients: number;
 
   constructor(options: RateOptions, extra: { now?: () => number; maxClients?: number } = {}) {
     if (!(options.capacity >= 1) || !(options.refillPerSecond > 0))
       throw new Error('publishRate needs capacity >= 1 and refillPerSecond > 0');
-    this.capacity = options.capacity;
-    this.refillPerMs = options.refillPerSecond / 1000;
-    this.now = extra.now ?? Date.now;
-    this.maxClients = extra.maxClients ?? 10_000;
+    this.#capacity = options.capacity;
+    this.#refillPerMs = options.refillPerSecond / 1000;
+    this.#now = extra.now ?? Date.now;
+    this.#maxClients = extra.maxClients ?? 10_000;
   }
 
   /** Takes one token for this client, or throws 429 with the seconds until one is back. */
   take(client: string): void {
-    if (this.capacity === Infinity) return;
-    const now = this.now();
-    let bucket = this.buckets.get(client);
+    if (this.#capacity === Infinity) return;
+    const now = this.#now();
+    let bucket = this.#buckets.get(client);
     if (!bucket) {
-      if (this.buckets.size >= this.maxClients) this.forgetFull(now);
-      bucket = { tokens: this.capacity, at: now };
-      this.buckets.set(client, bucket);
+      if (this.#buckets.size >= this.#maxClients) this.#forgetFull(now);
+      bucket = { tokens: this.#capacity, at: now };
+      this.#buckets.set(client, bucket);
     } else {
-      bucket.tokens = Math.min(this.capacity, bucket.tokens + (now - bucket.at) * this.refillPerMs);
+      bucket.tokens = Math.min(this.#capacity, bucket.tokens + (now - bucket.at) * this.#refillPerMs);
       bucket.at = now;
     }
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return;
     }
-    throw tooManyPublishes(client, Math.max(1, Math.ceil((1 - bucket.tokens) / this.refillPerMs / 1000)));
+    throw tooManyPublishes(client, Math.max(1, Math.ceil((1 - bucket.tokens) / this.#refillPerMs / 1000)));
   }
 
-  private forgetFull(now: number): void {
-    for (const [client, bucket] of this.buckets) {
-      if (bucket.tokens + (now - bucket.at) * this.refillPerMs >= this.capacity) this.buckets.delete(client);
+  #forgetFull(now: number): void {
+    for (const [client, bucket] of this.#buckets) {
+      if (bucket.tokens + (now - bucket.at) * this.#refillPerMs >= this.#capacity) this.#buckets.delete(client);
     }
     // Still full of busy clients: drop the oldest rather than grow.
-    if (this.buckets.size >= this.maxClients) {
-      const first = this.buckets.keys().next();
-      if (!first.done) this.buckets.delete(first.value);
+    if (this.#buckets.size >= this.#maxClients) {
+      const first = this.#buckets.keys().next();
+      if (!first.done) this.#buckets.delete(first.value);
     }
   }
 }
@@ -322,19 +322,19 @@ export class PublishRate implements PublishLimit {
  * and answers 0, or the seconds until one is back.
  */
 export class SharedPublishRate implements PublishLimit {
-  private readonly options: RateOptions;
-  private readonly bucket: (client: string, capacity: number, refillPerSecond: number) => Promise<number>;
+  readonly #options: RateOptions;
+  readonly #bucket: (client: string, capacity: number, refillPerSecond: number) => Promise<number>;
 
   constructor(options: RateOptions, bucket: (client: string, capacity: number, refillPerSecond: number) => Promise<number>) {
     if (!(options.capacity >= 1) || !(options.refillPerSecond > 0))
       throw new Error('publishRate needs capacity >= 1 and refillPerSecond > 0');
-    this.options = options;
-    this.bucket = bucket;
+    this.#options = options;
+    this.#bucket = bucket;
   }
 
   async take(client: string): Promise<void> {
-    if (this.options.capacity === Infinity) return;
-    const waitSeconds = await this.bucket(client, this.options.capacity, this.options.refillPerSecond);
+    if (this.#options.capacity === Infinity) return;
+    const waitSeconds = await this.#bucket(client, this.#options.capacity, this.#options.refillPerSecond);
     if (waitSeconds > 0) throw tooManyPublishes(client, waitSeconds);
   }
 }

@@ -158,31 +158,31 @@ export class Hub {
   /** The newest id handed to publish(): the replay/live seam compares its reads with it. */
   publishedId = 0;
   readonly readers: ReaderMemory;
-  private readonly subscriptions = new Set<Subscription>();
-  private cutOffCount = 0;
-  private overflowCount = 0;
-  private maxBacklogSeen = 0;
-  private heartbeatCount = 0;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  readonly #subscriptions = new Set<Subscription>();
+  #cutOffCount = 0;
+  #overflowCount = 0;
+  #maxBacklogSeen = 0;
+  #heartbeatCount = 0;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
   /** Counts heartbeat ticks; each write stamps its stream with the current one. */
-  private tick = 0;
+  #tick = 0;
   /** The streams the current tick has yet to visit (a Set iterator sees adds and deletes as they happen). */
-  private sweep: Iterator<Subscription> | undefined;
+  #sweep: Iterator<Subscription> | undefined;
   /** The herald.heartbeat frame (it names this hub's interval), for streams that ask for events. */
-  private readonly heartbeatEvent: Buffer;
-  private readonly fanOutStreamsPerTurn: number;
+  readonly #heartbeatEvent: Buffer;
+  readonly #fanOutStreamsPerTurn: number;
   /** Committed events not yet in a fan-out round, in id order (one array per commit). */
-  private pending: (readonly StoredEvent[])[] = [];
+  #pending: (readonly StoredEvent[])[] = [];
   /** The round under way: its events, their frames, and the streams it has yet to visit. */
-  private round: FanOutRound | undefined;
-  private fanOutScheduled = false;
+  #round: FanOutRound | undefined;
+  #fanOutScheduled = false;
 
   constructor(options: HubOptions = {}) {
     this.maxBacklogBytes = options.maxBacklogBytes ?? DEFAULT_MAX_BACKLOG_BYTES;
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.readers = options.readers ?? new ReaderMemory();
-    this.heartbeatEvent = Buffer.from(frameEvent({ event: HEARTBEAT_TYPE, data: JSON.stringify({ intervalMs: this.heartbeatMs }) }));
-    this.fanOutStreamsPerTurn = Math.max(1, options.fanOutStreamsPerTurn ?? DEFAULT_FAN_OUT_STREAMS_PER_TURN);
+    this.#heartbeatEvent = Buffer.from(frameEvent({ event: HEARTBEAT_TYPE, data: JSON.stringify({ intervalMs: this.heartbeatMs }) }));
+    this.#fanOutStreamsPerTurn = Math.max(1, options.fanOutStreamsPerTurn ?? DEFAULT_FAN_OUT_STREAMS_PER_TURN);
   }
 
   /** Registers a stream; it gets live events after goLive(). `heartbeat: 'event'` sends it
@@ -197,14 +197,14 @@ export class Hub {
       options.topics,
       options.flavour,
       options.label,
-      options.heartbeat === 'event' ? this.heartbeatEvent : HEARTBEAT,
+      options.heartbeat === 'event' ? this.#heartbeatEvent : HEARTBEAT,
     );
-    subscription.wroteInTick = this.tick;
-    this.subscriptions.add(subscription);
-    if (this.heartbeatTimer === undefined) {
-      this.heartbeatTimer = setInterval(() => this.beat(), Math.max(1, Math.floor(this.heartbeatMs / 2)));
+    subscription.wroteInTick = this.#tick;
+    this.#subscriptions.add(subscription);
+    if (this.#heartbeatTimer === undefined) {
+      this.#heartbeatTimer = setInterval(() => this.#beat(), Math.max(1, Math.floor(this.heartbeatMs / 2)));
       // A server with nothing else to do may exit: the heartbeat alone must not keep it up.
-      this.heartbeatTimer.unref();
+      this.#heartbeatTimer.unref();
     }
     return subscription;
   }
@@ -216,16 +216,16 @@ export class Hub {
   remove(subscription: Subscription): void {
     subscription.closed = true;
     subscription.live = false;
-    this.subscriptions.delete(subscription);
+    this.#subscriptions.delete(subscription);
     this.readers.forget(subscription);
-    if (this.subscriptions.size === 0 && this.heartbeatTimer !== undefined) {
-      clearInterval(this.heartbeatTimer);
-      this.heartbeatTimer = undefined;
+    if (this.#subscriptions.size === 0 && this.#heartbeatTimer !== undefined) {
+      clearInterval(this.#heartbeatTimer);
+      this.#heartbeatTimer = undefined;
     }
   }
 
   get size(): number {
-    return this.subscriptions.size;
+    return this.#subscriptions.size;
   }
 
   /**
@@ -247,50 +247,50 @@ export class Hub {
     if (events.length === 0) return;
     this.publishedId = events.at(-1)!.id;
     // No stream now: one opened later starts past these events (the seam above).
-    if (this.subscriptions.size === 0) return;
-    this.pending.push(events);
-    this.scheduleFanOut();
+    if (this.#subscriptions.size === 0) return;
+    this.#pending.push(events);
+    this.#scheduleFanOut();
   }
 
   /** Committed events not written yet (queued or in the round under way), for tests and /health. */
   get fanOutPending(): number {
     let count = 0;
-    for (const events of this.pending) count += events.length;
-    return count + (this.round?.events.length ?? 0);
+    for (const events of this.#pending) count += events.length;
+    return count + (this.#round?.events.length ?? 0);
   }
 
-  private scheduleFanOut(): void {
-    if (this.fanOutScheduled) return;
-    this.fanOutScheduled = true;
+  #scheduleFanOut(): void {
+    if (this.#fanOutScheduled) return;
+    this.#fanOutScheduled = true;
     // setImmediate, not a microtask: the publishers' answers are written in the microtasks of the
     // commit's step, so they leave first; and between two turns of a round the loop reads sockets.
-    setImmediate(this.continueFanOut);
+    setImmediate(this.#continueFanOut);
   }
 
   /** One turn of fan-out: starts a round over what is pending if none is under way, then visits up to fanOutStreamsPerTurn streams. */
-  private readonly continueFanOut = (): void => {
-    this.fanOutScheduled = false;
-    this.fanOutTurn(this.fanOutStreamsPerTurn);
-    if (this.round !== undefined || this.pending.length > 0) this.scheduleFanOut();
+  readonly #continueFanOut = (): void => {
+    this.#fanOutScheduled = false;
+    this.#fanOutTurn(this.#fanOutStreamsPerTurn);
+    if (this.#round !== undefined || this.#pending.length > 0) this.#scheduleFanOut();
   };
 
-  private fanOutTurn(maxStreams: number): void {
-    let round = this.round;
+  #fanOutTurn(maxStreams: number): void {
+    let round = this.#round;
     if (round === undefined) {
-      if (this.pending.length === 0) return;
-      const events = this.pending.length === 1 ? this.pending[0]! : this.pending.flat();
-      this.pending = [];
-      round = this.round = { events, frames: {}, whole: {}, subscriptions: this.subscriptions.values() };
+      if (this.#pending.length === 0) return;
+      const events = this.#pending.length === 1 ? this.#pending[0]! : this.#pending.flat();
+      this.#pending = [];
+      round = this.#round = { events, frames: {}, whole: {}, subscriptions: this.#subscriptions.values() };
     }
     for (let n = 0; n < maxStreams; n++) {
       // A Set iterator sees adds and deletes as they happen: a stream opened during the round is
       // visited too, and skips what it has by its lastId.
       const next = round.subscriptions.next();
       if (next.done) {
-        this.round = undefined;
+        this.#round = undefined;
         return;
       }
-      this.deliverLive(next.value, round);
+      this.#deliverLive(next.value, round);
     }
   }
 
@@ -302,14 +302,14 @@ export class Hub {
    * the frames that fit go one by one, then the stream leaves live delivery (as one write per
    * event did before: the same bytes, the same overflow point).
    */
-  private deliverLive(subscription: Subscription, round: FanOutRound): void {
+  #deliverLive(subscription: Subscription, round: FanOutRound): void {
     if (!subscription.live) return;
     const { events } = round;
     const count = events.length;
     if (events[count - 1]!.id <= subscription.lastId) return;
     let from = 0;
     while (events[from]!.id <= subscription.lastId) from += 1;
-    const frames = this.framesOf(round, subscription.flavour);
+    const frames = this.#framesOf(round, subscription.flavour);
     // The events it takes: every one from `from` on, or (under a filter that leaves some out) these.
     let picked: number[] | undefined;
     if (subscription.topics !== null) {
@@ -321,7 +321,7 @@ export class Hub {
     let chunk: Buffer;
     let lastIndex: number;
     if (picked === undefined) {
-      const whole = this.wholeOf(round, subscription.flavour);
+      const whole = this.#wholeOf(round, subscription.flavour);
       chunk = from === 0 ? whole.bytes : whole.bytes.subarray(whole.ends[from - 1]);
       lastIndex = count - 1;
     } else {
@@ -329,7 +329,7 @@ export class Hub {
       lastIndex = picked.at(-1)!;
     }
     if (subscription.out.writableLength + chunk.length <= this.maxBacklogBytes) {
-      this.write(subscription, chunk);
+      this.#write(subscription, chunk);
       subscription.lastId = events[lastIndex]!.id;
       return;
     }
@@ -339,18 +339,18 @@ export class Hub {
       const frame = frames[i]!;
       if (subscription.out.writableLength + frame.length > this.maxBacklogBytes) {
         subscription.live = false;
-        this.overflowCount += 1;
+        this.#overflowCount += 1;
         subscription.onOverflow?.();
         return;
       }
       // Frame by frame, the socket may hand some to the OS as it goes: the rest may fit after all.
-      this.write(subscription, frame);
+      this.#write(subscription, frame);
       subscription.lastId = events[i]!.id;
     }
   }
 
   /** Every event of the round framed for this flavour (once per round). */
-  private framesOf(round: FanOutRound, flavour: StreamFlavour): Buffer[] {
+  #framesOf(round: FanOutRound, flavour: StreamFlavour): Buffer[] {
     let frames = round.frames[flavour];
     if (frames === undefined) {
       frames = round.events.map((event) => Buffer.from(frameStored(event, flavour)));
@@ -360,10 +360,10 @@ export class Hub {
   }
 
   /** The round's frames for this flavour joined in one Buffer, and where each ends in it (once per round). */
-  private wholeOf(round: FanOutRound, flavour: StreamFlavour): { bytes: Buffer; ends: number[] } {
+  #wholeOf(round: FanOutRound, flavour: StreamFlavour): { bytes: Buffer; ends: number[] } {
     let whole = round.whole[flavour];
     if (whole === undefined) {
-      const frames = this.framesOf(round, flavour);
+      const frames = this.#framesOf(round, flavour);
       const ends: number[] = [];
       let end = 0;
       for (const frame of frames) ends.push((end += frame.length));
@@ -386,7 +386,7 @@ export class Hub {
       this.cut(subscription, `it stopped reading (over ${this.maxBacklogBytes} bytes unsent)`);
       return false;
     }
-    this.write(subscription, chunk, onWritten);
+    this.#write(subscription, chunk, onWritten);
     return true;
   }
 
@@ -395,7 +395,7 @@ export class Hub {
     if (subscription.closed) return;
     subscription.cutOff = true;
     subscription.cutReason = reason;
-    this.cutOffCount += 1;
+    this.#cutOffCount += 1;
     this.remove(subscription);
     subscription.res.destroy();
   }
@@ -404,8 +404,8 @@ export class Hub {
    * has finished or closed, or after waitMs for clients that are not reading. */
   async endAll(waitMs = 1000): Promise<void> {
     // What is committed goes out before the streams end (else their clients get it on resuming).
-    while (this.round !== undefined || this.pending.length > 0) this.fanOutTurn(Infinity);
-    const ending = [...this.subscriptions].map((subscription) => {
+    while (this.#round !== undefined || this.#pending.length > 0) this.#fanOutTurn(Infinity);
+    const ending = [...this.#subscriptions].map((subscription) => {
       this.remove(subscription);
       const res = subscription.res;
       if (res.writableFinished || res.destroyed) return Promise.resolve();
@@ -425,7 +425,7 @@ export class Hub {
     let live = 0;
     let streamBytesNow = 0;
     let streamsHolding = 0;
-    for (const subscription of this.subscriptions) {
+    for (const subscription of this.#subscriptions) {
       if (subscription.live) live += 1;
       streamBytesNow += subscription.out.writableLength;
       if (subscription.out.writableLength > 0) streamsHolding += 1;
@@ -434,56 +434,56 @@ export class Hub {
       ...this.readers.stats(),
       streamBytesNow,
       streamsHolding,
-      streams: this.subscriptions.size,
+      streams: this.#subscriptions.size,
       live,
-      cutOff: this.cutOffCount,
-      overflows: this.overflowCount,
-      maxBacklogSeen: this.maxBacklogSeen,
-      heartbeatRunning: this.heartbeatTimer !== undefined,
+      cutOff: this.#cutOffCount,
+      overflows: this.#overflowCount,
+      maxBacklogSeen: this.#maxBacklogSeen,
+      heartbeatRunning: this.#heartbeatTimer !== undefined,
       fanOutPending: this.fanOutPending,
-      heartbeats: this.heartbeatCount,
+      heartbeats: this.#heartbeatCount,
     };
   }
 
   /** One heartbeat tick (see the note at the top): starts a sweep over the streams. */
-  private beat(): void {
-    if (this.sweep !== undefined) return; // the last tick's sweep is still going (only with thousands of streams and a tiny heartbeatMs)
-    this.tick += 1;
-    this.sweep = this.subscriptions.values();
-    this.continueSweep();
+  #beat(): void {
+    if (this.#sweep !== undefined) return; // the last tick's sweep is still going (only with thousands of streams and a tiny heartbeatMs)
+    this.#tick += 1;
+    this.#sweep = this.#subscriptions.values();
+    this.#continueSweep();
   }
 
   /** Writes the heartbeat to a batch of streams, then yields to the event loop before the next
    * batch: one write per stream costs ~15 µs, and 10k at once would hold publishes up ~150 ms. */
-  private readonly continueSweep = (): void => {
-    const sweep = this.sweep;
+  readonly #continueSweep = (): void => {
+    const sweep = this.#sweep;
     if (sweep === undefined) return;
-    const previous = this.tick - 1;
+    const previous = this.#tick - 1;
     for (let n = 0; n < HEARTBEAT_BATCH; n++) {
       const next = sweep.next();
       if (next.done) {
-        this.sweep = undefined;
+        this.#sweep = undefined;
         return;
       }
       const subscription = next.value;
       // A write since the last tick (a publish during this sweep too) stamped it with a later tick.
       if (subscription.wroteInTick >= previous || subscription.out.writableLength > 0) continue;
-      if (this.deliver(subscription, subscription.heartbeat)) this.heartbeatCount += 1;
+      if (this.deliver(subscription, subscription.heartbeat)) this.#heartbeatCount += 1;
     }
-    setImmediate(this.continueSweep);
+    setImmediate(this.#continueSweep);
   };
 
-  private write(subscription: Subscription, chunk: Buffer | string, onWritten?: () => void): void {
+  #write(subscription: Subscription, chunk: Buffer | string, onWritten?: () => void): void {
     // The client half-closed and the socket ended before its 'close': writing now only raises errors.
     if (!subscription.out.writable) {
       onWritten?.();
       return;
     }
-    subscription.wroteInTick = this.tick;
+    subscription.wroteInTick = this.#tick;
     subscription.out.write(chunk, onWritten);
     this.readers.wrote(subscription);
     const backlog = subscription.out.writableLength;
     if (backlog > subscription.maxBacklogSeen) subscription.maxBacklogSeen = backlog;
-    if (backlog > this.maxBacklogSeen) this.maxBacklogSeen = backlog;
+    if (backlog > this.#maxBacklogSeen) this.#maxBacklogSeen = backlog;
   }
 }

@@ -155,16 +155,16 @@ export class EventLog {
   readonly file: string;
   /** This log's epoch: 16 hex digits, chosen when the log was created. */
   readonly epoch: string;
-  private readonly db: Database.Database;
-  private readonly lock: LogLock;
-  private readonly retention: Required<RetentionOptions>;
-  private readonly now: () => number;
-  private readonly log: (line: string) => void;
-  private lastIdValue: number;
-  private oldestIdValue: number | undefined;
-  private oldestTimeMs: number | undefined;
-  private countValue: number;
-  private readonly statements: {
+  readonly #db: Database.Database;
+  readonly #lock: LogLock;
+  readonly #retention: Required<RetentionOptions>;
+  readonly #now: () => number;
+  readonly #log: (line: string) => void;
+  #lastIdValue: number;
+  #oldestIdValue: number | undefined;
+  #oldestTimeMs: number | undefined;
+  #countValue: number;
+  readonly #statements: {
     seq: Database.Statement;
     insert: Database.Statement;
     deleteBefore: Database.Statement;
@@ -182,47 +182,47 @@ export class EventLog {
     topicIdsLast: Database.Statement;
     byIds: Database.Statement;
   };
-  private readonly appendTx: Database.Transaction<(entries: readonly AppendEntry[], timeMs: number) => AppendOutcome[]>;
+  readonly #appendTx: Database.Transaction<(entries: readonly AppendEntry[], timeMs: number) => AppendOutcome[]>;
   /** The files this connection writes, as they were when it opened them. */
-  private readonly identity: { db: FileIdentity; wal: FileIdentity };
-  private readonly fileCheck: NodeJS.Timeout | undefined;
+  readonly #identity: { db: FileIdentity; wal: FileIdentity };
+  readonly #fileCheck: NodeJS.Timeout | undefined;
   /** Set once the log's files were found removed or replaced: every later write fails with it. */
-  private failure: StoreUnavailableError | undefined;
+  #failure: StoreUnavailableError | undefined;
   /** Background pruning started (startPruning), and its next step when one is scheduled. */
-  private pruning = false;
-  private pruneStep: NodeJS.Immediate | undefined;
-  private readonly pruneStepRows: number;
+  #pruning = false;
+  #pruneStep: NodeJS.Immediate | undefined;
+  readonly #pruneStepRows: number;
   /** Retention steps taken and the most rows one of them deleted (tests, and anyone asking how it went). */
-  private readonly pruneCounts = { steps: 0, rows: 0, largestStep: 0 };
+  readonly #pruneCounts = { steps: 0, rows: 0, largestStep: 0 };
 
   constructor(options: EventLogOptions) {
-    this.retention = { ...DEFAULT_RETENTION, ...options.retention };
-    this.now = options.now ?? Date.now;
-    this.log = options.log ?? (() => {});
-    this.pruneStepRows = options.pruneStepRows ?? PRUNE_STEP_ROWS;
-    if (!Number.isInteger(this.pruneStepRows) || this.pruneStepRows < 1)
-      throw new RangeError(`pruneStepRows must be a whole number above 0 (got ${this.pruneStepRows})`);
+    this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
+    this.#now = options.now ?? Date.now;
+    this.#log = options.log ?? (() => {});
+    this.#pruneStepRows = options.pruneStepRows ?? PRUNE_STEP_ROWS;
+    if (!Number.isInteger(this.#pruneStepRows) || this.#pruneStepRows < 1)
+      throw new RangeError(`pruneStepRows must be a whole number above 0 (got ${this.#pruneStepRows})`);
     prepareDataDir(options.dataDir);
     this.file = path.join(options.dataDir, 'herald.db');
-    this.lock = LogLock.acquire(options.dataDir);
+    this.#lock = LogLock.acquire(options.dataDir);
     let db: Database.Database | undefined;
     try {
-      db = openLogFile(this.file, options.newLog ?? false, this.log);
+      db = openLogFile(this.file, options.newLog ?? false, this.#log);
       db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`);
-      upgradeSchema(db, this.log);
+      upgradeSchema(db, this.#log);
       this.epoch = db.prepare("SELECT value FROM meta WHERE key = 'epoch'").pluck().get() as string;
       // From here on, never wait for a lock: better-sqlite3 would busy-wait on the event loop
       // (5 s by default), freezing every request. A write that finds the lock taken fails at once.
       db.pragma('busy_timeout = 0');
-      this.identity = { db: identityOf(this.file)!, wal: identityOf(`${this.file}-wal`)! };
-      if (!this.identity.db || !this.identity.wal) throw new Error(`${this.file} or its WAL is missing right after opening it`);
+      this.#identity = { db: identityOf(this.file)!, wal: identityOf(`${this.file}-wal`)! };
+      if (!this.#identity.db || !this.#identity.wal) throw new Error(`${this.file} or its WAL is missing right after opening it`);
     } catch (error) {
       db?.close();
-      this.lock.release();
+      this.#lock.release();
       throw error;
     }
-    this.db = db;
-    this.statements = {
+    this.#db = db;
+    this.#statements = {
       seq: db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck(),
       insert: db.prepare('INSERT INTO events (id, time_ms, topic, type, json) VALUES (?, ?, ?, ?, ?)'),
       deleteBefore: db.prepare('DELETE FROM events WHERE id < ?'),
@@ -244,21 +244,21 @@ export class EventLog {
       topicIdsLast: db.prepare(`SELECT id FROM events INDEXED BY ${TOPIC_INDEX} WHERE topic = ? ORDER BY id DESC LIMIT ?`).pluck(),
       byIds: db.prepare('SELECT id, type, topic, json FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id'),
     };
-    this.lastIdValue = this.readSeq();
+    this.#lastIdValue = this.#readSeq();
     // No COUNT(*) (a scan of the whole table): what is kept is one run of ids, so the count is
     // lastId - oldestId + 1 (refreshOldest).
-    this.countValue = 0;
-    this.refreshOldest();
+    this.#countValue = 0;
+    this.#refreshOldest();
 
-    this.appendTx = db.transaction((entries: readonly AppendEntry[], timeMs: number) => {
+    this.#appendTx = db.transaction((entries: readonly AppendEntry[], timeMs: number) => {
       // Read inside the write transaction so a second process on the same file cannot hand out the same id.
-      let id = this.readSeq();
+      let id = this.#readSeq();
       const firstNew = id + 1;
       const time = new Date(timeMs).toISOString();
       const outcomes: AppendOutcome[] = [];
       for (const { input, claim } of entries) {
         if (claim) {
-          const earlier = this.claimed(claim);
+          const earlier = this.#claimed(claim);
           if (earlier) {
             outcomes.push(earlier);
             continue;
@@ -268,26 +268,26 @@ export class EventLog {
         const { type, topic, ...rest } = input;
         const event: HeraldEvent = { id: String(id), type, topic, time, ...rest };
         const json = JSON.stringify(event);
-        this.statements.insert.run(id, timeMs, event.topic, event.type, json);
-        if (claim) this.statements.insertKey.run(claim.key, claim.bodyHash, id);
+        this.#statements.insert.run(id, timeMs, event.topic, event.type, json);
+        if (claim) this.#statements.insertKey.run(claim.key, claim.bodyHash, id);
         outcomes.push({ kind: 'stored', event: { id, type: event.type, topic: event.topic, json } });
       }
       // Retention by count in the same transaction, no more rows than this batch adds: a log at
       // its bound stays there, and one far over it is brought down by the background steps, not
       // by a publisher waiting for its 201.
       const added = id - firstNew + 1;
-      const oldest = this.oldestIdValue ?? firstNew;
-      const below = Math.min(id - this.retention.maxEvents + 1, oldest + added);
-      if (added > 0 && this.retention.maxEvents > 0 && oldest < below) {
-        this.statements.deleteKeysBefore.run(below);
-        this.statements.deleteBefore.run(below);
+      const oldest = this.#oldestIdValue ?? firstNew;
+      const below = Math.min(id - this.#retention.maxEvents + 1, oldest + added);
+      if (added > 0 && this.#retention.maxEvents > 0 && oldest < below) {
+        this.#statements.deleteKeysBefore.run(below);
+        this.#statements.deleteBefore.run(below);
       }
       return outcomes;
     });
     const checkMs = options.fileCheckMs ?? DEFAULT_FILE_CHECK_MS;
     if (checkMs > 0) {
-      this.fileCheck = setInterval(() => this.checkFiles(), checkMs);
-      this.fileCheck.unref();
+      this.#fileCheck = setInterval(() => this.checkFiles(), checkMs);
+      this.#fileCheck.unref();
     }
   }
 
@@ -306,18 +306,18 @@ export class EventLog {
    */
   appendBatch(entries: readonly AppendEntry[]): AppendOutcome[] {
     if (entries.length === 0) return [];
-    if (this.failure) throw this.failure;
+    if (this.#failure) throw this.#failure;
     // A batch committed into files that are no longer on disk could be neither kept nor taken
     // back: check before writing (two stat calls, a few microseconds)...
-    if (!this.filesIntact()) {
-      this.filesChanged();
-      throw this.failure!;
+    if (!this.#filesIntact()) {
+      this.#filesChanged();
+      throw this.#failure!;
     }
-    this.maybePruneByAge();
-    const timeMs = this.now();
+    this.#maybePruneByAge();
+    const timeMs = this.#now();
     let outcomes: AppendOutcome[];
     try {
-      outcomes = this.appendTx.immediate(entries, timeMs);
+      outcomes = this.#appendTx.immediate(entries, timeMs);
     } catch (error) {
       if (isBusy(error)) {
         throw new StoreUnavailableError(
@@ -333,23 +333,23 @@ export class EventLog {
     }
     const stored = outcomes.filter((o) => o.kind === 'stored').map((o) => o.event);
     if (stored.length > 0) {
-      this.lastIdValue = stored.at(-1)!.id;
-      this.countValue += stored.length;
-      if (this.oldestIdValue === undefined) {
-        this.oldestIdValue = stored[0]!.id;
-        this.oldestTimeMs = timeMs;
+      this.#lastIdValue = stored.at(-1)!.id;
+      this.#countValue += stored.length;
+      if (this.#oldestIdValue === undefined) {
+        this.#oldestIdValue = stored[0]!.id;
+        this.#oldestTimeMs = timeMs;
       }
-      if (this.retention.maxEvents > 0 && this.countValue > this.retention.maxEvents) this.refreshOldest();
-      if (this.pruneDue()) this.schedulePrune();
+      if (this.#retention.maxEvents > 0 && this.#countValue > this.#retention.maxEvents) this.#refreshOldest();
+      if (this.#pruneDue()) this.#schedulePrune();
     }
     // ...and after, before anyone is told it is stored: they may have gone in between.
-    if (!this.filesIntact() && !this.filesChanged()) throw this.failure!;
+    if (!this.#filesIntact() && !this.#filesChanged()) throw this.#failure!;
     return outcomes;
   }
 
   /** Why the log takes no more writes (its files were removed or replaced), if it does not. */
   get failed(): StoreUnavailableError | undefined {
-    return this.failure;
+    return this.#failure;
   }
 
   /**
@@ -359,11 +359,11 @@ export class EventLog {
    * would lose them: see filesChanged.
    */
   checkFiles(): void {
-    if (!this.failure && !this.filesIntact()) this.filesChanged();
+    if (!this.#failure && !this.#filesIntact()) this.#filesChanged();
   }
 
-  private filesIntact(): boolean {
-    return sameFile(identityOf(this.file), this.identity.db) && sameFile(identityOf(`${this.file}-wal`), this.identity.wal);
+  #filesIntact(): boolean {
+    return sameFile(identityOf(this.file), this.#identity.db) && sameFile(identityOf(`${this.file}-wal`), this.#identity.wal);
   }
 
   /**
@@ -372,58 +372,58 @@ export class EventLog {
    * writes, with an error that says so, until the server is restarted. Returns whether everything
    * committed so far is safe in herald.db.
    */
-  private filesChanged(): boolean {
+  #filesChanged(): boolean {
     const dbNow = identityOf(this.file);
     const walNow = identityOf(`${this.file}-wal`);
-    const dbIntact = sameFile(dbNow, this.identity.db);
+    const dbIntact = sameFile(dbNow, this.#identity.db);
     const what = !dbIntact
       ? `${this.file} was ${dbNow ? 'replaced' : 'deleted'}`
       : `its WAL ${this.file}-wal was ${walNow ? 'replaced' : 'deleted'}`;
     let rescued = false;
     if (dbIntact) {
       try {
-        const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
+        const [result] = this.#db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
         rescued = result !== undefined && result.busy === 0 && result.checkpointed === result.log;
       } catch (error) {
-        this.log(`copying the lost WAL into ${this.file} failed: ${(error as Error).message}`);
+        this.#log(`copying the lost WAL into ${this.file} failed: ${(error as Error).message}`);
       }
     }
     const saved = rescued
       ? 'Every event acknowledged so far was copied into herald.db'
       : 'Events acknowledged since the last checkpoint may be lost if the server stops now';
-    this.failure = new StoreUnavailableError(
+    this.#failure = new StoreUnavailableError(
       `The event log's files changed under the running server (${what}). ${saved}; new events are refused until the server is restarted: stop it and start it again.`,
       { transient: false, retryAfterSeconds: 60 },
     );
-    this.log(`ERROR: ${this.failure.message}`);
+    this.#log(`ERROR: ${this.#failure.message}`);
     return rescued;
   }
 
   /** The newest id ever assigned (0 when none): the id the next event follows. */
   get lastId(): number {
-    return this.lastIdValue;
+    return this.#lastIdValue;
   }
 
   /** The oldest id still kept, if any. */
   get oldestId(): number | undefined {
-    this.maybePruneByAge();
-    return this.oldestIdValue;
+    this.#maybePruneByAge();
+    return this.#oldestIdValue;
   }
 
   /** The oldest id kept as of the last read or write, without a retention step first: what a read
    * just returned is judged against it (SqliteStore.readAfter). */
   get oldestIdNow(): number | undefined {
-    return this.oldestIdValue;
+    return this.#oldestIdValue;
   }
 
   /** Retention steps taken so far, rows they deleted, and the most one step deleted. */
   get pruneStats(): { steps: number; rows: number; largestStep: number } {
-    return { ...this.pruneCounts };
+    return { ...this.#pruneCounts };
   }
 
   get count(): number {
-    this.maybePruneByAge();
-    return this.countValue;
+    this.#maybePruneByAge();
+    return this.#countValue;
   }
 
   /**
@@ -432,32 +432,32 @@ export class EventLog {
    * another log means nothing here, whatever its value.
    */
   planResume(afterId: number, epoch?: string): ResumePlan {
-    this.maybePruneByAge();
-    return planResumeFrom(afterId, epoch, { epoch: this.epoch, lastId: this.lastIdValue, oldestId: this.oldestIdValue });
+    this.#maybePruneByAge();
+    return planResumeFrom(afterId, epoch, { epoch: this.epoch, lastId: this.#lastIdValue, oldestId: this.#oldestIdValue });
   }
 
   /** Events after `afterId`, oldest first, optionally only these topics (at most LIMITS.filterTopics). */
   readAfter(afterId: number, options: { topics?: readonly string[] | null; limit: number }): StoredEvent[] {
-    this.maybePruneByAge();
+    this.#maybePruneByAge();
     const topics = distinctTopics(options.topics);
     const { limit } = options;
-    if (topics.length === 0) return this.statements.after.all(afterId, limit) as Row[];
-    if (topics.length === 1) return this.statements.topicAfter.all(topics[0], afterId, limit) as Row[];
+    if (topics.length === 0) return this.#statements.after.all(afterId, limit) as Row[];
+    if (topics.length === 1) return this.#statements.topicAfter.all(topics[0], afterId, limit) as Row[];
     // Per topic, the first `limit` ids after afterId (index only); the first `limit` of them all are the page.
-    const ids = topics.flatMap((topic) => this.statements.topicIdsAfter.all(topic, afterId, limit) as number[]);
+    const ids = topics.flatMap((topic) => this.#statements.topicIdsAfter.all(topic, afterId, limit) as number[]);
     ids.sort((a, b) => a - b);
-    return this.statements.byIds.all(JSON.stringify(ids.slice(0, limit))) as Row[];
+    return this.#statements.byIds.all(JSON.stringify(ids.slice(0, limit))) as Row[];
   }
 
   /** The `count` newest events (oldest first), optionally only these topics (at most LIMITS.filterTopics). */
   readLast(count: number, topics?: readonly string[] | null): StoredEvent[] {
-    this.maybePruneByAge();
+    this.#maybePruneByAge();
     const list = distinctTopics(topics);
-    if (list.length === 0) return (this.statements.last.all(count) as Row[]).reverse();
-    if (list.length === 1) return (this.statements.topicLast.all(list[0], count) as Row[]).reverse();
-    const ids = list.flatMap((topic) => this.statements.topicIdsLast.all(topic, count) as number[]);
+    if (list.length === 0) return (this.#statements.last.all(count) as Row[]).reverse();
+    if (list.length === 1) return (this.#statements.topicLast.all(list[0], count) as Row[]).reverse();
+    const ids = list.flatMap((topic) => this.#statements.topicIdsLast.all(topic, count) as number[]);
     ids.sort((a, b) => b - a);
-    return this.statements.byIds.all(JSON.stringify(ids.slice(0, count))) as Row[];
+    return this.#statements.byIds.all(JSON.stringify(ids.slice(0, count))) as Row[];
   }
 
   /**
@@ -466,26 +466,26 @@ export class EventLog {
    * the top). Returns the rows deleted. A write lock held by another program postpones it.
    */
   prune(): number {
-    if (this.failure) return 0;
-    const oldest = this.oldestIdValue;
+    if (this.#failure) return 0;
+    const oldest = this.#oldestIdValue;
     if (oldest === undefined) return 0;
-    const windowEnd = oldest + this.pruneStepRows;
+    const windowEnd = oldest + this.#pruneStepRows;
     let below = oldest;
-    if (this.retention.maxEvents > 0 && this.countValue > this.retention.maxEvents)
-      below = Math.min(this.lastIdValue - this.retention.maxEvents + 1, windowEnd);
-    if (this.ageDue()) {
-      const firstFresh = this.statements.firstKeptByAgeIn.get(oldest, windowEnd, this.now() - this.retention.maxAgeMs) as
+    if (this.#retention.maxEvents > 0 && this.#countValue > this.#retention.maxEvents)
+      below = Math.min(this.#lastIdValue - this.#retention.maxEvents + 1, windowEnd);
+    if (this.#ageDue()) {
+      const firstFresh = this.#statements.firstKeptByAgeIn.get(oldest, windowEnd, this.#now() - this.#retention.maxAgeMs) as
         number | undefined;
-      below = Math.max(below, firstFresh ?? Math.min(windowEnd, this.lastIdValue + 1));
+      below = Math.max(below, firstFresh ?? Math.min(windowEnd, this.#lastIdValue + 1));
     }
     if (below <= oldest) return 0;
     let removed = 0;
     try {
-      removed = this.db
+      removed = this.#db
         .transaction(() => {
           // A key goes in the same transaction as its event (see the note at the top).
-          this.statements.deleteKeysBefore.run(below);
-          return this.statements.deleteBefore.run(below).changes;
+          this.#statements.deleteKeysBefore.run(below);
+          return this.#statements.deleteBefore.run(below).changes;
         })
         .immediate();
     } catch (error) {
@@ -493,12 +493,12 @@ export class EventLog {
       throw error;
     }
     if (removed > 0) {
-      this.refreshOldest();
-      this.pruneCounts.steps += 1;
-      this.pruneCounts.rows += removed;
-      this.pruneCounts.largestStep = Math.max(this.pruneCounts.largestStep, removed);
+      this.#refreshOldest();
+      this.#pruneCounts.steps += 1;
+      this.#pruneCounts.rows += removed;
+      this.#pruneCounts.largestStep = Math.max(this.#pruneCounts.largestStep, removed);
     }
-    if (this.pruneDue()) this.schedulePrune();
+    if (this.#pruneDue()) this.#schedulePrune();
     return removed;
   }
 
@@ -514,30 +514,30 @@ export class EventLog {
    * and again whenever a publish or a read finds more due. The server calls it once it listens.
    */
   startPruning(): void {
-    this.pruning = true;
-    if (this.pruneDue()) this.schedulePrune();
+    this.#pruning = true;
+    if (this.#pruneDue()) this.#schedulePrune();
   }
 
   /** Checkpoints the WAL into the main file, closes, and lets the data directory go. */
   close(): void {
-    if (this.fileCheck) clearInterval(this.fileCheck);
-    this.pruning = false;
-    if (this.pruneStep) clearImmediate(this.pruneStep);
-    if (!this.db.open) return;
+    if (this.#fileCheck) clearInterval(this.#fileCheck);
+    this.#pruning = false;
+    if (this.#pruneStep) clearImmediate(this.#pruneStep);
+    if (!this.#db.open) return;
     try {
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
-      this.db.close();
-      this.lock.release();
+      this.#db.close();
+      this.#lock.release();
     }
   }
 
   /** Inside appendTx: what an earlier claim of this key says, or undefined when the key is free. */
-  private claimed(claim: IdempotencyClaim): AppendOutcome | undefined {
-    const row = this.statements.findKey.get(claim.key) as { body_hash: string; event_id: number } | undefined;
+  #claimed(claim: IdempotencyClaim): AppendOutcome | undefined {
+    const row = this.#statements.findKey.get(claim.key) as { body_hash: string; event_id: number } | undefined;
     if (!row) return undefined;
     if (row.body_hash !== claim.bodyHash) return { kind: 'conflict', key: claim.key };
-    const event = this.statements.byId.get(row.event_id) as Row | undefined;
+    const event = this.#statements.byId.get(row.event_id) as Row | undefined;
     // Keys go with their events in one transaction, so this is only a log written before that
     // rule: the key is free again (insertKey replaces the row).
     if (!event) return undefined;
@@ -545,39 +545,39 @@ export class EventLog {
   }
 
   /** Read paths apply age retention as they go (one step), so an idle server still expires events. */
-  private maybePruneByAge(): void {
-    if (this.ageDue()) this.prune();
+  #maybePruneByAge(): void {
+    if (this.#ageDue()) this.prune();
   }
 
-  private ageDue(): boolean {
-    return this.retention.maxAgeMs > 0 && this.oldestTimeMs !== undefined && this.oldestTimeMs < this.now() - this.retention.maxAgeMs;
+  #ageDue(): boolean {
+    return this.#retention.maxAgeMs > 0 && this.#oldestTimeMs !== undefined && this.#oldestTimeMs < this.#now() - this.#retention.maxAgeMs;
   }
 
-  private pruneDue(): boolean {
-    return (this.retention.maxEvents > 0 && this.countValue > this.retention.maxEvents) || this.ageDue();
+  #pruneDue(): boolean {
+    return (this.#retention.maxEvents > 0 && this.#countValue > this.#retention.maxEvents) || this.#ageDue();
   }
 
   /** The next step, on a later turn of the event loop, once startPruning was called. */
-  private schedulePrune(): void {
-    if (!this.pruning || this.pruneStep !== undefined) return;
-    this.pruneStep = setImmediate(() => {
-      this.pruneStep = undefined;
+  #schedulePrune(): void {
+    if (!this.#pruning || this.#pruneStep !== undefined) return;
+    this.#pruneStep = setImmediate(() => {
+      this.#pruneStep = undefined;
       this.prune();
     });
     // Pruning alone must not keep a process alive.
-    this.pruneStep.unref();
+    this.#pruneStep.unref();
   }
 
-  private readSeq(): number {
-    return (this.statements.seq.get() as number | undefined) ?? 0;
+  #readSeq(): number {
+    return (this.#statements.seq.get() as number | undefined) ?? 0;
   }
 
-  private refreshOldest(): void {
-    const row = this.statements.oldest.get() as { id: number; time_ms: number } | undefined;
-    this.oldestIdValue = row?.id;
-    this.oldestTimeMs = row?.time_ms;
-    if (!row) this.countValue = 0;
-    else this.countValue = this.lastIdValue - row.id + 1;
+  #refreshOldest(): void {
+    const row = this.#statements.oldest.get() as { id: number; time_ms: number } | undefined;
+    this.#oldestIdValue = row?.id;
+    this.#oldestTimeMs = row?.time_ms;
+    if (!row) this.#countValue = 0;
+    else this.#countValue = this.#lastIdValue - row.id + 1;
   }
 }
 

@@ -40,21 +40,21 @@ interface Pending {
 }
 
 export class PublishQueue {
-  private readonly store: EventStore;
-  private readonly storeWaitMs: number;
-  private pending: Pending[] = [];
-  private scheduled: NodeJS.Immediate | undefined;
+  readonly #store: EventStore;
+  readonly #storeWaitMs: number;
+  #pending: Pending[] = [];
+  #scheduled: NodeJS.Immediate | undefined;
   /** While a batch waits for the store: when the wait began, the last delay, and the timer of the next try (set between tries). */
-  private wait: { since: number; delayMs: number; timer: NodeJS.Timeout | undefined } | undefined;
-  private closed = false;
+  #wait: { since: number; delayMs: number; timer: NodeJS.Timeout | undefined } | undefined;
+  #closed = false;
   /** Batches handed to the store and not answered yet (a networked store has several in flight). */
-  private readonly inFlight = new Set<Promise<void>>();
+  readonly #inFlight = new Set<Promise<void>>();
   /** Batches committed and events in them, for /health and benchmarks; tries put off while the store was unavailable, for tests. */
   readonly stats = { batches: 0, events: 0, largestBatch: 0, storeWaits: 0 };
 
   constructor(store: EventStore, options: PublishQueueOptions = {}) {
-    this.store = store;
-    this.storeWaitMs = options.storeWaitMs ?? DEFAULT_STORE_WAIT_MS;
+    this.#store = store;
+    this.#storeWaitMs = options.storeWaitMs ?? DEFAULT_STORE_WAIT_MS;
   }
 
   /** Resolves with the stored event once it is committed. */
@@ -67,24 +67,24 @@ export class PublishQueue {
    * key was claimed before with the same hash: the event stored then) or `conflict`.
    */
   publishClaimed(input: EventInput, claim: IdempotencyClaim | undefined): Promise<AppendOutcome> {
-    if (this.closed) return Promise.reject(new Error('The server is shutting down: publish again once it is back.'));
+    if (this.#closed) return Promise.reject(new Error('The server is shutting down: publish again once it is back.'));
     return new Promise((resolve, reject) => {
-      this.pending.push({ input, claim, resolve, reject });
-      this.scheduled ??= setImmediate(() => this.flush());
+      this.#pending.push({ input, claim, resolve, reject });
+      this.#scheduled ??= setImmediate(() => this.flush());
     });
   }
 
   /** Hands everything waiting to the store, now, unless a batch is still with it (then as soon as it answers) or waits for the store (then when its next try is due). */
   flush(): void {
-    if (this.scheduled) clearImmediate(this.scheduled);
-    this.scheduled = undefined;
-    if (this.wait?.timer || this.inFlight.size > 0) return;
-    const batch = this.pending;
+    if (this.#scheduled) clearImmediate(this.#scheduled);
+    this.#scheduled = undefined;
+    if (this.#wait?.timer || this.#inFlight.size > 0) return;
+    const batch = this.#pending;
     if (batch.length === 0) return;
-    this.pending = [];
-    const done = this.store.appendBatch(batch.map((p) => (p.claim ? { input: p.input, claim: p.claim } : { input: p.input }))).then(
+    this.#pending = [];
+    const done = this.#store.appendBatch(batch.map((p) => (p.claim ? { input: p.input, claim: p.claim } : { input: p.input }))).then(
       (outcomes) => {
-        this.wait = undefined;
+        this.#wait = undefined;
         let stored = 0;
         for (const outcome of outcomes) if (outcome.kind === 'stored') stored += 1;
         if (stored > 0) {
@@ -95,40 +95,40 @@ export class PublishQueue {
         batch.forEach((p, i) => p.resolve(outcomes[i]!));
       },
       (error: unknown) => {
-        if (this.waitForStore(error)) {
+        if (this.#waitForStore(error)) {
           // Tried again with whatever arrived meanwhile, in the order it came.
-          this.pending = batch.concat(this.pending);
+          this.#pending = batch.concat(this.#pending);
           return;
         }
-        this.wait = undefined;
+        this.#wait = undefined;
         for (const p of batch) p.reject(error);
-        if (this.pending.length > 0) this.scheduled ??= setImmediate(() => this.flush());
+        if (this.#pending.length > 0) this.#scheduled ??= setImmediate(() => this.flush());
       },
     );
-    this.inFlight.add(done);
+    this.#inFlight.add(done);
     void done.finally(() => {
-      this.inFlight.delete(done);
-      if (this.pending.length > 0) this.flush();
+      this.#inFlight.delete(done);
+      if (this.#pending.length > 0) this.flush();
     });
   }
 
   /** Hands what is waiting to the store (one last try, if it was unavailable), refuses anything new, and resolves once every batch is answered. */
   async close(): Promise<void> {
-    this.closed = true;
-    if (this.wait?.timer) clearTimeout(this.wait.timer);
-    if (this.wait) this.wait.timer = undefined;
+    this.#closed = true;
+    if (this.#wait?.timer) clearTimeout(this.#wait.timer);
+    if (this.#wait) this.#wait.timer = undefined;
     this.flush();
     // A batch still with the store sends what arrived meanwhile when it is answered.
-    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
   }
 
   /** After a failed append: schedules another try and returns true while the store may come back within storeWaitMs. */
-  private waitForStore(error: unknown): boolean {
-    if (!(error instanceof StoreUnavailableError) || !error.transient || this.closed) return false;
+  #waitForStore(error: unknown): boolean {
+    if (!(error instanceof StoreUnavailableError) || !error.transient || this.#closed) return false;
     const now = performance.now();
-    const wait = (this.wait ??= { since: now, delayMs: FIRST_RETRY_MS / 2, timer: undefined });
-    if (now - wait.since >= this.storeWaitMs) return false;
-    wait.delayMs = Math.min(LONGEST_RETRY_MS, wait.delayMs * 2, Math.max(1, this.storeWaitMs - (now - wait.since)));
+    const wait = (this.#wait ??= { since: now, delayMs: FIRST_RETRY_MS / 2, timer: undefined });
+    if (now - wait.since >= this.#storeWaitMs) return false;
+    wait.delayMs = Math.min(LONGEST_RETRY_MS, wait.delayMs * 2, Math.max(1, this.#storeWaitMs - (now - wait.since)));
     this.stats.storeWaits += 1;
     wait.timer = setTimeout(() => {
       wait.timer = undefined;

@@ -18,7 +18,7 @@ export class SqliteStore implements EventStore {
   readonly kind = 'sqlite' as const;
   readonly log: EventLog;
   readonly where: string;
-  private readonly followers: FollowListener[] = [];
+  readonly #followers: FollowListener[] = [];
 
   constructor(options: EventLogOptions) {
     this.log = new EventLog(options);
@@ -43,7 +43,7 @@ export class SqliteStore implements EventStore {
     }
     const stored: StoredEvent[] = [];
     for (const outcome of outcomes) if (outcome.kind === 'stored') stored.push(outcome.event);
-    if (stored.length > 0) for (const listener of this.followers) listener(stored);
+    if (stored.length > 0) for (const listener of this.#followers) listener(stored);
     return Promise.resolve(outcomes);
   }
 
@@ -66,7 +66,7 @@ export class SqliteStore implements EventStore {
   }
 
   follow(listener: FollowListener): void {
-    this.followers.push(listener);
+    this.#followers.push(listener);
   }
 
   /** Retention of a log opened far over its bound (1M events at 100k kept) runs in steps from here on. */
