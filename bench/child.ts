@@ -19,6 +19,17 @@ export function killAllChildren(): void {
   for (const child of living) child.kill('SIGKILL');
 }
 
+/** A runner stopped by Ctrl-C, kill or a closed terminal says so, kills every child and exits 130. */
+export function stopChildrenOnSignals(): void {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\nbench: ${signal}: stopping every child process\n`);
+      killAllChildren();
+      process.exit(130);
+    });
+  }
+}
+
 export interface FileLimit {
   soft: number;
   hard: number;

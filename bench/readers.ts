@@ -24,7 +24,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchChild, killAllChildren } from './child.ts';
+import { type BenchChild, stopChildrenOnSignals } from './child.ts';
 import { RawHttpConnection } from './http-raw.ts';
 import { sampleProcess } from './proc.ts';
 import { REPO as repo, startTreeServer, treeOf } from './trees.ts';
@@ -69,12 +69,7 @@ if (arg('role') === 'readers') {
   process.exit(0);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    killAllChildren();
-    process.exit(130);
-  });
-}
+stopChildrenOnSignals();
 
 interface Figures {
   name: string;

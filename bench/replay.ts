@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EventInput } from '../events/event.ts';
 import { EventLog } from '../server/log.ts';
-import { BenchChild, killAllChildren } from './child.ts';
+import { BenchChild, stopChildrenOnSignals } from './child.ts';
 import type { ReplayResult } from './loadgen.ts';
 import { median, shuffled } from './stats.ts';
 import { startTreeServer, treeOf } from './trees.ts';
@@ -65,7 +65,7 @@ function copyLog(from: string, to: string): void {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (killAllChildren(), process.exit(130)));
+  stopChildrenOnSignals();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-bench-replay-'));
   const baseline = treeOf(BASELINE);
   try {

@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fileLimit, killAllChildren } from './child.ts';
+import { fileLimit, killAllChildren, stopChildrenOnSignals } from './child.ts';
 import { cliTable, runCliScenario, type CliResult } from './cli.ts';
 import { describeLoad, LoadWatch, loadNow } from './load.ts';
 import { machineInfo } from './proc.ts';
@@ -97,13 +97,7 @@ const scenarios = new Set<ScenarioName>((scenarioList as ScenarioName[] | undefi
 const started = performance.now();
 const load = new LoadWatch();
 
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(signal, () => {
-    process.stderr.write(`\nbench: ${signal}: stopping every child process\n`);
-    killAllChildren();
-    process.exit(130);
-  });
-}
+stopChildrenOnSignals();
 
 function progress(line: string): void {
   const s = Math.floor((performance.now() - started) / 1000);

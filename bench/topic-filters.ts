@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { killAllChildren, type BenchChild } from './child.ts';
+import { stopChildrenOnSignals, type BenchChild } from './child.ts';
 import { RawHttpConnection } from './http-raw.ts';
 import { sampleProcess } from './proc.ts';
 import { median } from './stats.ts';
@@ -36,12 +36,7 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    killAllChildren();
-    process.exit(130);
-  });
-}
+stopChildrenOnSignals();
 
 interface Figures {
   name: string;
