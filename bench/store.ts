@@ -156,19 +156,25 @@ async function before(dir: string): Promise<Result> {
   };
 }
 
-/** After: HeraldStore over `config` and `history`, as the app opens them. */
-async function after(dir: string): Promise<Result> {
-  const blocks: number[] = [];
+/** The app's two electron-store files in `dir` (history first: config's migration reads it), each write timed into `blocks`. */
+function timedBackends(dir: string, blocks: number[], prepareHistory?: (historyConf: HistoryBackend) => void) {
   const historyConf = new Conf<HistoryData>({ ...historyOptions(dir), configName: 'history' }) as unknown as HistoryBackend & {
     path: string;
   };
-  historyConf.set({ recent: Array.from({ length: HISTORY }, (_, i) => jobEvent(i + 1)) });
+  prepareHistory?.(historyConf);
   const configConf = new Conf<StoreData>({
     ...storeOptions({ cwd: dir, history: historyConf }),
     configName: 'config',
-  }) as unknown as StoreBackend;
-  const config = timed(configConf, blocks);
-  const history = timed(historyConf, blocks);
+  }) as unknown as StoreBackend & { path: string };
+  return { configConf, historyConf, config: timed(configConf, blocks), history: timed(historyConf, blocks) };
+}
+
+/** After: HeraldStore over `config` and `history`, as the app opens them. */
+async function after(dir: string): Promise<Result> {
+  const blocks: number[] = [];
+  const { config, history, configConf, historyConf } = timedBackends(dir, blocks, (historyConf) =>
+    historyConf.set({ recent: Array.from({ length: HISTORY }, (_, i) => jobEvent(i + 1)) }),
+  );
   const store = new HeraldStore({ config, history }, { recentLimit: HISTORY });
   const cursor = store.cursor(SERVER);
   const step = (e: HeraldEvent) => {
@@ -285,15 +291,7 @@ interface CatchUpResult {
 /** The core catches up from cursor 0 to the backlog's last id; the main thread's busy time. */
 async function catchUp(dir: string, backlog: Backlog, cursorWrites: 'event' | 'batch'): Promise<CatchUpResult> {
   const blocks: number[] = [];
-  const historyConf = new Conf<HistoryData>({ ...historyOptions(dir), configName: 'history' }) as unknown as HistoryBackend & {
-    path: string;
-  };
-  const configConf = new Conf<StoreData>({
-    ...storeOptions({ cwd: dir, history: historyConf }),
-    configName: 'config',
-  }) as unknown as StoreBackend;
-  const config = timed(configConf, blocks);
-  const history = timed(historyConf, blocks);
+  const { config, history, configConf } = timedBackends(dir, blocks);
   const store = new HeraldStore({ config, history }, { cursorWrites });
   store.settings = { ...store.settings, serverUrl: backlog.url, runLocalServer: false };
   store.cursor(backlog.url).save({ lastEventId: '0' });
