@@ -71,15 +71,15 @@ export class BenchChild {
   readonly name: string;
   readonly process: ChildProcess;
   ready: Record<string, unknown> = {};
-  private nextId = 1;
-  private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
-  private stderrTail = '';
-  private exited: Promise<number | null>;
+  #nextId = 1;
+  readonly #waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  #stderrTail = '';
+  #exited: Promise<number | null>;
 
   private constructor(name: string, child: ChildProcess) {
     this.name = name;
     this.process = child;
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.#exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
   get pid(): number {
@@ -87,7 +87,7 @@ export class BenchChild {
   }
 
   get stderr(): string {
-    return this.stderrTail;
+    return this.#stderrTail;
   }
 
   static async spawn(options: BenchChildOptions): Promise<BenchChild> {
@@ -105,26 +105,26 @@ export class BenchChild {
     const handle = new BenchChild(options.name, child);
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (chunk: string) => {
-      handle.stderrTail = (handle.stderrTail + chunk).slice(-4000);
+      handle.#stderrTail = (handle.#stderrTail + chunk).slice(-4000);
     });
     const lines = createInterface({ input: child.stdout! });
     const readyPromise = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`${options.name} did not start within ${options.readyTimeoutMs ?? 20_000} ms:\n${handle.stderrTail}`)),
+        () => reject(new Error(`${options.name} did not start within ${options.readyTimeoutMs ?? 20_000} ms:\n${handle.#stderrTail}`)),
         options.readyTimeoutMs ?? 20_000,
       );
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`${options.name} exited with ${code} before it was ready:\n${handle.stderrTail}`));
-        for (const w of handle.waiting.values()) w.reject(new Error(`${options.name} exited (${code}):\n${handle.stderrTail}`));
-        handle.waiting.clear();
+        reject(new Error(`${options.name} exited with ${code} before it was ready:\n${handle.#stderrTail}`));
+        for (const w of handle.#waiting.values()) w.reject(new Error(`${options.name} exited (${code}):\n${handle.#stderrTail}`));
+        handle.#waiting.clear();
       });
       lines.on('line', (line) => {
         let message: ReplyMessage & { ready?: boolean };
         try {
           message = JSON.parse(line) as ReplyMessage & { ready?: boolean };
         } catch {
-          handle.stderrTail = (handle.stderrTail + `[stdout] ${line}\n`).slice(-4000);
+          handle.#stderrTail = (handle.#stderrTail + `[stdout] ${line}\n`).slice(-4000);
           return;
         }
         if (message.ready) {
@@ -133,9 +133,9 @@ export class BenchChild {
           resolve();
           return;
         }
-        const w = handle.waiting.get(message.id);
+        const w = handle.#waiting.get(message.id);
         if (!w) return;
-        handle.waiting.delete(message.id);
+        handle.#waiting.delete(message.id);
         clearTimeout(w.timer);
         if (message.ok) w.resolve(message.result);
         else w.reject(new Error(`${options.name}: ${message.error}`));
@@ -151,13 +151,13 @@ export class BenchChild {
   }
 
   call<T>(cmd: string, args: unknown = {}, timeoutMs = 120_000): Promise<T> {
-    const id = this.nextId++;
+    const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.waiting.delete(id);
+        this.#waiting.delete(id);
         reject(new Error(`${this.name}: no answer to ${cmd} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.#waiting.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       this.process.stdin!.write(`${JSON.stringify({ id, cmd, args })}\n`);
     });
   }
@@ -167,7 +167,7 @@ export class BenchChild {
     if (this.process.exitCode !== null || this.process.signalCode !== null) return;
     this.process.stdin!.end();
     const timer = setTimeout(() => this.process.kill('SIGKILL'), graceMs);
-    await this.exited;
+    await this.#exited;
     clearTimeout(timer);
   }
 }

@@ -140,13 +140,13 @@ let target: LoadTarget = JSON.parse(process.argv[2] ?? '{}') as LoadTarget;
 class Subscriber {
   readonly socket: net.Socket;
   status = 0;
-  private head = '';
-  private headDone = false;
-  private chunked = false;
-  private chunkLeft = 0;
-  private crlfLeft = 0;
-  private sizeLine = '';
-  private carry = '';
+  #head = '';
+  #headDone = false;
+  #chunked = false;
+  #chunkLeft = 0;
+  #crlfLeft = 0;
+  #sizeLine = '';
+  #carry = '';
   frames = 0;
   stalled = false;
   ended = false;
@@ -158,49 +158,49 @@ class Subscriber {
   }
 
   onData(chunk: string): void {
-    if (!this.headDone) {
-      this.head += chunk;
-      const end = this.head.indexOf('\r\n\r\n');
+    if (!this.#headDone) {
+      this.#head += chunk;
+      const end = this.#head.indexOf('\r\n\r\n');
       if (end < 0) return;
-      this.headDone = true;
-      this.status = Number(this.head.slice(9, 12));
-      this.chunked = /\r\ntransfer-encoding:\s*chunked/i.test(this.head.slice(0, end));
-      chunk = this.head.slice(end + 4);
-      this.head = '';
+      this.#headDone = true;
+      this.status = Number(this.#head.slice(9, 12));
+      this.#chunked = /\r\ntransfer-encoding:\s*chunked/i.test(this.#head.slice(0, end));
+      chunk = this.#head.slice(end + 4);
+      this.#head = '';
     }
-    if (this.chunked) this.unchunk(chunk);
-    else this.frame(chunk);
+    if (this.#chunked) this.#unchunk(chunk);
+    else this.#frame(chunk);
   }
 
-  private unchunk(s: string): void {
+  #unchunk(s: string): void {
     let i = 0;
     while (i < s.length) {
-      if (this.chunkLeft > 0) {
-        const take = Math.min(this.chunkLeft, s.length - i);
-        this.frame(take === s.length ? s : s.slice(i, i + take));
+      if (this.#chunkLeft > 0) {
+        const take = Math.min(this.#chunkLeft, s.length - i);
+        this.#frame(take === s.length ? s : s.slice(i, i + take));
         i += take;
-        this.chunkLeft -= take;
-        if (this.chunkLeft === 0) this.crlfLeft = 2;
-      } else if (this.crlfLeft > 0) {
+        this.#chunkLeft -= take;
+        if (this.#chunkLeft === 0) this.#crlfLeft = 2;
+      } else if (this.#crlfLeft > 0) {
         i++;
-        this.crlfLeft--;
+        this.#crlfLeft--;
       } else {
         const nl = s.indexOf('\n', i);
         if (nl < 0) {
-          this.sizeLine += s.slice(i);
+          this.#sizeLine += s.slice(i);
           return;
         }
-        const size = parseInt(this.sizeLine + s.slice(i, nl), 16);
-        this.sizeLine = '';
+        const size = parseInt(this.#sizeLine + s.slice(i, nl), 16);
+        this.#sizeLine = '';
         i = nl + 1;
-        if (size > 0) this.chunkLeft = size;
+        if (size > 0) this.#chunkLeft = size;
       }
     }
   }
 
   /** Finds whole SSE blocks (ending in a blank line); an event is a block with a `data` line. */
-  private frame(s: string): void {
-    const buf = this.carry ? this.carry + s : s;
+  #frame(s: string): void {
+    const buf = this.#carry ? this.#carry + s : s;
     let pos = 0;
     for (;;) {
       const end = buf.indexOf('\n\n', pos);
@@ -222,7 +222,7 @@ class Subscriber {
       }
       pos = end + 2;
     }
-    this.carry = pos < buf.length ? buf.slice(pos) : '';
+    this.#carry = pos < buf.length ? buf.slice(pos) : '';
   }
 }
 
@@ -329,32 +329,32 @@ function eventBody(seq: number, padBytes: number): string {
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
 class PublisherPool {
-  private readonly idle: RawHttpConnection[] = [];
-  private readonly waiting: ((c: RawHttpConnection) => void)[] = [];
-  private readonly all: RawHttpConnection[] = [];
+  readonly #idle: RawHttpConnection[] = [];
+  readonly #waiting: ((c: RawHttpConnection) => void)[] = [];
+  readonly #all: RawHttpConnection[] = [];
 
   constructor(size: number) {
     for (let i = 0; i < size; i++) {
       const c = new RawHttpConnection({ host: target.host, port: target.port, localAddress: '127.0.0.1' });
-      this.all.push(c);
-      this.idle.push(c);
+      this.#all.push(c);
+      this.#idle.push(c);
     }
   }
 
   /** Resolves with the answer and when it was read (performance.now()); waits for a free connection first. */
   async publish(body: string): Promise<{ status: number; body: string; ms: number; at: number }> {
-    const conn = this.idle.pop() ?? (await new Promise<RawHttpConnection>((resolve) => this.waiting.push(resolve)));
+    const conn = this.#idle.pop() ?? (await new Promise<RawHttpConnection>((resolve) => this.#waiting.push(resolve)));
     try {
       return { ...(await conn.request('POST', target.publishPath, body, JSON_HEADERS)), at: performance.now() };
     } finally {
-      const waiter = this.waiting.shift();
+      const waiter = this.#waiting.shift();
       if (waiter) waiter(conn);
-      else this.idle.push(conn);
+      else this.#idle.push(conn);
     }
   }
 
   close(): void {
-    for (const c of this.all) c.close();
+    for (const c of this.#all) c.close();
   }
 }
 

@@ -55,7 +55,7 @@ export function sampleProcess(pid: number): ProcessSample {
 /** Samples a process every `intervalMs` until stopped; the samples feed "memory over time". */
 export class ProcessSampler {
   readonly samples: ProcessSample[] = [];
-  private readonly timer: NodeJS.Timeout;
+  readonly #timer: NodeJS.Timeout;
 
   constructor(pid: number, intervalMs = 250) {
     const take = () => {
@@ -66,11 +66,11 @@ export class ProcessSampler {
       }
     };
     take();
-    this.timer = setInterval(take, intervalMs);
+    this.#timer = setInterval(take, intervalMs);
   }
 
   stop(): ProcessSample[] {
-    clearInterval(this.timer);
+    clearInterval(this.#timer);
     return this.samples;
   }
 }
