@@ -477,9 +477,14 @@ export function checkGoals({ figures, sessions, maxBacklogBytes, cli, startup }:
   for (const f of figures.filter((x) => x.speed)) {
     const h = series(f, 'herald');
     const peers = PEERS.map((k) => series(f, k));
-    const best = h.map((_, i) => Math.min(...peers.map((p) => p[i] ?? NaN).filter((v) => Number.isFinite(v))));
+    if (!h.some((v) => Number.isFinite(v))) continue;
+    // No peer in a repetition (a run with --only) is no comparison: NaN, never Math.min() of nothing
+    // (Infinity, which made Herald's ratio 0 and the goal "met").
+    const best = h.map((_, i) => {
+      const measured = peers.map((p) => p[i] ?? NaN).filter((v) => Number.isFinite(v));
+      return measured.length > 0 ? Math.min(...measured) : NaN;
+    });
     const ratios = paired(h, best);
-    if (ratios.length === 0) continue;
     goals.push(
       check(
         `as fast as the faster peer: ${f.scenario}, ${f.metric}`,
