@@ -105,6 +105,66 @@ describe('herald send and run start-up', () => {
   });
 });
 
+describe('herald serve start-up', () => {
+  it('loads the server and Express from its one bundle, dist/cli/serve.js, and no module of it twice', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-serve-start-up-'));
+    try {
+      const child = spawn(
+        process.execPath,
+        ['--import', pathToFileURL(recorder).href, HERALD_BIN, 'serve', '--port', '0', '--data-dir', dataDir],
+        {
+          env: cleanEnv(),
+          stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        },
+      );
+      let loaded = '';
+      (child.stdio[3] as NodeJS.ReadableStream).setEncoding('utf8').on('data', (c: string) => (loaded += c));
+      const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+          out += c;
+          if (out.includes('\n')) resolve(out.split('\n')[0]!.trim());
+        });
+        child.once('exit', (code) => reject(new Error(`herald serve exited with ${code} before printing its URL`)));
+      });
+      // Every route answers from what was loaded before listening: a publish, then a read of it.
+      const published = await fetch(`${url}/events`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ title: 'bundled' }),
+      });
+      expect(published.status).toBe(201);
+      const history = (await (await fetch(`${url}/history?after=0`)).json()) as { events: Array<{ title: string }> };
+      expect(history.events.map((e) => e.title)).toEqual(['bundled']);
+      child.kill('SIGTERM');
+      expect(await closed).toBe(0);
+
+      const { urls } = JSON.parse(loaded) as { urls: string[] };
+      const files = inRepo(urls);
+      expect(files).toContain(path.normalize('dist/cli/serve.js'));
+      expect(files.filter((f) => f.startsWith(`dist${path.sep}server${path.sep}`) || f.endsWith('.ts'))).toEqual([]);
+      // From node_modules, only what cannot be bundled: better-sqlite3 and its native addon.
+      const fromPackages = urls.filter((u) => u.includes('/node_modules/')).map((u) => u.replace(/^.*\/node_modules\//, ''));
+      expect(fromPackages.filter((u) => !u.startsWith('better-sqlite3/'))).toEqual([]);
+      // A module in the bundle and also loaded from dist/ would be two copies: two UsageError
+      // classes, two EventValidationErrors, and `instanceof` telling them apart.
+      const map = JSON.parse(fs.readFileSync(path.join(root, 'dist', 'cli', 'serve.js.map'), 'utf8')) as { sources: string[] };
+      const bundled = new Set(map.sources.map((s) => path.relative(root, path.resolve(root, 'dist', 'cli', s))));
+      expect(bundled).toContain(path.normalize('server/app.ts'));
+      const alsoLoaded = files
+        .filter((f) => f.startsWith(`dist${path.sep}`) && !/^dist[\\/]cli[\\/]serve(-[^\\/]+)?\.js$/.test(f))
+        .map((f) => f.replace(/^dist[\\/]/, '').replace(/\.js$/, '.ts'));
+      expect(alsoLoaded.filter((f) => bundled.has(f))).toEqual([]);
+      // server/ imports node:fs as an ES module; that namespace would load fs/promises and readline (~6 ms).
+      for (const file of fs.readdirSync(path.join(root, 'dist', 'cli')).filter((f) => /^serve(-.+)?\.js$/.test(f)))
+        expect(fs.readFileSync(path.join(root, 'dist', 'cli', file), 'utf8'), file).not.toMatch(/^import .* from "(node:)?fs";?$/m);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('prebuiltEntry', () => {
   let dir = '';
   const write = (file: string, text: string) => {
