@@ -19,8 +19,13 @@ test('a pause from the tray shows as paused with its end; Resume asks the host t
 
   const until = Date.now() + 2 * 3_600_000;
   await pushStatus(page, { paused: { until } });
-  const hhmm = await page.evaluate((t) => new Date(t).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }), until);
-  await expect(page.getByTestId('paused')).toHaveText(`Notifications paused until ${hhmm}`);
+  const end = await page.evaluate((t) => {
+    const d = new Date(t);
+    const hhmm = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+    // Run after 22:00, two hours ahead is tomorrow, and the window names the day first.
+    return new Date().toDateString() === d.toDateString() ? hhmm : `${d.toLocaleDateString(undefined, { weekday: 'short' })} ${hhmm}`;
+  }, until);
+  await expect(page.getByTestId('paused')).toHaveText(`Notifications paused until ${end}`);
   await pushStatus(page, { paused: { until: null } });
   await expect(page.getByTestId('paused')).toHaveText('Notifications paused until you resume');
 
