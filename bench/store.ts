@@ -229,7 +229,7 @@ try {
   try {
     const perBatch = await catchUp(path.join(dir, 'catchup-after'), backlog, 'batch');
     // The baseline takes ~10 s; --only=catchup leaves it out (to profile the new path alone).
-    const perEvent = ONLY_CATCHUP ? perBatch : await catchUp(path.join(dir, 'catchup-before'), backlog, 'event');
+    const perEvent = ONLY_CATCHUP ? undefined : await catchUp(path.join(dir, 'catchup-before'), backlog, 'event');
     const crow = (name: string, r: CatchUpResult) =>
       `| ${name} | ${r.activeMs.toFixed(0)} | ${r.cpuMs.toFixed(0)} | ${r.wallMs.toFixed(0)} | ${r.configWrites} | ${r.historyWrites} | ${r.longestStallMs.toFixed(1)} |`;
     process.stdout.write(
@@ -241,10 +241,10 @@ try {
         '',
         '| cursor written | main-thread busy ms (goal < 300) | main-thread CPU ms | wall ms | cursor-file writes | history-file writes | longest stall ms |',
         '|---|---:|---:|---:|---:|---:|---:|',
-        crow('before: once per event (store 1.2.0)', perEvent),
+        ...(perEvent ? [crow('before: once per event (store 1.2.0)', perEvent)] : []),
         crow('after: once per drained batch', perBatch),
         '',
-        `after / before (busy ms): ${(perBatch.activeMs / perEvent.activeMs).toFixed(3)}; goal ${perBatch.activeMs < 300 ? 'met' : 'NOT met'} (${perBatch.activeMs.toFixed(0)} ms < 300 ms)`,
+        `${perEvent ? `after / before (busy ms): ${(perBatch.activeMs / perEvent.activeMs).toFixed(3)}; ` : '(the baseline was left out: --only=catchup) '}goal ${perBatch.activeMs < 300 ? 'met' : 'NOT met'}: ${perBatch.activeMs.toFixed(0)} ms busy, goal < 300 ms`,
         '',
       ].join('\n'),
     );
