@@ -13,19 +13,24 @@ import {
 } from './fixtures/test-bridge.ts';
 
 test('a pause from the tray shows as paused with its end; Resume asks the host to resume', async ({ page, staticSite }) => {
+  // A fixed afternoon (the page's clock, not the machine's): the end reads the same whenever the test runs.
+  await page.clock.install({ time: new Date('2026-06-10T15:00:00') });
   await openDesktopWindow(page, staticSite.url, { settings: desktopSettings(), status: desktopStatus(), history: richHistory() });
   await expect(page.getByTestId('connection')).toHaveText(/Connected/);
   await expect(page.getByTestId('paused')).toBeHidden();
 
-  const until = Date.now() + 2 * 3_600_000;
-  await pushStatus(page, { paused: { until } });
-  const end = await page.evaluate((t) => {
-    const d = new Date(t);
-    const hhmm = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-    // Run after 22:00, two hours ahead is tomorrow, and the window names the day first.
-    return new Date().toDateString() === d.toDateString() ? hhmm : `${d.toLocaleDateString(undefined, { weekday: 'short' })} ${hhmm}`;
-  }, until);
-  await expect(page.getByTestId('paused')).toHaveText(`Notifications paused until ${end}`);
+  // The window's own locale says how a time and a weekday are written.
+  const [later, overnight, day] = await page.evaluate(() => [
+    new Date('2026-06-10T17:00:00').toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }),
+    new Date('2026-06-11T01:00:00').toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }),
+    new Date('2026-06-11T01:00:00').toLocaleDateString(undefined, { weekday: 'short' }),
+  ]);
+  // Ending today: the time alone.
+  await pushStatus(page, { paused: { until: new Date('2026-06-10T17:00:00').getTime() } });
+  await expect(page.getByTestId('paused')).toHaveText(`Notifications paused until ${later}`);
+  // Ending tomorrow: the day first.
+  await pushStatus(page, { paused: { until: new Date('2026-06-11T01:00:00').getTime() } });
+  await expect(page.getByTestId('paused')).toHaveText(`Notifications paused until ${day} ${overnight}`);
   await pushStatus(page, { paused: { until: null } });
   await expect(page.getByTestId('paused')).toHaveText('Notifications paused until you resume');
 
