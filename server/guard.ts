@@ -179,6 +179,14 @@ export class OriginPolicy {
   }
 }
 
+/**
+ * The guard's headers that govern a document a browser renders (what it may load, what Referer it
+ * sends). They mean nothing on an event stream (text/event-stream under nosniff is never rendered,
+ * and loads nothing), whose response head Node keeps in memory for as long as the stream is open:
+ * a stream's head leaves them out (server/stream.ts). Its error answers keep them.
+ */
+export const DOCUMENT_HEADERS: readonly string[] = ['Content-Security-Policy', 'Referrer-Policy'];
+
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 

@@ -74,7 +74,6 @@ export class Subscription implements HeldReader {
   readonly out: Writable;
   readonly topics: ReadonlySet<string> | null;
   readonly flavour: StreamFlavour;
-  readonly label: string;
   readonly openedAt = Date.now();
   /** Receives live events only once its replay is done (see Hub.goLive). */
   live = false;
@@ -94,13 +93,12 @@ export class Subscription implements HeldReader {
   readonly heartbeat: Buffer;
   /** The hub it belongs to (for ReaderMemory's cut: a method, not a closure per stream). */
   readonly hub: Hub;
-  constructor(hub: Hub, res: ServerResponse, topics: ReadonlySet<string> | null, flavour: StreamFlavour, label: string, heartbeat: Buffer) {
+  constructor(hub: Hub, res: ServerResponse, topics: ReadonlySet<string> | null, flavour: StreamFlavour, heartbeat: Buffer) {
     this.hub = hub;
     this.res = res;
     this.out = res.socket ?? res;
     this.topics = topics;
     this.flavour = flavour;
-    this.label = label;
     this.heartbeat = heartbeat;
   }
   /** ReaderMemory's way to cut it, when the readers together hold too much and it holds the most. */
@@ -189,14 +187,13 @@ export class Hub {
    * herald.heartbeat events instead of comments, the first one at once. */
   open(
     res: ServerResponse,
-    options: { topics: ReadonlySet<string> | null; flavour: StreamFlavour; label: string; heartbeat?: HeartbeatKind },
+    options: { topics: ReadonlySet<string> | null; flavour: StreamFlavour; heartbeat?: HeartbeatKind },
   ): Subscription {
     const subscription = new Subscription(
       this,
       res,
       options.topics,
       options.flavour,
-      options.label,
       options.heartbeat === 'event' ? this.#heartbeatEvent : HEARTBEAT,
     );
     subscription.wroteInTick = this.#tick;

@@ -25,7 +25,7 @@ import type { EventStore, ResumeAnswer, StoredEvent } from './store.ts';
 import type { PublishQueue } from './publish-queue.ts';
 import type { ReadTurns } from './read-turns.ts';
 import type { HeldReader, ReaderMemory } from './reader-memory.ts';
-import { serveStream, type StreamContext } from './stream.ts';
+import { serveStream, streamHead, type StreamContext } from './stream.ts';
 import { describeError } from '../events/errors.ts';
 
 export interface AppContext {
@@ -77,7 +77,11 @@ type Listener = (req: IncomingMessage, res: ServerResponse) => void;
  */
 export function createApp(appContext: AppContext): Listener {
   const app = express();
-  const context: RoutesContext = { ...appContext, trusted: configureExpress(app, appContext) };
+  const context: RoutesContext = {
+    ...appContext,
+    trusted: configureExpress(app, appContext),
+    clientAddress: (req: IncomingMessage) => clientAddress(req, context),
+  };
   const guard = new RequestGuard({ hosts: context.hosts, origins: context.origins, token: context.token });
   const streams = streamRoutes(context);
   app.use(guardMiddleware(guard));
@@ -97,8 +101,8 @@ export function createApp(appContext: AppContext): Listener {
   addPublishRoutes(app, context);
   // Reached only by what the direct path leaves to Express (an absolute-form request target); the
   // guard's headers are already on the response.
-  app.get('/events', (req: Request, res: Response) => streams.typed(req, res, req.path, req, NO_HEADERS));
-  app.get('/connect', (req: Request, res: Response) => streams.message(req, res, req.path, req, NO_HEADERS));
+  app.get('/events', (req: Request, res: Response) => streams.typed(req, res, req, NO_HEADERS));
+  app.get('/connect', (req: Request, res: Response) => streams.message(req, res, req, NO_HEADERS));
   addHistoryRoute(app, context);
   addFallbacks(app, context);
   return (req, res) => {
@@ -109,6 +113,7 @@ export function createApp(appContext: AppContext): Listener {
 /** The app's context as the routes see it: with the compiled --trust-proxy rule. */
 interface RoutesContext extends AppContext {
   trusted: TrustProxy;
+  clientAddress(req: IncomingMessage): string;
 }
 
 /** Express as Herald uses it: no X-Powered-By, no ETag; returns the compiled --trust-proxy rule. */
@@ -204,45 +209,32 @@ function addPublishRoutes(app: express.Express, context: RoutesContext): void {
 }
 
 /** `head`: headers the stream's response head carries besides its own (the guard's, on the direct path). */
-type StreamHandler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  path: string,
-  asked: Asked,
-  head: Readonly<Record<string, string>>,
-) => void;
+type StreamHandler = (req: IncomingMessage, res: ServerResponse, asked: Asked, head: Readonly<Record<string, string>>) => void;
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 /** GET /events ('typed') and GET /connect ('message'): the checks, the stream cap, then the stream (server/stream.ts). */
 function streamRoutes(context: RoutesContext): { typed: StreamHandler; message: StreamHandler } {
-  let streamCount = 0;
-  const onClose = () => {
-    streamCount -= 1;
-  };
   const handlerFor =
     (flavour: StreamFlavour): StreamHandler =>
-    (req, res, path, asked, head) => {
+    (req, res, asked, head) => {
       const topics = topicFilter(asked);
       const resumeAfter = resumeId(asked);
       const epoch = resumeEpoch(asked);
       const heartbeat = heartbeatKind(asked);
-      if (streamCount >= context.maxStreams) {
+      // The hub holds every open stream, /events and /connect alike, from its head to its close.
+      if (context.hub.size >= context.maxStreams) {
         throw new HttpError('too_many_streams', `This server holds its limit of ${context.maxStreams} streams: try again shortly.`, {
           headers: { 'Retry-After': '10' },
         });
       }
       if (req.method === 'HEAD') {
-        res.writeHead(200, { ...head, ...SSE_HEADERS }).end();
+        res.writeHead(200, { ...streamHead(res, head), ...SSE_HEADERS }).end();
         return;
       }
-      streamCount += 1;
-      res.on('close', onClose);
-      const label =
-        `${path} from ${clientAddress(req, context)}` +
-        ` topics=${topics ? [...topics].join(',') : 'all'}` +
+      const asks =
         (resumeAfter !== undefined ? ` after=${resumeAfter}` : '') +
         (epoch !== undefined && epoch !== context.store.epoch ? ` epoch=${epoch} (not this log's)` : '');
-      serveStream(req, res, { flavour, topics, resumeAfter, epoch, heartbeat, label }, context, head);
+      serveStream(req, res, { flavour, topics, resumeAfter, epoch, heartbeat, asked: asks }, context, head);
     };
   return { typed: handlerFor('typed'), message: handlerFor('message') };
 }
@@ -270,7 +262,7 @@ function serveStreamDirectly(
   try {
     guard.admit(req, path, (name, value) => (head[name] = value));
     guard.checkToken(req);
-    handler(req, res, path, { headers: req.headers, query: mark < 0 ? {} : parseQuery(url.slice(mark + 1)) }, head);
+    handler(req, res, { headers: req.headers, query: mark < 0 ? {} : parseQuery(url.slice(mark + 1)) }, head);
   } catch (error) {
     if (!res.headersSent) for (const [name, value] of Object.entries(head)) res.setHeader(name, value);
     answerError(error, req, res, path, context);

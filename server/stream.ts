@@ -32,6 +32,7 @@ import { GAP_TYPE, RESET_TYPE, type GapInfo, type HeraldEvent } from '../events/
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER, SSE_HEADERS, frameEvent, frameRetry } from '../events/sse.ts';
 import { describeError } from '../events/errors.ts';
 import { StoreUnavailableError } from './errors.ts';
+import { DOCUMENT_HEADERS } from './guard.ts';
 import { frameStored, type HeartbeatKind, type Hub, type StreamFlavour, type Subscription } from './hub.ts';
 import type { ReadTurns } from './read-turns.ts';
 import type { EventStore, ReadPage } from './store.ts';
@@ -45,8 +46,8 @@ export interface StreamRequest {
   epoch?: string | undefined;
   /** `event`: herald.heartbeat events instead of comments (for a browser's EventSource). */
   heartbeat?: HeartbeatKind;
-  /** For log lines: who and what. */
-  label: string;
+  /** What the "stream opened" line adds to the stream's name (describeStream), e.g. ` after=41`. */
+  asked?: string;
 }
 
 export interface StreamContext {
@@ -59,7 +60,19 @@ export interface StreamContext {
   connections?: { promote(socket: Socket): void } | undefined;
   /** Where replay pages wait their turn (see server/read-turns.ts). */
   turns: ReadTurns;
+  /** Who a request comes from, for log lines (behind a trusted proxy, the client it names). */
+  clientAddress(req: IncomingMessage): string;
   log(line: string): void;
+}
+
+/**
+ * A stream's name in log lines: `/events from 127.0.0.1 topics=all`. Built when a line is written,
+ * from what the stream keeps anyway (its request, its topics), not kept as a string per stream.
+ */
+export function describeStream(subscription: Subscription, context: Pick<StreamContext, 'clientAddress'>): string {
+  const path = subscription.flavour === 'typed' ? '/events' : '/connect';
+  const topics = subscription.topics ? [...subscription.topics].join(',') : 'all';
+  return `${path} from ${context.clientAddress(subscription.res.req)} topics=${topics}`;
 }
 
 /** The most a replay page holds: what a reader that stops reading keeps the server holding for it. */
@@ -107,8 +120,20 @@ function frameNotice(notice: HeraldEvent, flavour: StreamFlavour): string {
 }
 
 /**
+ * The guard's headers as a stream's head carries them (GET and HEAD alike): without the document
+ * ones (DOCUMENT_HEADERS), which Node would keep in the head string of every open stream for nothing.
+ * `head`: what the guard gave on the direct path; on the Express path they are already set on `res`.
+ */
+export function streamHead(res: ServerResponse, head: Readonly<Record<string, string>>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name in head) if (!DOCUMENT_HEADERS.includes(name)) kept[name] = head[name]!;
+  for (const name of DOCUMENT_HEADERS) res.removeHeader(name);
+  return kept;
+}
+
+/**
  * Serves one event stream. `head`: headers its response head carries besides the stream's own
- * (the guard's, when the request did not go through Express), written with them in one go.
+ * (the guard's, when the request did not go through Express, less the document ones: streamHead), written with them in one go.
  */
 export function serveStream(
   req: IncomingMessage,
@@ -127,34 +152,23 @@ export function serveStream(
   // the socket: one write per subscriber per fan-out round, not size + CRLF + frame + CRLF in a corked writev.
   context.connections?.promote(req.socket);
   res.useChunkedEncodingByDefault = false;
-  res.writeHead(200, { ...head, ...STREAM_HEADERS, [LAST_EVENT_ID_HEADER]: String(store.followedId), [LOG_EPOCH_HEADER]: store.epoch });
+  res.writeHead(200, {
+    ...streamHead(res, head),
+    ...STREAM_HEADERS,
+    [LAST_EVENT_ID_HEADER]: String(store.followedId),
+    [LOG_EPOCH_HEADER]: store.epoch,
+  });
   res.flushHeaders();
   const subscription = hub.open(res, {
     topics: request.topics,
     flavour: request.flavour,
-    label: request.label,
     ...(request.heartbeat ? { heartbeat: request.heartbeat } : {}),
   });
-  context.log(`stream opened ${request.label}`);
-
-  res.on('close', () => {
-    const seconds = ((Date.now() - subscription.openedAt) / 1000).toFixed(1);
-    const why = subscription.cutOff
-      ? `cut off: ${subscription.cutReason ?? 'it stopped reading'}`
-      : subscription.closed
-        ? 'server closing'
-        : 'client left';
-    hub.remove(subscription);
-    context.log(`stream closed ${request.label} after ${seconds} s (${why})`);
-  });
+  context.log(`stream opened ${describeStream(subscription, context)}${request.asked ?? ''}`);
+  follow(subscription, context);
   // A write racing a disconnect is not an error worth a crash: 'close' cleans up.
   res.on('error', ignoreError);
   req.socket.setNoDelay(true);
-
-  // (No closure per stream that is not needed while it sits idle: each costs its memory at 10k streams.)
-  subscription.onOverflow = () => {
-    void catchUp(subscription, request, context).catch((error: unknown) => failed(subscription, request, context, error));
-  };
 
   hub.deliver(subscription, frameRetry(context.retryMs));
   // The first heartbeat event at once: it tells the client the interval before any silence counts.
@@ -164,45 +178,66 @@ export function serveStream(
     hub.goLive(subscription);
     return;
   }
-  void resume(subscription, request.resumeAfter, request, context).catch((error: unknown) => failed(subscription, request, context, error));
+  void resume(subscription, request.resumeAfter, request.epoch, context).catch((error: unknown) => failed(subscription, context, error));
+}
+
+/**
+ * What an open stream keeps besides its Subscription: its close listener and its overflow
+ * handler, two closures over one scope that holds only the subscription and the server's context
+ * (at 10k idle streams every object kept per stream counts; its log name is not kept either).
+ */
+function follow(subscription: Subscription, context: StreamContext): void {
+  subscription.res.on('close', () => {
+    const seconds = ((Date.now() - subscription.openedAt) / 1000).toFixed(1);
+    const why = subscription.cutOff
+      ? `cut off: ${subscription.cutReason ?? 'it stopped reading'}`
+      : subscription.closed
+        ? 'server closing'
+        : 'client left';
+    context.hub.remove(subscription);
+    context.log(`stream closed ${describeStream(subscription, context)} after ${seconds} s (${why})`);
+  });
+  subscription.onOverflow = () => {
+    void catchUp(subscription, context).catch((error: unknown) => failed(subscription, context, error));
+  };
 }
 
 function ignoreError(): void {}
 
 /** A replay or catch-up that threw (not a store that cannot be reached: that one is waited for): the stream ends. */
-function failed(subscription: Subscription, request: StreamRequest, context: StreamContext, error: unknown): void {
-  context.log(`stream ${request.label} replay failed: ${describeError(error)}`);
+function failed(subscription: Subscription, context: StreamContext, error: unknown): void {
+  context.log(`stream ${describeStream(subscription, context)} replay failed: ${describeError(error)}`);
   subscription.res.destroy();
 }
 
-async function resume(subscription: Subscription, resumeAfter: number, request: StreamRequest, context: StreamContext): Promise<void> {
+async function resume(subscription: Subscription, resumeAfter: number, epoch: string | undefined, context: StreamContext): Promise<void> {
   const { hub, store } = context;
-  const answer = await whenStoreAnswers(subscription, request, context, () => store.planResume(resumeAfter, request.epoch));
+  const answer = await whenStoreAnswers(subscription, context, () => store.planResume(resumeAfter, epoch));
   if (answer === undefined) return;
   let after = resumeAfter;
   if (answer.plan.kind === 'reset') {
-    hub.deliver(subscription, frameNotice(resetNotice(answer.epoch), request.flavour));
+    hub.deliver(subscription, frameNotice(resetNotice(answer.epoch), subscription.flavour));
     after = 0;
   } else if (answer.plan.kind === 'gap') {
-    hub.deliver(subscription, frameNotice(gapNotice(answer.plan.gap), request.flavour));
+    hub.deliver(subscription, frameNotice(gapNotice(answer.plan.gap), subscription.flavour));
     // The notice moved the client's cursor past the hole: read from there, so a read that finds
     // the same hole does not owe the notice twice.
     after = Number(answer.plan.gap.throughId);
   }
-  await replay(subscription, after, request, context);
+  await replay(subscription, after, context);
 }
 
-async function catchUp(subscription: Subscription, request: StreamRequest, context: StreamContext): Promise<void> {
+async function catchUp(subscription: Subscription, context: StreamContext): Promise<void> {
   if (!(await drained(subscription, context.stallTimeoutMs))) {
     context.hub.cut(subscription);
     return;
   }
-  await replay(subscription, subscription.lastId, request, context);
+  await replay(subscription, subscription.lastId, context);
 }
 
-async function replay(subscription: Subscription, afterId: number, request: StreamRequest, context: StreamContext): Promise<void> {
+async function replay(subscription: Subscription, afterId: number, context: StreamContext): Promise<void> {
   const { store, turns } = context;
-  const topics = request.topics ? [...request.topics] : null;
+  const topics = subscription.topics ? [...subscription.topics] : null;
   const page: ReplayPage = {
     after: afterId,
     rows: FIRST_PAGE_ROWS,
@@ -216,9 +251,9 @@ async function replay(subscription: Subscription, afterId: number, request: Stre
     if (subscription.closed) return;
     const from = page.after;
     const limit = page.rows;
-    const read = await whenStoreAnswers(subscription, request, context, () => turns.run(() => store.readAfter(from, { topics, limit })));
+    const read = await whenStoreAnswers(subscription, context, () => turns.run(() => store.readAfter(from, { topics, limit })));
     if (read === undefined || subscription.closed) return;
-    await turns.run(() => deliverPage(subscription, read, page, request, context));
+    await turns.run(() => deliverPage(subscription, read, page, context));
     if (page.done) return;
     if (page.again) continue;
     // The next page once the socket has handed this one to the OS: a reader that stops reading
@@ -250,7 +285,7 @@ function replayPageBytes(maxBacklogBytes: number): number {
 }
 
 /** Frames and writes what a read returned, up to a page, in one step; goes live when the read saw everything and the hub nothing newer. */
-function deliverPage(subscription: Subscription, read: ReadPage, page: ReplayPage, request: StreamRequest, context: StreamContext): void {
+function deliverPage(subscription: Subscription, read: ReadPage, page: ReplayPage, context: StreamContext): void {
   const { hub } = context;
   page.again = false;
   if (subscription.closed) {
@@ -264,12 +299,12 @@ function deliverPage(subscription: Subscription, read: ReadPage, page: ReplayPag
     // Retention went past this replay while it waited (a log pruned down to its bound after
     // start-up, or a slow reader at the back of a full log): the client is told, as a resume
     // from here would be, never left with a silent hole. [PRODUCT] gap notices say what was lost.
-    chunk = frameNotice(gapNotice(read.gap), request.flavour);
+    chunk = frameNotice(gapNotice(read.gap), subscription.flavour);
     bytes = Buffer.byteLength(chunk);
     page.after = Math.max(page.after, Number(read.gap.throughId));
   }
   for (const row of read.events) {
-    const frame = frameStored(row, request.flavour);
+    const frame = frameStored(row, subscription.flavour);
     const size = Buffer.byteLength(frame);
     if (used > 0 && bytes + size > page.bytes) break;
     chunk += frame;
@@ -308,12 +343,7 @@ function deliverPage(subscription: Subscription, read: ReadPage, page: ReplayPag
  * Runs a store call, and again after a wait while the store cannot be reached (the stream stays
  * open and gets its heartbeats meanwhile). Undefined once the stream has closed.
  */
-async function whenStoreAnswers<T>(
-  subscription: Subscription,
-  request: StreamRequest,
-  context: StreamContext,
-  call: () => Promise<T>,
-): Promise<T | undefined> {
+async function whenStoreAnswers<T>(subscription: Subscription, context: StreamContext, call: () => Promise<T>): Promise<T | undefined> {
   let waitMs = STORE_RETRY_FIRST_MS;
   let told = false;
   for (;;) {
@@ -322,7 +352,7 @@ async function whenStoreAnswers<T>(
       return await call();
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
-      if (!told) context.log(`stream ${request.label} waits for the event store: ${error.message}`);
+      if (!told) context.log(`stream ${describeStream(subscription, context)} waits for the event store: ${error.message}`);
       told = true;
     }
     await new Promise((resolve) => setTimeout(resolve, waitMs));
