@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -105,29 +106,46 @@ describe('herald send and run start-up', () => {
   });
 });
 
+/** `herald serve` from the bundle, with the recorder; `stop` ends it (SIGTERM) and gives its exit code and what it loaded. */
+async function serveWithRecorder(
+  dataDir: string,
+): Promise<{ url: string; stop(): Promise<{ code: number | null; builtins: string[]; urls: string[] }> }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', pathToFileURL(recorder).href, HERALD_BIN, 'serve', '--port', '0', '--data-dir', dataDir],
+    {
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    },
+  );
+  let loaded = '';
+  (child.stdio[3] as NodeJS.ReadableStream).setEncoding('utf8').on('data', (c: string) => (loaded += c));
+  const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+      if (out.includes('\n')) resolve(out.split('\n')[0]!.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`herald serve exited with ${code} before printing its URL`)));
+  });
+  return {
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      const code = await closed;
+      const { builtins, urls } = JSON.parse(loaded || '{"builtins":[],"urls":[]}') as { builtins: string[]; urls: string[] };
+      return { code, builtins, urls };
+    },
+  };
+}
+
 describe('herald serve start-up', () => {
   it('loads the server and Express from its one bundle, dist/cli/serve.js, and no module of it twice', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-serve-start-up-'));
     try {
-      const child = spawn(
-        process.execPath,
-        ['--import', pathToFileURL(recorder).href, HERALD_BIN, 'serve', '--port', '0', '--data-dir', dataDir],
-        {
-          env: cleanEnv(),
-          stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-        },
-      );
-      let loaded = '';
-      (child.stdio[3] as NodeJS.ReadableStream).setEncoding('utf8').on('data', (c: string) => (loaded += c));
-      const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-          out += c;
-          if (out.includes('\n')) resolve(out.split('\n')[0]!.trim());
-        });
-        child.once('exit', (code) => reject(new Error(`herald serve exited with ${code} before printing its URL`)));
-      });
+      const server = await serveWithRecorder(dataDir);
+      const url = server.url;
       // Every route answers from what was loaded before listening: a publish, then a read of it.
       const published = await fetch(`${url}/events`, {
         method: 'POST',
@@ -137,13 +155,14 @@ describe('herald serve start-up', () => {
       expect(published.status).toBe(201);
       const history = (await (await fetch(`${url}/history?after=0`)).json()) as { events: Array<{ title: string }> };
       expect(history.events.map((e) => e.title)).toEqual(['bundled']);
-      child.kill('SIGTERM');
-      expect(await closed).toBe(0);
+      const { code, builtins, urls } = await server.stop();
+      expect(code).toBe(0);
 
-      const { urls } = JSON.parse(loaded) as { urls: string[] };
       const files = inRepo(urls);
       expect(files).toContain(path.normalize('dist/cli/serve.js'));
       expect(files.filter((f) => f.startsWith(`dist${path.sep}server${path.sep}`) || f.endsWith('.ts'))).toEqual([]);
+      // node:http as require gives it: its ES module namespace would load undici, http2 and tls (~45 ms).
+      expect(builtins.filter((m) => /undici|http2|internal\/tls/.test(m))).toEqual([]);
       // From node_modules, only what cannot be bundled: better-sqlite3 and its native addon.
       const fromPackages = urls.filter((u) => u.includes('/node_modules/')).map((u) => u.replace(/^.*\/node_modules\//, ''));
       expect(fromPackages.filter((u) => !u.startsWith('better-sqlite3/'))).toEqual([]);
@@ -163,6 +182,40 @@ describe('herald serve start-up', () => {
         expect(text, file).not.toMatch(/^import .* from "(node:)?fs";?$/m);
         // One non-ASCII character and V8 decodes and keeps the whole file as a two-byte string.
         expect(text.match(/[^\x00-\x7f]/g) ?? [], file).toEqual([]);
+      }
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("answers its web UI's files with the types mime-types gives (its maps are computed at build time), and leaves iconv-lite's CJK tables out of the bundle but within reach", async () => {
+    const require = createRequire(path.join(root, 'package.json'));
+    const mime = require('mime-types') as { contentType(type: string): string | false };
+    const bundle = path.join(root, 'dist', 'cli', 'serve.js');
+    const text = fs.readFileSync(bundle, 'utf8');
+    // The build replaced the call that scores every type at load with the maps it computed.
+    expect(text).not.toContain('populateMaps(exports.extensions, exports.types)');
+    // The tables are required by name, from node_modules, where iconv-lite's own lazy require finds them.
+    const tables = [...text.matchAll(/__require\("(iconv-lite\/encodings\/tables\/[^"]+)"\)/g)].map((m) => m[1]!);
+    expect(tables.length).toBeGreaterThanOrEqual(8);
+    const fromBundle = createRequire(bundle);
+    for (const table of tables) expect(typeof fromBundle(table), table).toBe('object');
+
+    const webRoot = path.join(root, 'dist', 'renderer');
+    const webFiles = (fs.readdirSync(webRoot, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(webRoot, f)).isFile());
+    expect(webFiles.map((f) => path.extname(f)).sort()).toEqual(expect.arrayContaining(['.css', '.html', '.js', '.svg']));
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-serve-types-'));
+    try {
+      const server = await serveWithRecorder(dataDir);
+      try {
+        for (const file of webFiles) {
+          const res = await fetch(`${server.url}/${file.split(path.sep).join('/')}`);
+          expect(res.status, file).toBe(200);
+          expect(res.headers.get('content-type'), file).toBe(mime.contentType(path.extname(file)));
+          await res.arrayBuffer();
+        }
+      } finally {
+        expect((await server.stop()).code).toBe(0);
       }
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
