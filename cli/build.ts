@@ -147,14 +147,15 @@ async function bundleServe(): Promise<void> {
  * before; the build fails if mime-types no longer has the line this replaces.
  */
 function mimeMapsPrecomputed(): Plugin {
-  const index = createRequire(path.join(root, 'package.json')).resolve('mime-types');
+  const fromRoot = createRequire(path.join(root, 'package.json'));
+  const index = fromRoot.resolve('mime-types');
   const call = 'populateMaps(exports.extensions, exports.types)';
   return {
     name: 'herald-mime-maps-precomputed',
     transform(code, id) {
       if (id !== index) return null;
       if (!code.includes(call)) throw new Error(`build:cli: ${index} no longer calls ${call}: drop or redo herald-mime-maps-precomputed`);
-      const mime = createRequire(path.join(root, 'package.json'))('mime-types') as {
+      const mime = fromRoot('mime-types') as {
         types: Record<string, string>;
         _extensionConflicts: unknown[];
       };

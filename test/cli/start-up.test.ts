@@ -2,7 +2,7 @@
 // the prebuilt JavaScript in dist/cli while it matches the sources, and a publish that never
 // loads undici (fetch), TLS or node:crypto for a plain-http server. Checked by what the real
 // process loads, read by a hook that records every module it resolves.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -38,26 +38,34 @@ afterAll(async () => {
   fs.rmSync(path.dirname(recorder), { recursive: true, force: true });
 });
 
-/** Runs herald with the recorder; resolves with its exit code and what it loaded. */
-function heraldLoads(
+/** Starts herald with the recorder; `done` resolves once it has closed, with its exit code and what it loaded. */
+function spawnRecorded(
   args: string[],
   env: Record<string, string> = {},
-): Promise<{ code: number | null; stderr: string; builtins: string[]; urls: string[] }> {
+): { child: ChildProcess; done: Promise<{ code: number | null; stderr: string; builtins: string[]; urls: string[] }> } {
   const child = spawn(process.execPath, ['--import', pathToFileURL(recorder).href, HERALD_BIN, ...args], {
     env: cleanEnv(env),
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
   let loaded = '';
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   (child.stdio[3] as NodeJS.ReadableStream).setEncoding('utf8').on('data', (c: string) => (loaded += c));
-  return new Promise((resolve, reject) => {
+  const done = new Promise<{ code: number | null; stderr: string; builtins: string[]; urls: string[] }>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => {
       const { builtins, urls } = JSON.parse(loaded || '{"builtins":[],"urls":[]}') as { builtins: string[]; urls: string[] };
       resolve({ code, stderr, builtins, urls });
     });
   });
+  return { child, done };
+}
+
+/** Runs herald with the recorder; resolves with its exit code and what it loaded. */
+function heraldLoads(args: string[], env: Record<string, string> = {}) {
+  const { child, done } = spawnRecorded(args, env);
+  child.stdout!.resume();
+  return done;
 }
 
 const inRepo = (urls: string[]) =>
@@ -110,17 +118,7 @@ describe('herald send and run start-up', () => {
 async function serveWithRecorder(
   dataDir: string,
 ): Promise<{ url: string; stop(): Promise<{ code: number | null; builtins: string[]; urls: string[] }> }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', pathToFileURL(recorder).href, HERALD_BIN, 'serve', '--port', '0', '--data-dir', dataDir],
-    {
-      env: cleanEnv(),
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    },
-  );
-  let loaded = '';
-  (child.stdio[3] as NodeJS.ReadableStream).setEncoding('utf8').on('data', (c: string) => (loaded += c));
-  const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
+  const { child, done } = spawnRecorded(['serve', '--port', '0', '--data-dir', dataDir]);
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (c: string) => {
@@ -131,11 +129,9 @@ async function serveWithRecorder(
   });
   return {
     url,
-    async stop() {
+    stop() {
       child.kill('SIGTERM');
-      const code = await closed;
-      const { builtins, urls } = JSON.parse(loaded || '{"builtins":[],"urls":[]}') as { builtins: string[]; urls: string[] };
-      return { code, builtins, urls };
+      return done;
     },
   };
 }
