@@ -6,15 +6,16 @@
 // Why prebuilt: stripping the types of ~30 modules at every start cost `herald send` 130-150 ms of
 // its ~260 ms (bench/cli.ts measures it against a raw node:net POST).
 //
-// `herald serve` (dist/cli/serve.js) is then bundled: see bundleServe.
+// `herald serve` (dist/cli/serve.js) is then bundled: see bundleServe, and cli/build-plugins.ts for
+// what the bundle changes in the packages it holds.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rolldown, type Plugin } from 'rolldown';
 import { SOURCES_FILE, type SourcesManifest } from '../bin/prebuilt.js';
+import { builtinsOnFirstUse, iconvTablesOutside, mimeTablesPrecomputed } from './build-plugins.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
@@ -91,25 +92,13 @@ async function bundleServe(): Promise<void> {
     },
     load: (id) => (id === '\0herald-node-fs' ? "export default process.getBuiltinModule('node:fs');\n" : null),
   };
-  // iconv-lite's code tables for Chinese, Japanese and Korean charsets (~470 KB of the bundle's
-  // 1.2 MB) are required only when a body in one of them is decoded. Bundled, V8 compiled them
-  // and read them back from the compile cache at every start; left outside, they are required
-  // from node_modules, as iconv-lite itself does, on the rare first use.
-  const iconvTablesOutside: Plugin = {
-    name: 'herald-iconv-tables-outside',
-    resolveId(source, importer) {
-      if (!importer || !source.startsWith('./tables/')) return null;
-      if (!importer.includes(`${path.sep}node_modules${path.sep}iconv-lite${path.sep}encodings${path.sep}`)) return null;
-      return { id: `iconv-lite/encodings/tables/${source.slice('./tables/'.length)}`, external: true };
-    },
-  };
   const bundle = await rolldown({
     input: path.join(root, 'cli', 'serve.ts'),
     cwd: root,
     platform: 'node',
     logLevel: 'warn',
     external: [/^better-sqlite3(\/|$)/, /^ioredis(\/|$)/],
-    plugins: [keepShared, fsWithoutPromises, mimeMapsPrecomputed(), iconvTablesOutside],
+    plugins: [keepShared, fsWithoutPromises, mimeTablesPrecomputed(root), builtinsOnFirstUse(), iconvTablesOutside()],
   });
   try {
     for (const old of fs.readdirSync(path.join(dist, 'cli'))) if (old.startsWith('serve-')) fs.rmSync(path.join(dist, 'cli', old));
@@ -136,41 +125,6 @@ async function bundleServe(): Promise<void> {
   } finally {
     await bundle.close();
   }
-}
-
-/**
- * mime-types (Express's, for res.type and static files) builds its extension → type map when it
- * loads, scoring every conflict among mime-db's ~2,500 types: ~8 ms of every `herald serve` start,
- * the most any one module costs (bench/startup.ts). The bundle gets the same maps computed here, at
- * build time, by the very mime-types it bundles: `types` and `_extensionConflicts` as JSON, and
- * `extensions` pointing at mime-db's own arrays as populateMaps does. The lookups answer exactly as
- * before; the build fails if mime-types no longer has the line this replaces.
- */
-function mimeMapsPrecomputed(): Plugin {
-  const fromRoot = createRequire(path.join(root, 'package.json'));
-  const index = fromRoot.resolve('mime-types');
-  const call = 'populateMaps(exports.extensions, exports.types)';
-  return {
-    name: 'herald-mime-maps-precomputed',
-    transform(code, id) {
-      if (id !== index) return null;
-      if (!code.includes(call)) throw new Error(`build:cli: ${index} no longer calls ${call}: drop or redo herald-mime-maps-precomputed`);
-      const mime = fromRoot('mime-types') as {
-        types: Record<string, string>;
-        _extensionConflicts: unknown[];
-      };
-      const json = (value: unknown) => JSON.stringify(JSON.stringify(value));
-      const precomputed = [
-        'Object.keys(db).forEach(function (type) {',
-        '  var exts = db[type].extensions',
-        '  if (exts && exts.length) exports.extensions[type] = exts',
-        '})',
-        `Object.assign(exports.types, JSON.parse(${json(mime.types)}))`,
-        `exports._extensionConflicts.push.apply(exports._extensionConflicts, JSON.parse(${json(mime._extensionConflicts)}))`,
-      ].join('\n');
-      return { code: code.replace(call, precomputed), map: null };
-    },
-  };
 }
 
 /** The modules `file` loads by static imports (dynamic imports not followed), resolved as the bundler resolves them. */

@@ -3,7 +3,8 @@
 // without the server storing the event twice. What `herald send` and `herald run` use.
 import type { HeraldEvent } from '../events/event.ts';
 import { reconnectDelay } from '../feed/backoff.ts';
-import { monotonicMs, randomUuid } from './lean.ts';
+import { randomUuid } from '../server/random.ts';
+import { monotonicMs } from './lean.ts';
 import type { ServerTarget } from './options.ts';
 import { DEFAULT_PUBLISH_TIMEOUT_MS, publish, PublishError } from './publish.ts';
 import type { EventDraft } from './publish.ts';

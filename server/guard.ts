@@ -3,7 +3,6 @@
 // publish rate and the stream count. RequestGuard applies the first three to every request, the
 // same one whether Express routes the request or the event stream is served without it
 // (server/routes.ts).
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -11,9 +10,11 @@ import { isLoopbackHost } from '../events/net.ts';
 import { LAST_EVENT_ID_HEADER, LOG_EPOCH_HEADER } from '../events/sse.ts';
 import { HttpError } from './errors.ts';
 import { IDEMPOTENCY_KEY_HEADER } from './idempotency.ts';
+import { nodeCrypto } from './lazy.ts';
 
 /** Compares in constant time (hashing first makes the lengths equal too). */
 export function tokenMatches(given: string, expected: string): boolean {
+  const { createHash, timingSafeEqual } = nodeCrypto();
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);

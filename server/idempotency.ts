@@ -1,10 +1,10 @@
 // Idempotent publishing, the HTTP side: the Idempotency-Key header, the hash a key is bound to,
 // and the answers (201 stored, 200 the event stored before, 409 the key bound to another event).
 // The log keeps the keys (server/log.ts); this file only turns requests into claims. Node.
-import { createHash } from 'node:crypto';
 import type { Response } from 'express';
 import type { EventInput } from '../events/event.ts';
 import { HttpError } from './errors.ts';
+import { nodeCrypto } from './lazy.ts';
 import type { AppendOutcome, IdempotencyClaim } from './log.ts';
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
@@ -39,7 +39,7 @@ export function idempotencyKeyOf(header: string | string[] | undefined): string 
  * order, which makes its JSON canonical.
  */
 export function eventHash(input: EventInput): string {
-  return createHash('sha256').update(JSON.stringify(input)).digest('hex');
+  return nodeCrypto().createHash('sha256').update(JSON.stringify(input)).digest('hex');
 }
 
 export function claimFor(key: string, input: EventInput): IdempotencyClaim {

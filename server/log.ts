@@ -41,11 +41,11 @@
 // holds more than it keeps: those events are still served, and what a resume is owed is always
 // said from the oldest id actually kept, by planResume and by every read after it (a replay that
 // the pruning overtook is owed a gap notice for what went under it: see SqliteStore.readAfter).
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { LIMITS, type EventInput, type GapInfo, type HeraldEvent } from '../events/event.ts';
+import { randomBytes } from './random.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { LogOpenError, StoreUnavailableError } from './errors.ts';
 import { LogLock } from './log-lock.ts';

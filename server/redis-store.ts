@@ -12,9 +12,9 @@
 // was not stored), and nothing is sent twice after a reconnect (a resent append would store
 // twice). The reader waits and continues from the last id it handed on, so open streams get
 // what was stored meanwhile, once. The server never exits because Redis went away.
-import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { HeraldEvent } from '../events/event.ts';
+import { randomBytes } from './random.ts';
 import { StoreUnavailableError } from './errors.ts';
 import { DEFAULT_RETENTION, type RetentionOptions } from './log.ts';
 import { APPEND_SCRIPT, RATE_SCRIPT, READ_SCRIPT, STATE_SCRIPT } from './redis-lua.ts';

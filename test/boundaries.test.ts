@@ -32,7 +32,7 @@ const EXCEPTIONS: ReadonlyMap<string, string> = new Map([
 const NO_NODE: ReadonlySet<Folder> = new Set(['events', 'bridge', 'renderer']);
 
 /** Build scripts and configs: they run at build time under Node and are not part of any layer. */
-const BUILD_FILES: ReadonlySet<string> = new Set(['main/build.ts', 'cli/build.ts', 'renderer/vite.config.ts']);
+const BUILD_FILES: ReadonlySet<string> = new Set(['main/build.ts', 'cli/build.ts', 'cli/build-plugins.ts', 'renderer/vite.config.ts']);
 
 /** main/'s thin shell: the only files that import `electron` at run time (STYLE.md §7). */
 const SHELL: ReadonlySet<string> = new Set(['ipc', 'local-server', 'main', 'notifications', 'preload', 'security', 'tray', 'windows']);

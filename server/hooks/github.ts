@@ -1,7 +1,6 @@
 // GitHub's webhooks (and Gitea's and Forgejo's, which send the same shape under their own header
 // names): the signature check and the mapping of workflow_run and check_suite to a CiRun. Node
 // (node:crypto for the HMAC); the field names are checked against @octokit/webhooks-types.
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CheckSuiteCompletedEvent, Repository, WorkflowRun, WorkflowRunEvent } from '@octokit/webhooks-types';
 import {
@@ -16,6 +15,7 @@ import {
   type CiRun,
   type HookResult,
 } from './ci-job.ts';
+import { nodeCrypto } from '../lazy.ts';
 
 /** The headers that name the event and the delivery, GitHub's first; Gitea and Forgejo send their own (Gitea sends GitHub's too). */
 const EVENT_HEADERS = ['x-github-event', 'x-gitea-event', 'x-forgejo-event', 'x-gogs-event'] as const;
@@ -38,6 +38,7 @@ export type SignatureCheck = { ok: true } | { ok: false; reason: string };
  * the request carries must hold (a bad one is not rescued by a good one); none at all is a failure.
  */
 export function verifyGithubSignature(headers: IncomingHttpHeaders, rawBody: Buffer, secret: string): SignatureCheck {
+  const { createHmac, timingSafeEqual } = nodeCrypto();
   const expected = Buffer.from(createHmac('sha256', secret).update(rawBody).digest('hex'), 'ascii');
   let seen = 0;
   for (const { header, prefix } of SIGNATURE_HEADERS) {

@@ -11,7 +11,9 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREBUILT_ENTRY, prebuiltEntry, SOURCES_FILE } from '../../bin/prebuilt.js';
-import { monotonicMs, randomUuid } from '../../cli/lean.ts';
+import { builtinsOnFirstUse, precomputedMimeTypes } from '../../cli/build-plugins.ts';
+import { monotonicMs } from '../../cli/lean.ts';
+import { randomBytes, randomUuid } from '../../server/random.ts';
 import { cleanEnv, HERALD_BIN, testServer } from './harness.ts';
 import type { TestServer } from './harness.ts';
 
@@ -159,6 +161,9 @@ describe('herald serve start-up', () => {
       expect(files.filter((f) => f.startsWith(`dist${path.sep}server${path.sep}`) || f.endsWith('.ts'))).toEqual([]);
       // node:http as require gives it: its ES module namespace would load undici, http2 and tls (~45 ms).
       expect(builtins.filter((m) => /undici|http2|internal\/tls/.test(m))).toEqual([]);
+      // node:crypto and node:zlib wait for a use (build-plugins.ts, server/lazy.ts): a new log, a
+      // publish without an idempotency key and a read need neither.
+      expect(builtins.filter((m) => /\b(crypto|zlib)\b/.test(m))).toEqual([]);
       // From node_modules, only what cannot be bundled: better-sqlite3 and its native addon.
       const fromPackages = urls.filter((u) => u.includes('/node_modules/')).map((u) => u.replace(/^.*\/node_modules\//, ''));
       expect(fromPackages.filter((u) => !u.startsWith('better-sqlite3/'))).toEqual([]);
@@ -167,6 +172,7 @@ describe('herald serve start-up', () => {
       const map = JSON.parse(fs.readFileSync(path.join(root, 'dist', 'cli', 'serve.js.map'), 'utf8')) as { sources: string[] };
       const bundled = new Set(map.sources.map((s) => path.relative(root, path.resolve(root, 'dist', 'cli', s))));
       expect(bundled).toContain(path.normalize('node_modules/express/lib/express.js'));
+      expect([...bundled].filter((f) => f.includes(`${path.sep}mime-db${path.sep}`))).toEqual([]);
       expect([...bundled].filter((f) => f.startsWith(`server${path.sep}`)).length).toBeGreaterThan(10);
       const alsoLoaded = files
         .filter((f) => f.startsWith(`dist${path.sep}`) && !/^dist[\\/]cli[\\/]serve(-[^\\/]+)?\.js$/.test(f))
@@ -182,6 +188,79 @@ describe('herald serve start-up', () => {
     } finally {
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+
+  it('gives every type, extension and charset mime-types gives, from the tables build:cli computes for the bundle', () => {
+    const require = createRequire(path.join(root, 'package.json'));
+    type MimeTypes = {
+      types: Record<string, string>;
+      extensions: Record<string, string[]>;
+      _extensionConflicts: unknown[];
+      charset(type: string): string | false;
+      contentType(type: string): string | false;
+      extension(type: string): string | false;
+      lookup(path: string): string | false;
+    };
+    const real = require('mime-types') as MimeTypes;
+    const { file, transform } = precomputedMimeTypes(root);
+    const code = transform(fs.readFileSync(file, 'utf8'));
+    // The bundle's mime-types no longer reads mime-db: its db is the charsets alone.
+    expect(code).not.toContain("require('mime-db')");
+    const fromFile = createRequire(file);
+    const built = { exports: {} as MimeTypes };
+    new Function('exports', 'require', 'module', code)(built.exports, (id: string) => fromFile(id), built);
+    const db = fromFile('mime-db') as Record<string, unknown>;
+    const types = Object.keys(db);
+    expect(types.length).toBeGreaterThan(2000);
+    for (const type of types) {
+      for (const asked of [type, `${type}; charset=latin1`, type.toUpperCase()]) {
+        expect(built.exports.charset(asked), asked).toBe(real.charset(asked));
+        expect(built.exports.contentType(asked), asked).toBe(real.contentType(asked));
+        expect(built.exports.extension(asked), asked).toBe(real.extension(asked));
+      }
+    }
+    for (const ext of Object.keys(real.types)) {
+      expect(built.exports.lookup(`file.${ext}`), ext).toBe(real.lookup(`file.${ext}`));
+      expect(built.exports.contentType(ext), ext).toBe(real.contentType(ext));
+    }
+    expect({ ...built.exports.types }).toEqual({ ...real.types });
+    expect({ ...built.exports.extensions }).toEqual({ ...real.extensions });
+    expect(built.exports._extensionConflicts).toEqual(real._extensionConflicts);
+  });
+
+  it("gives the bundle's packages node:crypto and node:zlib on first use, as Node's own modules answer", () => {
+    const plugin = builtinsOnFirstUse();
+    const load = plugin.load as (id: string) => { code: string } | null;
+    const transform = plugin.transform as (code: string, id: string) => { code: string } | null;
+    const moduleOf = (id: string) => {
+      const mod = { exports: {} as Record<string | symbol, unknown> };
+      new Function('exports', 'require', 'module', load(id)!.code)(mod.exports, undefined, mod);
+      return mod.exports;
+    };
+    // Only what packages require: Herald's own files and other modules are left as they are.
+    const fromPackage = path.join(root, 'node_modules', 'etag', 'index.js');
+    expect(transform("var crypto = require('crypto')", fromPackage)!.code).toBe(
+      `var crypto = require(${JSON.stringify('\0herald-on-first-use:crypto')})`,
+    );
+    expect(transform("const zlib = require('node:zlib')", fromPackage)!.code).toBe(
+      `const zlib = require(${JSON.stringify('\0herald-on-first-use:zlib')})`,
+    );
+    expect(transform("var fs = require('fs')", fromPackage)).toBeNull();
+    expect(transform("var crypto = require('crypto')", path.join(root, 'server', 'guard.ts'))).toBeNull();
+
+    const crypto = moduleOf('\0herald-on-first-use:crypto') as unknown as typeof import('node:crypto');
+    const realCrypto = process.getBuiltinModule('node:crypto');
+    expect(crypto.createHash('sha1').update('herald').digest('base64')).toBe(
+      realCrypto.createHash('sha1').update('herald').digest('base64'),
+    );
+    expect(crypto.timingSafeEqual(Buffer.from('a'), Buffer.from('a'))).toBe(true);
+    const zlib = moduleOf('\0herald-on-first-use:zlib') as unknown as typeof import('node:zlib');
+    const realZlib = process.getBuiltinModule('node:zlib');
+    expect('createZstdDecompress' in zlib).toBe('createZstdDecompress' in realZlib);
+    expect('noSuchThing' in zlib).toBe(false);
+    expect(Object.keys(zlib).sort()).toEqual(Object.keys(realZlib).sort());
+    expect(zlib.gunzipSync(realZlib.gzipSync('herald')).toString()).toBe('herald');
+    expect(zlib.constants).toBe(realZlib.constants);
   });
 
   it("answers its web UI's files with the types mime-types gives (its maps are computed at build time), and leaves iconv-lite's CJK tables out of the bundle but within reach", async () => {
@@ -280,6 +359,13 @@ describe('lean helpers', () => {
       ids.add(id);
     }
     expect(ids.size).toBe(2000);
+  });
+
+  it('randomBytes gives as many bytes as asked, never the same twice', () => {
+    const seen = new Set<string>();
+    for (const size of [1, 8, 16, 64, 4096]) expect(randomBytes(size).length).toBe(size);
+    for (let i = 0; i < 2000; i++) seen.add(randomBytes(8).toString('hex'));
+    expect(seen.size).toBe(2000);
   });
 
   it('monotonicMs keeps step with performance.now()', async () => {

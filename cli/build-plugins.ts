@@ -1,0 +1,140 @@
+// What `npm run build:cli` (cli/build.ts) changes in the packages it bundles into dist/cli/serve.js,
+// each to take work off every `herald serve` start that the server does not need to answer
+// (bench/startup.ts measures the start; test/cli/start-up.test.ts checks what each one keeps).
+// Every change names the exact text it replaces and fails the build when that text is gone, so a
+// package update cannot silently undo it or apply it to code it was not written for. Node.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Plugin } from 'rolldown';
+
+const SEP = path.sep;
+
+/**
+ * mime-types (Express's, for res.type and static files) loads all of mime-db (~2,500 types, a
+ * ~200 KB object literal) and builds its extension → type maps from it, scoring every conflict:
+ * ~15 ms of every start between compiling the literal, scoring and collecting the garbage. In the
+ * bundle, the maps are the ones the very same mime-types computes here, at build time, parsed from
+ * JSON, and its `db` keeps only what it still reads once the maps are made: each type's charset.
+ * Every lookup answers exactly as before (test/cli/start-up.test.ts compares them all).
+ */
+export function mimeTablesPrecomputed(root: string): Plugin {
+  const { file, transform } = precomputedMimeTypes(root);
+  return {
+    name: 'herald-mime-tables-precomputed',
+    transform(code, id) {
+      return id === file ? { code: transform(code), map: null } : null;
+    },
+  };
+}
+
+/** The file of mime-types the bundle takes, and what build:cli makes of its source. */
+export function precomputedMimeTypes(root: string): { file: string; transform(code: string): string } {
+  const fromRoot = createRequire(path.join(root, 'package.json'));
+  const file = fromRoot.resolve('mime-types');
+  const fromMimeTypes = createRequire(file);
+  const replace = (code: string, text: string, by: string) => {
+    if (!code.includes(text)) throw new Error(`build:cli: ${file} no longer has \`${text}\`: drop or redo herald-mime-tables-precomputed`);
+    return code.replace(text, by);
+  };
+  return {
+    file,
+    transform(code) {
+      const mime = fromRoot('mime-types') as { types: object; extensions: object; _extensionConflicts: unknown[] };
+      const db = fromMimeTypes('mime-db') as Record<string, { charset?: string }>;
+      const charsets: Record<string, { charset: string }> = {};
+      for (const [type, entry] of Object.entries(db)) if (entry.charset !== undefined) charsets[type] = { charset: entry.charset };
+      // JSON.parse of a string literal: V8 parses JSON several times faster than the same object as code.
+      const json = (value: unknown) => `JSON.parse(${JSON.stringify(JSON.stringify(value))})`;
+      let out = replace(code, "var db = require('mime-db')", `var db = ${json(charsets)}`);
+      out = replace(
+        out,
+        'populateMaps(exports.extensions, exports.types)',
+        [
+          `Object.assign(exports.extensions, ${json(mime.extensions)})`,
+          `Object.assign(exports.types, ${json(mime.types)})`,
+          `exports._extensionConflicts.push.apply(exports._extensionConflicts, ${json(mime._extensionConflicts)})`,
+        ].join('\n'),
+      );
+      return out;
+    },
+  };
+}
+
+/** Node's modules the bundle loads on first use instead of at start, with what each cost to load here. */
+const ON_FIRST_USE = ['crypto', 'zlib'] as const;
+const FIRST_USE_PREFIX = '\0herald-on-first-use:';
+
+/**
+ * node:crypto (~9 ms to load) and node:zlib (~6 ms) are required at load by packages Express
+ * loads, for work Herald's server seldom or never asks of them: etag hashes bodies (Herald turns
+ * ETags off), cookie-signature signs cookies (Herald sets none), body-parser inflates compressed
+ * bodies (Herald's webhook route reads them with inflate: false). In the bundle, their
+ * `require('crypto')` and `require('zlib')` give an object that loads the module the first time a
+ * property of it is read, and stands for it from then on. body-parser also asked, at load, whether
+ * zlib has zstd: it asks when it meets a zstd body. Herald's own code takes node:crypto where it
+ * uses it (server/lazy.ts).
+ */
+export function builtinsOnFirstUse(): Plugin {
+  const requirePattern = new RegExp(`require\\((['"])(?:node:)?(${ON_FIRST_USE.join('|')})\\1\\)`, 'g');
+  const zstd = {
+    file: `${SEP}node_modules${SEP}body-parser${SEP}lib${SEP}read.js`,
+    check: "const hasZstandardSupport = 'createZstdDecompress' in zlib",
+    use: 'if (hasZstandardSupport) {',
+  };
+  return {
+    name: 'herald-builtins-on-first-use',
+    resolveId(source) {
+      return source.startsWith(FIRST_USE_PREFIX) ? source : null;
+    },
+    load(id) {
+      if (!id.startsWith(FIRST_USE_PREFIX)) return null;
+      const name = JSON.stringify(`node:${id.slice(FIRST_USE_PREFIX.length)}`);
+      return {
+        moduleType: 'js',
+        code: [
+          'let loaded;',
+          `const real = () => (loaded ??= process.getBuiltinModule(${name}));`,
+          'module.exports = new Proxy({}, {',
+          '  get: (_, key) => Reflect.get(real(), key),',
+          '  set: (_, key, value) => Reflect.set(real(), key, value),',
+          '  has: (_, key) => Reflect.has(real(), key),',
+          '  ownKeys: () => Reflect.ownKeys(real()),',
+          '  getOwnPropertyDescriptor: (_, key) => {',
+          '    const own = Reflect.getOwnPropertyDescriptor(real(), key);',
+          '    return own && { ...own, configurable: true };',
+          '  },',
+          '});',
+          '',
+        ].join('\n'),
+      };
+    },
+    transform(code, id) {
+      if (!id.includes(`${SEP}node_modules${SEP}`)) return null;
+      let out = code;
+      if (id.endsWith(zstd.file)) {
+        for (const text of [zstd.check, zstd.use])
+          if (!out.includes(text)) throw new Error(`build:cli: ${id} no longer has \`${text}\`: redo herald-builtins-on-first-use`);
+        out = out.replace(zstd.check, '').replace(zstd.use, "if ('createZstdDecompress' in zlib) {");
+      }
+      out = out.replace(requirePattern, (_, _quote, name: string) => `require(${JSON.stringify(FIRST_USE_PREFIX + name)})`);
+      return out === code ? null : { code: out, map: null };
+    },
+  };
+}
+
+/**
+ * iconv-lite's code tables for Chinese, Japanese and Korean charsets (~470 KB of the bundle's
+ * 1.2 MB) are required only when a body in one of them is decoded. Bundled, V8 compiled them and
+ * read them back from the compile cache at every start; left outside, they are required from
+ * node_modules, as iconv-lite itself does, on the rare first use.
+ */
+export function iconvTablesOutside(): Plugin {
+  return {
+    name: 'herald-iconv-tables-outside',
+    resolveId(source, importer) {
+      if (!importer || !source.startsWith('./tables/')) return null;
+      if (!importer.includes(`${SEP}node_modules${SEP}iconv-lite${SEP}encodings${SEP}`)) return null;
+      return { id: `iconv-lite/encodings/tables/${source.slice('./tables/'.length)}`, external: true };
+    },
+  };
+}
