@@ -60,40 +60,63 @@ export function precomputedMimeTypes(root: string): { file: string; transform(co
   };
 }
 
-/** Node's modules the bundle loads on first use instead of at start, with what each cost to load here. */
-const ON_FIRST_USE = ['crypto', 'zlib'] as const;
+/** Node's modules the bundled packages get on first use instead of at start, with what each costs to load here. */
+const BUILTINS_ON_FIRST_USE = ['crypto', 'zlib'] as const;
+/**
+ * Packages the bundle leaves in node_modules, loaded from there on first use: Express requires
+ * them at load for work Herald never asks of it. qs parses "extended" query strings and
+ * urlencoded bodies (Herald reads queries with Express's "simple" parser, node:querystring, and
+ * takes no urlencoded body), and brings side-channel, object-inspect, get-intrinsic and a dozen
+ * more; iconv-lite decodes bodies in charsets other than UTF-8 (Herald reads its bodies as bytes).
+ * ~200 KB of the bundle's source and ~4 ms of every start.
+ */
+export const PACKAGES_ON_FIRST_USE = ['qs', 'iconv-lite'] as const;
 const FIRST_USE_PREFIX = '\0herald-on-first-use:';
 
 /**
  * node:crypto (~9 ms to load) and node:zlib (~6 ms) are required at load by packages Express
  * loads, for work Herald's server seldom or never asks of them: etag hashes bodies (Herald turns
  * ETags off), cookie-signature signs cookies (Herald sets none), body-parser inflates compressed
- * bodies (Herald's webhook route reads them with inflate: false). In the bundle, their
- * `require('crypto')` and `require('zlib')` give an object that loads the module the first time a
- * property of it is read, and stands for it from then on. body-parser also asked, at load, whether
- * zlib has zstd: it asks when it meets a zstd body. Herald's own code takes node:crypto where it
- * uses it (server/lazy.ts).
+ * bodies (Herald's webhook route reads them with inflate: false); so are the packages in
+ * PACKAGES_ON_FIRST_USE. In the bundle, each such `require` gives an object that loads the module
+ * the first time a property of it is read (Node's module, or the package from node_modules, as an
+ * unbundled require would), and stands for it from then on. body-parser also asked, at load,
+ * whether zlib has zstd: it asks when it meets a zstd body. Herald's own code takes node:crypto
+ * where it uses it (server/lazy.ts).
  */
-export function builtinsOnFirstUse(): Plugin {
-  const requirePattern = new RegExp(`require\\((['"])(?:node:)?(${ON_FIRST_USE.join('|')})\\1\\)`, 'g');
+export function onFirstUse(root: string): Plugin {
+  const names = [...BUILTINS_ON_FIRST_USE.map((name) => `(?:node:)?${name}`), ...PACKAGES_ON_FIRST_USE].join('|');
+  const requirePattern = new RegExp(`require\\((['"])(${names})\\1\\)`, 'g');
+  const fromRoot = createRequire(path.join(root, 'package.json'));
+  for (const name of PACKAGES_ON_FIRST_USE) {
+    // The stand-in is an object: a package that exported a function could not be called through it.
+    if (typeof fromRoot(name) !== 'object')
+      throw new Error(`build:cli: ${name} no longer exports an object: drop it from PACKAGES_ON_FIRST_USE`);
+  }
   const zstd = {
     file: `${SEP}node_modules${SEP}body-parser${SEP}lib${SEP}read.js`,
     check: "const hasZstandardSupport = 'createZstdDecompress' in zlib",
     use: 'if (hasZstandardSupport) {',
   };
   return {
-    name: 'herald-builtins-on-first-use',
+    name: 'herald-on-first-use',
     resolveId(source) {
-      return source.startsWith(FIRST_USE_PREFIX) ? source : null;
+      if (source.startsWith(FIRST_USE_PREFIX)) return source;
+      // Required by the stand-in only, from node_modules, when first used.
+      if ((PACKAGES_ON_FIRST_USE as readonly string[]).includes(source)) return { id: source, external: true };
+      return null;
     },
     load(id) {
       if (!id.startsWith(FIRST_USE_PREFIX)) return null;
-      const name = JSON.stringify(`node:${id.slice(FIRST_USE_PREFIX.length)}`);
+      const name = id.slice(FIRST_USE_PREFIX.length);
+      const loader = (PACKAGES_ON_FIRST_USE as readonly string[]).includes(name)
+        ? `require(${JSON.stringify(name)})`
+        : `process.getBuiltinModule(${JSON.stringify(`node:${name.replace(/^node:/, '')}`)})`;
       return {
         moduleType: 'js',
         code: [
           'let loaded;',
-          `const real = () => (loaded ??= process.getBuiltinModule(${name}));`,
+          `const real = () => (loaded ??= ${loader});`,
           'module.exports = new Proxy({}, {',
           '  get: (_, key) => Reflect.get(real(), key),',
           '  set: (_, key, value) => Reflect.set(real(), key, value),',
@@ -113,28 +136,14 @@ export function builtinsOnFirstUse(): Plugin {
       let out = code;
       if (id.endsWith(zstd.file)) {
         for (const text of [zstd.check, zstd.use])
-          if (!out.includes(text)) throw new Error(`build:cli: ${id} no longer has \`${text}\`: redo herald-builtins-on-first-use`);
+          if (!out.includes(text)) throw new Error(`build:cli: ${id} no longer has \`${text}\`: redo herald-on-first-use`);
         out = out.replace(zstd.check, '').replace(zstd.use, "if ('createZstdDecompress' in zlib) {");
       }
-      out = out.replace(requirePattern, (_, _quote, name: string) => `require(${JSON.stringify(FIRST_USE_PREFIX + name)})`);
+      out = out.replace(
+        requirePattern,
+        (_, _quote, name: string) => `require(${JSON.stringify(FIRST_USE_PREFIX + name.replace(/^node:/, ''))})`,
+      );
       return out === code ? null : { code: out, map: null };
-    },
-  };
-}
-
-/**
- * iconv-lite's code tables for Chinese, Japanese and Korean charsets (~470 KB of the bundle's
- * 1.2 MB) are required only when a body in one of them is decoded. Bundled, V8 compiled them and
- * read them back from the compile cache at every start; left outside, they are required from
- * node_modules, as iconv-lite itself does, on the rare first use.
- */
-export function iconvTablesOutside(): Plugin {
-  return {
-    name: 'herald-iconv-tables-outside',
-    resolveId(source, importer) {
-      if (!importer || !source.startsWith('./tables/')) return null;
-      if (!importer.includes(`${SEP}node_modules${SEP}iconv-lite${SEP}encodings${SEP}`)) return null;
-      return { id: `iconv-lite/encodings/tables/${source.slice('./tables/'.length)}`, external: true };
     },
   };
 }

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rolldown, type Plugin } from 'rolldown';
 import { SOURCES_FILE, type SourcesManifest } from '../bin/prebuilt.js';
-import { builtinsOnFirstUse, iconvTablesOutside, mimeTablesPrecomputed } from './build-plugins.ts';
+import { mimeTablesPrecomputed, onFirstUse } from './build-plugins.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
@@ -98,7 +98,7 @@ async function bundleServe(): Promise<void> {
     platform: 'node',
     logLevel: 'warn',
     external: [/^better-sqlite3(\/|$)/, /^ioredis(\/|$)/],
-    plugins: [keepShared, fsWithoutPromises, mimeTablesPrecomputed(root), builtinsOnFirstUse(), iconvTablesOutside()],
+    plugins: [keepShared, fsWithoutPromises, mimeTablesPrecomputed(root), onFirstUse(root)],
   });
   try {
     for (const old of fs.readdirSync(path.join(dist, 'cli'))) if (old.startsWith('serve-')) fs.rmSync(path.join(dist, 'cli', old));

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PREBUILT_ENTRY, prebuiltEntry, SOURCES_FILE } from '../../bin/prebuilt.js';
-import { builtinsOnFirstUse, precomputedMimeTypes } from '../../cli/build-plugins.ts';
+import { onFirstUse, PACKAGES_ON_FIRST_USE, precomputedMimeTypes } from '../../cli/build-plugins.ts';
 import { monotonicMs } from '../../cli/lean.ts';
 import { randomBytes, randomUuid } from '../../server/random.ts';
 import { cleanEnv, HERALD_BIN, testServer } from './harness.ts';
@@ -228,53 +228,74 @@ describe('herald serve start-up', () => {
     expect(built.exports._extensionConflicts).toEqual(real._extensionConflicts);
   });
 
-  it("gives the bundle's packages node:crypto and node:zlib on first use, as Node's own modules answer", () => {
-    const plugin = builtinsOnFirstUse();
+  it("gives the bundle's packages node:crypto, node:zlib, qs and iconv-lite on first use, as the modules themselves answer", () => {
+    const bundle = path.join(root, 'dist', 'cli', 'serve.js');
+    const plugin = onFirstUse(root);
     const load = plugin.load as (id: string) => { code: string } | null;
     const transform = plugin.transform as (code: string, id: string) => { code: string } | null;
+    const loadedFrom = new Set<string>();
+    // As in the bundle: the stand-in's require is the bundle's, resolving from dist/cli.
+    const fromBundle = createRequire(bundle);
     const moduleOf = (id: string) => {
       const mod = { exports: {} as Record<string | symbol, unknown> };
-      new Function('exports', 'require', 'module', load(id)!.code)(mod.exports, undefined, mod);
+      const require = (name: string) => (loadedFrom.add(name), fromBundle(name) as unknown);
+      new Function('exports', 'require', 'module', load(id)!.code)(mod.exports, require, mod);
       return mod.exports;
     };
+    const standIn = (name: string) => `\0herald-on-first-use:${name}`;
     // Only what packages require: Herald's own files and other modules are left as they are.
     const fromPackage = path.join(root, 'node_modules', 'etag', 'index.js');
-    expect(transform("var crypto = require('crypto')", fromPackage)!.code).toBe(
-      `var crypto = require(${JSON.stringify('\0herald-on-first-use:crypto')})`,
-    );
-    expect(transform("const zlib = require('node:zlib')", fromPackage)!.code).toBe(
-      `const zlib = require(${JSON.stringify('\0herald-on-first-use:zlib')})`,
-    );
+    for (const [code, name] of [
+      ["var crypto = require('crypto')", 'crypto'],
+      ["const zlib = require('node:zlib')", 'zlib'],
+      ["var qs = require('qs');", 'qs'],
+      ['var iconv = require("iconv-lite")', 'iconv-lite'],
+    ] as const) {
+      expect(transform(code, fromPackage)!.code).toBe(code.replace(/require\(.*\)/, `require(${JSON.stringify(standIn(name))})`));
+    }
     expect(transform("var fs = require('fs')", fromPackage)).toBeNull();
     expect(transform("var crypto = require('crypto')", path.join(root, 'server', 'guard.ts'))).toBeNull();
 
-    const crypto = moduleOf('\0herald-on-first-use:crypto') as unknown as typeof import('node:crypto');
+    const crypto = moduleOf(standIn('crypto')) as unknown as typeof import('node:crypto');
     const realCrypto = process.getBuiltinModule('node:crypto');
     expect(crypto.createHash('sha1').update('herald').digest('base64')).toBe(
       realCrypto.createHash('sha1').update('herald').digest('base64'),
     );
     expect(crypto.timingSafeEqual(Buffer.from('a'), Buffer.from('a'))).toBe(true);
-    const zlib = moduleOf('\0herald-on-first-use:zlib') as unknown as typeof import('node:zlib');
+    const zlib = moduleOf(standIn('zlib')) as unknown as typeof import('node:zlib');
     const realZlib = process.getBuiltinModule('node:zlib');
     expect('createZstdDecompress' in zlib).toBe('createZstdDecompress' in realZlib);
     expect('noSuchThing' in zlib).toBe(false);
     expect(Object.keys(zlib).sort()).toEqual(Object.keys(realZlib).sort());
     expect(zlib.gunzipSync(realZlib.gzipSync('herald')).toString()).toBe('herald');
     expect(zlib.constants).toBe(realZlib.constants);
+    expect(loadedFrom.size).toBe(0);
+
+    // The packages: not in the bundle, required from node_modules by the stand-in when first used.
+    const qs = moduleOf(standIn('qs')) as unknown as { parse(text: string): unknown };
+    const iconv = moduleOf(standIn('iconv-lite')) as unknown as {
+      decode(bytes: Buffer, charset: string): string;
+      encodingExists(name: string): boolean;
+    };
+    expect(loadedFrom.size).toBe(0);
+    expect(qs.parse('a[b]=1&c=2')).toEqual({ a: { b: '1' }, c: '2' });
+    expect(iconv.encodingExists('shift_jis')).toBe(true);
+    expect(iconv.decode(Buffer.from([0x82, 0xa0]), 'shift_jis')).toBe('\u3042');
+    expect([...loadedFrom].sort()).toEqual([...PACKAGES_ON_FIRST_USE].sort());
+    const map = JSON.parse(fs.readFileSync(`${bundle}.map`, 'utf8')) as { sources: string[] };
+    for (const name of PACKAGES_ON_FIRST_USE)
+      expect(
+        map.sources.filter((s) => s.includes(`/node_modules/${name}/`)),
+        name,
+      ).toEqual([]);
   });
 
-  it("answers its web UI's files with the types mime-types gives (its maps are computed at build time), and leaves iconv-lite's CJK tables out of the bundle but within reach", async () => {
+  it("answers its web UI's files with the types mime-types gives (its tables are computed at build time)", async () => {
     const require = createRequire(path.join(root, 'package.json'));
     const mime = require('mime-types') as { contentType(type: string): string | false };
-    const bundle = path.join(root, 'dist', 'cli', 'serve.js');
-    const text = fs.readFileSync(bundle, 'utf8');
+    const text = fs.readFileSync(path.join(root, 'dist', 'cli', 'serve.js'), 'utf8');
     // The build replaced the call that scores every type at load with the maps it computed.
     expect(text).not.toContain('populateMaps(exports.extensions, exports.types)');
-    // The tables are required by name, from node_modules, where iconv-lite's own lazy require finds them.
-    const tables = [...text.matchAll(/__require\("(iconv-lite\/encodings\/tables\/[^"]+)"\)/g)].map((m) => m[1]!);
-    expect(tables.length).toBeGreaterThanOrEqual(8);
-    const fromBundle = createRequire(bundle);
-    for (const table of tables) expect(typeof fromBundle(table), table).toBe('object');
 
     const webRoot = path.join(root, 'dist', 'renderer');
     const webFiles = (fs.readdirSync(webRoot, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(webRoot, f)).isFile());
