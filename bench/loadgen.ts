@@ -363,39 +363,54 @@ function cpuMs(since: NodeJS.CpuUsage): number {
   return (u.user + u.system) / 1000;
 }
 
-async function warmup(args: { timeoutMs?: number }): Promise<{ confirmed: number; of: number; ms: number }> {
-  // One event that every open subscriber must receive: proves the server has registered each
-  // stream (a TCP connect alone does not), whatever the server sends or withholds before it.
+/** How often the warm-up publishes again while some subscriber has not yet had one of its events. */
+const WARMUP_REPEAT_MS = 500;
+
+async function warmup(args: { timeoutMs?: number }): Promise<{ confirmed: number; of: number; ms: number; published: number }> {
+  // An event that every open subscriber must receive: proves the server has registered each
+  // stream (a TCP connect alone does not), whatever the server sends or withholds before it. A
+  // server still accepting the last connections when the first warm-up event goes out registers
+  // them after it: they miss that one and get the next (one every WARMUP_REPEAT_MS until every
+  // subscriber has had one), so no stream enters the measurement unregistered.
   const live = liveSubscribers().filter((s) => !s.stalled);
-  const seq = nextSeq++;
+  const firstSeq = nextSeq;
   const got = new Set<Subscriber>();
   const started = performance.now();
   const pool = new PublisherPool(1);
+  let published = 0;
   try {
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, args.timeoutMs ?? 30_000);
+      let repeat: NodeJS.Timeout | undefined;
+      const finish = () => {
+        clearTimeout(timer);
+        clearTimeout(repeat);
+        resolve();
+      };
+      const timer = setTimeout(finish, args.timeoutMs ?? 30_000);
       const check = () => {
-        if (got.size >= live.length) {
-          clearTimeout(timer);
-          resolve();
-        }
+        if (got.size >= live.length) finish();
+      };
+      const publishOne = () => {
+        published++;
+        pool.publish(eventBody(nextSeq++, 10)).then(check, () => {});
+        repeat = setTimeout(publishOne, WARMUP_REPEAT_MS);
       };
       for (const s of live) {
         s.onFrame = (sub, n) => {
-          if (n === seq) {
+          if (n >= firstSeq) {
             got.add(sub);
             check();
           }
         };
       }
-      pool.publish(eventBody(seq, 10)).then(check, () => {});
+      publishOne();
       check();
     });
   } finally {
     pool.close();
     for (const s of live) s.onFrame = null;
   }
-  return { confirmed: got.size, of: live.length, ms: performance.now() - started };
+  return { confirmed: got.size, of: live.length, ms: performance.now() - started, published };
 }
 
 /**

@@ -684,7 +684,7 @@ export function renderMarkdown(report: RunReport): string {
     '',
     `Plan \`${report.plan.name}\`: ${JSON.stringify({ cli: report.plan.cli, idle: report.plan.idle, broadcast: report.plan.broadcast, slow: report.plan.slow, stallPressure: report.plan.stallPressure, ack: report.plan.ack, sustained: report.plan.sustained, durable: report.plan.durable, replay: report.plan.replay, startup: report.plan.startup, client: report.plan.client })}`,
     '',
-    '- Subscribers are raw sockets in the load generator (bench/loadgen.ts): a hand-written GET, the chunked coding undone, SSE blocks found by their blank line. Each opened batch is confirmed by one warm-up event every subscriber must receive before anything is measured.',
+    '- Subscribers are raw sockets in the load generator (bench/loadgen.ts): a hand-written GET, the chunked coding undone, SSE blocks found by their blank line. Each opened batch is confirmed by a warm-up event every subscriber must receive before anything is measured (published again every 0.5 s until each has had one: a stream the server registers after the first one gets the next).',
     '- Broadcast and acknowledgement scenarios publish open loop (each publish due at start + i / rate, from a pool of 4 connections); latencies and acks run from the due time. The sustained and publishing scenarios are closed loop (a publisher sends again when answered).',
     '- The slow-subscriber scenarios pause the sockets of the stalled subscribers. The kernel absorbs about 4 MB per loopback socket before the server\'s own buffers grow at all, so "stall pressure" sends each stalled socket well over that (few healthy subscribers, many ~4 KB events) to show the bound.',
     report.plan.idle.cpuWindowMs >= 15_000

@@ -1,6 +1,7 @@
 // The load generator is itself tested: against the seed baseline (its own child process, as in the
 // benchmark), 5 raw-socket subscribers and 3 published events must be counted as 15 deliveries
-// with real latencies; against a slow server, latency must run from when each publish was due.
+// with real latencies; against a slow server, latency must run from when each publish was due;
+// against one that registers streams late, the warm-up must wait for every one of them.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -121,6 +122,61 @@ describe('load generator: no coordinated omission', () => {
     expect(r.ack.max).toBeGreaterThan(1700);
     expect(r.latency.max).toBeGreaterThan(1700);
     expect(r.lastSubscriber.max).toBeGreaterThan(1700);
+  });
+});
+
+describe('load generator: a warm-up every stream must have had', () => {
+  // A server that registers a stream for events only some time after its head (as a server busy
+  // accepting thousands does): the first warm-up event misses the late ones, and the warm-up
+  // publishes again until every subscriber has had one, so no stream is measured unregistered.
+  let fake: http.Server | undefined;
+  let loadgen: BenchChild | undefined;
+  afterAll(async () => {
+    await loadgen?.kill();
+    fake?.closeAllConnections();
+    await new Promise((resolve) => fake?.close(resolve));
+  });
+
+  it('publishes again until the streams registered late have had one too', async () => {
+    const registered = new Set<http.ServerResponse>();
+    let opened = 0;
+    let publishes = 0;
+    fake = http.createServer((req, res) => {
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        res.write(':\n\n');
+        // The first two at once, the other three 700 ms later.
+        const register = () => {
+          if (!res.destroyed) registered.add(res);
+        };
+        if (++opened <= 2) register();
+        else setTimeout(register, 700);
+        res.on('close', () => registered.delete(res));
+        return;
+      }
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c));
+      req.on('end', () => {
+        publishes++;
+        res.writeHead(201, { 'Content-Type': 'application/json' }).end(body);
+        for (const s of registered) s.write(`data: ${body}\n\n`);
+      });
+    });
+    await new Promise<void>((resolve) => fake!.listen(0, '127.0.0.1', resolve));
+    const port = (fake.address() as AddressInfo).port;
+    loadgen = await BenchChild.spawn({
+      name: 'loadgen',
+      script: path.join(bench, 'loadgen.ts'),
+      args: [JSON.stringify({ host: '127.0.0.1', port, streamPath: '/events', publishPath: '/events' })],
+    });
+    expect(await loadgen.call<{ opened: number }>('open', { count: 5, perAddress: 5 })).toMatchObject({ opened: 5 });
+    const warm = await loadgen.call<{ confirmed: number; of: number; published: number; ms: number }>('warmup', { timeoutMs: 10_000 });
+    expect(warm).toMatchObject({ confirmed: 5, of: 5 });
+    // One warm-up reached only the first two; the late three needed another, 0.5 s or more later.
+    expect(warm.published).toBeGreaterThanOrEqual(2);
+    expect(publishes).toBe(warm.published);
+    expect(warm.ms).toBeGreaterThan(600);
+    expect(registered.size).toBe(5);
   });
 });
 
