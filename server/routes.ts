@@ -291,13 +291,16 @@ function addHistoryRoute(app: express.Express, context: RoutesContext): void {
 }
 
 /** 405 for other methods on the API's routes, 404 for any other path, and the one error answer. */
+/** The API's paths: another method on one of them is 405, not 404. */
+const API_ROUTES: ReadonlySet<string> = new Set(['/events', '/message', '/connect', '/history', '/health']);
+
 function addFallbacks(app: express.Express, context: RoutesContext): void {
-  for (const route of ['/events', '/message', '/connect', '/history', '/health']) {
-    app.all(route, (req: Request) => {
-      throw new HttpError('method_not_allowed', `${req.method} ${route} is not supported.`);
-    });
-  }
+  // One middleware rather than app.all per route (each of which sets up a handler for every HTTP
+  // method Node knows: ~4 ms of every start); the path matches as Express's routes match it, in
+  // any case and with or without a trailing slash.
   app.use((req: Request) => {
+    const route = `/${req.path.toLowerCase().replace(/^\/|\/$/g, '')}`;
+    if (API_ROUTES.has(route)) throw new HttpError('method_not_allowed', `${req.method} ${route} is not supported.`);
     throw new HttpError(
       'not_found',
       `No such route: ${req.method} ${req.path}. The API is POST /events, GET /events, GET /history, GET /health.`,

@@ -246,6 +246,25 @@ describe('bad query parameters', () => {
     expect(((await res.json()) as ErrorBody).error.code).toBe('not_found');
     res = await fetch(`${t.url}/events`, { method: 'DELETE' });
     expect(res.status).toBe(405);
+    // Every API path, as Express matches a route: in any case, with or without a trailing slash.
+    for (const [method, path, route] of [
+      ['PUT', '/events', '/events'],
+      ['GET', '/message', '/message'],
+      ['POST', '/history', '/history'],
+      ['DELETE', '/health', '/health'],
+      ['PATCH', '/connect', '/connect'],
+      ['DELETE', '/EVENTS/', '/events'],
+      ['PUT', '/History', '/history'],
+    ] as const) {
+      res = await fetch(`${t.url}${path}`, { method });
+      expect(res.status, `${method} ${path}`).toBe(405);
+      expect(((await res.json()) as ErrorBody).error.message).toBe(`${method} ${route} is not supported.`);
+    }
+    for (const path of ['/events/x', '/eventsx', '/events//', '/']) {
+      res = await fetch(`${t.url}${path}`, { method: 'DELETE' });
+      expect(res.status, path).toBe(404);
+      expect(((await res.json()) as ErrorBody).error.code).toBe('not_found');
+    }
   });
 });
 
