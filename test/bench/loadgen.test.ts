@@ -73,11 +73,11 @@ describe('LatencyHistogram', () => {
   });
 });
 
-describe('load generator: no coordinated omission', () => {
-  // A server that takes 300 ms to store each publish, then delivers it: with 4 publisher
-  // connections and 40 publishes due over one second, the later ones wait for a free connection.
-  // Measured from when each was sent, every latency would look like ~300 ms; from when each was due,
-  // the queueing shows, as a user publishing on that schedule would see it.
+/**
+ * A fake server on an ephemeral port, and the load generator (its own process, as in the
+ * benchmark) pointed at it: `start(handler)` starts both; both are stopped after the describe's tests.
+ */
+function fakeServerWithLoadgen(): (handler: http.RequestListener) => Promise<BenchChild> {
   let fake: http.Server | undefined;
   let loadgen: BenchChild | undefined;
   afterAll(async () => {
@@ -85,11 +85,30 @@ describe('load generator: no coordinated omission', () => {
     fake?.closeAllConnections();
     await new Promise((resolve) => fake?.close(resolve));
   });
+  return async (handler) => {
+    fake = http.createServer(handler);
+    await new Promise<void>((resolve) => fake!.listen(0, '127.0.0.1', resolve));
+    const port = (fake.address() as AddressInfo).port;
+    loadgen = await BenchChild.spawn({
+      name: 'loadgen',
+      script: path.join(bench, 'loadgen.ts'),
+      args: [JSON.stringify({ host: '127.0.0.1', port, streamPath: '/events', publishPath: '/events' })],
+    });
+    return loadgen;
+  };
+}
+
+describe('load generator: no coordinated omission', () => {
+  // A server that takes 300 ms to store each publish, then delivers it: with 4 publisher
+  // connections and 40 publishes due over one second, the later ones wait for a free connection.
+  // Measured from when each was sent, every latency would look like ~300 ms; from when each was due,
+  // the queueing shows, as a user publishing on that schedule would see it.
+  const startFake = fakeServerWithLoadgen();
 
   it('counts latency and acks from when each publish was due, so a slow server shows its queue', async () => {
     const streams = new Set<http.ServerResponse>();
     let id = 0;
-    fake = http.createServer((req, res) => {
+    const loadgen = await startFake((req, res) => {
       if (req.method === 'GET') {
         res.writeHead(200, { 'Content-Type': 'text/event-stream' });
         res.write(':\n\n');
@@ -107,13 +126,6 @@ describe('load generator: no coordinated omission', () => {
         }, 300),
       );
     });
-    await new Promise<void>((resolve) => fake!.listen(0, '127.0.0.1', resolve));
-    const port = (fake.address() as AddressInfo).port;
-    loadgen = await BenchChild.spawn({
-      name: 'loadgen',
-      script: path.join(bench, 'loadgen.ts'),
-      args: [JSON.stringify({ host: '127.0.0.1', port, streamPath: '/events', publishPath: '/events' })],
-    });
     expect(await loadgen.call<{ opened: number }>('open', { count: 2, perAddress: 2 })).toMatchObject({ opened: 2 });
     const r = await loadgen.call<BroadcastResult>('broadcast', { rate: 40, count: 40, drainMs: 5000 }, 60_000);
     expect(r.delivered).toBe(80);
@@ -129,19 +141,13 @@ describe('load generator: a warm-up every stream must have had', () => {
   // A server that registers a stream for events only some time after its head (as a server busy
   // accepting thousands does): the first warm-up event misses the late ones, and the warm-up
   // publishes again until every subscriber has had one, so no stream is measured unregistered.
-  let fake: http.Server | undefined;
-  let loadgen: BenchChild | undefined;
-  afterAll(async () => {
-    await loadgen?.kill();
-    fake?.closeAllConnections();
-    await new Promise((resolve) => fake?.close(resolve));
-  });
+  const startFake = fakeServerWithLoadgen();
 
   it('publishes again until the streams registered late have had one too', async () => {
     const registered = new Set<http.ServerResponse>();
     let opened = 0;
     let publishes = 0;
-    fake = http.createServer((req, res) => {
+    const loadgen = await startFake((req, res) => {
       if (req.method === 'GET') {
         res.writeHead(200, { 'Content-Type': 'text/event-stream' });
         res.write(':\n\n');
@@ -161,13 +167,6 @@ describe('load generator: a warm-up every stream must have had', () => {
         res.writeHead(201, { 'Content-Type': 'application/json' }).end(body);
         for (const s of registered) s.write(`data: ${body}\n\n`);
       });
-    });
-    await new Promise<void>((resolve) => fake!.listen(0, '127.0.0.1', resolve));
-    const port = (fake.address() as AddressInfo).port;
-    loadgen = await BenchChild.spawn({
-      name: 'loadgen',
-      script: path.join(bench, 'loadgen.ts'),
-      args: [JSON.stringify({ host: '127.0.0.1', port, streamPath: '/events', publishPath: '/events' })],
     });
     expect(await loadgen.call<{ opened: number }>('open', { count: 5, perAddress: 5 })).toMatchObject({ opened: 5 });
     const warm = await loadgen.call<{ confirmed: number; of: number; published: number; ms: number }>('warmup', { timeoutMs: 10_000 });
