@@ -60,7 +60,7 @@ export function precomputedMimeTypes(root: string): { file: string; transform(co
   };
 }
 
-/** Node's modules the bundled packages get on first use instead of at start, with what each costs to load here. */
+/** Node's modules the bundled packages get on first use instead of at start (what each costs: see onFirstUse). */
 const BUILTINS_ON_FIRST_USE = ['crypto', 'zlib'] as const;
 /**
  * Packages the bundle leaves in node_modules, loaded from there on first use: Express requires
@@ -68,7 +68,9 @@ const BUILTINS_ON_FIRST_USE = ['crypto', 'zlib'] as const;
  * urlencoded bodies (Herald reads queries with Express's "simple" parser, node:querystring, and
  * takes no urlencoded body), and brings side-channel, object-inspect, get-intrinsic and a dozen
  * more; iconv-lite decodes bodies in charsets other than UTF-8 (Herald reads its bodies as bytes).
- * ~200 KB of the bundle's source and ~4 ms of every start.
+ * ~225 KB of the bundle's source and ~9 ms of every start (bench/startup.ts). The stand-in requires
+ * the package from the bundle's folder: where npm nested a copy that the requiring package would
+ * find and the bundle would not, that package keeps its require and the bundle holds the copy.
  */
 export const PACKAGES_ON_FIRST_USE = ['qs', 'iconv-lite'] as const;
 const FIRST_USE_PREFIX = '\0herald-on-first-use:';
@@ -88,6 +90,16 @@ export function onFirstUse(root: string): Plugin {
   const names = [...BUILTINS_ON_FIRST_USE.map((name) => `(?:node:)?${name}`), ...PACKAGES_ON_FIRST_USE].join('|');
   const requirePattern = new RegExp(`require\\((['"])(${names})\\1\\)`, 'g');
   const fromRoot = createRequire(path.join(root, 'package.json'));
+  const fromBundle = createRequire(path.join(root, 'dist', 'cli', 'serve.js'));
+  /** Whether the bundle, requiring `name` from dist/cli, gets the very file `importer` would. */
+  const sameFromBundle = (name: string, importer: string) => {
+    try {
+      return fromBundle.resolve(name) === createRequire(importer).resolve(name);
+    } catch {
+      return false;
+    }
+  };
+  const isPackage = (name: string) => (PACKAGES_ON_FIRST_USE as readonly string[]).includes(name);
   for (const name of PACKAGES_ON_FIRST_USE) {
     // The stand-in is an object: a package that exported a function could not be called through it.
     if (typeof fromRoot(name) !== 'object')
@@ -100,16 +112,16 @@ export function onFirstUse(root: string): Plugin {
   };
   return {
     name: 'herald-on-first-use',
-    resolveId(source) {
+    resolveId(source, importer) {
       if (source.startsWith(FIRST_USE_PREFIX)) return source;
       // Required by the stand-in only, from node_modules, when first used.
-      if ((PACKAGES_ON_FIRST_USE as readonly string[]).includes(source)) return { id: source, external: true };
+      if (isPackage(source) && importer?.startsWith(FIRST_USE_PREFIX)) return { id: source, external: true };
       return null;
     },
     load(id) {
       if (!id.startsWith(FIRST_USE_PREFIX)) return null;
       const name = id.slice(FIRST_USE_PREFIX.length);
-      const loader = (PACKAGES_ON_FIRST_USE as readonly string[]).includes(name)
+      const loader = isPackage(name)
         ? `require(${JSON.stringify(name)})`
         : `process.getBuiltinModule(${JSON.stringify(`node:${name.replace(/^node:/, '')}`)})`;
       return {
@@ -139,9 +151,8 @@ export function onFirstUse(root: string): Plugin {
           if (!out.includes(text)) throw new Error(`build:cli: ${id} no longer has \`${text}\`: redo herald-on-first-use`);
         out = out.replace(zstd.check, '').replace(zstd.use, "if ('createZstdDecompress' in zlib) {");
       }
-      out = out.replace(
-        requirePattern,
-        (_, _quote, name: string) => `require(${JSON.stringify(FIRST_USE_PREFIX + name.replace(/^node:/, ''))})`,
+      out = out.replace(requirePattern, (call: string, _quote: string, name: string) =>
+        isPackage(name) && !sameFromBundle(name, id) ? call : `require(${JSON.stringify(FIRST_USE_PREFIX + name.replace(/^node:/, ''))})`,
       );
       return out === code ? null : { code: out, map: null };
     },

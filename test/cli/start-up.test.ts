@@ -254,6 +254,8 @@ describe('herald serve start-up', () => {
       expect(transform(code, fromPackage)!.code).toBe(code.replace(/require\(.*\)/, `require(${JSON.stringify(standIn(name))})`));
     }
     expect(transform("var fs = require('fs')", fromPackage)).toBeNull();
+    // A package that would find another copy than the bundle's folder does keeps its require.
+    expect(transform("var qs = require('qs')", path.join(os.tmpdir(), 'elsewhere', 'node_modules', 'x', 'index.js'))).toBeNull();
     expect(transform("var crypto = require('crypto')", path.join(root, 'server', 'guard.ts'))).toBeNull();
 
     const crypto = moduleOf(standIn('crypto')) as unknown as typeof import('node:crypto');
