@@ -1,7 +1,7 @@
 // What `herald send` and `herald run` use instead of Node modules that cost their start-up more
 // than the work itself: a monotonic clock without perf_hooks (the `performance` global loads it
 // on first use, ~2.5 ms under load; bench/cli.ts), and random UUIDs without node:crypto
-// (events/random.ts). Node.
+// (server/random.ts). Node.
 
 /** Milliseconds on a monotonic clock (never jumps with the wall clock), like performance.now(). */
 export function monotonicMs(): number {

@@ -290,10 +290,10 @@ function addHistoryRoute(app: express.Express, context: RoutesContext): void {
   });
 }
 
-/** 405 for other methods on the API's routes, 404 for any other path, and the one error answer. */
 /** The API's paths: another method on one of them is 405, not 404. */
 const API_ROUTES: ReadonlySet<string> = new Set(['/events', '/message', '/connect', '/history', '/health']);
 
+/** 405 for other methods on the API's routes, 404 for any other path, and the one error answer. */
 function addFallbacks(app: express.Express, context: RoutesContext): void {
   // One middleware rather than app.all per route (each of which sets up a handler for every HTTP
   // method Node knows: ~4 ms of every start); the path matches as Express's routes match it, in
