@@ -9,6 +9,12 @@ import type { Plugin } from 'rolldown';
 
 const SEP = path.sep;
 
+/** `code` with `text` replaced by `by`; the build fails, naming the file and the plugin to redo, when `text` is gone. */
+function replaceExactly(code: string, text: string, by: string, file: string, plugin: string): string {
+  if (!code.includes(text)) throw new Error(`build:cli: ${file} no longer has \`${text}\`: drop or redo ${plugin}`);
+  return code.replace(text, by);
+}
+
 /**
  * mime-types (Express's, for res.type and static files) loads all of mime-db (~2,500 types, a
  * ~200 KB object literal) and builds its extension → type maps from it, scoring every conflict:
@@ -33,10 +39,7 @@ export function precomputedMimeTypes(root: string): { file: string; transform(co
   const fromRoot = createRequire(path.join(root, 'package.json'));
   const file = fromRoot.resolve('mime-types');
   const fromMimeTypes = createRequire(file);
-  const replace = (code: string, text: string, by: string) => {
-    if (!code.includes(text)) throw new Error(`build:cli: ${file} no longer has \`${text}\`: drop or redo herald-mime-tables-precomputed`);
-    return code.replace(text, by);
-  };
+  const replace = (code: string, text: string, by: string) => replaceExactly(code, text, by, file, 'herald-mime-tables-precomputed');
   return {
     file,
     transform(code) {
@@ -122,9 +125,7 @@ export function onFirstUse(root: string): Plugin {
     load(id) {
       if (!id.startsWith(FIRST_USE_PREFIX)) return null;
       const name = id.slice(FIRST_USE_PREFIX.length);
-      const loader = isPackage(name)
-        ? `require(${JSON.stringify(name)})`
-        : `process.getBuiltinModule(${JSON.stringify(`node:${name.replace(/^node:/, '')}`)})`;
+      const loader = isPackage(name) ? `require(${JSON.stringify(name)})` : `process.getBuiltinModule(${JSON.stringify(`node:${name}`)})`;
       return {
         moduleType: 'js',
         code: [
@@ -148,9 +149,8 @@ export function onFirstUse(root: string): Plugin {
       if (!id.includes(`${SEP}node_modules${SEP}`)) return null;
       let out = code;
       if (id.endsWith(zstd.file)) {
-        for (const text of [zstd.check, zstd.use])
-          if (!out.includes(text)) throw new Error(`build:cli: ${id} no longer has \`${text}\`: redo herald-on-first-use`);
-        out = out.replace(zstd.check, '').replace(zstd.use, "if ('createZstdDecompress' in zlib) {");
+        out = replaceExactly(out, zstd.check, '', id, 'herald-on-first-use');
+        out = replaceExactly(out, zstd.use, "if ('createZstdDecompress' in zlib) {", id, 'herald-on-first-use');
       }
       out = out.replace(requirePattern, (call: string, _quote: string, name: string) =>
         isPackage(name) && !sameFromBundle(name, id) ? call : `require(${JSON.stringify(FIRST_USE_PREFIX + name.replace(/^node:/, ''))})`,

@@ -4,7 +4,7 @@
 
 /** `size` random bytes from the kernel's generator (/dev/urandom), else from node:crypto (Windows). */
 export function randomBytes(size: number): Buffer {
-  return kernelRandomBytes(size) ?? (process.getBuiltinModule('node:crypto') as typeof import('node:crypto')).randomBytes(size);
+  return kernelRandomBytes(size) ?? process.getBuiltinModule('node:crypto').randomBytes(size);
 }
 
 /** A random (version 4) UUID, as crypto.randomUUID() makes: 122 random bits (randomBytes). */
